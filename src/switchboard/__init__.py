@@ -1,0 +1,14 @@
+"""Switchboard: watch IMAP mailboxes with IDLE and push new-mail events to workers over WebSocket.
+
+The public face of the Python library. ``switchboard.Client``, ``switchboard.Fetcher`` and
+``switchboard.Promise`` keep the API of switchboard-python 0.1.3; ``switchboard.aio`` is the
+asyncio client.
+"""
+
+from __future__ import annotations
+
+from switchboard.errors import SwitchboardError
+
+__version__ = "0.2.0.dev0"
+
+__all__ = ["SwitchboardError", "__version__"]

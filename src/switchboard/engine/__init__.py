@@ -1,0 +1,1 @@
+"""Switchboard engine layer (see docs and design.md)."""

@@ -1,0 +1,1 @@
+"""Switchboard imap layer (see docs and design.md)."""

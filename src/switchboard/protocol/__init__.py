@@ -1,0 +1,1 @@
+"""Switchboard protocol layer (see docs and design.md)."""

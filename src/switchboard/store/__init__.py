@@ -1,0 +1,1 @@
+"""Switchboard store layer (see docs and design.md)."""

@@ -1,0 +1,1 @@
+"""Switchboard workers layer (see docs and design.md)."""
