@@ -1,0 +1,36 @@
+"""JSON exactly as the wire wants it: compact, raw UTF-8, shared by server and client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def dumps(value: Any) -> str:
+    """Serialise ``value`` compactly, non-ASCII as raw UTF-8 (protocol.md §1.3).
+
+    Raises:
+        TypeError: ``value`` holds something JSON cannot represent.
+        ValueError: ``value`` holds NaN or an infinity, which JSON does not allow.
+    """
+    return _encoder.encode(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse one JSON document; NaN and infinities are rejected like any invalid JSON.
+
+    Raises:
+        ValueError: ``text`` is not valid JSON (``json.JSONDecodeError`` is a ``ValueError``),
+            or (for bytes) not valid UTF-8 (``UnicodeDecodeError`` is a ``ValueError`` too).
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON constant {name}")
