@@ -1,0 +1,68 @@
+"""Tunable limits and timings of the engine, as one immutable value the server passes in.
+
+Every duration is in seconds and its name ends in ``_s``; every count names its unit. A provider
+profile (see :mod:`switchboard.engine.providers`) may lower ``idle_refresh_s`` for its hosts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EngineSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How the engine connects, waits, backs off and throttles.
+
+    Attributes:
+        connect_timeout_s: TCP connect + TLS handshake + greeting.
+        command_timeout_s: any single IMAP command, including LOGIN and DONE.
+        idle_refresh_s: re-issue IDLE at least this often (RFC 2177 asks for < 29 minutes;
+            NAT boxes and providers want less). A provider profile may lower it.
+        liveness_grace_s: silence tolerated past the expected keepalive before the connection
+            is declared dead; also the bound on the NOOP that probes a quiet connection.
+        backoff_initial_s / backoff_cap_s: reconnect delay after a network or server failure,
+            doubling with full jitter up to the cap.
+        auth_backoff_initial_s / auth_backoff_cap_s: the slower schedule after the server
+            refused our credentials (never a hot loop on a wrong password).
+        connect_rate_per_s: new connections per second over the whole engine.
+        connect_rate_per_host_per_s: new connections per second to any one IMAP host.
+        fetch_batch: at most this many UIDs per UID FETCH (and per ``record`` call).
+        summaries: fetch ENVELOPE and RFC822.SIZE with new UIDs and fill
+            ``NewMessage.summary`` (RFC 2047 decoded).
+        stop_timeout_s: bound on LOGOUT of every connection when the engine stops.
+    """
+
+    connect_timeout_s: float = 15.0
+    command_timeout_s: float = 30.0
+    idle_refresh_s: float = 600.0
+    liveness_grace_s: float = 60.0
+    backoff_initial_s: float = 1.0
+    backoff_cap_s: float = 600.0
+    auth_backoff_initial_s: float = 60.0
+    auth_backoff_cap_s: float = 3600.0
+    connect_rate_per_s: float = 50.0
+    connect_rate_per_host_per_s: float = 10.0
+    fetch_batch: int = 500
+    summaries: bool = True
+    stop_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "connect_timeout_s",
+            "command_timeout_s",
+            "idle_refresh_s",
+            "liveness_grace_s",
+            "backoff_cap_s",
+            "auth_backoff_cap_s",
+            "connect_rate_per_s",
+            "connect_rate_per_host_per_s",
+            "stop_timeout_s",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.backoff_initial_s < 0 or self.auth_backoff_initial_s < 0:
+            raise ValueError("initial backoff must not be negative")
+        if self.fetch_batch < 1:
+            raise ValueError("fetch_batch must be at least 1")
