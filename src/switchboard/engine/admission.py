@@ -43,7 +43,9 @@ class RateBucket:
         """Take the next slot; return how many seconds from ``now`` it starts (0 = at once)."""
         start = max(now, self._tat - self._tolerance_s)
         self._tat = max(now, self._tat) + self._interval_s
-        return start - now
+        wait_s = start - now
+        # Float sums of intervals leave femtosecond crumbs; they are not a reason to sleep.
+        return wait_s if wait_s > 1e-9 else 0.0
 
     def idle_at(self, now: float) -> bool:
         """Whether the bucket is full again at ``now`` (so forgetting it changes nothing)."""
