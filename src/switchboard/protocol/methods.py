@@ -1,0 +1,441 @@
+"""Which methods each interface offers, and the checks that turn raw arguments into requests.
+
+How it works: the server looks a method name up with :func:`lookup_method` (``None`` means
+``unknownMethod``, after the worker account checks of protocol.md §2.2), splits ``account`` off
+worker pass-through commands with :func:`split_account`, and calls :func:`parse_arguments` to get
+a typed, frozen request or the :class:`~switchboard.protocol.errors.WireError` to answer with.
+Nothing here knows about connection state (``notConnected``/``alreadyConnected``) or accounts;
+that is the session's job.
+
+Argument rules (§1.2, §2, §7.1):
+
+* ``[]`` counts as ``{}``, except for ``watchAll``, which wants exactly an object (§2.4);
+  a string, number, boolean, ``null`` or non-empty array is ``invalidArguments``.
+* Unknown keys are ignored, except for ``watchAll``, where any key but ``since``/``group`` is
+  ``badArgs``.
+* ``since`` (an integer event id ≥ 0, resume after it) and ``group`` (a non-empty string naming
+  a consumer group) are optional on ``watchAll`` and ``watchMailboxes``; their meaning belongs to
+  the server.
+* ``idle`` is accepted as an alias of ``watchMailboxes`` on both interfaces (§7.2 #53 MAY): a
+  guide's Ruby example still sends it, and no client could rely on it failing. ``idling`` stays
+  unknown, as every other name of §2.9.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from switchboard.protocol.errors import (
+    BadArgs,
+    BadList,
+    EmptyList,
+    InvalidArguments,
+    NoAccount,
+    NoList,
+    UnknownProperty,
+)
+from switchboard.protocol.ids import MailboxId, MessageId, parse_mailbox_id, parse_message_id
+from switchboard.protocol.messages import Command
+from switchboard.protocol.redaction import redact_arguments
+
+__all__ = [
+    "METHOD_ALIASES",
+    "SUPPORTED_PROPERTIES",
+    "ConnectRequest",
+    "GetMailboxesRequest",
+    "GetMessageListRequest",
+    "GetMessagesRequest",
+    "Interface",
+    "Method",
+    "PlainAuth",
+    "Request",
+    "TokenType",
+    "WatchAllRequest",
+    "WatchMailboxesRequest",
+    "XOAuth2Auth",
+    "lookup_method",
+    "methods_of",
+    "parse_arguments",
+    "redact_arguments",
+    "split_account",
+]
+
+
+class Interface(enum.Enum):
+    """The two WebSocket endpoints (§1.1)."""
+
+    WORKERS = "/workers"
+    CLIENTS = "/clients"
+
+
+class Method(enum.Enum):
+    """Every method the server implements, by its canonical wire name."""
+
+    CONNECT = "connect"
+    WATCH_ALL = "watchAll"
+    WATCH_MAILBOXES = "watchMailboxes"
+    GET_MAILBOXES = "getMailboxes"
+    GET_MESSAGE_LIST = "getMessageList"
+    GET_MESSAGES = "getMessages"
+
+
+_ACCOUNT_METHODS: Final = frozenset(
+    {Method.WATCH_MAILBOXES, Method.GET_MAILBOXES, Method.GET_MESSAGE_LIST, Method.GET_MESSAGES}
+)
+
+# §2.2: watchAll exists only for workers; everything else exists on both interfaces.
+_METHODS: Final[Mapping[Interface, frozenset[Method]]] = MappingProxyType(
+    {
+        Interface.WORKERS: frozenset({Method.CONNECT, Method.WATCH_ALL} | _ACCOUNT_METHODS),
+        Interface.CLIENTS: frozenset({Method.CONNECT} | _ACCOUNT_METHODS),
+    }
+)
+
+METHOD_ALIASES: Final[Mapping[str, Method]] = MappingProxyType({"idle": Method.WATCH_MAILBOXES})
+"""Extra names accepted for a method (see the module docstring)."""
+
+SUPPORTED_PROPERTIES: Final = frozenset(
+    {
+        "messageId", "mailboxId", "raw", "from", "to", "cc", "bcc", "replyTo", "subject",
+        "date", "size", "textBody", "htmlBody", "preview", "isUnread", "unread", "isFlagged",
+        "isDraft", "isAnswered", "hasAttachment", "attachments", "headers",
+    }
+)  # fmt: skip
+"""``getMessages`` property names (§2.8, §7.2 #35–37); ``body``, ``rawUrl``, ``labels`` and any
+other name are ``unknownProperty``."""
+
+
+def methods_of(interface: Interface) -> frozenset[Method]:
+    """Return the methods ``interface`` offers (aliases not included)."""
+    return _METHODS[interface]
+
+
+def lookup_method(interface: Interface, name: str) -> Method | None:
+    """Return the method ``name`` means on ``interface``, or ``None`` when it has none.
+
+    Names are case-sensitive (§1.2). ``watchAll`` on ``/clients`` is ``None``.
+    """
+    method: Method | None
+    try:
+        method = Method(name)
+    except ValueError:
+        method = METHOD_ALIASES.get(name)
+    return method if method in _METHODS[interface] else None
+
+
+def split_account(command: Command) -> tuple[str, Command]:
+    """Split ``account`` off a ``/workers`` pass-through command (§2.2 step 3).
+
+    Returns the account name and a new command whose ``args`` are a copy without ``account``;
+    ``command`` is untouched, so errors can still echo the arguments as sent (§7.2 #47).
+
+    Raises:
+        NoAccount: ``args`` is not an object, or has no ``account``, or it is not a string.
+    """
+    args = command.args
+    if not isinstance(args, dict) or "account" not in args:
+        raise NoAccount("missing account")
+    account = args["account"]
+    if not isinstance(account, str):
+        raise NoAccount("account must be a string")
+    rest = {key: value for key, value in args.items() if key != "account"}
+    return account, Command(command.method, rest, command.tag, command.tagged)
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class TokenType(enum.StrEnum):
+    """The kind of OAuth2 token given to ``connect`` (§5.2)."""
+
+    ACCESS = "access"
+    REFRESH = "refresh"
+
+
+@dataclass(frozen=True, slots=True)
+class PlainAuth:
+    """``{"type": "plain", "username": U, "password": P}``: IMAP LOGIN."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class XOAuth2Auth:
+    """``{"type": "xoauth2", "username": U, "token": {"type", "token", "provider"?}}``.
+
+    ``provider`` names the server-side OAuth2 provider used to exchange a refresh token; an
+    unknown provider is for the server to reject. The older ``url`` key is ignored (§5.3).
+    """
+
+    username: str
+    token_type: TokenType
+    token: str = field(repr=False)
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectRequest:
+    """``connect`` (§2.3, §5).
+
+    ``ssl`` (default true: implicit TLS, the original's only mode) and ``starttls`` (default
+    false) are our additions; ``ssl`` false and ``starttls`` false means plain IMAP, which the
+    server may refuse. Both true is contradictory and refused.
+    """
+
+    host: str
+    port: int
+    auth: PlainAuth | XOAuth2Auth
+    ssl: bool = True
+    starttls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WatchAllRequest:
+    """``watchAll`` (§2.4); ``since``/``group`` as in the module docstring."""
+
+    since: int | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchMailboxesRequest:
+    """``watchMailboxes`` (§2.5): mailbox names, deduplicated in first-seen order."""
+
+    names: tuple[str, ...]
+    since: int | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetMailboxesRequest:
+    """``getMailboxes`` (§2.6).
+
+    ``state`` is the state the caller already has; ``None`` when absent or when it can match
+    nothing. JavaScript clients echo a 160-bit state as an imprecise float (§6.6): a float is
+    kept as its integer value, which simply fails to match, as in the original.
+    """
+
+    state: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetMessageListRequest:
+    """``getMessageList`` (§2.7)."""
+
+    mailbox_id: MailboxId
+
+
+@dataclass(frozen=True, slots=True)
+class GetMessagesRequest:
+    """``getMessages`` (§2.8): ids in request order, properties deduplicated in request order."""
+
+    ids: tuple[MessageId, ...]
+    properties: tuple[str, ...]
+
+
+Request = (
+    ConnectRequest
+    | WatchAllRequest
+    | WatchMailboxesRequest
+    | GetMailboxesRequest
+    | GetMessageListRequest
+    | GetMessagesRequest
+)
+
+
+# -- validators ----------------------------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass, but true is not port 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _object(args: Any) -> dict[str, Any]:
+    if isinstance(args, dict):
+        return args
+    if args == [] and isinstance(args, list):
+        return {}  # the JS client sends [] for getMailboxes (§1.2, §7.2 #5)
+    raise InvalidArguments("arguments must be an object")
+
+
+def _string(obj: dict[str, Any], key: str, where: str = "") -> str:
+    name = f"{where}{key}"
+    if key not in obj:
+        raise InvalidArguments(f"missing {name}")
+    value = obj[key]
+    if not isinstance(value, str) or not value:
+        raise InvalidArguments(f"{name} must be a non-empty string")
+    return value
+
+
+def _flag(obj: dict[str, Any], key: str, default: bool) -> bool:
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidArguments(f"{key} must be a boolean")
+    return value
+
+
+def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
+    if "auth" not in obj:
+        raise InvalidArguments("missing auth")
+    auth = obj["auth"]
+    if not isinstance(auth, dict):
+        raise InvalidArguments("auth must be an object")
+    kind = auth.get("type")
+    if kind == "plain":
+        return PlainAuth(_string(auth, "username", "auth."), _password(auth))
+    if kind == "xoauth2":
+        username = _string(auth, "username", "auth.")
+        token = auth.get("token")
+        if not isinstance(token, dict):
+            raise InvalidArguments("auth.token must be an object")
+        raw_type = token.get("type")
+        if not isinstance(raw_type, str) or raw_type not in {t.value for t in TokenType}:
+            raise InvalidArguments("auth.token.type must be access or refresh")
+        token_type = TokenType(raw_type)
+        provider = token.get("provider")
+        if provider is not None and (not isinstance(provider, str) or not provider):
+            raise InvalidArguments("auth.token.provider must be a non-empty string")
+        return XOAuth2Auth(username, token_type, _string(token, "token", "auth.token."), provider)
+    raise InvalidArguments("auth.type must be plain or xoauth2")
+
+
+def _password(auth: dict[str, Any]) -> str:
+    # An empty password is a string the IMAP server may accept; only the type is ours to check.
+    if "password" not in auth:
+        raise InvalidArguments("missing auth.password")
+    if not isinstance(auth["password"], str):
+        raise InvalidArguments("auth.password must be a string")
+    return str(auth["password"])
+
+
+def _parse_connect(args: Any) -> ConnectRequest:
+    obj = _object(args)
+    host = _string(obj, "host")
+    if "port" not in obj:
+        raise InvalidArguments("missing port")
+    port = obj["port"]
+    if not _is_int(port) or not 1 <= port <= 65535:
+        raise InvalidArguments("port must be an integer in 1..65535")
+    auth = _parse_auth(obj)
+    ssl, starttls = _flag(obj, "ssl", True), _flag(obj, "starttls", False)
+    if ssl and starttls:
+        raise InvalidArguments("ssl and starttls cannot both be true")
+    return ConnectRequest(host, port, auth, ssl, starttls)
+
+
+def _since_group(
+    obj: dict[str, Any], error: type[BadArgs | InvalidArguments]
+) -> tuple[int | None, str | None]:
+    since = obj.get("since")
+    if since is not None and (not _is_int(since) or since < 0):
+        raise error("since must be an integer >= 0")
+    group = obj.get("group")
+    if group is not None and (not isinstance(group, str) or not group):
+        raise error("group must be a non-empty string")
+    return since, group
+
+
+def _parse_watch_all(args: Any) -> WatchAllRequest:
+    # §2.4: exactly {} — not [] — plus our optional since/group.
+    if not isinstance(args, dict):
+        raise BadArgs("arguments must be {}")
+    extra = sorted(set(args) - {"since", "group"})
+    if extra:
+        raise BadArgs(f"unexpected key {extra[0]}")
+    since, group = _since_group(args, BadArgs)
+    return WatchAllRequest(since, group)
+
+
+def _parse_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
+    obj = _object(args)
+    if "list" not in obj:
+        raise NoList("missing list")
+    names = obj["list"]
+    if not isinstance(names, list):
+        raise BadList("list must be an array of mailbox names")
+    if not names:
+        raise EmptyList("list is empty")
+    if not all(isinstance(name, str) and name for name in names):
+        raise BadList("list entries must be non-empty strings")
+    since, group = _since_group(obj, InvalidArguments)
+    return WatchMailboxesRequest(tuple(dict.fromkeys(names)), since, group)
+
+
+def _parse_get_mailboxes(args: Any) -> GetMailboxesRequest:
+    state = _object(args).get("state")
+    if state is None or _is_int(state):
+        return GetMailboxesRequest(state)
+    if isinstance(state, float):
+        # An integral float is a JS client's rounded echo; a fractional one can equal no state.
+        return GetMailboxesRequest(int(state) if state.is_integer() else None)
+    raise InvalidArguments("state must be an integer")
+
+
+def _parse_get_message_list(args: Any) -> GetMessageListRequest:
+    obj = _object(args)
+    if "mailboxId" not in obj:
+        raise InvalidArguments("missing mailboxId")
+    if not isinstance(obj["mailboxId"], str):
+        raise InvalidArguments("mailboxId must be a string")
+    return GetMessageListRequest(parse_mailbox_id(obj["mailboxId"]))
+
+
+def _parse_get_messages(args: Any) -> GetMessagesRequest:
+    # Check order: shape of ids, shape of properties, property names, then each id.
+    obj = _object(args)
+    if "ids" not in obj:
+        raise InvalidArguments("missing ids")
+    ids = obj["ids"]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidArguments("ids must be an array of messageId strings")
+    if "properties" not in obj:
+        raise InvalidArguments("missing properties")
+    properties = obj["properties"]
+    if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
+        raise InvalidArguments("properties must be an array of strings")
+    if not properties:
+        raise InvalidArguments("properties is empty")
+    for name in properties:
+        if name not in SUPPORTED_PROPERTIES:
+            raise UnknownProperty(f"unknown property {name}")
+    return GetMessagesRequest(
+        tuple(parse_message_id(i) for i in ids), tuple(dict.fromkeys(properties))
+    )
+
+
+_PARSERS: Final[Mapping[Method, Callable[[Any], Request]]] = MappingProxyType(
+    {
+        Method.CONNECT: _parse_connect,
+        Method.WATCH_ALL: _parse_watch_all,
+        Method.WATCH_MAILBOXES: _parse_watch_mailboxes,
+        Method.GET_MAILBOXES: _parse_get_mailboxes,
+        Method.GET_MESSAGE_LIST: _parse_get_message_list,
+        Method.GET_MESSAGES: _parse_get_messages,
+    }
+)
+
+
+def parse_arguments(method: Method, args: Any) -> Request:
+    """Check ``args`` for ``method`` and return the typed request.
+
+    On ``/workers``, pass the args *after* :func:`split_account`. The returned request's type
+    follows ``method`` (``Method.CONNECT`` gives a :class:`ConnectRequest`, and so on).
+
+    Raises:
+        InvalidArguments: args are not an object (``[]`` excepted), or a field is missing or
+            ill-typed; ``description`` names the field.
+        BadArgs: ``watchAll`` args other than an object of optional ``since``/``group``.
+        NoList, EmptyList, BadList: ``watchMailboxes`` without a usable ``list``.
+        UnknownProperty: ``getMessages`` asked for an unsupported property.
+        MailboxDoesNotExist: ``getMessageList`` with a malformed ``mailboxId``.
+        MessageDoesNotExist: ``getMessages`` with a malformed id in ``ids``.
+        Anything else is a bug.
+    """
+    return _PARSERS[method](args)
