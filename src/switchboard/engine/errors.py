@@ -6,9 +6,10 @@ Class tree::
      └── EngineError
           ├── ConnectionFailed      TCP/TLS failure or timeout reaching the IMAP server
           ├── UnknownAccount        an account id the engine does not hold (also a KeyError)
-          ├── InvalidTransition     our own bug: a state change the table forbids (AssertionError)
+          ├── InvalidTransition     our own bug: a forbidden state change (also imap InvalidState)
           └── OAuth2Error           the token endpoint could not give us an access token
-               ├── OAuth2Rejected   it refused the refresh token or client (the user must act)
+               ├── OAuth2Rejected   it refused the refresh token or client (the user must act);
+               │                    also an imap.errors.AuthenticationFailed
                └── OAuth2Unavailable  network failure, timeout, 5xx or a malformed answer
 
 The server also sees ``imap.errors.AuthenticationFailed`` (the IMAP server refused the
@@ -18,6 +19,8 @@ credentials). No message here ever contains a password or token.
 from __future__ import annotations
 
 from switchboard.errors import SwitchboardError
+from switchboard.imap.errors import AuthenticationFailed, InvalidState
+from switchboard.imap.responses import Status
 
 __all__ = [
     "ConnectionFailed",
@@ -52,22 +55,27 @@ class UnknownAccount(EngineError, KeyError):  # noqa: N818 (names from the API c
         return str(self.args[0]) if self.args else ""
 
 
-class InvalidTransition(EngineError, AssertionError):  # noqa: N818 (names from the API contract)
-    """A watcher or account tried a state change the transition table forbids: a bug here."""
+class InvalidTransition(EngineError, InvalidState):  # noqa: N818 (names from the API contract)
+    """A watcher tried a state change the transition table forbids: a bug here.
+
+    It is an ``imap.errors.InvalidState`` (hence an ``AssertionError``) so one ``except``
+    catches every misuse.
+    """
 
 
 class OAuth2Error(EngineError):
     """Refreshing an OAuth2 access token failed."""
 
 
-class OAuth2Rejected(OAuth2Error):  # noqa: N818 (names from the API contract)
+class OAuth2Rejected(OAuth2Error, AuthenticationFailed):  # noqa: N818 (names from the API contract)
     """The token endpoint refused the refresh token or client credentials (``invalid_grant``).
 
-    Retrying will not help until the user authorises again; the engine treats it like an
-    authentication failure.
+    Retrying will not help until the user authorises again, so it is also an
+    ``imap.errors.AuthenticationFailed``: callers that handle refused credentials handle this.
     """
 
-    type = "authenticationFailed"
+    def __init__(self, text: str) -> None:
+        super().__init__("AUTHENTICATE", Status.NO, None, text)
 
 
 class OAuth2Unavailable(OAuth2Error):  # noqa: N818 (names from the API contract)
