@@ -1,0 +1,531 @@
+"""The embedded :class:`~switchboard.store.base.Store`: one SQLite file in WAL mode, off the loop.
+
+How it works: the stdlib ``sqlite3`` connection lives on ONE dedicated worker thread (a
+single-thread executor) and every call reaches it through ``loop.run_in_executor``. One thread
+means calls run one at a time in the order they were made — no locks, no connection pool — and
+the event loop never waits on disk. Encoding and decoding JSON happens on that thread too.
+
+Durability: WAL journal with ``synchronous=NORMAL`` by default. A committed transaction
+survives the process being killed (kill -9): it is in the WAL file, which the OS has. A power
+loss or kernel crash may lose the last transactions committed before it (those not yet
+checkpointed to disk), but never corrupts the database and never splits a transaction — the
+events and the checkpoint they moved are lost or kept together, so the engine re-announces
+from the older checkpoint and nothing is missed. Pass ``synchronous_full=True`` to fsync the WAL
+at every commit and lose nothing even then, at the price of one fsync per ``record``.
+
+Schema: ``schema_version`` holds one row; :data:`_MIGRATIONS` lists the schema steps, applied
+in order at open inside one transaction. A database newer than the code raises
+:class:`SchemaTooNew` instead of being touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from switchboard.engine.model import (
+    AccountConfig,
+    Checkpoint,
+    EngineEvent,
+    StoredEvent,
+)
+from switchboard.protocol import wirejson
+from switchboard.store import codec
+from switchboard.store.base import (
+    StoredAccount,
+    check_checkpoint_move,
+    check_events_limit,
+    check_prune,
+)
+from switchboard.store.crypto import SecretBox
+from switchboard.store.errors import (
+    CorruptCredentials,
+    SchemaTooNew,
+    StoreClosed,
+    StoreError,
+    UnknownAccount,
+)
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+_T = TypeVar("_T")
+
+# Each entry moves the schema one version up; never edit a released entry, append a new one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: accounts, watches, checkpoints, the event log.
+    (
+        """CREATE TABLE accounts (
+            account_id  TEXT PRIMARY KEY,
+            host        TEXT NOT NULL,
+            port        INTEGER NOT NULL,
+            tls         TEXT NOT NULL,
+            ca_file     TEXT,
+            verify_tls  INTEGER NOT NULL,
+            allow_plain INTEGER NOT NULL,
+            provider    TEXT,
+            credentials BLOB NOT NULL,   -- SecretBox-sealed codec JSON of the whole auth object
+            pinned      INTEGER NOT NULL,
+            created_at  REAL NOT NULL,
+            updated_at  REAL NOT NULL
+        )""",
+        """CREATE TABLE watches (
+            account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+            position   INTEGER NOT NULL,
+            mailbox    TEXT NOT NULL,
+            PRIMARY KEY (account_id, mailbox)
+        ) WITHOUT ROWID""",
+        # No foreign key to accounts: the engine also checkpoints client-held accounts,
+        # which are not necessarily saved.
+        """CREATE TABLE checkpoints (
+            account_id  TEXT NOT NULL,
+            mailbox     TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            last_uid    INTEGER NOT NULL,
+            updated_at  REAL NOT NULL,
+            PRIMARY KEY (account_id, mailbox)
+        ) WITHOUT ROWID""",
+        # AUTOINCREMENT (not a plain rowid): ids are never reused, even after the newest
+        # rows are deleted, because sqlite_sequence remembers the highest one.
+        """CREATE TABLE events (
+            event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            payload    TEXT NOT NULL,   -- codec JSON
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX events_by_account ON events (account_id, event_id)",
+        "CREATE INDEX events_by_time ON events (created_at)",
+    ),
+    # 2 (issue 6, not yet): worker-group positions and acks, e.g.
+    #   CREATE TABLE group_positions (group_name TEXT PRIMARY KEY, event_id INTEGER NOT NULL)
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The schema version this code writes."""
+
+# The clear settings columns, named as codec.account_settings() names them.
+_SETTINGS = ("host", "port", "tls", "ca_file", "verify_tls", "allow_plain", "provider")
+_ACCOUNT_COLUMNS = f"account_id, {', '.join(_SETTINGS)}, credentials, pinned, created_at"
+
+
+class SqliteStore:
+    """The :class:`~switchboard.store.base.Store` protocol on one SQLite file.
+
+    Create it with :meth:`open`, not the constructor.
+    """
+
+    def __init__(
+        self,
+        executor: ThreadPoolExecutor,
+        secret_box: SecretBox,
+        clock: Callable[[], float],
+    ) -> None:
+        self._executor = executor
+        self._box = secret_box
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = None  # touched only on the executor's thread
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        secret_box: SecretBox,
+        *,
+        clock: Callable[[], float] = time.time,
+        busy_timeout_s: float = 5.0,
+        synchronous_full: bool = False,
+    ) -> SqliteStore:
+        """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+
+        Args:
+            path: the database file; its directory must exist.
+            secret_box: seals and opens credentials.
+            clock: returns the current Unix time (injected so tests can age events).
+            busy_timeout_s: how long to wait for another process holding the write lock
+                (the CLI reading the same file, say) before failing.
+            synchronous_full: fsync at every commit (see the module docstring).
+
+        Raises:
+            SchemaTooNew: the file was written by a newer Switchboard.
+            StoreError: the file cannot be opened or is not a Switchboard database.
+        """
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchboard-sqlite")
+        store = cls(executor, secret_box, clock)
+        try:
+            await store._call(store._open_sync, path, busy_timeout_s, synchronous_full)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Finish pending calls, close the database (checkpointing the WAL). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        try:
+            # Queued behind every call already submitted, so those complete first.
+            await loop.run_in_executor(self._executor, self._close_sync)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    # -- the thread hop ----------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[..., _T], *args: Any) -> _T:
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        loop = asyncio.get_running_loop()
+        # If the awaiting task is cancelled the call still runs to completion on the thread;
+        # a transaction is therefore never left half done.
+        return await loop.run_in_executor(self._executor, self._guard, fn, *args)
+
+    @staticmethod
+    def _guard(fn: Callable[..., _T], *args: Any) -> _T:
+        try:
+            return fn(*args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {exc}") from exc
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None, "used before open() finished"
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads then
+        # writes cannot fail half way with SQLITE_BUSY when another process writes.
+        conn = self._db
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _open_sync(self, path: Path, busy_timeout_s: float, synchronous_full: bool) -> None:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves (the stdlib's implicit
+        # transactions would not use IMMEDIATE and commit DDL behind our back).
+        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"cannot switch {path} to WAL mode (got {mode!r})")
+            conn.execute(f"PRAGMA synchronous={'FULL' if synchronous_full else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = conn
+            self._migrate()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"the database has schema version {current}; this Switchboard knows up to "
+                    f"{SCHEMA_VERSION}: upgrade Switchboard or use another data directory"
+                )
+            for statements in _MIGRATIONS[current:]:
+                for sql in statements:
+                    conn.execute(sql)
+            if row is None:
+                conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            else:
+                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+    def _close_sync(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- checkpoints and events ----------------------------------------------------------------
+
+    async def load_checkpoint(self, account_id: str, mailbox: str) -> Checkpoint | None:
+        """Return the mailbox's checkpoint, or ``None`` when it was never recorded.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._load_checkpoint_sync, account_id, mailbox)
+
+    def _load_checkpoint_sync(self, account_id: str, mailbox: str) -> Checkpoint | None:
+        row = self._db.execute(
+            "SELECT uidvalidity, last_uid FROM checkpoints WHERE account_id = ? AND mailbox = ?",
+            (account_id, mailbox),
+        ).fetchone()
+        return None if row is None else Checkpoint(int(row[0]), int(row[1]))
+
+    async def record(
+        self,
+        account_id: str,
+        mailbox: str,
+        checkpoint: Checkpoint,
+        events: Sequence[EngineEvent],
+    ) -> Sequence[StoredEvent]:
+        """Append ``events`` and move the checkpoint in one ``BEGIN IMMEDIATE`` transaction.
+
+        Raises:
+            CheckpointMovedBackwards: same UIDVALIDITY, lower UID than stored (nothing changed).
+            CodecError: an event cannot be encoded (nothing changed).
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written (nothing changed).
+        """
+        return await self._call(self._record_sync, account_id, mailbox, checkpoint, list(events))
+
+    def _record_sync(
+        self,
+        account_id: str,
+        mailbox: str,
+        checkpoint: Checkpoint,
+        events: list[EngineEvent],
+    ) -> list[StoredEvent]:
+        now = self._clock()
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT uidvalidity, last_uid FROM checkpoints"
+                " WHERE account_id = ? AND mailbox = ?",
+                (account_id, mailbox),
+            ).fetchone()
+            old = None if row is None else Checkpoint(int(row[0]), int(row[1]))
+            check_checkpoint_move(old, checkpoint, where=f"{(account_id, mailbox)}")
+            stored: list[StoredEvent] = []
+            for event in events:
+                # Encoded inside the transaction: a failure here rolls back the rows above.
+                payload = codec.dump_event(event)
+                cur = conn.execute(
+                    "INSERT INTO events (account_id, payload, created_at) VALUES (?, ?, ?)",
+                    (event.account_id, payload, now),
+                )
+                assert cur.lastrowid is not None
+                stored.append(StoredEvent(cur.lastrowid, event, now))
+            conn.execute(
+                "INSERT INTO checkpoints (account_id, mailbox, uidvalidity, last_uid, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (account_id, mailbox) DO UPDATE SET"
+                " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+                " updated_at = excluded.updated_at",
+                (account_id, mailbox, checkpoint.uidvalidity, checkpoint.last_uid, now),
+            )
+        return stored
+
+    async def events_after(
+        self, after_id: int, *, limit: int, account_ids: Collection[str] | None = None
+    ) -> list[StoredEvent]:
+        """Return up to ``limit`` events with ids above ``after_id``, ascending.
+
+        Raises:
+            ValueError: ``limit`` is below 1.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read, or holds an undecodable event.
+        """
+        check_events_limit(limit)
+        ids = None if account_ids is None else wirejson.dumps(sorted(set(account_ids)))
+        return await self._call(self._events_after_sync, after_id, limit, ids)
+
+    def _events_after_sync(self, after_id: int, limit: int, ids: str | None) -> list[StoredEvent]:
+        if ids is None:
+            rows = self._db.execute(
+                "SELECT event_id, payload, created_at FROM events"
+                " WHERE event_id > ? ORDER BY event_id LIMIT ?",
+                (after_id, limit),
+            )
+        else:
+            # json_each: any number of accounts as one bound parameter, no SQL built by hand.
+            rows = self._db.execute(
+                "SELECT event_id, payload, created_at FROM events"
+                " WHERE event_id > ? AND account_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY event_id LIMIT ?",
+                (after_id, ids, limit),
+            )
+        return [StoredEvent(int(i), codec.load_event(p), float(t)) for i, p, t in rows]
+
+    async def oldest_event_id(self) -> int | None:
+        """Return the smallest id in the log, ``None`` when empty.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._oldest_sync)
+
+    def _oldest_sync(self) -> int | None:
+        row = self._db.execute("SELECT MIN(event_id) FROM events").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    async def last_event_id(self) -> int:
+        """Return the largest id ever given, 0 when none.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._last_sync)
+
+    def _last_sync(self) -> int:
+        # sqlite_sequence, not MAX(event_id): the highest id ever handed out.
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    async def prune_events(self, *, older_than: float | None, keep_last: int | None) -> int:
+        """Drop events older than ``older_than`` or beyond the newest ``keep_last``.
+
+        Raises:
+            ValueError: ``keep_last`` is negative.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        check_prune(keep_last)
+        return await self._call(self._prune_sync, older_than, keep_last)
+
+    def _prune_sync(self, older_than: float | None, keep_last: int | None) -> int:
+        if older_than is None and keep_last is None:
+            return 0
+        # The newest event always stays: max(keep_last, 1) rows are protected by count.
+        protected = None if keep_last is None else max(keep_last, 1)
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM events WHERE event_id < (SELECT MAX(event_id) FROM events) AND ("
+                " (?1 IS NOT NULL AND created_at < ?1) OR"
+                " (?2 IS NOT NULL AND event_id <= (SELECT event_id FROM events"
+                "   ORDER BY event_id DESC LIMIT 1 OFFSET ?2)))",
+                (older_than, protected),
+            )
+            return int(cur.rowcount)
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    async def save_account(self, config: AccountConfig, *, pinned: bool) -> None:
+        """Insert or replace an account (keeps ``created_at`` and watches when replacing).
+
+        Raises:
+            CodecError: a field of ``config`` has the wrong type.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        settings = codec.account_settings(config)
+        sealed = self._box.seal(codec.dump_auth(config.auth))
+        await self._call(self._save_account_sync, config.account_id, settings, sealed, pinned)
+
+    def _save_account_sync(
+        self, account_id: str, s: dict[str, Any], sealed: bytes, pinned: bool
+    ) -> None:
+        now = self._clock()
+        # An upsert, not INSERT OR REPLACE: REPLACE deletes the row first, which would cascade
+        # to the watches and reset created_at.
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*_SETTINGS, "credentials", "pinned"))
+        self._db.execute(
+            f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}, updated_at)"  # noqa: S608 (constants)
+            f" VALUES ({', '.join('?' * (len(_SETTINGS) + 5))})"
+            f" ON CONFLICT (account_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+            (account_id, *(s[c] for c in _SETTINGS), sealed, bool(pinned), now, now),
+        )
+
+    async def load_accounts(self) -> list[StoredAccount]:
+        """Return every account, ordered by id.
+
+        Raises:
+            CorruptCredentials: the secret key does not open the credentials.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._load_accounts_sync, None)
+
+    async def get_account(self, account_id: str) -> StoredAccount | None:
+        """Return one account or ``None``.
+
+        Raises:
+            CorruptCredentials: the secret key does not open the credentials.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        found = await self._call(self._load_accounts_sync, account_id)
+        return found[0] if found else None
+
+    def _load_accounts_sync(self, only: str | None) -> list[StoredAccount]:
+        db = self._db
+        if only is None:
+            rows = db.execute(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY account_id"  # noqa: S608
+            ).fetchall()
+            watch_rows = db.execute(
+                "SELECT account_id, mailbox FROM watches ORDER BY account_id, position"
+            ).fetchall()
+        else:
+            rows = db.execute(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?",  # noqa: S608
+                (only,),
+            ).fetchall()
+            watch_rows = db.execute(
+                "SELECT account_id, mailbox FROM watches WHERE account_id = ? ORDER BY position",
+                (only,),
+            ).fetchall()
+        watches: dict[str, list[str]] = {}
+        for acc, mailbox in watch_rows:
+            watches.setdefault(acc, []).append(mailbox)
+        return [self._to_stored(row, tuple(watches.get(row[0], ()))) for row in rows]
+
+    def _to_stored(self, row: tuple[Any, ...], watches: tuple[str, ...]) -> StoredAccount:
+        account_id, *clear, sealed, pinned, created_at = row
+        try:
+            plain = self._box.open(bytes(sealed))
+        except CorruptCredentials:
+            raise CorruptCredentials(account_id) from None
+        settings = dict(zip(_SETTINGS, clear, strict=True))
+        # SQLite has no boolean type: 0/1 come back as ints.
+        settings["verify_tls"] = bool(settings["verify_tls"])
+        settings["allow_plain"] = bool(settings["allow_plain"])
+        config = codec.account_from_settings(account_id, settings, codec.load_auth(plain))
+        return StoredAccount(config, bool(pinned), watches, float(created_at))
+
+    async def delete_account(self, account_id: str) -> None:
+        """Remove an account with its watches and checkpoints (events stay).
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        await self._call(self._delete_account_sync, account_id)
+
+    def _delete_account_sync(self, account_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))  # cascades
+            conn.execute("DELETE FROM checkpoints WHERE account_id = ?", (account_id,))
+
+    async def save_watches(self, account_id: str, mailboxes: Sequence[str]) -> None:
+        """Replace the account's watched mailboxes.
+
+        Raises:
+            UnknownAccount: no such account.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        unique = list(dict.fromkeys(mailboxes))
+        await self._call(self._save_watches_sync, account_id, unique)
+
+    def _save_watches_sync(self, account_id: str, mailboxes: list[str]) -> None:
+        with self._transaction() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM accounts WHERE account_id = ?", (account_id,)
+            ).fetchone()
+            if exists is None:
+                raise UnknownAccount(f"no account {account_id!r} in the store")
+            conn.execute("DELETE FROM watches WHERE account_id = ?", (account_id,))
+            conn.executemany(
+                "INSERT INTO watches (account_id, position, mailbox) VALUES (?, ?, ?)",
+                [(account_id, i, m) for i, m in enumerate(mailboxes)],
+            )
