@@ -7,8 +7,22 @@ asyncio client.
 
 from __future__ import annotations
 
+from switchboard.client.core import errors_in
+from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout
+from switchboard.client.promise import Promise
+from switchboard.client.threaded import Client, Fetcher
 from switchboard.errors import SwitchboardError
 
 __version__ = "0.2.0.dev0"
 
-__all__ = ["SwitchboardError", "__version__"]
+__all__ = [
+    "Client",
+    "CommandError",
+    "ConnectionClosed",
+    "Fetcher",
+    "Promise",
+    "ResponseTimeout",
+    "SwitchboardError",
+    "__version__",
+    "errors_in",
+]
