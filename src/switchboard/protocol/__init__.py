@@ -64,10 +64,17 @@ from switchboard.protocol.methods import (
     WatchAllRequest,
     WatchMailboxesRequest,
     XOAuth2Auth,
+    is_known_method,
     lookup_method,
     methods_of,
     parse_arguments,
     split_account,
+    validate_connect,
+    validate_get_mailboxes,
+    validate_get_message_list,
+    validate_get_messages,
+    validate_watch_all,
+    validate_watch_mailboxes,
 )
 from switchboard.protocol.redaction import redact_arguments
 
@@ -119,6 +126,7 @@ __all__ = [
     "encode_frame",
     "encode_push",
     "error_response",
+    "is_known_method",
     "lookup_method",
     "methods_of",
     "parse_arguments",
@@ -126,4 +134,10 @@ __all__ = [
     "parse_message_id",
     "redact_arguments",
     "split_account",
+    "validate_connect",
+    "validate_get_mailboxes",
+    "validate_get_message_list",
+    "validate_get_messages",
+    "validate_watch_all",
+    "validate_watch_mailboxes",
 ]

@@ -2,8 +2,9 @@
 
 How it works: the server looks a method name up with :func:`lookup_method` (``None`` means
 ``unknownMethod``, after the worker account checks of protocol.md §2.2), splits ``account`` off
-worker pass-through commands with :func:`split_account`, and calls :func:`parse_arguments` to get
-a typed, frozen request or the :class:`~switchboard.protocol.errors.WireError` to answer with.
+worker pass-through commands with :func:`split_account`, and calls the method's ``validate_…``
+function (or :func:`parse_arguments`, which picks it) to get a typed, frozen request or the
+:class:`~switchboard.protocol.errors.WireError` to answer with.
 Nothing here knows about connection state (``notConnected``/``alreadyConnected``) or accounts;
 that is the session's job.
 
@@ -39,7 +40,6 @@ from switchboard.protocol.errors import (
     UnknownProperty,
 )
 from switchboard.protocol.ids import MailboxId, MessageId, parse_mailbox_id, parse_message_id
-from switchboard.protocol.messages import Command
 from switchboard.protocol.redaction import redact_arguments
 
 __all__ = [
@@ -57,11 +57,18 @@ __all__ = [
     "WatchAllRequest",
     "WatchMailboxesRequest",
     "XOAuth2Auth",
+    "is_known_method",
     "lookup_method",
     "methods_of",
     "parse_arguments",
     "redact_arguments",
     "split_account",
+    "validate_connect",
+    "validate_get_mailboxes",
+    "validate_get_message_list",
+    "validate_get_messages",
+    "validate_watch_all",
+    "validate_watch_mailboxes",
 ]
 
 
@@ -127,23 +134,26 @@ def lookup_method(interface: Interface, name: str) -> Method | None:
     return method if method in _METHODS[interface] else None
 
 
-def split_account(command: Command) -> tuple[str, Command]:
-    """Split ``account`` off a ``/workers`` pass-through command (§2.2 step 3).
+def is_known_method(interface: Interface, name: str) -> bool:
+    """Tell whether ``name`` (or an alias of it) is a method of ``interface``."""
+    return lookup_method(interface, name) is not None
 
-    Returns the account name and a new command whose ``args`` are a copy without ``account``;
-    ``command`` is untouched, so errors can still echo the arguments as sent (§7.2 #47).
+
+def split_account(args: Any) -> tuple[str, dict[str, Any]]:
+    """Split ``account`` off the args of a ``/workers`` pass-through command (§2.2 step 3).
+
+    Returns the account name and a *copy* of ``args`` without ``account``; ``args`` itself is
+    untouched, so errors can still echo the arguments as sent (§7.2 #47).
 
     Raises:
         NoAccount: ``args`` is not an object, or has no ``account``, or it is not a string.
     """
-    args = command.args
     if not isinstance(args, dict) or "account" not in args:
         raise NoAccount("missing account")
     account = args["account"]
     if not isinstance(account, str):
         raise NoAccount("account must be a string")
-    rest = {key: value for key, value in args.items() if key != "account"}
-    return account, Command(command.method, rest, command.tag, command.tagged)
+    return account, {key: value for key, value in args.items() if key != "account"}
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -315,7 +325,15 @@ def _password(auth: dict[str, Any]) -> str:
     return str(auth["password"])
 
 
-def _parse_connect(args: Any) -> ConnectRequest:
+def validate_connect(args: Any) -> ConnectRequest:
+    """Check ``connect`` args (§2.3, §5.2): ``host``, ``port``, ``auth``, optional TLS flags.
+
+    Raises:
+        InvalidArguments: a missing or ill-typed field (named in ``description``): ``host`` not
+            a non-empty string; ``port`` not an integer (booleans excluded) in 1..65535;
+            ``auth`` not an object, of unknown ``type``, or (xoauth2) with an unknown token
+            type; ``ssl``/``starttls`` not booleans or both true.
+    """
     obj = _object(args)
     host = _string(obj, "host")
     if "port" not in obj:
@@ -342,8 +360,13 @@ def _since_group(
     return since, group
 
 
-def _parse_watch_all(args: Any) -> WatchAllRequest:
-    # §2.4: exactly {} — not [] — plus our optional since/group.
+def validate_watch_all(args: Any) -> WatchAllRequest:
+    """Check ``watchAll`` args: an object with at most ``since`` and ``group`` (§2.4).
+
+    Raises:
+        BadArgs: args are not an object (``[]`` included), hold another key, or ``since`` /
+            ``group`` are ill-typed.
+    """
     if not isinstance(args, dict):
         raise BadArgs("arguments must be {}")
     extra = sorted(set(args) - {"since", "group"})
@@ -353,7 +376,16 @@ def _parse_watch_all(args: Any) -> WatchAllRequest:
     return WatchAllRequest(since, group)
 
 
-def _parse_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
+def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
+    """Check ``watchMailboxes`` args (§2.5); names are deduplicated keeping first-seen order.
+
+    Raises:
+        InvalidArguments: args are not an object (nor ``[]``), or ``since``/``group`` are
+            ill-typed.
+        NoList: no ``list`` key.
+        BadList: ``list`` is not an array of non-empty strings.
+        EmptyList: ``list`` is ``[]``.
+    """
     obj = _object(args)
     if "list" not in obj:
         raise NoList("missing list")
@@ -368,7 +400,12 @@ def _parse_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
     return WatchMailboxesRequest(tuple(dict.fromkeys(names)), since, group)
 
 
-def _parse_get_mailboxes(args: Any) -> GetMailboxesRequest:
+def validate_get_mailboxes(args: Any) -> GetMailboxesRequest:
+    """Check ``getMailboxes`` args (§2.6): an optional integer ``state``.
+
+    Raises:
+        InvalidArguments: args are not an object (nor ``[]``), or ``state`` is not a number.
+    """
     state = _object(args).get("state")
     if state is None or _is_int(state):
         return GetMailboxesRequest(state)
@@ -378,7 +415,14 @@ def _parse_get_mailboxes(args: Any) -> GetMailboxesRequest:
     raise InvalidArguments("state must be an integer")
 
 
-def _parse_get_message_list(args: Any) -> GetMessageListRequest:
+def validate_get_message_list(args: Any) -> GetMessageListRequest:
+    """Check ``getMessageList`` args (§2.7) and parse the ``mailboxId``.
+
+    Raises:
+        InvalidArguments: args are not an object (nor ``[]``); ``mailboxId`` missing or not a
+            string.
+        MailboxDoesNotExist: ``mailboxId`` is malformed.
+    """
     obj = _object(args)
     if "mailboxId" not in obj:
         raise InvalidArguments("missing mailboxId")
@@ -387,8 +431,18 @@ def _parse_get_message_list(args: Any) -> GetMessageListRequest:
     return GetMessageListRequest(parse_mailbox_id(obj["mailboxId"]))
 
 
-def _parse_get_messages(args: Any) -> GetMessagesRequest:
-    # Check order: shape of ids, shape of properties, property names, then each id.
+def validate_get_messages(args: Any) -> GetMessagesRequest:
+    """Check ``getMessages`` args (§2.8), parse every id and check every property name.
+
+    Checks run in this order: the shape of ``ids``, the shape of ``properties``, each property
+    name, then each id.
+
+    Raises:
+        InvalidArguments: args are not an object (nor ``[]``); ``ids`` missing or not an array
+            of strings; ``properties`` missing, not an array of strings, or empty.
+        UnknownProperty: a property outside :data:`SUPPORTED_PROPERTIES` (named).
+        MessageDoesNotExist: a malformed id in ``ids``.
+    """
     obj = _object(args)
     if "ids" not in obj:
         raise InvalidArguments("missing ids")
@@ -412,12 +466,12 @@ def _parse_get_messages(args: Any) -> GetMessagesRequest:
 
 _PARSERS: Final[Mapping[Method, Callable[[Any], Request]]] = MappingProxyType(
     {
-        Method.CONNECT: _parse_connect,
-        Method.WATCH_ALL: _parse_watch_all,
-        Method.WATCH_MAILBOXES: _parse_watch_mailboxes,
-        Method.GET_MAILBOXES: _parse_get_mailboxes,
-        Method.GET_MESSAGE_LIST: _parse_get_message_list,
-        Method.GET_MESSAGES: _parse_get_messages,
+        Method.CONNECT: validate_connect,
+        Method.WATCH_ALL: validate_watch_all,
+        Method.WATCH_MAILBOXES: validate_watch_mailboxes,
+        Method.GET_MAILBOXES: validate_get_mailboxes,
+        Method.GET_MESSAGE_LIST: validate_get_message_list,
+        Method.GET_MESSAGES: validate_get_messages,
     }
 )
 
