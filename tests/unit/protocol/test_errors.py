@@ -90,7 +90,12 @@ def test_error_response_key_order_and_optional_description() -> None:
     assert list(untagged.args) == ["type", "method", "arguments", "description"]
     assert untagged.to_json() == [
         "error",
-        {"type": "noList", "method": "watchMailboxes", "arguments": {}, "description": "missing list"},
+        {
+            "type": "noList",
+            "method": "watchMailboxes",
+            "arguments": {},
+            "description": "missing list",
+        },
     ]
     tagged = error_response("noList", "watchMailboxes", [], 7, True)
     assert tagged.to_json() == [
