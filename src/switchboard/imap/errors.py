@@ -81,9 +81,7 @@ class CommandFailed(ImapError):  # noqa: N818 - contract name
         text: the human-readable text the server sent.
     """
 
-    def __init__(
-        self, command: str, status: Status, code: ResponseCode | None, text: str
-    ) -> None:
+    def __init__(self, command: str, status: Status, code: ResponseCode | None, text: str) -> None:
         code_part = f" [{code.name}]" if code is not None else ""
         super().__init__(f"{command} failed: {status.value}{code_part} {text}".rstrip())
         self.command = command
