@@ -1,0 +1,103 @@
+"""SqliteStore specifics: the file itself, schema versions, durability across kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from switchboard.engine.model import Checkpoint, NewMessage
+from switchboard.store import SCHEMA_VERSION, SchemaTooNew, SecretBox, SqliteStore, StoreError
+
+
+async def test_file_is_wal_with_schema_version(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "sb.db", SecretBox.generate())
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "sb.db")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    finally:
+        conn.close()
+    # Opening again leaves the version alone (migrations are not re-applied).
+    store = await SqliteStore.open(tmp_path / "sb.db", SecretBox.generate())
+    await store.close()
+
+
+async def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "sb.db"
+    store = await SqliteStore.open(path, SecretBox.generate())
+    await store.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    conn.close()
+    with pytest.raises(SchemaTooNew, match="upgrade Switchboard"):
+        await SqliteStore.open(path, SecretBox.generate())
+
+
+async def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "sb.db"
+    path.write_bytes(b"this is not a database, just some bytes " * 100)
+    with pytest.raises(StoreError):
+        await SqliteStore.open(path, SecretBox.generate())
+
+
+async def test_cancelled_caller_does_not_split_a_record(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "sb.db", SecretBox.generate())
+    events = [NewMessage("a", "INBOX", 1, uid) for uid in range(1, 201)]
+    task = asyncio.create_task(store.record("a", "INBOX", Checkpoint(1, 200), events))
+    # Let the task submit its call to the store's thread before cancelling it.
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The call already on the store's thread completes: all or nothing, here all.
+    assert await store.last_event_id() == 200
+    assert await store.load_checkpoint("a", "INBOX") == Checkpoint(1, 200)
+    await store.close()
+
+
+_CHILD = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from pathlib import Path
+    from switchboard.engine.model import Checkpoint, NewMessage
+    from switchboard.store import SecretBox, SqliteStore
+
+    async def main():
+        store = await SqliteStore.open(Path(sys.argv[1]), SecretBox(sys.argv[2].encode()))
+        for uid in range(1, 6):
+            await store.record("a", "INBOX", Checkpoint(1, uid), [NewMessage("a", "INBOX", 1, uid)])
+        print("recorded", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit, no flush
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+async def test_committed_records_survive_kill_9(tmp_path: Path) -> None:
+    key_text = Fernet.generate_key().decode()
+    path = tmp_path / "sb.db"
+    proc = subprocess.run(  # noqa: ASYNC221 - a short child; the loop has nothing else to do
+        [sys.executable, "-c", _CHILD, str(path), key_text],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.strip() == "recorded", proc.stderr
+    assert proc.returncode == -9
+    store = await SqliteStore.open(path, SecretBox(key_text.encode()))
+    assert await store.last_event_id() == 5
+    assert await store.load_checkpoint("a", "INBOX") == Checkpoint(1, 5)
+    assert [e.event.uid for e in await store.events_after(0, limit=10)] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
+    await store.close()
