@@ -9,6 +9,7 @@ import pytest
 from switchboard.engine.model import (
     AccountConfig,
     Checkpoint,
+    EngineEvent,
     MailboxGone,
     MessageSummary,
     NewMessage,
@@ -76,7 +77,7 @@ async def test_checkpoint_round_trip(store: Store) -> None:
 
 
 async def test_record_returns_stored_events_as_read_back(store: Store, backend: Backend) -> None:
-    events = [
+    events: list[EngineEvent] = [
         msg(1),
         NewMessage("a", "INBOX", 7, 2, MessageSummary("Héllo", "x@y", "Mon, 1 Jan", 1234)),
         UidValidityChanged("a", "INBOX", 7, 8),
