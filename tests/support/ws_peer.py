@@ -3,8 +3,9 @@
 It answers like protocol.md's example conversations (one reply frame per request frame, tags
 echoed unchanged, untagged commands answered untagged, ``[]`` answered with ``[]``, invalid JSON
 answered with an untagged ``invalidJson`` error) for ``connect``, ``watchAll``,
-``watchMailboxes``, ``getMailboxes``, ``getMessageList`` and ``getMessages``; other methods get
-``unknownMethod``. Test-only methods script the awkward cases, in command order:
+``watchMailboxes``, ``getMailboxes``, ``getMessageList`` and ``getMessages``
+(``inactiveAccount`` for ``nobody@example.com``); other methods get ``unknownMethod``.
+Test-only methods script the awkward cases, in command order:
 
 =================  =========================================================================
 ``_push``          reply ``["pushed", {}]``, then send each frame of ``args["frames"]``
@@ -64,6 +65,7 @@ class WsPeer:
         self.raw_message = raw_message
         self.frames: list[str] = []
         self.headers: list[Headers] = []
+        self.paths: list[str] = []
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -105,6 +107,7 @@ class WsPeer:
     async def _session(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         self.headers.append(ws.request.headers)
+        self.paths.append(ws.request.path)
         async for message in ws:
             if isinstance(message, bytes):
                 continue  # binary frames are ignored, as by the server (protocol.md §1.2)
@@ -173,6 +176,8 @@ class WsPeer:
                 return _error("mailboxDoesNotExist", method, args)
             return ["messageList", {"messageIds": ["INBOX!1?1", "INBOX!1?2", "INBOX!1?3"]}]
         if method == "getMessages":
+            if args.get("account") == "nobody@example.com":
+                return _error("inactiveAccount", method, args)
             ids = args.get("ids")
             if not isinstance(ids, list):
                 return _error("invalidArguments", method, args)

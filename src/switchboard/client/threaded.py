@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import inspect
 import logging
 import ssl
 import threading
@@ -52,6 +53,13 @@ DEFAULT_PING_INTERVAL_S = 20.0
 within two intervals (websockets closes with 1011 when a pong is late)."""
 
 HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]]
+
+# websockets 17 deprecates calling the sync connect() outside a ``with`` block unless
+# ``legacy=True`` is passed; earlier versions have no such flag. This client owns the
+# connection's lifetime itself (connect/close), so it opts in where the flag exists.
+_LEGACY_KW: dict[str, bool] = (
+    {"legacy": True} if "legacy" in inspect.signature(ws_connect).parameters else {}
+)
 
 
 class Client:
@@ -117,19 +125,21 @@ class Client:
             websockets.exceptions.InvalidHandshake: the server refused the upgrade (for instance
                 ``InvalidStatus`` with HTTP 401 for a missing or wrong token).
         """
-        self._ws = ws_connect(
-            self.url,
-            additional_headers=self.headers or None,
-            subprotocols=self.protocols,  # type: ignore[arg-type]
-            compression="deflate" if "permessage-deflate" in self.extensions else None,
-            ssl=_ssl_context(self.ssl_options) if self.url.startswith("wss:") else None,
-            open_timeout=self.timeout_s,
-            close_timeout=self.timeout_s,
-            ping_interval=self.heartbeat_freq or DEFAULT_PING_INTERVAL_S,
-            max_size=self.max_frame_bytes,
-        )
+        options: dict[str, Any] = {
+            "additional_headers": self.headers or None,
+            "subprotocols": self.protocols,
+            "compression": "deflate" if "permessage-deflate" in self.extensions else None,
+            "ssl": _ssl_context(self.ssl_options) if self.url.startswith("wss:") else None,
+            "open_timeout": self.timeout_s,
+            "close_timeout": self.timeout_s,
+            "ping_interval": self.heartbeat_freq or DEFAULT_PING_INTERVAL_S,
+            "max_size": self.max_frame_bytes,
+            **_LEGACY_KW,
+        }
+        ws: ClientConnection = ws_connect(self.url, **options)
+        self._ws = ws
         self._reader = threading.Thread(
-            target=self._read_loop, args=(self._ws,), name="switchboard-reader", daemon=True
+            target=self._read_loop, args=(ws,), name="switchboard-reader", daemon=True
         )
         self._reader.start()
 
