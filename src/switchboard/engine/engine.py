@@ -1,0 +1,237 @@
+"""The engine: one supervisor per account, watching mailboxes and announcing new mail exactly once.
+
+This is the face the server calls. It holds the accounts' supervisors, the shared admission
+control and OAuth2 refresher, and the injected clock and sleep; everything else lives in
+:mod:`~switchboard.engine.supervisor`, :mod:`~switchboard.engine.watcher` and
+:mod:`~switchboard.engine.connector`. Every task belongs to a supervisor, which cancels and
+awaits it on removal; :meth:`Engine.stop` stops every supervisor, bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from switchboard.engine.admission import AdmissionControl
+from switchboard.engine.backoff import Backoff
+from switchboard.engine.connector import AccountConnector, SslContextFactory
+from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable, UnknownAccount
+from switchboard.engine.model import AccountConfig, CheckpointStore, EventSink, OAuth2Auth
+from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenRefresher
+from switchboard.engine.settings import EngineSettings
+from switchboard.engine.state import AccountStatus
+from switchboard.engine.supervisor import AccountSupervisor, WatchResult
+from switchboard.imap.connection import ImapConnection
+from switchboard.imap.tls import default_ssl_context
+
+__all__ = ["Engine", "WatchResult"]
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    """Watches the mailboxes of many accounts and records and publishes their new mail.
+
+    Args:
+        store: checkpoints and the event log (``record`` is the atomic announce step).
+        sink: receives events once they are durable.
+        settings: timeouts, backoff, rates, limits.
+        ssl_context_factory: ``(ca_file, verify) -> SSLContext``.
+        clock: monotonic seconds; wall_clock: Unix time; sleep: the sleep coroutine.
+        on_credentials_changed: awaited with an account's new config whenever OAuth2 tokens
+            were refreshed (to store a rotated refresh token).
+        token_refresher: how OAuth2 tokens are refreshed (HTTP by default).
+    """
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        sink: EventSink,
+        *,
+        settings: EngineSettings = EngineSettings(),  # noqa: B008 - immutable value
+        ssl_context_factory: SslContextFactory = default_ssl_context,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        on_credentials_changed: Callable[[AccountConfig], Awaitable[None]] | None = None,
+        token_refresher: TokenRefresher | None = None,
+    ) -> None:
+        self._store = store
+        self._sink = sink
+        self.settings = settings
+        self._ssl_context_factory = ssl_context_factory
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._on_credentials_changed = on_credentials_changed
+        self._refresher = token_refresher or HttpTokenRefresher(
+            timeout_s=settings.connect_timeout_s, wall_clock=wall_clock
+        )
+        self._admission = AdmissionControl(
+            settings.connect_rate_per_s,
+            settings.connect_rate_per_host_per_s,
+            clock=clock,
+            sleep=sleep,
+        )
+        self._supervisors: dict[str, AccountSupervisor] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start the engine (accounts may be added before or after)."""
+
+    async def stop(self) -> None:
+        """Stop every account: watchers LOGOUT, command connections close; bounded in time."""
+        supervisors = list(self._supervisors.values())
+        self._supervisors.clear()
+        try:
+            async with asyncio.timeout(self.settings.stop_timeout_s * 2):
+                await asyncio.gather(*(s.stop() for s in supervisors))
+        except TimeoutError:
+            logger.warning("engine stop exceeded its bound; some connections were not closed")
+
+    # ------------------------------------------------------------------ accounts
+
+    async def verify(self, config: AccountConfig) -> AccountConfig:
+        """Connect and authenticate once, then LOGOUT; return the config with fresh tokens.
+
+        Raises:
+            AuthenticationFailed: the server (or the OAuth2 token endpoint) refused the
+                credentials.
+            ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
+        """
+        fresh: list[AccountConfig] = [config]
+
+        async def keep(auth: OAuth2Auth) -> None:
+            fresh[0] = replace(config, auth=auth)
+
+        credentials = None
+        if isinstance(config.auth, OAuth2Auth):
+            credentials = OAuth2Credentials(
+                config.auth,
+                self._refresher,
+                on_refreshed=keep,
+                backoff=Backoff(0.0, 1.0),
+                clock=self._clock,
+                wall_clock=self._wall_clock,
+            )
+        connector = AccountConnector(
+            config,
+            self.settings,
+            self._admission,
+            self._ssl_context_factory,
+            credentials=credentials,
+        )
+        try:
+            conn = await connector.connect()
+        except OAuth2Unavailable as exc:
+            raise ConnectionFailed(str(exc)) from exc
+        await conn.logout()
+        return fresh[0]
+
+    def add_account(self, config: AccountConfig) -> None:
+        """Add an account (its supervisor starts without watches); replaces nothing.
+
+        Raises:
+            ValueError: an account with this id already exists (use :meth:`update_account`).
+        """
+        if config.account_id in self._supervisors:
+            raise ValueError(f"account {config.account_id!r} already exists")
+        self._supervisors[config.account_id] = AccountSupervisor(
+            config,
+            store=self._store,
+            sink=self._sink,
+            settings=self.settings,
+            admission=self._admission,
+            ssl_context_factory=self._ssl_context_factory,
+            refresher=self._refresher,
+            on_credentials_changed=self._on_credentials_changed,
+            clock=self._clock,
+            wall_clock=self._wall_clock,
+            sleep=self._sleep,
+        )
+
+    def _supervisor(self, account_id: str) -> AccountSupervisor:
+        try:
+            return self._supervisors[account_id]
+        except KeyError:
+            raise UnknownAccount(f"no account {account_id!r}") from None
+
+    async def update_account(self, config: AccountConfig) -> None:
+        """Adopt new credentials (or host settings) for an existing account.
+
+        Raises:
+            UnknownAccount: no such account.
+        """
+        await self._supervisor(config.account_id).update(config)
+
+    async def remove_account(self, account_id: str) -> None:
+        """Stop the account's watchers (LOGOUT) and forget it.
+
+        Raises:
+            UnknownAccount: no such account.
+        """
+        supervisor = self._supervisor(account_id)
+        del self._supervisors[account_id]
+        await supervisor.stop()
+
+    def has_account(self, account_id: str) -> bool:
+        """Whether the engine holds this account."""
+        return account_id in self._supervisors
+
+    # ------------------------------------------------------------------ watching
+
+    async def watch(self, account_id: str, mailboxes: Collection[str]) -> WatchResult:
+        """Replace the account's watched set with ``mailboxes`` (raw modified UTF-7 names).
+
+        Each name is checked with LIST on the command connection; missing and non-selectable
+        ones (and ones over the provider's connection limit) land in ``failed``. A mailbox
+        watched for the first time gets its baseline (UIDNEXT-1) before this returns: mail
+        already there is never announced, mail arriving afterwards always is.
+
+        Raises:
+            UnknownAccount: no such account.
+            ConnectionFailed: the command connection could not be opened or broke.
+            AuthenticationFailed: the server refused the credentials.
+        """
+        return await self._supervisor(account_id).watch(mailboxes)
+
+    def watched(self, account_id: str) -> tuple[str, ...]:
+        """The account's watched mailboxes (a mailbox reported gone is no longer listed).
+
+        Raises:
+            UnknownAccount: no such account.
+        """
+        return self._supervisor(account_id).watched()
+
+    @asynccontextmanager
+    async def command_connection(self, account_id: str) -> AsyncIterator[ImapConnection]:
+        """An authenticated connection for reading mailboxes and messages, one caller at a time.
+
+        Kept warm between uses and reopened when it died.
+
+        Raises:
+            UnknownAccount: no such account.
+            ConnectionFailed: it could not be opened, or it broke while in use.
+            AuthenticationFailed: the server refused the credentials.
+        """
+        async with self._supervisor(account_id).command_connection() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ status
+
+    def status(self, account_id: str) -> AccountStatus:
+        """The account's state, watchers and counters.
+
+        Raises:
+            UnknownAccount: no such account.
+        """
+        return self._supervisor(account_id).status()
+
+    def statuses(self) -> list[AccountStatus]:
+        """Every account's status."""
+        return [s.status() for s in self._supervisors.values()]

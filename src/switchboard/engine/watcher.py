@@ -1,0 +1,383 @@
+"""Watch one mailbox: catch up from the checkpoint, then IDLE and announce every new UID once.
+
+How it works — one task per watched mailbox loops over sessions::
+
+    CONNECTING -> AUTHENTICATING -> SYNCING (SELECT, compare checkpoint, announce UIDs above it)
+        -> IDLE (wait for EXISTS; DONE + IDLE again every idle_refresh_s) -> SYNCING -> ...
+
+Exactly-once rules:
+
+- The durable checkpoint is the only truth. Each session starts from ``store.load_checkpoint``
+  and every announcement is one ``store.record(checkpoint, events)`` call (one per FETCH
+  batch) followed by ``sink.publish``. If ``record`` fails nothing has moved: the session ends in
+  ERROR, backs off and starts again from the durable checkpoint.
+- ``UID FETCH n:*`` returns the highest message even when its UID is below n (RFC 3501 §6.4.8,
+  "*" is the largest UID in use), so UIDs at or below the checkpoint are filtered out and the
+  rest announced in ascending order.
+- A UIDVALIDITY change resets the checkpoint to the mailbox's current top (UIDNEXT-1) and
+  records one :class:`UidValidityChanged` event, never a flood of old mail.
+- A mailbox that no longer exists records one :class:`MailboxGone` and stops the watcher.
+
+Liveness: IDLE is re-issued every ``idle_refresh_s``; the DONE's tagged OK must come back within
+``liveness_grace_s`` or the connection is declared dead (a black-holed peer is noticed within
+``idle_refresh_s + liveness_grace_s``). TCP keepalive (set by the connection) covers a vanished
+host. Failures back off with jitter: network ones on the normal schedule, refused credentials on
+the slow auth schedule, so a wrong password is never a hot loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from switchboard.engine.backoff import Backoff
+from switchboard.engine.connector import AccountConnector
+from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
+from switchboard.engine.model import (
+    Checkpoint,
+    CheckpointStore,
+    EngineEvent,
+    EventSink,
+    MailboxGone,
+    NewMessage,
+    UidValidityChanged,
+)
+from switchboard.engine.settings import EngineSettings
+from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
+from switchboard.engine.summary import summarize
+from switchboard.imap.connection import ImapConnection
+from switchboard.imap.errors import (
+    AuthenticationFailed,
+    ConnectionLost,
+    ImapError,
+    ImapTimeout,
+    MailboxNotFound,
+)
+from switchboard.imap.responses import Exists, Expunge, Fetch, UntaggedResponse
+
+__all__ = ["MailboxWatcher"]
+
+logger = logging.getLogger(__name__)
+
+S = AccountState
+
+
+class _StoreError(Exception):
+    """The store failed to load or record: nothing advanced; retry from the durable state."""
+
+
+class _MailboxGoneError(Exception):
+    """The watched mailbox no longer exists (already recorded)."""
+
+
+class MailboxWatcher:
+    """The watcher of one mailbox of one account; owns one task and one connection.
+
+    Args:
+        account_id: the account's wire id (goes into events).
+        mailbox: the raw (modified UTF-7) mailbox name.
+        connector: opens authenticated connections for the account.
+        store: checkpoints and the event log.
+        sink: receives stored events.
+        settings: timings and limits.
+        idle_refresh_s: the account's effective IDLE refresh (settings and provider profile).
+        counters: the account's counters, shared with its other watchers.
+        on_gone: called (synchronously) after the mailbox was reported gone.
+        clock, wall_clock, sleep: injected time.
+    """
+
+    def __init__(
+        self,
+        account_id: str,
+        mailbox: str,
+        *,
+        connector: AccountConnector,
+        store: CheckpointStore,
+        sink: EventSink,
+        settings: EngineSettings,
+        idle_refresh_s: float,
+        counters: collections.Counter[str],
+        on_gone: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.account_id = account_id
+        self.mailbox = mailbox
+        self._connector = connector
+        self._store = store
+        self._sink = sink
+        self._settings = settings
+        self._idle_refresh_s = idle_refresh_s
+        self._counters = counters
+        self._on_gone = on_gone
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._machine = StateMachine(S.CONNECTING)
+        self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_cap_s)
+        self._auth_backoff = Backoff(settings.auth_backoff_initial_s, settings.auth_backoff_cap_s)
+        self._conn: ImapConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._checkpoint: Checkpoint | None = None
+        self._known_exists = 0
+        # EXISTS count when the last announcement finished; None until one did this session.
+        self._synced_exists: int | None = None
+        self.last_event_at: float | None = None
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def state(self) -> AccountState:
+        """The watcher's current state."""
+        return self._machine.state
+
+    def start(self) -> None:
+        """Start the watcher's task (its owner must :meth:`stop` it)."""
+        if self._task is None:
+            self._task = asyncio.create_task(
+                self._run(), name=f"watch {self.account_id} {self.mailbox}"
+            )
+
+    async def stop(self) -> None:
+        """Stop the task and LOGOUT its connection, bounded by ``stop_timeout_s``."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            try:
+                async with asyncio.timeout(self._settings.stop_timeout_s):
+                    await asyncio.gather(task, return_exceptions=True)
+            except TimeoutError:
+                logger.warning("watcher %s/%s did not stop in time", self.account_id, self.mailbox)
+        await self._drop_connection(logout=False)
+        if self._machine.state is not S.STOPPED:
+            self._machine.move(S.STOPPED)
+
+    def status(self) -> MailboxStatus:
+        """A snapshot for the dashboard."""
+        checkpoint = self._checkpoint
+        return MailboxStatus(
+            name=self.mailbox,
+            state=self._machine.state,
+            uidvalidity=checkpoint.uidvalidity if checkpoint else None,
+            last_uid=checkpoint.last_uid if checkpoint else None,
+            last_event_at=self.last_event_at,
+            last_error=self.last_error,
+        )
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                self._machine.move(S.CONNECTING)
+                try:
+                    await self._session()
+                except _MailboxGoneError:
+                    self._machine.move(S.STOPPED)
+                    if self._on_gone is not None:
+                        self._on_gone(self.mailbox)
+                    return
+                except AuthenticationFailed as exc:
+                    delay_s = self._fail(S.AUTH_FAILED, exc, self._auth_backoff)
+                except (ConnectionFailed, ConnectionLost, ImapTimeout, OAuth2Unavailable) as exc:
+                    delay_s = self._fail(S.BACKOFF, exc, self._backoff)
+                except (ImapError, _StoreError) as exc:
+                    # Protocol errors, unexpected NO/BAD, store failures: the peer or the store
+                    # misbehaved; reconnecting from the durable checkpoint is the safe answer.
+                    delay_s = self._fail(S.ERROR, exc, self._backoff)
+                finally:
+                    await self._drop_connection(logout=True)
+                await self._sleep(delay_s)
+        finally:
+            await self._drop_connection(logout=False)
+
+    def _fail(self, state: AccountState, exc: BaseException, backoff: Backoff) -> float:
+        self._machine.move(state)
+        text = str(exc.__cause__ or exc) if isinstance(exc, _StoreError) else str(exc)
+        self.last_error = f"{type(exc.__cause__ or exc).__name__}: {text}"[:500]
+        self._counters[f"failures_{state.value}"] += 1
+        delay_s = backoff.next_delay_s()
+        logger.info(
+            "%s/%s: %s; retrying in %.1f s", self.account_id, self.mailbox, self.last_error, delay_s
+        )
+        return delay_s
+
+    async def _drop_connection(self, *, logout: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if logout:
+            await conn.logout()  # best effort and bounded by the connection itself
+        else:
+            await conn.close()
+
+    async def _session(self) -> None:
+        self._conn = conn = await self._connector.open()
+        self._machine.move(S.AUTHENTICATING)
+        await self._connector.authenticate(conn)
+        self._machine.move(S.SYNCING)
+        try:
+            info = await conn.select(self.mailbox, readonly=True)
+        except MailboxNotFound as exc:
+            await self._report_gone(str(exc))
+            raise _MailboxGoneError from exc
+        self._known_exists = info.exists
+        self._synced_exists = None
+        checkpoint = await self._load_checkpoint()
+        top = await self._top_uid(conn, info.uidnext, info.exists)
+        if checkpoint is None:
+            # First session without a baseline (watch() normally records one): start at the top.
+            await self._record(Checkpoint(info.uidvalidity, top), [])
+            self._synced_exists = info.exists
+        elif checkpoint.uidvalidity != info.uidvalidity:
+            self._counters["uidvalidity_changes"] += 1
+            event = UidValidityChanged(
+                self.account_id, self.mailbox, checkpoint.uidvalidity, info.uidvalidity
+            )
+            await self._record(Checkpoint(info.uidvalidity, top), [event])
+            self._synced_exists = info.exists
+        else:
+            self._checkpoint = checkpoint
+            await self._announce_new(conn)
+        await self._idle_loop(conn)
+
+    async def _load_checkpoint(self) -> Checkpoint | None:
+        try:
+            return await self._store.load_checkpoint(self.account_id, self.mailbox)
+        except Exception as exc:  # any store failure: nothing was read, retry later
+            raise _StoreError("loading the checkpoint failed") from exc
+
+    async def _top_uid(self, conn: ImapConnection, uidnext: int | None, exists: int) -> int:
+        if uidnext is not None:
+            return uidnext - 1
+        if exists == 0:
+            return 0
+        fetches = await conn.uid_fetch("*", "(UID)")
+        return max((f.uid for f in fetches if f.uid is not None), default=0)
+
+    async def _report_gone(self, reason: str) -> None:
+        self._counters["mailboxes_gone"] += 1
+        checkpoint = self._checkpoint or await self._load_checkpoint() or Checkpoint(0, 0)
+        await self._record(checkpoint, [MailboxGone(self.account_id, self.mailbox, reason)])
+
+    async def _record(self, checkpoint: Checkpoint, events: Sequence[EngineEvent]) -> None:
+        """Make ``events`` and ``checkpoint`` durable in one step, then publish them."""
+        try:
+            stored = await self._store.record(self.account_id, self.mailbox, checkpoint, events)
+        except Exception as exc:  # the store's failure means nothing moved; retry from durable
+            self._counters["store_failures"] += 1
+            raise _StoreError("recording events failed") from exc
+        self._checkpoint = checkpoint
+        if stored:
+            self._counters["events"] += len(stored)
+            self.last_event_at = self._wall_clock()
+            self._sink.publish(stored)
+
+    # ------------------------------------------------------------------ announcing
+
+    async def _announce_new(self, conn: ImapConnection) -> None:
+        """Announce every UID above the checkpoint, ascending, in batches of ``fetch_batch``."""
+        checkpoint = self._checkpoint
+        assert checkpoint is not None
+        settings = self._settings
+        full_items = "(UID RFC822.SIZE ENVELOPE)" if settings.summaries else "(UID)"
+        start = checkpoint.last_uid + 1
+        # One round trip in the common case (an IDLE wake with a few new messages); a catch-up
+        # of unknown size first lists the UIDs so each FETCH of summaries stays within
+        # fetch_batch messages.
+        synced, self._synced_exists = self._synced_exists, self._known_exists
+        small = synced is not None and self._known_exists - synced <= settings.fetch_batch
+        fetches = await conn.uid_fetch(f"{start}:*", full_items if small else "(UID)")
+        by_uid: dict[int, Fetch] = {
+            f.uid: f for f in fetches if f.uid is not None and f.uid > checkpoint.last_uid
+        }
+        uids = sorted(by_uid)
+        for i in range(0, len(uids), settings.fetch_batch):
+            batch = uids[i : i + settings.fetch_batch]
+            if settings.summaries and not small:
+                fetched = await conn.uid_fetch(",".join(map(str, batch)), full_items)
+                by_uid.update({f.uid: f for f in fetched if f.uid is not None})
+            events = [
+                NewMessage(
+                    self.account_id,
+                    self.mailbox,
+                    checkpoint.uidvalidity,
+                    uid,
+                    summarize(by_uid[uid]) if settings.summaries else None,
+                )
+                for uid in batch
+            ]
+            await self._record(Checkpoint(checkpoint.uidvalidity, batch[-1]), events)
+
+    # ------------------------------------------------------------------ IDLE
+
+    def _saw_new_mail(self, responses: Sequence[UntaggedResponse]) -> bool:
+        new_mail = False
+        for response in responses:
+            if isinstance(response, Exists):
+                # Any EXISTS may hide new mail (an expunge and an arrival can cancel out).
+                new_mail = True
+                self._known_exists = response.count
+            elif isinstance(response, Expunge):
+                self._known_exists = max(0, self._known_exists - 1)
+        return new_mail
+
+    async def _idle_loop(self, conn: ImapConnection) -> None:
+        idle_supported = "IDLE" in conn.capabilities
+        while True:
+            if self._saw_new_mail(conn.take_unsolicited()):
+                self._machine.move(S.SYNCING)
+                await self._announce_new(conn)
+                continue
+            self._machine.move(S.IDLE)
+            self._backoff.reset()
+            self._auth_backoff.reset()
+            self.last_error = None
+            if idle_supported:
+                responses = await self._idle_once(conn)
+            else:
+                responses = await self._poll_once(conn)
+            if self._saw_new_mail(responses):
+                self._machine.move(S.SYNCING)
+                await self._announce_new(conn)
+
+    async def _idle_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
+        """IDLE until new mail or the refresh deadline; return what the server pushed."""
+        await conn.idle_start()
+        deadline = self._clock() + self._idle_refresh_s
+        seen: list[UntaggedResponse] = []
+        while True:
+            remaining_s = deadline - self._clock()
+            if remaining_s <= 0:
+                self._counters["idle_refreshes"] += 1
+                break
+            pushed = await conn.idle_wait(remaining_s)
+            seen.extend(pushed)
+            if any(isinstance(r, Exists) for r in pushed):
+                break
+        # The DONE round trip doubles as the liveness probe (RFC 2177: the server must answer).
+        try:
+            async with asyncio.timeout(self._settings.liveness_grace_s):
+                seen.extend(await conn.idle_done())
+        except TimeoutError as exc:
+            self._counters["dead_connections"] += 1
+            raise ConnectionLost(
+                f"no answer to DONE within {self._settings.liveness_grace_s} s"
+            ) from exc
+        return seen
+
+    async def _poll_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
+        """Without IDLE: wait a polling interval, then NOOP (which reports new mail)."""
+        await self._sleep(min(self._idle_refresh_s, 60.0))
+        try:
+            async with asyncio.timeout(self._settings.liveness_grace_s):
+                return await conn.noop()
+        except TimeoutError as exc:
+            self._counters["dead_connections"] += 1
+            raise ConnectionLost("no answer to NOOP") from exc
