@@ -1,0 +1,136 @@
+"""The ``switchboard`` command: ``serve`` (and, as they arrive, ``demo``, ``accounts``, ``watch``).
+
+Errors are one clear line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from switchboard import __version__
+from switchboard.errors import SwitchboardError
+
+__all__ = ["main", "run_async"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``switchboard`` console script; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.func(args)
+        return result
+    except SwitchboardError as exc:
+        print(f"switchboard: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard",
+        description="Watch IMAP mailboxes with IDLE and push new-mail events over WebSocket.",
+    )
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the server",
+        description=(
+            "Run the Switchboard server. Every option can also be set as SWITCHBOARD_<NAME> in "
+            "the environment or in a TOML file (--config); the command line wins."
+        ),
+    )
+    serve.add_argument("--config", type=Path, help="TOML config file")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--data-dir", type=Path, help="where state and the key file live")
+    serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    serve.add_argument(
+        "--token",
+        action="append",
+        dest="tokens",
+        help="require this auth token on every socket (repeatable); prefer SWITCHBOARD_TOKENS",
+    )
+    serve.add_argument("--imap-ca-file", type=Path, help="extra CA file to trust for IMAP TLS")
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from switchboard.server.app import SwitchboardServer
+    from switchboard.server.config import load_settings
+
+    settings = load_settings(
+        config_file=args.config,
+        environ=os.environ,
+        overrides={
+            "host": args.host,
+            "port": args.port,
+            "data_dir": args.data_dir,
+            "log_level": args.log_level,
+            "tokens": args.tokens,
+            "imap_ca_file": args.imap_ca_file,
+        },
+    )
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    async def serve_until_signalled() -> None:
+        server = SwitchboardServer(settings)
+        await server.start()
+        print(
+            f"switchboard {__version__} listening on ws://{settings.host}:{server.port}/workers "
+            f"and /clients (data in {settings.data_dir})",
+            flush=True,
+        )
+        try:
+            await _wait_for_signal()
+        finally:
+            await server.stop()
+
+    run_async(serve_until_signalled)
+    return 0
+
+
+async def _wait_for_signal() -> None:
+    """Return on SIGINT or SIGTERM (a clean stop: LOGOUT, state flushed)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def run_async(main_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main_coroutine`` on uvloop when installed (5x less memory per TLS connection)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coroutine())
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main_coroutine())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The accounts the server manages: who may use them, how long they live, and what they watch.
+
+Rules (protocol.md §5.5 and §7.2 #11, #12, #22, #48, #49):
+
+- ``connect`` answers only after a real login succeeded. Connecting to an account that already
+  exists needs the same credentials, or credentials that log in afresh (which then replace the
+  stored ones, e.g. a new access token). The same username on another host or port is an
+  ``accountConflict``.
+- An account connected by a worker is *pinned*: it is stored (credentials encrypted) and survives
+  the worker and the server. An account only clients connected lives while a client holds it.
+- Every session (and, per account, the workers together) has its own watch set; the engine
+  watches the union, so an IDLE connection stops when no watch set contains its mailbox.
+- Only this module changes those sets; everything it decides goes through one per-account lock,
+  so concurrent ``connect``s of the same new username cannot race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+
+from switchboard.engine.engine import Engine, WatchResult
+from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.protocol.errors import AccountConflict, InvalidArguments
+from switchboard.protocol.methods import ConnectRequest, PlainAuth, XOAuth2Auth
+from switchboard.server.config import OAuthProvider, ServerSettings
+from switchboard.store.base import Store
+
+__all__ = ["WORKERS", "AccountRegistry", "ConnectOutcome"]
+
+logger = logging.getLogger("switchboard.server")
+
+#: The watch-set holder that stands for all workers of an account (watches are per account on
+#: /workers, per connection on /clients).
+WORKERS = "workers"
+
+# Usernames whose refresh tokens go to a provider when the request names none (protocol.md §5.3).
+_PROVIDER_BY_DOMAIN = {"gmail.com": "google", "googlemail.com": "google"}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectOutcome:
+    """What ``connect`` did: the account's wire name and whether it was created just now."""
+
+    account_id: str
+    created: bool
+
+
+class AccountRegistry:
+    """Accounts by wire name (the login name, exactly as given), with their holders and watches."""
+
+    def __init__(self, engine: Engine, store: Store, settings: ServerSettings) -> None:
+        self._engine = engine
+        self._store = store
+        self._settings = settings
+        self._configs: dict[str, AccountConfig] = {}
+        self._pinned: set[str] = set()
+        self._clients: dict[str, set[Hashable]] = {}
+        self._watch_sets: dict[str, dict[Hashable, tuple[str, ...]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    async def restore(self) -> int:
+        """Start every pinned account of the store with its saved watches; return how many."""
+        restored = 0
+        for stored in await self._store.load_accounts():
+            account_id = stored.config.account_id
+            if not stored.pinned:
+                await self._store.delete_account(account_id)
+                continue
+            self._configs[account_id] = stored.config
+            self._pinned.add(account_id)
+            self._engine.add_account(stored.config)
+            if stored.watches:
+                self._watch_sets[account_id] = {WORKERS: tuple(stored.watches)}
+                await self._engine.watch(account_id, stored.watches)
+            restored += 1
+        return restored
+
+    def exists(self, account_id: str) -> bool:
+        """Whether ``account_id`` is a managed account (else ``inactiveAccount``)."""
+        return account_id in self._configs
+
+    def config(self, account_id: str) -> AccountConfig | None:
+        """The account's current settings and credentials, or ``None``."""
+        return self._configs.get(account_id)
+
+    def is_pinned(self, account_id: str) -> bool:
+        """Whether a worker connected the account (it then outlives its clients)."""
+        return account_id in self._pinned
+
+    # -- connect --------------------------------------------------------------------------
+
+    async def connect(
+        self, request: ConnectRequest, *, by_worker: bool, holder: Hashable
+    ) -> ConnectOutcome:
+        """Create or join the account ``request`` names, checking its credentials.
+
+        A client session ``holder`` is recorded as holding the account; a worker pins it.
+
+        Raises:
+            AccountConflict: the username exists with another host or port.
+            InvalidArguments: an OAuth2 refresh token for an unknown provider.
+            switchboard.imap.errors.AuthenticationFailed: the credentials do not log in.
+            switchboard.engine.errors.ConnectionFailed: the IMAP server cannot be reached.
+        """
+        wanted = self._config_from(request)
+        account_id = wanted.account_id
+        async with self._lock(account_id):
+            existing = self._configs.get(account_id)
+            created = existing is None
+            if existing is None:
+                verified = await self._engine.verify(wanted)
+                self._configs[account_id] = verified
+                self._engine.add_account(verified)
+                logger.info("account %s connected (%s:%d)", account_id, wanted.host, wanted.port)
+            else:
+                if (existing.host, existing.port) != (wanted.host, wanted.port):
+                    raise AccountConflict(
+                        f"account {account_id} is connected to "
+                        f"{existing.host}:{existing.port}, not {wanted.host}:{wanted.port}"
+                    )
+                if not _same_credentials(existing.auth, wanted.auth):
+                    verified = await self._engine.verify(replace(existing, auth=wanted.auth))
+                    self._configs[account_id] = verified
+                    await self._engine.update_account(verified)
+                    if account_id in self._pinned:
+                        await self._store.save_account(verified, pinned=True)
+            if by_worker:
+                if account_id not in self._pinned:
+                    self._pinned.add(account_id)
+                    await self._store.save_account(self._configs[account_id], pinned=True)
+                    await self._store.save_watches(account_id, self._worker_watches(account_id))
+            else:
+                self._clients.setdefault(account_id, set()).add(holder)
+            return ConnectOutcome(account_id, created)
+
+    async def credentials_changed(self, config: AccountConfig) -> None:
+        """Store rotated OAuth2 tokens the engine obtained (the engine's callback)."""
+        account_id = config.account_id
+        if account_id not in self._configs:
+            return
+        self._configs[account_id] = config
+        if account_id in self._pinned:
+            await self._store.save_account(config, pinned=True)
+
+    # -- watches ----------------------------------------------------------------------------
+
+    async def set_watches(
+        self, account_id: str, holder: Hashable, names: tuple[str, ...]
+    ) -> WatchResult:
+        """Replace ``holder``'s watch set on the account; the engine watches the union.
+
+        Returns what the engine now watches and which requested names failed (nonexistent or
+        unselectable); failed names are not kept in the holder's set.
+        """
+        async with self._lock(account_id):
+            sets = self._watch_sets.setdefault(account_id, {})
+            sets[holder] = names
+            result = await self._engine.watch(account_id, self._union(account_id))
+            failed = set(result.failed)
+            if failed:
+                sets[holder] = tuple(n for n in names if n not in failed)
+            if holder == WORKERS and account_id in self._pinned:
+                await self._store.save_watches(account_id, sets[holder])
+            return result
+
+    def watches(self, account_id: str, holder: Hashable) -> tuple[str, ...]:
+        """``holder``'s watch set on the account (empty when it has none)."""
+        return self._watch_sets.get(account_id, {}).get(holder, ())
+
+    async def release(self, holder: Hashable) -> None:
+        """A client session closed: drop its watches and holds; stop accounts nobody holds."""
+        for account_id in list(self._configs):
+            sets = self._watch_sets.get(account_id, {})
+            clients = self._clients.get(account_id, set())
+            if holder not in sets and holder not in clients:
+                continue
+            async with self._lock(account_id):
+                had_watch = sets.pop(holder, None) is not None
+                clients.discard(holder)
+                if not clients and account_id not in self._pinned:
+                    await self._remove(account_id)
+                elif had_watch:
+                    await self._engine.watch(account_id, self._union(account_id))
+
+    async def _remove(self, account_id: str) -> None:
+        self._configs.pop(account_id, None)
+        self._clients.pop(account_id, None)
+        self._watch_sets.pop(account_id, None)
+        await self._engine.remove_account(account_id)
+        logger.info("account %s stopped: its last client left", account_id)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _lock(self, account_id: str) -> asyncio.Lock:
+        lock = self._locks.get(account_id)
+        if lock is None:
+            lock = self._locks[account_id] = asyncio.Lock()
+        return lock
+
+    def _union(self, account_id: str) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for names in self._watch_sets.get(account_id, {}).values():
+            seen.update(dict.fromkeys(names))
+        return tuple(seen)
+
+    def _worker_watches(self, account_id: str) -> tuple[str, ...]:
+        return self._watch_sets.get(account_id, {}).get(WORKERS, ())
+
+    def _config_from(self, request: ConnectRequest) -> AccountConfig:
+        auth: PasswordAuth | OAuth2Auth
+        if isinstance(request.auth, PlainAuth):
+            auth = PasswordAuth(request.auth.username, request.auth.password)
+        else:
+            auth = self._oauth_from(request.auth)
+        if request.starttls:
+            tls = TlsMode.STARTTLS
+        elif request.ssl is False:
+            tls = TlsMode.PLAIN
+        else:
+            tls = TlsMode.IMPLICIT
+        settings = self._settings
+        return AccountConfig(
+            account_id=auth.username,
+            host=request.host,
+            port=request.port,
+            auth=auth,
+            tls=tls,
+            ca_file=str(settings.imap_ca_file) if settings.imap_ca_file else None,
+            verify_tls=settings.imap_verify_tls,
+            allow_plain=settings.imap_allow_plain,
+        )
+
+    def _oauth_from(self, auth: XOAuth2Auth) -> OAuth2Auth:
+        if auth.token_type == "access":  # noqa: S105 (a token kind, not a secret)
+            return OAuth2Auth(auth.username, access_token=auth.token)
+        provider = self._provider_for(auth)
+        return OAuth2Auth(
+            auth.username,
+            refresh_token=auth.token,
+            token_endpoint=provider.token_url,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+        )
+
+    def _provider_for(self, auth: XOAuth2Auth) -> OAuthProvider:
+        providers = self._settings.oauth_providers
+        name = auth.provider
+        if name is None:
+            domain = auth.username.rpartition("@")[2].lower()
+            name = _PROVIDER_BY_DOMAIN.get(domain)
+        provider = providers.get(name) if name is not None else None
+        if provider is None:
+            raise InvalidArguments(
+                f"unknown OAuth2 provider {name!r}: the server has no token endpoint for it"
+                if name
+                else "a refresh token needs a provider the server knows"
+            )
+        return provider
+
+
+def _same_credentials(a: PasswordAuth | OAuth2Auth, b: PasswordAuth | OAuth2Auth) -> bool:
+    """Constant-time comparison of the secrets that identify a caller."""
+    if isinstance(a, PasswordAuth) and isinstance(b, PasswordAuth):
+        return a.username == b.username and hmac.compare_digest(
+            a.password.encode(), b.password.encode()
+        )
+    if isinstance(a, OAuth2Auth) and isinstance(b, OAuth2Auth):
+        for mine, theirs in ((a.access_token, b.access_token), (a.refresh_token, b.refresh_token)):
+            if mine and theirs and hmac.compare_digest(mine.encode(), theirs.encode()):
+                return True
+    return False

@@ -1,0 +1,226 @@
+"""The Switchboard server: wires store, engine, hub and sessions together and serves HTTP/WebSocket.
+
+``SwitchboardServer`` owns everything that lives as long as the process: the store (SQLite),
+the engine (IMAP watchers), the hub (fan-out) and the account registry. ``start()`` opens the
+store, starts the engine, restores the accounts workers had connected, then listens;
+``stop()`` closes every WebSocket (1001), logs out of every IMAP connection and closes the store.
+
+HTTP routes (``process_request``, before any WebSocket upgrade):
+
+- ``/workers``, ``/clients``: the WebSocket interfaces; a plain GET gets 400, a missing or wrong
+  auth token 401 (``Authorization: Bearer T`` or ``?token=T``) when tokens are configured;
+- ``/health``: a small JSON status, behind the same auth;
+- anything else: 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import http
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from switchboard import __version__
+from switchboard.engine.engine import Engine
+from switchboard.engine.settings import EngineSettings
+from switchboard.imap.tls import default_ssl_context
+from switchboard.protocol.methods import Interface
+from switchboard.server.accounts import AccountRegistry
+from switchboard.server.config import ServerSettings
+from switchboard.server.handlers import Handlers
+from switchboard.server.hub import Hub
+from switchboard.server.session import Session
+from switchboard.store.base import Store
+from switchboard.store.crypto import SecretBox, load_or_create_key
+from switchboard.store.sqlite import SqliteStore
+
+__all__ = ["ServerContext", "SwitchboardServer"]
+
+logger = logging.getLogger("switchboard.server")
+
+_INTERFACES = {"/workers": Interface.WORKERS, "/clients": Interface.CLIENTS}
+
+
+@dataclass(eq=False)
+class ServerContext:
+    """What sessions and handlers share; one per server."""
+
+    settings: ServerSettings
+    store: Store
+    engine: Engine
+    hub: Hub
+    accounts: AccountRegistry
+    handlers: Handlers = field(init=False)
+    sessions: set[Session] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.handlers = Handlers(self)
+
+    async def session_closed(self, session: Session) -> None:
+        """Forget a closed session: its subscriptions, its watches, its holds on accounts."""
+        self.sessions.discard(session)
+        self.hub.remove(session)
+        await self.accounts.release(session)
+
+
+class SwitchboardServer:
+    """The running server. Use ``async with SwitchboardServer(settings) as server:``."""
+
+    def __init__(self, settings: ServerSettings, *, engine_settings: EngineSettings | None = None):
+        self.settings = settings
+        self._engine_settings = engine_settings or EngineSettings()
+        self._context: ServerContext | None = None
+        self._server: Server | None = None
+
+    @property
+    def context(self) -> ServerContext:
+        """The shared state; only valid between ``start`` and ``stop``."""
+        if self._context is None:
+            raise RuntimeError("the server is not started")
+        return self._context
+
+    @property
+    def port(self) -> int:
+        """The TCP port actually bound (useful with ``port=0``)."""
+        if self._server is None:
+            raise RuntimeError("the server is not started")
+        sockname = next(iter(self._server.sockets)).getsockname()
+        return int(sockname[1])
+
+    async def start(self) -> None:
+        """Open the store, start the engine, restore accounts, listen."""
+        settings = self.settings
+        settings.check()
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
+        store = await SqliteStore.open(settings.data_dir / "switchboard.db", box)
+        hub = Hub()
+        registry_ref: list[AccountRegistry] = []
+
+        async def credentials_changed(config: Any) -> None:
+            await registry_ref[0].credentials_changed(config)
+
+        engine = Engine(
+            store,
+            hub,
+            settings=self._engine_settings,
+            ssl_context_factory=default_ssl_context,
+            on_credentials_changed=credentials_changed,
+        )
+        await engine.start()
+        registry = AccountRegistry(engine, store, settings)
+        registry_ref.append(registry)
+        self._context = ServerContext(settings, store, engine, hub, registry)
+        restored = await registry.restore()
+        # A frame may be a little over max_frame_bytes and still get a proper error response;
+        # far beyond it, the WebSocket layer closes with 1009 before buffering it all.
+        self._server = await serve(
+            self._handle,
+            settings.host,
+            settings.port,
+            process_request=self._process_request,
+            max_size=settings.max_frame_bytes * 4,
+            compression=None,
+            server_header=f"Switchboard/{__version__}",
+        )
+        logger.info(
+            "listening on %s:%d (%d stored account(s) restored)", settings.host, self.port, restored
+        )
+
+    async def stop(self) -> None:
+        """Close every session, log out of every IMAP connection, close the store."""
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=10)
+            self._server = None
+        if self._context is not None:
+            await self._context.engine.stop()
+            await self._context.store.close()
+            self._context = None
+
+    async def __aenter__(self) -> SwitchboardServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled."""
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    # -- HTTP and WebSocket entry points ---------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path not in _INTERFACES and path != "/health":
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
+        if not self._authorized(request):
+            response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
+            return response
+        if path == "/health":
+            return _json_response(connection, self._health())
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            return connection.respond(
+                http.HTTPStatus.BAD_REQUEST, "This is a WebSocket endpoint.\n"
+            )
+        return None
+
+    def _authorized(self, request: Request) -> bool:
+        tokens = self.settings.tokens
+        if not tokens:
+            return True
+        offered = _offered_token(request)
+        if offered is None:
+            return False
+        # Compare against every token so timing does not tell which one nearly matched.
+        matched = False
+        for token in tokens:
+            matched |= hmac.compare_digest(offered.encode(), token.encode())
+        return matched
+
+    def _health(self) -> dict[str, Any]:
+        context = self.context
+        return {
+            "status": "ok",
+            "version": __version__,
+            "sessions": len(context.sessions),
+            "accounts": [
+                {"account": s.account_id, "state": s.state.value, "lastError": s.last_error}
+                for s in context.engine.statuses()
+            ],
+        }
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        path = urlsplit(websocket.request.path if websocket.request else "/").path
+        interface = _INTERFACES[path]
+        session = Session(interface, websocket, self.context)
+        self.context.sessions.add(session)
+        await session.run()
+
+
+def _offered_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    values = parse_qs(urlsplit(request.path).query).get("token")
+    return values[0] if values else None
+
+
+def _json_response(connection: ServerConnection, body: dict[str, Any]) -> Response:
+    payload = json.dumps(body).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return Response(200, "OK", headers, payload)

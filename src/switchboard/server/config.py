@@ -1,0 +1,215 @@
+"""Server settings: one frozen object from defaults < TOML file < environment < command line.
+
+Every setting has the same name in all three sources: ``port`` is ``--port`` on the command line,
+``SWITCHBOARD_PORT`` in the environment and ``port = 8080`` in the TOML file. Lists (``tokens``)
+are comma-separated in the environment. Nothing here reads the environment by itself: the caller
+passes ``os.environ`` (or a dict in tests), so no module hides global state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from switchboard.errors import SwitchboardError
+
+__all__ = [
+    "ENV_PREFIX",
+    "ConfigError",
+    "OAuthProvider",
+    "ServerSettings",
+    "default_data_dir",
+    "is_loopback_host",
+    "load_settings",
+]
+
+ENV_PREFIX = "SWITCHBOARD_"
+
+
+class ConfigError(SwitchboardError):
+    """A setting is missing, malformed or unsafe; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthProvider:
+    """A token endpoint for XOAUTH2 refresh tokens (protocol.md §5.3), e.g. ``google``."""
+
+    name: str
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything ``switchboard serve`` can be told. Durations in seconds, sizes in bytes."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    log_level: str = "INFO"
+    tokens: tuple[str, ...] = field(default=(), repr=False)
+    # The Fernet key for credentials at rest; None: a key file in data_dir (created 0600).
+    secret_key: str | None = field(default=None, repr=False)
+    # TLS towards IMAP servers: an extra CA file to trust (self-signed test servers), and an
+    # escape hatch for deployments that must reach servers with broken certificates.
+    imap_ca_file: Path | None = None
+    imap_verify_tls: bool = True
+    # Plain-text IMAP is allowed to loopback only, unless this is set (e.g. a private network).
+    imap_allow_plain: bool = False
+    max_frame_bytes: int = 1_048_576
+    max_batch: int = 1000
+    max_pending_frames: int = 10_000
+    oauth_providers: Mapping[str, OAuthProvider] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe or impossible.
+
+        Raises:
+            ConfigError: listening beyond loopback without auth tokens, a bad port, and the like.
+        """
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0..65535, not {self.port}")
+        if not is_loopback_host(self.host) and not self.tokens:
+            raise ConfigError(
+                f"refusing to listen on {self.host!r} without auth tokens: anyone who can reach "
+                "it could read every connected mailbox. Set --token (or SWITCHBOARD_TOKENS), "
+                "or listen on 127.0.0.1"
+            )
+        if self.max_frame_bytes < 1024:
+            raise ConfigError("max_frame_bytes must be at least 1024")
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory: ``$XDG_DATA_HOME/switchboard`` (``~/.local/share/...``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "switchboard"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether binding ``host`` keeps the server reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(ServerSettings)}
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServerSettings:
+    """Merge defaults, the TOML file, the environment and command-line overrides, in that order.
+
+    ``overrides`` holds only the options given on the command line (``None`` values are
+    ignored). The result is checked with :meth:`ServerSettings.check`.
+
+    Raises:
+        ConfigError: an unknown key, a value of the wrong type, an unreadable file, or unsafe
+            settings.
+    """
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(_read_toml(config_file))
+    env = environ if environ is not None else {}
+    if config_file is None and env.get(ENV_PREFIX + "CONFIG"):
+        values.update(_read_toml(Path(env[ENV_PREFIX + "CONFIG"])))
+    for name in _FIELDS:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and name != "oauth_providers":
+            values[name] = raw
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    settings = ServerSettings(**{name: _coerce(name, value) for name, value in values.items()})
+    settings.check()
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    return data
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a value from TOML, the environment (str) or argparse into the field's type."""
+    if name not in _FIELDS:
+        raise ConfigError(f"unknown setting {name!r}")
+    default = ServerSettings()
+    expected = type(getattr(default, name))
+    try:
+        if name == "oauth_providers":
+            return _coerce_providers(value)
+        if name == "tokens":
+            if isinstance(value, str):
+                value = [t.strip() for t in value.split(",")]
+            return tuple(t for t in value if t)
+        if name in ("data_dir", "imap_ca_file"):
+            return Path(value).expanduser()
+        if name == "secret_key":
+            return str(value)
+        if expected is bool:
+            return _to_bool(value)
+        if expected is int:
+            if isinstance(value, bool):
+                raise ValueError("a boolean is not a number")
+            return int(value)
+        if name == "log_level":
+            level = str(value).upper()
+            if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+                raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+            return level
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: {exc}") from None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
+def _coerce_providers(value: Any) -> dict[str, OAuthProvider]:
+    if not isinstance(value, Mapping):
+        raise ValueError("expected a table of providers")
+    providers = {}
+    for name, entry in value.items():
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"provider {name}: expected a table")
+        missing = [k for k in ("token_url", "client_id", "client_secret") if k not in entry]
+        if missing:
+            raise ValueError(f"provider {name}: missing {', '.join(missing)}")
+        providers[str(name)] = OAuthProvider(
+            name=str(name),
+            token_url=str(entry["token_url"]),
+            client_id=str(entry["client_id"]),
+            client_secret=str(entry["client_secret"]),
+        )
+    return providers

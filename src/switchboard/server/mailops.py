@@ -1,0 +1,137 @@
+"""The read commands — getMailboxes, getMessageList, getMessages — done over IMAP.
+
+Each runs on the account's command connection (``Engine.command_connection``: one warm,
+authenticated connection per account, used by one caller at a time) and returns the response
+arguments of protocol.md §2.6–2.8 with the fixes of §7.2 (#30, #33, #37–41).
+IMAP failures surface as the layer's own exceptions; the session turns them into wire errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from switchboard.engine.engine import Engine
+from switchboard.imap.connection import ImapConnection
+from switchboard.imap.errors import MailboxNotFound
+from switchboard.imap.utf7 import decode_mailbox
+from switchboard.protocol.errors import MailboxDoesNotExist
+from switchboard.protocol.ids import MailboxId, MessageId
+from switchboard.server.messages import MessagePlan
+
+__all__ = ["get_mailboxes", "get_message_list", "get_messages", "mailboxes_state"]
+
+# Cap on UIDs per UID FETCH command line (servers limit line length; 500 UIDs ~ 4 KB).
+_FETCH_CHUNK = 500
+
+
+def mailboxes_state(entries: Sequence[tuple[str, int]]) -> int:
+    """The ``state`` of a mailbox list: SHA-1 over names and UIDVALIDITYs as a 160-bit integer.
+
+    The original hashed one byte per UIDVALIDITY and crashed above 255 (§7.2 #30); any integer
+    that stays equal while the set of mailboxes and their UIDVALIDITYs does is acceptable.
+    """
+    digest = hashlib.sha1(usedforsecurity=False)
+    for name, uidvalidity in entries:
+        digest.update(name.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+        digest.update(str(uidvalidity).encode())
+        digest.update(b"\n")
+    return int.from_bytes(digest.digest(), "big")
+
+
+async def get_mailboxes(engine: Engine, account_id: str, known_state: int | None) -> dict[str, Any]:
+    """``getMailboxes``: selectable mailboxes in descending name order, with ids and ``state``."""
+    async with engine.command_connection(account_id) as imap:
+        listed = await imap.list("", "*")
+        entries: list[tuple[str, int]] = []
+        for item in listed:
+            flags = {f.lower() for f in item.flags}
+            if "\\noselect" in flags or "\\nonexistent" in flags:
+                continue
+            try:
+                status = await imap.status(item.name, ("UIDVALIDITY",))
+            except MailboxNotFound:
+                continue  # deleted between LIST and STATUS
+            entries.append((item.name, status["UIDVALIDITY"]))
+    entries.sort(key=lambda entry: entry[0].encode("utf-8", "surrogateescape"), reverse=True)
+    state = mailboxes_state(entries)
+    if known_state is not None and known_state == state:
+        return {"state": state}
+    return {
+        "state": state,
+        "list": [
+            {
+                "name": name,
+                "id": MailboxId(name, uidvalidity).encode(),
+                "displayName": _display_name(name),
+            }
+            for name, uidvalidity in entries
+        ],
+    }
+
+
+async def get_message_list(engine: Engine, account_id: str, mailbox: MailboxId) -> dict[str, Any]:
+    """``getMessageList``: every UID of the mailbox, ascending, as messageIds."""
+    async with engine.command_connection(account_id) as imap:
+        await _examine(imap, mailbox)
+        uids = sorted(await imap.uid_search("ALL"))
+    return {"messageIds": [MessageId(mailbox, uid).encode() for uid in uids]}
+
+
+async def get_messages(
+    engine: Engine, account_id: str, ids: Sequence[MessageId], properties: Sequence[str]
+) -> dict[str, Any]:
+    """``getMessages``: the requested properties of each message, in request order.
+
+    Messages that do not exist are listed under ``notFound`` (§7.2 #41).
+    """
+    plan = MessagePlan(properties)
+    by_mailbox: dict[MailboxId, list[int]] = {}
+    for message_id in ids:
+        by_mailbox.setdefault(message_id.mailbox, []).append(message_id.uid)
+    rendered: dict[MessageId, dict[str, Any]] = {}
+    async with engine.command_connection(account_id) as imap:
+        for mailbox, uids in by_mailbox.items():
+            await _examine(imap, mailbox)
+            unique = sorted(set(uids))
+            for start in range(0, len(unique), _FETCH_CHUNK):
+                chunk = unique[start : start + _FETCH_CHUNK]
+                uid_set = ",".join(str(uid) for uid in chunk)
+                wanted = set(chunk)
+                for first in await imap.uid_fetch(uid_set, plan.first_items):
+                    if first.uid is None or first.uid not in wanted:
+                        continue  # a flag update or a `*` match outside the set
+                    second = None
+                    items = plan.second_items(first)
+                    if items is not None:
+                        fetched = await imap.uid_fetch(str(first.uid), items)
+                        second = next((f for f in fetched if f.uid == first.uid), None)
+                    message_id = MessageId(mailbox, first.uid)
+                    rendered[message_id] = plan.render(message_id, first, second)
+    found = [rendered[m] for m in ids if m in rendered]
+    result: dict[str, Any] = {"state": "TODO", "list": found}
+    missing = [m.encode() for m in dict.fromkeys(ids) if m not in rendered]
+    if missing:
+        result["notFound"] = missing
+    return result
+
+
+async def _examine(imap: ImapConnection, mailbox: MailboxId) -> None:
+    """EXAMINE (read-only: never sets \\Seen) and check the id's UIDVALIDITY still holds."""
+    try:
+        info = await imap.select(mailbox.name, readonly=True)
+    except MailboxNotFound:
+        raise MailboxDoesNotExist(f"no mailbox named {mailbox.name!r}") from None
+    if info.uidvalidity != mailbox.uidvalidity:
+        raise MailboxDoesNotExist(
+            f"{mailbox.encode()} is stale: the mailbox's UIDVALIDITY is now {info.uidvalidity}"
+        )
+
+
+def _display_name(name: str) -> str:
+    try:
+        return decode_mailbox(name)
+    except ValueError:
+        return name

@@ -1,0 +1,201 @@
+"""One WebSocket session on ``/workers`` or ``/clients``: frames in, one reply frame out, pushes.
+
+How it works: the reader takes one request frame at a time, runs its commands in order and
+queues exactly one reply frame (protocol.md §1.2). Pushes (``newMessage``) that arrive while a
+frame is being processed are held and queued after that frame's reply, so a reply and a push are
+never interleaved or merged. A single writer task drains the queue to the socket.
+
+The outbox is bounded (``max_pending_frames``): a consumer that stops reading is disconnected with
+close code 1013 and a reason saying so, instead of the server buffering without limit.
+
+Nothing a peer sends can end the session: every command failure becomes an ``error`` response
+(``handlers.execute``); only the peer, the server's shutdown or a full outbox closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from switchboard.engine.model import NewMessage
+from switchboard.protocol.frames import Response, decode_frame, encode_frame
+from switchboard.protocol.methods import Interface
+
+if TYPE_CHECKING:
+    from switchboard.server.app import ServerContext
+
+__all__ = ["Session", "SessionState"]
+
+logger = logging.getLogger("switchboard.server")
+
+#: Close code for a consumer too slow to take its events (RFC 6455 §7.4.1: "try again later").
+SLOW_CONSUMER_CLOSE_CODE = 1013
+
+
+class SessionState(enum.Enum):
+    """Where a session stands. Workers are READY from the start; clients after ``connect``."""
+
+    AWAITING_CONNECT = "awaitingConnect"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+class Session:
+    """The state of one connection: interface, account (clients), subscriptions, outbox."""
+
+    def __init__(
+        self, interface: Interface, websocket: ServerConnection, context: ServerContext
+    ) -> None:
+        self.interface = interface
+        self.websocket = websocket
+        self.context = context
+        self.state = (
+            SessionState.READY if interface is Interface.WORKERS else SessionState.AWAITING_CONNECT
+        )
+        # /clients: the account chosen by `connect`; /workers: None (every command names one).
+        self.account_id: str | None = None
+        # /clients: the mailboxes this connection watches (pushes are filtered by it).
+        self.client_watches: frozenset[str] = frozenset()
+        self._outbox: collections.deque[str] = collections.deque()
+        self._outbox_ready = asyncio.Event()
+        self._outbox_drained = asyncio.Event()
+        self._held: list[tuple[str, int]] = []
+        self._holding = False
+        self.pushed = 0
+        self.last_event_id = 0
+        # Resume (`since`): live events at or below this id were already replayed from the log.
+        self._replay_floor = 0
+        # Work a command asks to run after its frame's reply and before held pushes (replays).
+        self._after_reply: list[Callable[[], Awaitable[None]]] = []
+        self._closer: asyncio.Task[None] | None = None
+
+    # -- the hub's view (Subscriber) -------------------------------------------------------
+
+    @property
+    def is_worker(self) -> bool:
+        """Whether this is a ``/workers`` session (its pushes carry ``account``)."""
+        return self.interface is Interface.WORKERS
+
+    def wants(self, event: NewMessage) -> bool:
+        """Workers take all of a subscribed account's mail; clients only their watch set's."""
+        return self.is_worker or event.mailbox in self.client_watches
+
+    def deliver(self, frame: str, event_id: int) -> None:
+        """Queue a push frame, after the reply of the frame being processed if any."""
+        if self.state is SessionState.CLOSED or event_id <= self._replay_floor:
+            return
+        self.last_event_id = max(self.last_event_id, event_id)
+        self.pushed += 1
+        if self._holding:
+            self._held.append((frame, event_id))
+        else:
+            self._enqueue(frame)
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until it closes; always releases what the session held."""
+        writer = asyncio.create_task(self._write_loop(), name="switchboard-session-writer")
+        try:
+            async for message in self.websocket:
+                if isinstance(message, bytes):
+                    continue  # binary frames are ignored, as the original did (§1.2)
+                self._holding = True
+                try:
+                    reply = await self.process_frame(message)
+                    self._enqueue(reply)
+                    actions, self._after_reply = self._after_reply, []
+                    for action in actions:
+                        await action()
+                finally:
+                    self._holding = False
+                held, self._held = self._held, []
+                for frame, event_id in held:
+                    if event_id > self._replay_floor:
+                        self._enqueue(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.state = SessionState.CLOSED
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            if self._closer is not None:
+                await self._closer
+            await self.context.session_closed(self)
+
+    async def process_frame(self, text: str) -> str:
+        """Run every command of one request frame and return the reply frame."""
+        settings = self.context.settings
+        decoded = decode_frame(
+            text, max_frame_bytes=settings.max_frame_bytes, max_batch=settings.max_batch
+        )
+        if decoded.frame_error is not None:
+            return encode_frame([decoded.frame_error])
+        responses: list[Response] = []
+        for item in decoded.items:
+            if isinstance(item, Response):
+                responses.append(item)  # a malformed command, already answered
+            else:
+                responses.append(await self.context.handlers.execute(self, item))
+        return encode_frame(responses)
+
+    def after_reply(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` once this frame's reply is queued, before live pushes resume."""
+        self._after_reply.append(action)
+
+    async def replay(self, events: AsyncIterator[tuple[str, int]]) -> None:
+        """Queue replayed push frames (ascending ids); live duplicates of them are dropped.
+
+        Waits while the outbox is over half full, so a long replay cannot overflow it.
+        """
+        high_water = max(1, self.context.settings.max_pending_frames // 2)
+        async for frame, event_id in events:
+            while len(self._outbox) >= high_water and self.state is not SessionState.CLOSED:
+                await self._outbox_drained.wait()
+            if self.state is SessionState.CLOSED:
+                return
+            self._replay_floor = max(self._replay_floor, event_id)
+            self.last_event_id = max(self.last_event_id, event_id)
+            self.pushed += 1
+            self._enqueue(frame)
+
+    def _enqueue(self, frame: str) -> None:
+        if self.state is SessionState.CLOSED:
+            return
+        if len(self._outbox) >= self.context.settings.max_pending_frames:
+            logger.warning("closing a slow consumer: %d frames pending", len(self._outbox))
+            self.state = SessionState.CLOSED
+            self._outbox.clear()
+            # Owned by the session: awaited in run()'s cleanup.
+            self._closer = asyncio.get_running_loop().create_task(
+                self.websocket.close(
+                    SLOW_CONSUMER_CLOSE_CODE, "slow consumer: too many pending frames"
+                )
+            )
+            return
+        self._outbox.append(frame)
+        self._outbox_ready.set()
+        self._outbox_drained.clear()
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            while self._outbox:
+                frame = self._outbox.popleft()
+                try:
+                    await self.websocket.send(frame)
+                except ConnectionClosed:
+                    self.state = SessionState.CLOSED
+                    self._outbox_drained.set()  # wake a replay waiting for room
+                    return
+            self._outbox_ready.clear()
+            self._outbox_drained.set()

@@ -1,0 +1,96 @@
+"""`switchboard serve` as a user runs it: a real process, real sockets, real signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+import switchboard
+
+SWITCHBOARD = [sys.executable, "-m", "switchboard.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SWITCHBOARD, *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"switchboard {switchboard.__version__}"
+
+
+def test_refuses_public_address_without_tokens(tmp_path: Path) -> None:
+    result = run("serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path))  # noqa: S104
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # one clear line, no traceback
+    assert lines[0].startswith("switchboard: error: refusing to listen on '0.0.0.0'")
+
+
+def test_bad_setting_from_environment(tmp_path: Path) -> None:
+    env = dict(os.environ, SWITCHBOARD_PORT="eighty")
+    result = run("serve", "--data-dir", str(tmp_path), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "switchboard: error: setting port: invalid literal for int() with base 10: 'eighty'"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    env = dict(os.environ, SWITCHBOARD_TOKENS="sekrit-token")
+    proc = subprocess.Popen(
+        [*SWITCHBOARD, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"ws://127\.0\.0\.1:(\d+)/workers", line)
+        assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+        yield proc, int(match.group(1))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_serve_requires_token_and_stops_cleanly(
+    served: tuple[subprocess.Popen[str], int], tmp_path: Path
+) -> None:
+    proc, port = served
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"ws://127.0.0.1:{port}/workers", open_timeout=10)
+    assert refused.value.response.status_code == 401
+    with pytest.raises(InvalidStatus):
+        connect(f"ws://127.0.0.1:{port}/workers?token=wrong", open_timeout=10)
+    # old clients carry the token in the URL; new ones in the Authorization header
+    with connect(f"ws://127.0.0.1:{port}/workers?token=sekrit-token", open_timeout=10) as ws:
+        ws.send("[]")
+        assert ws.recv(timeout=10) == "[]"
+    headers = {"Authorization": "Bearer sekrit-token"}
+    with connect(
+        f"ws://127.0.0.1:{port}/clients", additional_headers=headers, open_timeout=10
+    ) as ws:
+        ws.send('[["getMailboxes",{},1]]')
+        assert '"notConnected"' in str(ws.recv(timeout=10))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert proc.stderr is not None
+    log = proc.stderr.read()
+    assert "Traceback" not in log
+    assert "sekrit-token" not in log
+    assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
