@@ -156,20 +156,26 @@ def decode_text(data: bytes, charset: str | None, *, final: bool = True) -> str:
 def decode_transfer(data: bytes, encoding: str | None) -> bytes:
     """Undo a Content-Transfer-Encoding; 7bit, 8bit, binary and unknown ones pass through.
 
-    Base64 is decoded leniently: characters outside the alphabet are skipped and a trailing
-    partial quantum (a prefix fetch cut mid-line) is dropped, so this never raises.
+    Base64 is decoded leniently: characters outside the alphabet are skipped, padding may be
+    missing, and a cut final quantum (a prefix fetch) gives its whole bytes; this never raises.
     """
     kind = (encoding or "").strip().lower()
     if kind == "base64":
-        clean = _BASE64_JUNK.sub(b"", data)
-        clean = clean[: len(clean) - len(clean) % 4]
-        try:
-            return binascii.a2b_base64(clean)
-        except binascii.Error:  # pragma: no cover - clean input is always decodable
-            return b""
+        return _lenient_base64(data)
     if kind == "quoted-printable":
         return binascii.a2b_qp(data)
     return data
+
+
+def _lenient_base64(data: bytes) -> bytes:
+    """Decode base64 that may hold junk, lack padding, or be cut anywhere (a prefix fetch)."""
+    # Padding is dropped with the junk and added back: a complete quantum decodes the same,
+    # and a cut one still gives its leading whole bytes.
+    clean = _BASE64_JUNK.sub(b"", data)
+    if len(clean) % 4 == 1:
+        clean = clean[:-1]  # six bits cannot make a byte
+    clean += b"=" * (-len(clean) % 4)
+    return binascii.a2b_base64(clean)
 
 
 def _decode_word(charset: bytes, kind: bytes, text: bytes) -> tuple[str, bytes] | None:
@@ -179,12 +185,7 @@ def _decode_word(charset: bytes, kind: bytes, text: bytes) -> tuple[str, bytes] 
     except UnicodeDecodeError:
         return None
     if kind in (b"B", b"b"):
-        clean = _BASE64_JUNK.sub(b"", text)
-        clean += b"=" * (-len(clean) % 4)
-        try:
-            return label, binascii.a2b_base64(clean)
-        except binascii.Error:
-            return None
+        return label, _lenient_base64(text)
     # RFC 2047 §4.2: in the Q encoding "_" stands for a space.
     return label, binascii.a2b_qp(text.replace(b"_", b" "))
 
