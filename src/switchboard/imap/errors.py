@@ -44,6 +44,11 @@ __all__ = [
     "MailboxNotFound",
 ]
 
+_MAILBOX_COMMANDS = frozenset({"SELECT", "EXAMINE", "STATUS"})
+# Servers that answer a missing mailbox without RFC 5530's [NONEXISTENT] code, by their text:
+# Dovecot 2.3 "NO Mailbox doesn't exist: X", Gmail "NO Unknown Mailbox: X (Failure)".
+_MISSING_TEXTS = ("mailbox doesn't exist", "mailbox does not exist", "unknown mailbox")
+
 
 class ImapError(SwitchboardError):
     """Base class of every exception the IMAP layer raises on purpose."""
@@ -94,8 +99,9 @@ class CommandFailed(ImapError):  # noqa: N818 - contract name
         """Build the most specific error for a failed tagged response.
 
         ``[AUTHENTICATIONFAILED]`` (RFC 5530) or a ``NO`` to LOGIN/AUTHENTICATE gives
-        :class:`AuthenticationFailed`; ``[NONEXISTENT]`` (RFC 5530), or ``[TRYCREATE]`` on
-        SELECT/EXAMINE/STATUS, gives :class:`MailboxNotFound`; anything else this class.
+        :class:`AuthenticationFailed`; ``[NONEXISTENT]`` (RFC 5530), or a ``NO`` to
+        SELECT/EXAMINE/STATUS with ``[TRYCREATE]`` or a known "no such mailbox" text
+        (Dovecot 2.3 sends no code) gives :class:`MailboxNotFound`; anything else this class.
 
         Args:
             command: the command name as sent (``"SELECT"``), never its arguments.
@@ -112,7 +118,12 @@ class CommandFailed(ImapError):  # noqa: N818 - contract name
         ):
             kind = AuthenticationFailed
         elif code_name == "NONEXISTENT" or (
-            code_name == "TRYCREATE" and name in {"SELECT", "EXAMINE", "STATUS"}
+            name in _MAILBOX_COMMANDS
+            and response.status is Status.NO
+            and (
+                code_name == "TRYCREATE"
+                or (code_name is None and response.text.lower().startswith(_MISSING_TEXTS))
+            )
         ):
             kind = MailboxNotFound
         return kind(command, response.status, response.code, response.text)
