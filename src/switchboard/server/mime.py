@@ -118,11 +118,13 @@ def _codec_name(charset: str | None) -> str:
     if not label:
         return ""
     try:
-        # Non-text codecs (base64, rot13, zlib…) also raise LookupError in bytes.decode().
-        info = codecs.lookup(label)
+        name = codecs.lookup(label).name
+        # Codecs that are not text encodings (base64, zlib, rot13…) raise LookupError here;
+        # a charset label must never select one. (Empty input would skip the check.)
+        b"x".decode(name, "replace")
     except LookupError:
         return "utf-8"
-    return info.name
+    return name
 
 
 def decode_text(data: bytes, charset: str | None, *, final: bool = True) -> str:
@@ -146,10 +148,8 @@ def decode_text(data: bytes, charset: str | None, *, final: bool = True) -> str:
             return codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
         except UnicodeDecodeError:
             return decode_lossless(data)
-    try:
-        decoder = codecs.getincrementaldecoder(name)(errors="replace")
-    except LookupError:  # pragma: no cover - _codec_name only returns names lookup accepted
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    # _codec_name only returns names codecs.lookup accepted, so this lookup cannot fail.
+    decoder = codecs.getincrementaldecoder(name)(errors="replace")
     return decoder.decode(data, final=final)
 
 

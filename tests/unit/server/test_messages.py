@@ -628,3 +628,22 @@ def test_parsed_and_hand_built_fetch_render_the_same() -> None:
     message_id = MessageId(INBOX, 1)
     parsed = _answer_first(FIRST[1], plan.first_items)
     assert plan.render(message_id, hand_built, None) == plan.render(message_id, parsed, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text_body", "headers"),
+    [
+        (b"\r\nbody only", "body only", []),
+        (b"Subject: no body", "", [{"name": "Subject", "value": "no body"}]),
+        (
+            b" stray fold\r\nFrom mbox-line\r\nX-A:  1 \r\n\t2\r\n: empty name\r\nJunk\r\n\r\nb",
+            "b",
+            [{"name": "X-A", "value": "1 \t2"}],
+        ),
+    ],
+)
+def test_split_and_header_edge_cases(raw: bytes, text_body: str, headers: Any) -> None:
+    plan = MessagePlan(["textBody", "headers", "raw"])
+    out = plan.render(MessageId(INBOX, 1), Fetch(seq=1, uid=1, sections={"BODY[]": raw}), None)
+    assert out["textBody"] == text_body
+    assert out["headers"] == headers
