@@ -29,9 +29,10 @@ Value: TypeAlias = "str | bytes | list[Value] | None"
 # that the recursive reader and interpreters stay far from Python's recursion limit.
 MAX_NESTING = 100
 
-# An atom runs to a space or parenthesis; a "[" opens a section that may hold spaces and
-# parentheses and runs to "]" (tolerated when unterminated: the section then ends the line).
-_ATOM = re.compile(rb"(?:[^ ()\[]|\[[^\]]*\]?)+")
+# An atom runs to a space or parenthesis; a "[" with a "]" later on the line opens a section
+# that may hold spaces and parentheses (BODY[HEADER.FIELDS (SUBJECT)]); a "[" without one is
+# an ordinary atom character (it is an ATOM-CHAR, so a mailbox atom may hold one).
+_ATOM = re.compile(rb"(?:[^ ()\[]|\[[^\]]*\]|\[)+")
 # A quoted string: any byte but '"' and '\', or '\' and any byte (RFC 3501 allows only '\"'
 # and '\\'; tolerating more loses nothing).
 _QUOTED = re.compile(rb'"((?:[^"\\]|\\.)*)"', re.DOTALL)
