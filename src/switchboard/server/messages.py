@@ -1,7 +1,7 @@
 """Render ``getMessages``: which IMAP FETCH items a property set needs, and its JSON objects.
 
 Pure: no asyncio, no sockets. The session handler validates the request with
-:func:`check_properties`, builds one :class:`MessagePlan`, runs ``UID FETCH`` with
+``protocol.methods.validate_get_messages``, builds one :class:`MessagePlan`, runs ``UID FETCH`` with
 :attr:`MessagePlan.first_items`, runs a second ``UID FETCH`` per message with
 :meth:`MessagePlan.second_items` when that is not ``None`` (body parts for ``htmlBody`` and
 ``preview`` can only be named once BODYSTRUCTURE is known), and calls
@@ -57,8 +57,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from switchboard.imap.responses import Address, BodyPart, Envelope, Fetch
-from switchboard.protocol.errors import InvalidArguments, UnknownProperty
 from switchboard.protocol.ids import MessageId
+from switchboard.protocol.methods import SUPPORTED_PROPERTIES
 from switchboard.server import mime
 
 __all__ = [
@@ -66,7 +66,6 @@ __all__ = [
     "PREVIEW_SOURCE_BYTES",
     "PROPERTIES",
     "MessagePlan",
-    "check_properties",
 ]
 
 PREVIEW_CHARS: Final = 256
@@ -83,48 +82,27 @@ _FLAG_PROPERTIES: Final = frozenset({"isUnread", "unread", "isFlagged", "isDraft
 _STRUCTURE_PROPERTIES: Final = frozenset({"hasAttachment", "attachments", "htmlBody", "preview"})
 _ID_PROPERTIES: Final = frozenset({"messageId", "mailboxId"})
 
-PROPERTIES: Final = (
+PROPERTIES: Final = SUPPORTED_PROPERTIES
+"""Every property name ``getMessages`` supports: the protocol layer's list, which
+``protocol.methods.validate_get_messages`` checks requests against (one list, so they cannot
+drift); anything else is ``unknownProperty`` there.
+"""
+
+# The names render() knows; __init__ refuses any other, so a name added to the protocol's list
+# without a renderer fails loudly (and in test_messages) instead of being skipped.
+_RENDERED: Final = (
     _ENVELOPE_PROPERTIES
     | _FLAG_PROPERTIES
     | _STRUCTURE_PROPERTIES
     | _ID_PROPERTIES
     | frozenset({"raw", "size", "textBody", "headers"})
 )
-"""Every property name ``getMessages`` supports; anything else is ``unknownProperty``."""
 
 _FLAG_OF: Final = {
     "isFlagged": "\\flagged",
     "isDraft": "\\draft",
     "isAnswered": "\\answered",
 }
-
-
-def check_properties(properties: object) -> tuple[str, ...]:
-    """Validate the ``properties`` argument of ``getMessages``.
-
-    Args:
-        properties: the value sent, ``None`` when the key is missing.
-
-    Returns:
-        The names in request order, duplicates kept (the plan drops them).
-
-    Raises:
-        InvalidArguments: ``properties`` is missing, not a list, empty, or holds a non-string
-            (§7.2 #37).
-        UnknownProperty: a name is not in :data:`PROPERTIES` (§7.2 #36); the description
-            names the first such property.
-    """
-    if properties is None:
-        raise InvalidArguments("missing properties")
-    if not isinstance(properties, list) or not properties:
-        raise InvalidArguments("properties must be a non-empty list of names")
-    for name in properties:
-        if not isinstance(name, str):
-            raise InvalidArguments(f"property names must be strings, not {name!r}")
-    for name in properties:
-        if name not in PROPERTIES:
-            raise UnknownProperty(f"unknown property {name!r}")
-    return tuple(properties)
 
 
 def _utf8(data: bytes | None) -> str | None:
@@ -193,7 +171,7 @@ class MessagePlan:
     """What to FETCH for a set of requested properties, and how to render the results.
 
     Args:
-        properties: property names already checked by :func:`check_properties`.
+        properties: property names already checked against :data:`PROPERTIES`.
 
     Raises:
         ValueError: a name is not in :data:`PROPERTIES` (the caller skipped the check; a bug).
@@ -209,9 +187,9 @@ class MessagePlan:
     __slots__ = ("_raw", "first_items", "needs_second_fetch", "properties")
 
     def __init__(self, properties: Sequence[str]) -> None:
-        unknown = [name for name in properties if name not in PROPERTIES]
+        unknown = [name for name in properties if name not in PROPERTIES or name not in _RENDERED]
         if unknown:
-            raise ValueError(f"unknown properties {unknown!r}; call check_properties first")
+            raise ValueError(f"unknown properties {unknown!r}; validate the request first")
         self.properties: tuple[str, ...] = tuple(dict.fromkeys(properties))
         wanted = set(self.properties)
         self._raw = "raw" in wanted
@@ -360,7 +338,7 @@ class MessagePlan:
             elif name == "htmlBody":
                 html = self._html_part(body) if body is not None else None
                 out[name] = self._decoded_part(html, first, second) if html else None
-            else:  # preview
+            else:  # preview: __init__ let no other name through
                 out[name] = self._render_preview(body, first, second)
         return out
 
