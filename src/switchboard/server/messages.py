@@ -20,7 +20,8 @@ How it works (protocol.md §2.8, §7.2 #25, #35–#45):
   bytes decoded as UTF-8 with U+FFFD, encoded-words untouched; NIL is ``null`` (#25).
   Decoded companions are added under new keys, which old clients ignore:
 
-  - ``subjectDecoded`` comes right after ``subject`` whenever ``subject`` is requested
+  - ``subjectDecoded`` is added whenever ``subject`` is requested, after all the requested
+    keys (so the requested keys are exactly the first ones, in request order)
     (RFC 2047 decoded; 8-bit bytes as UTF-8, else Windows-1252; ``null`` when there is no
     subject).
   - An address object is ``{"name", "email"}`` exactly as the original's, plus
@@ -301,8 +302,8 @@ class MessagePlan:
             second: its result of the second fetch, ``None`` when none was run.
 
         Returns:
-            A JSON-able dict with one key per requested property, in request order, plus
-            ``subjectDecoded`` right after ``subject``. A value whose FETCH item the server
+            A JSON-able dict with one key per requested property, in request order, then
+            ``subjectDecoded`` when ``subject`` was requested. A value whose FETCH item the server
             did not send is ``null``. Never raises for any server data.
         """
         out: dict[str, Any] = {}
@@ -340,20 +341,19 @@ class MessagePlan:
                 out[name] = self._decoded_part(html, first, second) if html else None
             else:  # preview: __init__ let no other name through
                 out[name] = self._render_preview(body, first, second)
+        if "subject" in out:
+            subject = envelope.subject if envelope is not None else None
+            out["subjectDecoded"] = (
+                mime.decode_header_words(subject) if subject is not None else None
+            )
         return out
 
     @staticmethod
     def _render_envelope(out: dict[str, Any], name: str, envelope: Envelope | None) -> None:
         if envelope is None:
             out[name] = None
-            if name == "subject":
-                out["subjectDecoded"] = None
-            return
-        if name == "subject":
+        elif name == "subject":
             out[name] = _utf8(envelope.subject)
-            out["subjectDecoded"] = (
-                mime.decode_header_words(envelope.subject) if envelope.subject is not None else None
-            )
         elif name == "date":
             out[name] = _utf8(envelope.date)
         else:

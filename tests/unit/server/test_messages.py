@@ -146,7 +146,7 @@ def test_frame_5_values_match_the_original_byte_for_byte(uid: int) -> None:
 
 def test_frame_5_keys_in_request_order_with_decoded_companions() -> None:
     out = _run(2, FRAME_5_REQUEST)
-    assert list(out) == ["subject", "subjectDecoded", *FRAME_5_REQUEST[1:]]
+    assert list(out) == [*FRAME_5_REQUEST, "subjectDecoded"]
     assert out["subject"] == "=?UTF-8?B?w5xtbGF1dCBzdWJqZWN0?="
     assert out["subjectDecoded"] == "Ümlaut subject"
     assert out["from"] == [
@@ -238,7 +238,7 @@ def test_section_8_case_9_hand_built() -> None:
         "size": 180,
         "textBody": "First body\r\n",
     }
-    assert list(one) == [*request[:7], "subjectDecoded", *request[7:]]
+    assert list(one) == [*request, "subjectDecoded"]
     two = plan.render(MessageId(inbox, 2), first[2], None)
     assert two["to"] == [
         {"name": "Bob", "email": "bob@example.com"},
@@ -447,7 +447,7 @@ def test_values_do_not_depend_on_request_order(uid: int) -> None:
     shuffled = names[:]
     random.Random(uid).shuffle(shuffled)
     together = _run(uid, shuffled)
-    assert [k for k in together if k != "subjectDecoded"] == shuffled
+    assert list(together) == [*shuffled, "subjectDecoded"]
     assert {k: together[k] for k in names} == alone
     wirejson.dumps(together)  # JSON-able as a whole
 
