@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from switchboard import __version__
+from switchboard.demo.cli import add_demo_command
 from switchboard.errors import SwitchboardError
 
 __all__ = ["main", "run_async"]
@@ -67,6 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--imap-ca-file", type=Path, help="extra CA file to trust for IMAP TLS")
     serve.set_defaults(func=_serve)
+
+    add_demo_command(commands)
     return parser
 
 
