@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "DONE",
     "Arg",
+    "ArgKind",
     "EncodedCommand",
     "astring",
     "atom",

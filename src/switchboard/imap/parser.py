@@ -205,7 +205,8 @@ class ResponseParser:
             line_start = self._line_start
             newline = buf.find(b"\n", self._scan)
             if newline < 0:
-                if len(buf) - line_start > self.max_line_bytes:
+                # +1: a CR may already be here, waiting for its LF; it is not counted.
+                if len(buf) - line_start > self.max_line_bytes + 1:
                     raise self._line_too_long()
                 self._scan = len(buf)
                 return None

@@ -707,8 +707,14 @@ def test_line_limit_applies_between_literals() -> None:
     line = b"* 1 FETCH (BODY[] {100}\r\n" + b"x" * 100 + b" UID 1)\r\n"
     # The 100-byte literal does not count against a 40-byte line limit.
     assert parse_all(line, max_line_bytes=40) == [Fetch(1, uid=1, sections={"BODY[]": b"x" * 100})]
+    exactly = b"* OK " + b"x" * 35  # 40 bytes: at the limit, accepted, also when split
+    assert parse_all(exactly + b"\r\n", max_line_bytes=40) == [StatusResponse(OK, None, "x" * 35)]
     parser = ResponseParser(max_line_bytes=40)
-    parser.receive_data(b"* OK " + b"x" * 36)  # 41 bytes, no LF yet: already too long
+    parser.receive_data(exactly + b"\r")
+    assert parser.next_response() is None
+    parser.receive_data(b"\n")
+    assert parser.next_response() == StatusResponse(OK, None, "x" * 35)
+    parser.receive_data(b"* OK " + b"x" * 37)  # 42 bytes, no LF yet: already too long
     with pytest.raises(LimitExceeded) as info:
         parser.next_response()
     assert info.value.limit_name == "max_line_bytes"
@@ -830,3 +836,28 @@ def test_imap_like_bytes_parse_the_same_in_any_split(data: bytes, size: int) -> 
         return out
 
     assert run(size) == run(len(data) or 1)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(ALL_DOVECOT)), st.integers(0, 3), st.binary(max_size=3)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_mutated_transcripts_only_raise_protocol_errors(
+    edits: list[tuple[int, int, bytes]],
+) -> None:
+    # Real responses with a few bytes deleted or inserted reach the FETCH, ENVELOPE and
+    # BODYSTRUCTURE interpreters with almost-right shapes, which random bytes rarely do.
+    data = ALL_DOVECOT
+    for offset, delete, insert in edits:
+        data = data[:offset] + insert + data[offset + delete :]
+    parser = ResponseParser()
+    parser.receive_data(data)
+    try:
+        while parser.next_response() is not None:
+            pass
+    except ImapProtocolError:
+        pass
