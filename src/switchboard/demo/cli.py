@@ -7,6 +7,7 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from typing import Any
 
@@ -67,7 +68,6 @@ def _positive_float(text: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from switchboard.cli import run_async
     from switchboard.demo.run import DemoOptions, run_demo
 
     try:
@@ -78,11 +78,8 @@ def _demo(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    status = 0
-
-    async def demo() -> None:
-        nonlocal status
-        status = await run_demo(options)
-
-    run_async(demo)
-    return status
+    # The stock event loop, not switchboard.cli.run_async's uvloop: uvloop's memory gain is for
+    # thousands of TLS connections, the demo has one plain one, and under uvloop 0.23 plain IMAP
+    # connections currently fail (imap/connection.py asserts an asyncio.Transport, which
+    # uvloop's TCPTransport is not).
+    return asyncio.run(run_demo(options))

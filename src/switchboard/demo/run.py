@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,15 +130,22 @@ class _Demo:
     def say(self, text: str) -> None:
         print(f"[{_stamp(datetime.now())}] {text}", file=self.out, flush=True)
 
-    async def run(self, *, on_ready: Callable[[], None] | None = None) -> int:
+    async def run(self) -> int:
+        duration_s = self.options.duration_s
+        # --duration bounds the whole run, start-up included: it is what a CI job waits for.
+        deadline = None if duration_s is None else time.monotonic() + duration_s
         async with AsyncExitStack() as stack:
-            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sb-demo-")))
-            imap = await self._start_imap(stack)
-            port = await self._start_server(stack, data_dir)
-            client = await self._connect_worker(stack, port, imap)
-            if on_ready is not None:
-                on_ready()
-            return await self._exchange_mail(client, imap)
+            try:
+                async with asyncio.timeout(duration_s):
+                    data_dir = Path(
+                        stack.enter_context(tempfile.TemporaryDirectory(prefix="sb-demo-"))
+                    )
+                    imap = await self._start_imap(stack)
+                    port = await self._start_server(stack, data_dir)
+                    client = await self._connect_worker(stack, port, imap)
+            except TimeoutError:
+                raise DemoError(f"the demo was not ready within {duration_s:g} s") from None
+            return await self._exchange_mail(client, imap, deadline)
         raise AssertionError("unreachable")  # pragma: no cover - for mypy's flow analysis
 
     async def _start_imap(self, stack: AsyncExitStack) -> EmbeddedImapServer:
@@ -206,7 +213,9 @@ class _Demo:
         self.say(f"watching {_MAILBOX} of {imap.username}: the server holds an IMAP IDLE on it")
         return client
 
-    async def _exchange_mail(self, client: AsyncClient, imap: EmbeddedImapServer) -> int:
+    async def _exchange_mail(
+        self, client: AsyncClient, imap: EmbeddedImapServer, deadline: float | None
+    ) -> int:
         options = self.options
         interactive = options.interactive
         if interactive is None:
@@ -220,7 +229,8 @@ class _Demo:
         self.say(f"sending a sample message every {options.interval_s:g} s ({hint})")
         with self._stdin_reader(interactive):
             try:
-                done, _ = await asyncio.wait({listener, sender}, timeout=options.duration_s)
+                timeout_s = None if deadline is None else max(0.0, deadline - time.monotonic())
+                done, _ = await asyncio.wait({listener, sender}, timeout=timeout_s)
             finally:
                 for task in (listener, sender):
                     task.cancel()
@@ -234,6 +244,8 @@ class _Demo:
         duration_s = options.duration_s if options.duration_s is not None else 0.0
         status, summary = verdict(len(self.delivered), len(self.received), duration_s)
         self.say(summary)
+        if status != 0:
+            print(f"switchboard demo: {summary}", file=sys.stderr, flush=True)
         return status
 
     async def _send_mail(self, imap: EmbeddedImapServer) -> None:
