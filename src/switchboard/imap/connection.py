@@ -39,6 +39,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import cast
 
 from switchboard.imap.commands import (
     DONE,
@@ -304,8 +305,8 @@ class ImapConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Remember the TCP transport and turn keepalive on (asyncio callback)."""
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports quack like asyncio.Transport without inheriting from it.
+        self._transport = cast(asyncio.Transport, transport)
         _set_keepalive(transport)
 
     def data_received(self, data: bytes) -> None:
