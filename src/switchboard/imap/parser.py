@@ -268,9 +268,7 @@ def _parse_frame(lines: list[bytes], literals: list[bytes]) -> Response | None:
     """Turn one framed response into its dataclass; ``None`` for a skipped empty line."""
     first = lines[0]
     if not first.strip(b" "):
-        if len(lines) == 1:
-            return None  # tolerance: a stray empty line between responses
-        raise ImapProtocolError("response starts with an empty line")
+        return None  # tolerance: a stray empty line between responses (it has no literal)
     if first[:1] == b"+":
         after = first[1:]
         return Continuation(decode_text(after[1:] if after[:1] == b" " else after))

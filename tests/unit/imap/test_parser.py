@@ -663,6 +663,19 @@ def test_bodystructure_quirks() -> None:
     )
 
 
+def test_more_body_tolerances() -> None:
+    # A NIL parameter name is dropped; an empty disposition list reads as NIL; a NIL
+    # language list member is skipped.
+    assert body(b'("TEXT" "PLAIN" (NIL "x" "A" "b") NIL NIL NIL 1 1 NIL () ("en" NIL))') == (
+        BodyPart("text", "plain", {"a": b"b"}, size=1, lines=1, language=("en",))
+    )
+
+
+def test_complete_lines_over_the_limit_are_refused() -> None:
+    with pytest.raises(LimitExceeded):
+        parse_all(b"* OK " + b"x" * 100 + b"\r\n", max_line_bytes=40)
+
+
 def test_envelope_with_empty_address_list_reads_as_nil() -> None:
     response = parse_one(b"* 1 FETCH (ENVELOPE (NIL NIL () NIL NIL NIL NIL NIL NIL NIL))\r\n")
     assert isinstance(response, Fetch) and response.envelope is not None
@@ -688,6 +701,22 @@ MALFORMED = [
     b"* OK [ALERT x\r\n",
     b"* 1 FETCH (BODY[] {3}x)\r\n",  # literal header not at end of line
     b"* 1 FETCH " + b"(" * 200 + b")" * 200 + b"\r\n",  # nesting bound
+    b"* 1 FETCH ((X) 1)\r\n",  # item name not an atom
+    b"* 1 FETCH (FLAGS \\Seen)\r\n",
+    b"* 1 FETCH (MODSEQ 5)\r\n",
+    b"* 1 FETCH (BODYSTRUCTURE ())\r\n",
+    b"* 1 FETCH (BODY[] (x))\r\n",  # a list where an nstring belongs
+    b"* 1 FETCH (UID NIL)\r\n",
+    b"* 1 FETCH )\r\n",
+    b"* FLAGS\r\n",  # ends where a value is expected
+    b"* OK [] x\r\n",
+    b"* OK [PERMANENTFLAGS] x\r\n",
+    b"* OK [PERMANENTFLAGS \\Seen] x\r\n",
+    b'* LIST x "/" y\r\n',
+    b"* LIST () (x) y\r\n",
+    b"* 1 FETCH (ENVELOPE (NIL NIL x NIL NIL NIL NIL NIL NIL NIL))\r\n",
+    b"* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL)) NIL NIL NIL NIL NIL NIL NIL))\r\n",
+    b'* 1 FETCH (BODYSTRUCTURE ("TEXT" "PLAIN" x NIL NIL NIL 1))\r\n',
 ]
 
 
