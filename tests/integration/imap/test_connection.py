@@ -440,3 +440,26 @@ async def test_refused_port_is_connection_lost() -> None:
     await server.wait_closed()
     with pytest.raises(ConnectionLost):
         await ImapConnection.open("127.0.0.1", port, tls=TlsMode.PLAIN)
+
+
+def test_tls_login_idle_on_uvloop(dovecot: DovecotServer, imap_user: ImapUser) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def session() -> list[object]:
+        conn = await ImapConnection.open(
+            dovecot.host, dovecot.tls_port, ssl_context=default_ssl_context(dovecot.ca_file)
+        )
+        await conn.login(imap_user.username, imap_user.password)
+        await conn.select("INBOX")
+        await conn.idle_start()
+        await asyncio.to_thread(dovecot.append, imap_user, MESSAGE)
+        seen: list[object] = []
+        deadline = time.monotonic() + PUSH_TIMEOUT_S
+        while Exists(1) not in seen and time.monotonic() < deadline:
+            seen += await conn.idle_wait(deadline - time.monotonic())
+        await conn.idle_done()
+        await conn.logout()
+        return seen
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert Exists(1) in runner.run(session())
