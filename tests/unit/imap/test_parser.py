@@ -890,3 +890,21 @@ def test_mutated_transcripts_only_raise_protocol_errors(
             pass
     except ImapProtocolError:
         pass
+
+
+@pytest.mark.parametrize("module", ["parser", "_values", "_fetch", "commands", "utf7", "errors"])
+def test_sans_io_modules_import_no_io(module: str) -> None:
+    import ast
+    import importlib
+
+    source = importlib.import_module(f"switchboard.imap.{module}").__file__
+    assert source is not None
+    with open(source, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"asyncio", "socket", "ssl", "threading", "time", "sqlite3"}
