@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import signal
 import sys
 import tempfile
@@ -113,6 +114,11 @@ def verdict(delivered: int, received: int, duration_s: float) -> tuple[int, str]
     )
 
 
+def _reason(exc: OSError) -> str:
+    """``Address already in use`` rather than asyncio's longer wrapped message."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 def _stamp(now: datetime) -> str:
     return now.strftime("%H:%M:%S.") + f"{now.microsecond // 1000:03d}"
 
@@ -154,7 +160,7 @@ class _Demo:
         try:
             await imap.start()
         except OSError as exc:
-            raise DemoError(f"cannot start the embedded IMAP server: {exc.strerror}") from None
+            raise DemoError(f"cannot start the embedded IMAP server: {_reason(exc)}") from None
         stack.push_async_callback(imap.stop)
         self.say(
             f"IMAP server listening on {imap.host}:{imap.port}, account "
@@ -180,7 +186,7 @@ class _Demo:
                 if wanted is None and exc.errno == errno.EADDRINUSE:
                     self.say(f"port {port} is taken; using any free port instead")
                     continue
-                raise DemoError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+                raise DemoError(f"cannot listen on 127.0.0.1:{port}: {_reason(exc)}") from None
             stack.push_async_callback(server.stop)
             bound = server.port
             self.say(f"Switchboard server listening on ws://127.0.0.1:{bound}/workers")
@@ -196,7 +202,7 @@ class _Demo:
         try:
             await stack.enter_async_context(client)
         except OSError as exc:
-            raise DemoError(f"the worker cannot reach {url}: {exc.strerror}") from None
+            raise DemoError(f"the worker cannot reach {url}: {_reason(exc)}") from None
         self.say(f"worker connected to {url}")
         await client.call(
             "connect",
