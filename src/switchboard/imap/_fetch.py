@@ -14,6 +14,7 @@ Tolerances, each for a server quirk seen in the wild or allowed for:
 - ``message/rfc822`` without its envelope/body/lines (some Exchange versions): read as basic;
 - a ``multipart/*`` sent as a bare single part without children: a multipart with no parts;
 - a multipart whose subtype is missing: ``mixed`` (RFC 2046 §5.1.3's default);
+- spaces between a multipart's children (Exchange, Stalwart; the reader skips them);
 - fewer extension fields than the RFC allows, or more (ignored);
 - unknown FETCH items (``X-GM-MSGID``, ``PREVIEW``…) are read and ignored; ``BINARY[…]`` and
   ``RFC822*`` go to ``sections`` like ``BODY[…]``.

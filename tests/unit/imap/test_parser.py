@@ -663,6 +663,17 @@ def test_bodystructure_quirks() -> None:
     )
 
 
+def test_spaces_between_multipart_children_are_tolerated() -> None:
+    # Exchange and Stalwart separate the children with spaces; RFC 3501 has "1*body".
+    child = b'("TEXT" "PLAIN" ("CHARSET" "UTF-8") NIL NIL "QUOTED-PRINTABLE" 10 2 NIL NIL NIL)'
+    part = BodyPart(
+        "text", "plain", {"charset": b"UTF-8"}, encoding="QUOTED-PRINTABLE", size=10, lines=2
+    )
+    assert body(b"(" + child + b" " + child + b' "ALTERNATIVE")') == BodyPart(
+        "multipart", "alternative", parts=(part, part)
+    )
+
+
 def test_more_body_tolerances() -> None:
     # A NIL parameter name is dropped; an empty disposition list reads as NIL; a NIL
     # language list member is skipped.
