@@ -16,7 +16,7 @@ MAX_LINE_BYTES = 64 * 1024
 
 async def _read_until(reader: asyncio.StreamReader, prefix: bytes) -> list[bytes]:
     """Read lines until one starts with ``prefix``; return all of them."""
-    lines = []
+    lines: list[bytes] = []
     async with asyncio.timeout(TIMEOUT_S):
         while True:
             line = await reader.readline()
