@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import socket
@@ -122,4 +123,43 @@ async def test_interrupted_timed_run_exits_130() -> None:
             proc.kill()
             await proc.wait()
     assert proc.returncode == 130
+    assert err.decode() == ""
+
+
+async def test_enter_on_a_terminal_sends_a_message_at_once() -> None:
+    primary, secondary = os.openpty()  # the demo's stdin is a terminal: it is interactive
+    proc = await asyncio.create_subprocess_exec(
+        *DEMO,
+        "--port",
+        "0",
+        "--interval",
+        "600",  # the timer alone would not send a second message during this test
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(secondary)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            while "message #1'" not in (line := (await proc.stdout.readline()).decode()):
+                assert line, "the demo ended early"
+                seen.append(line)
+            assert any("press Enter to send a message now" in s for s in seen)
+            os.write(primary, b"\n")
+            while True:  # until message #2, sent by the Enter key, reached the worker
+                line = (await proc.stdout.readline()).decode()
+                assert line, "the demo ended before message #2 arrived"
+                match = SUBJECT.search(line)
+                if match is not None and match.group(1) == "2":
+                    break
+            proc.send_signal(signal.SIGINT)
+            _, err = await proc.communicate()
+    finally:
+        os.close(primary)
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
     assert err.decode() == ""
