@@ -163,3 +163,24 @@ async def test_enter_on_a_terminal_sends_a_message_at_once() -> None:
             await proc.wait()
     assert proc.returncode == 0
     assert err.decode() == ""
+
+
+def test_without_pymap_says_how_to_install_it() -> None:
+    # As if the 'demo' extra were not installed: importing pymap fails.
+    code = (
+        "import sys; sys.modules['pymap'] = None; from switchboard.cli import main; "
+        "sys.exit(main(['demo', '--duration', '5', '--port', '0']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "switchboard: error: the demo needs pymap (pymap is missing): "
+        "pip install 'switchboard-python[demo]'"
+    ]

@@ -238,8 +238,9 @@ async def _create_backend(username: str, password: str) -> tuple[Login, Config, 
         from pymap.user import UserMetadata
         from pysasl.hashing import Cleartext
     except ImportError as exc:
+        missing = (exc.name or "pymap").partition(".")[0]
         raise DemoImapError(
-            f"the demo needs pymap ({exc.name} is missing): pip install 'switchboard-python[demo]'"
+            f"the demo needs pymap ({missing} is missing): pip install 'switchboard-python[demo]'"
         ) from None
 
     class DemoConfig(Config):

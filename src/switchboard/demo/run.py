@@ -225,7 +225,7 @@ class _Demo:
         options = self.options
         interactive = options.interactive
         if interactive is None:
-            interactive = options.duration_s is None and sys.stdin.isatty()
+            interactive = options.duration_s is None and bool(sys.stdin and sys.stdin.isatty())
         listener = asyncio.create_task(listen(client, self._on_message), name="demo-listener")
         sender = asyncio.create_task(self._send_mail(imap), name="demo-sender")
         self.say("listener worker started; it prints each new message's subject, from and to")
