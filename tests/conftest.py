@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.oauth2_stub import OAuth2Stub
+from tests.support.tcpproxy import TcpProxy
 
 # As root, Dovecot's mail and auth processes run as `dovecot` and need o+x on every parent of
 # their directory. pytest resets /tmp/pytest-of-root to 0700 at the start of every session, so a
@@ -78,3 +79,20 @@ def private_dovecot(tmp_path_factory: pytest.TempPathFactory,
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture
+async def tcp_proxy_factory() -> AsyncIterator[Callable[[str, int], Awaitable[TcpProxy]]]:
+    """``proxy = await tcp_proxy_factory(host, port)``; every proxy is closed at teardown."""
+    proxies: list[TcpProxy] = []
+
+    async def factory(host: str, port: int) -> TcpProxy:
+        proxy = await TcpProxy.start(host, port)
+        proxies.append(proxy)
+        return proxy
+
+    try:
+        yield factory
+    finally:
+        for proxy in proxies:
+            await proxy.close()

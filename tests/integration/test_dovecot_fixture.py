@@ -30,6 +30,7 @@ def test_append_gives_increasing_uids(dovecot: DovecotServer, imap_user: ImapUse
         typ, data = imap.select("INBOX", readonly=True)
         assert typ == "OK" and data == [b"4"]
         typ, data = imap.uid("SEARCH", "ALL")
+        assert data[0] is not None
         assert [int(x) for x in data[0].split()] == [first, *more]
     finally:
         imap.logout()
@@ -49,7 +50,7 @@ def test_users_are_fresh_and_flags_mailboxes_work(dovecot: DovecotServer) -> Non
         typ, data = imap.select('"Old stuff"', readonly=True)
         assert typ == "OK" and data == [b"1"]
         typ, data = imap.uid("FETCH", str(uid), "(FLAGS)")
-        assert b"\\Seen" in data[0]
+        assert data[0] is not None and b"\\Seen" in data[0]
     finally:
         imap.logout()
     dovecot.delete_mailbox(a, "Old stuff")
