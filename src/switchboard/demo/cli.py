@@ -7,7 +7,6 @@ command runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 from typing import Any
 
@@ -68,6 +67,7 @@ def _positive_float(text: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from switchboard.cli import run_async  # here, not at the top: switchboard.cli imports us
     from switchboard.demo.run import DemoOptions, run_demo
 
     try:
@@ -78,8 +78,13 @@ def _demo(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # The stock event loop, not switchboard.cli.run_async's uvloop: uvloop's memory gain is for
-    # thousands of TLS connections, the demo has one plain one, and under uvloop 0.23 plain IMAP
-    # connections currently fail (imap/connection.py asserts an asyncio.Transport, which
-    # uvloop's TCPTransport is not).
-    return asyncio.run(run_demo(options))
+    status = 0
+
+    async def demo() -> None:
+        nonlocal status
+        status = await run_demo(options)
+
+    # The same event loop as `switchboard serve` (uvloop when installed), so the demo shows the
+    # stack a deployment runs.
+    run_async(demo)
+    return status
