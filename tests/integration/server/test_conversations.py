@@ -15,7 +15,7 @@ pytestmark = pytest.mark.dovecot
 
 
 def seed(dovecot: DovecotServer, user: ImapUser) -> tuple[int, int]:
-    """The §8 fixture: INBOX with 3 messages, `[Gmail]/Sent Mail` with one, empty `Work`."""
+    """The §8 fixture: INBOX with 3 messages, `[Gmail].Sent Mail` with one (Dovecot's delimiter is "."), empty `Work`."""
     dovecot.append_many(
         user,
         [
@@ -30,9 +30,9 @@ def seed(dovecot: DovecotServer, user: ImapUser) -> tuple[int, int]:
         ],
     )
     dovecot.create_mailbox(user, "Work")
-    dovecot.create_mailbox(user, "[Gmail]/Sent Mail")
-    dovecot.append(user, message("Sent one"), mailbox="[Gmail]/Sent Mail")
-    return dovecot.uidvalidity(user), dovecot.uidvalidity(user, "[Gmail]/Sent Mail")
+    dovecot.create_mailbox(user, "[Gmail].Sent Mail")
+    dovecot.append(user, message("Sent one"), mailbox="[Gmail].Sent Mail")
+    return dovecot.uidvalidity(user), dovecot.uidvalidity(user, "[Gmail].Sent Mail")
 
 
 async def test_client_before_and_after_connect(
@@ -103,7 +103,7 @@ async def test_mailboxes_lists_and_states(
     assert (name, tag) == ("mailboxes", 3)
     assert isinstance(args["state"], int)
     assert [(m["name"], m["id"]) for m in args["list"]] == [
-        ("[Gmail]/Sent Mail", f"[Gmail]/Sent Mail!{sent_v}"),
+        ("[Gmail].Sent Mail", f"[Gmail].Sent Mail!{sent_v}"),
         ("Work", f"Work!{work_v}"),
         ("INBOX", f"INBOX!{inbox_v}"),
     ]
@@ -185,7 +185,7 @@ async def test_get_messages(open_peer: Any, dovecot: DovecotServer, imap_user: I
     assert args["list"][0]["raw"].endswith("\r\n\r\nFirst body\r\n")
     assert args["notFound"] == [f"{inbox}?99"]
     # 11. two mailboxes, request order, mailboxId before messageId
-    sent = f"[Gmail]/Sent Mail!{sent_v}"
+    sent = f"[Gmail].Sent Mail!{sent_v}"
     [[_, args, _]] = await peer.call(
         [
             [
