@@ -61,16 +61,14 @@ async def test_imaplib_login_select_uid_fetch(server: fake_imap.FakeImapServer) 
         assert imap.response("UIDVALIDITY")[1][0].isdigit()
         typ, data = imap.uid("SEARCH", "UID", "2:*")
         assert data == [b"2"]
-        typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE ENVELOPE BODY.PEEK[])")
-        assert typ == "OK"
-        first_meta, first_body = data[0]
+        typ, fetched = imap.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE ENVELOPE BODY.PEEK[])")
+        assert typ == "OK" and isinstance(fetched[0], tuple)
+        first_meta, first_body = fetched[0]
         assert b"UID 1 " in first_meta and b"ENVELOPE (" in first_meta
         assert b"Subject: Message 1\r\n" in first_body
         assert b"RFC822.SIZE %d" % len(first_body) in first_meta
-        typ, data = imap.status("INBOX", "(MESSAGES UIDNEXT)")
-        assert data == [b"INBOX (MESSAGES 2 UIDNEXT 3)"]
-        typ, data = imap.list()
-        assert data == [b'(\\HasNoChildren) "/" INBOX']
+        assert imap.status("INBOX", "(MESSAGES UIDNEXT)")[1] == [b"INBOX (MESSAGES 2 UIDNEXT 3)"]
+        assert imap.list()[1] == [b'(\\HasNoChildren) "/" INBOX']
         imap.logout()
 
     await asyncio.to_thread(client)
@@ -93,6 +91,7 @@ async def test_idle_sees_exists_after_inject(server: fake_imap.FakeImapServer) -
 async def test_tls_authenticate_plain_and_control_port(
         server: fake_imap.FakeImapServer) -> None:
     ctx = ssl.create_default_context(cadata=server.cert_pem.decode())
+    assert server.tls_port is not None
     raw = await Raw.connect(server.tls_port, ctx)
     token = base64.b64encode(b"\0carol\0pw").decode()
     await raw.command(f"a AUTHENTICATE PLAIN {token}")
