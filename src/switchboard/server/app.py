@@ -5,38 +5,28 @@ the engine (IMAP watchers), the hub (fan-out) and the account registry. ``start(
 store, starts the engine, restores the accounts workers had connected, then listens;
 ``stop()`` closes every WebSocket (1001), logs out of every IMAP connection and closes the store.
 
-HTTP routes (``process_request``, before any WebSocket upgrade):
-
-- ``/workers``, ``/clients``: the WebSocket interfaces; a plain GET gets 400, a missing or wrong
-  auth token 401 (``Authorization: Bearer T`` or ``?token=T``) when tokens are configured;
-- ``/health``: a small JSON status, behind the same auth;
-- anything else: 404.
+HTTP routes live in ``server.http``, the token check in ``server.auth``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import http
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.http11 import Request, Response
 
 from switchboard import __version__
 from switchboard.engine.engine import Engine
 from switchboard.engine.settings import EngineSettings
 from switchboard.imap.tls import default_ssl_context
-from switchboard.protocol.methods import Interface
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.config import ServerSettings
 from switchboard.server.handlers import Handlers
+from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
 from switchboard.server.session import Session
 from switchboard.store.base import Store
@@ -46,8 +36,6 @@ from switchboard.store.sqlite import SqliteStore
 __all__ = ["ServerContext", "SwitchboardServer"]
 
 logger = logging.getLogger("switchboard.server")
-
-_INTERFACES = {"/workers": Interface.WORKERS, "/clients": Interface.CLIENTS}
 
 
 @dataclass(eq=False)
@@ -127,7 +115,7 @@ class SwitchboardServer:
             self._handle,
             settings.host,
             settings.port,
-            process_request=self._process_request,
+            process_request=HttpRoutes(self._context),
             max_size=settings.max_frame_bytes * 4,
             compression=None,
             server_header=f"Switchboard/{__version__}",
@@ -160,67 +148,11 @@ class SwitchboardServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    # -- HTTP and WebSocket entry points ---------------------------------------------------
-
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = urlsplit(request.path).path
-        if path not in _INTERFACES and path != "/health":
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
-        if not self._authorized(request):
-            response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
-            return response
-        if path == "/health":
-            return _json_response(connection, self._health())
-        if "websocket" not in request.headers.get("Upgrade", "").lower():
-            return connection.respond(
-                http.HTTPStatus.BAD_REQUEST, "This is a WebSocket endpoint.\n"
-            )
-        return None
-
-    def _authorized(self, request: Request) -> bool:
-        tokens = self.settings.tokens
-        if not tokens:
-            return True
-        offered = _offered_token(request)
-        if offered is None:
-            return False
-        # Compare against every token so timing does not tell which one nearly matched.
-        matched = False
-        for token in tokens:
-            matched |= hmac.compare_digest(offered.encode(), token.encode())
-        return matched
-
-    def _health(self) -> dict[str, Any]:
-        context = self.context
-        return {
-            "status": "ok",
-            "version": __version__,
-            "sessions": len(context.sessions),
-            "accounts": [
-                {"account": s.account_id, "state": s.state.value, "lastError": s.last_error}
-                for s in context.engine.statuses()
-            ],
-        }
+    # -- WebSocket entry point ------------------------------------------------------------
 
     async def _handle(self, websocket: ServerConnection) -> None:
         path = urlsplit(websocket.request.path if websocket.request else "/").path
-        interface = _INTERFACES[path]
+        interface = INTERFACES[path]
         session = Session(interface, websocket, self.context)
         self.context.sessions.add(session)
         await session.run()
-
-
-def _offered_token(request: Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    values = parse_qs(urlsplit(request.path).query).get("token")
-    return values[0] if values else None
-
-
-def _json_response(connection: ServerConnection, body: dict[str, Any]) -> Response:
-    payload = json.dumps(body).encode()
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return Response(200, "OK", headers, payload)
