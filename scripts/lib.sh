@@ -29,8 +29,9 @@ apt_install_missing() {
 }
 
 ensure_system_packages() {
-  # dovecot: the real IMAP server of the integration tests; openssl: its throwaway certificate.
-  PATH=$PATH:/usr/sbin apt_install_missing dovecot:dovecot-imapd openssl:openssl
+  # dovecot: the real IMAP server of the integration tests; openssl: its throwaway certificate;
+  # chromium: the dashboard's browser test (driven by Playwright with the system browser).
+  PATH=$PATH:/usr/sbin apt_install_missing dovecot:dovecot-imapd openssl:openssl chromium:chromium
 }
 
 # .venv with the package installed editable plus the given extras (comma-separated).
