@@ -120,6 +120,10 @@ class NewMessage:
     uidvalidity: int
     uid: int
     summary: MessageSummary | None = None
+    # Unix time the watcher saw the IMAP server's EXISTS push that revealed this message (None
+    # for catch-up after a (re)connect, where no push was seen). Only for the dashboard's
+    # latency chart: not stored, not compared, not sent to workers.
+    detected_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
