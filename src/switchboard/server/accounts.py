@@ -188,6 +188,25 @@ class AccountRegistry:
                 elif had_watch:
                     await self._engine.watch(account_id, self._union(account_id))
 
+    async def remove(self, account_id: str) -> bool:
+        """Stop and forget ``account_id`` whoever holds it (an operator's ``DELETE``).
+
+        Its watchers LOGOUT and its stored copy (credentials, watches) is deleted, so it does
+        not come back on restart. Sessions that had connected it get ``inactiveAccount``-style
+        errors from then on. Returns whether the account existed.
+        """
+        async with self._lock(account_id):
+            if account_id not in self._configs:
+                return False
+            self._pinned.discard(account_id)
+            await self._store.delete_account(account_id)
+            self._configs.pop(account_id, None)
+            self._clients.pop(account_id, None)
+            self._watch_sets.pop(account_id, None)
+            await self._engine.remove_account(account_id)
+        logger.info("account %s removed by an operator", account_id)
+        return True
+
     async def _remove(self, account_id: str) -> None:
         self._configs.pop(account_id, None)
         self._clients.pop(account_id, None)
