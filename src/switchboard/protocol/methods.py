@@ -14,9 +14,10 @@ Argument rules (§1.2, §2, §7.1):
   a string, number, boolean, ``null`` or non-empty array is ``invalidArguments``.
 * Unknown keys are ignored, except for ``watchAll``, where any key but ``since``/``group`` is
   ``badArgs``.
-* ``since`` (an integer event id ≥ 0, resume after it) and ``group`` (a non-empty string naming
-  a consumer group) are optional on ``watchAll`` and ``watchMailboxes``; their meaning belongs to
-  the server.
+* ``since`` (an integer event id ≥ 0, resume after it), ``group`` (a non-empty string naming
+  a consumer group) and ``visibilityTimeout`` (seconds, a number > 0, only with ``group``) are
+  optional on ``watchAll`` and ``watchMailboxes``; their meaning belongs to the server.
+* ``ack`` (issue 6) takes ``{"eventIds": [int, ...]}`` on both interfaces; it needs no account.
 * ``idle`` is accepted as an alias of ``watchMailboxes`` on both interfaces (§7.2 #53 MAY): a
   guide's Ruby example still sends it, and no client could rely on it failing. ``idling`` stays
   unknown, as every other name of §2.9.
@@ -43,8 +44,11 @@ from switchboard.protocol.ids import MailboxId, MessageId, parse_mailbox_id, par
 from switchboard.protocol.redaction import redact_arguments
 
 __all__ = [
+    "MAX_ACK_IDS",
+    "MAX_GROUP_NAME_CHARS",
     "METHOD_ALIASES",
     "SUPPORTED_PROPERTIES",
+    "AckRequest",
     "ConnectRequest",
     "GetMailboxesRequest",
     "GetMessageListRequest",
@@ -63,6 +67,7 @@ __all__ = [
     "parse_arguments",
     "redact_arguments",
     "split_account",
+    "validate_ack",
     "validate_connect",
     "validate_get_mailboxes",
     "validate_get_message_list",
@@ -88,6 +93,7 @@ class Method(enum.Enum):
     GET_MAILBOXES = "getMailboxes"
     GET_MESSAGE_LIST = "getMessageList"
     GET_MESSAGES = "getMessages"
+    ACK = "ack"
 
 
 _ACCOUNT_METHODS: Final = frozenset(
@@ -97,8 +103,10 @@ _ACCOUNT_METHODS: Final = frozenset(
 # §2.2: watchAll exists only for workers; everything else exists on both interfaces.
 _METHODS: Final[Mapping[Interface, frozenset[Method]]] = MappingProxyType(
     {
-        Interface.WORKERS: frozenset({Method.CONNECT, Method.WATCH_ALL} | _ACCOUNT_METHODS),
-        Interface.CLIENTS: frozenset({Method.CONNECT} | _ACCOUNT_METHODS),
+        Interface.WORKERS: frozenset(
+            {Method.CONNECT, Method.WATCH_ALL, Method.ACK} | _ACCOUNT_METHODS
+        ),
+        Interface.CLIENTS: frozenset({Method.CONNECT, Method.ACK} | _ACCOUNT_METHODS),
     }
 )
 
@@ -210,6 +218,7 @@ class WatchAllRequest:
 
     since: int | None = None
     group: str | None = None
+    visibility_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +228,7 @@ class WatchMailboxesRequest:
     names: tuple[str, ...]
     since: int | None = None
     group: str | None = None
+    visibility_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +258,16 @@ class GetMessagesRequest:
     properties: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class AckRequest:
+    """``ack`` (issue 6): the event ids a group member has finished with, deduplicated."""
+
+    event_ids: tuple[int, ...]
+
+
 Request = (
-    ConnectRequest
+    AckRequest
+    | ConnectRequest
     | WatchAllRequest
     | WatchMailboxesRequest
     | GetMailboxesRequest
@@ -348,16 +366,29 @@ def validate_connect(args: Any) -> ConnectRequest:
     return ConnectRequest(host, port, auth, ssl, starttls)
 
 
+# Group names are map keys and log fields; keep them short (bytes of UTF-8 text, roughly).
+MAX_GROUP_NAME_CHARS: Final = 200
+
+
 def _since_group(
     obj: dict[str, Any], error: type[BadArgs | InvalidArguments]
-) -> tuple[int | None, str | None]:
+) -> tuple[int | None, str | None, float | None]:
     since = obj.get("since")
     if since is not None and (not _is_int(since) or since < 0):
         raise error("since must be an integer >= 0")
     group = obj.get("group")
-    if group is not None and (not isinstance(group, str) or not group):
-        raise error("group must be a non-empty string")
-    return since, group
+    if group is not None and (
+        not isinstance(group, str) or not group or len(group) > MAX_GROUP_NAME_CHARS
+    ):
+        raise error(f"group must be a non-empty string of at most {MAX_GROUP_NAME_CHARS} chars")
+    timeout = obj.get("visibilityTimeout")
+    if timeout is not None:
+        if group is None:
+            raise error("visibilityTimeout needs group")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise error("visibilityTimeout must be a number of seconds > 0")
+        timeout = float(timeout)
+    return since, group, timeout
 
 
 def validate_watch_all(args: Any) -> WatchAllRequest:
@@ -369,11 +400,10 @@ def validate_watch_all(args: Any) -> WatchAllRequest:
     """
     if not isinstance(args, dict):
         raise BadArgs("arguments must be {}")
-    extra = sorted(set(args) - {"since", "group"})
+    extra = sorted(set(args) - {"since", "group", "visibilityTimeout"})
     if extra:
         raise BadArgs(f"unexpected key {extra[0]}")
-    since, group = _since_group(args, BadArgs)
-    return WatchAllRequest(since, group)
+    return WatchAllRequest(*_since_group(args, BadArgs))
 
 
 def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
@@ -396,8 +426,7 @@ def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
         raise EmptyList("list is empty")
     if not all(isinstance(name, str) and name for name in names):
         raise BadList("list entries must be non-empty strings")
-    since, group = _since_group(obj, InvalidArguments)
-    return WatchMailboxesRequest(tuple(dict.fromkeys(names)), since, group)
+    return WatchMailboxesRequest(tuple(dict.fromkeys(names)), *_since_group(obj, InvalidArguments))
 
 
 def validate_get_mailboxes(args: Any) -> GetMailboxesRequest:
@@ -464,8 +493,31 @@ def validate_get_messages(args: Any) -> GetMessagesRequest:
     )
 
 
+# More ids than this in one ack is a client bug, not a batch worth holding in memory.
+MAX_ACK_IDS: Final = 10_000
+
+
+def validate_ack(args: Any) -> AckRequest:
+    """Check ``ack`` args: ``{"eventIds": [int >= 1, ...]}``, deduplicated in first-seen order.
+
+    Raises:
+        InvalidArguments: args are not an object (nor ``[]``); ``eventIds`` missing, not an
+            array of positive integers, or longer than :data:`MAX_ACK_IDS`.
+    """
+    obj = _object(args)
+    if "eventIds" not in obj:
+        raise InvalidArguments("missing eventIds")
+    ids = obj["eventIds"]
+    if not isinstance(ids, list) or not all(_is_int(i) and i >= 1 for i in ids):
+        raise InvalidArguments("eventIds must be an array of integers >= 1")
+    if len(ids) > MAX_ACK_IDS:
+        raise InvalidArguments(f"at most {MAX_ACK_IDS} eventIds per ack")
+    return AckRequest(tuple(dict.fromkeys(ids)))
+
+
 _PARSERS: Final[Mapping[Method, Callable[[Any], Request]]] = MappingProxyType(
     {
+        Method.ACK: validate_ack,
         Method.CONNECT: validate_connect,
         Method.WATCH_ALL: validate_watch_all,
         Method.WATCH_MAILBOXES: validate_watch_mailboxes,

@@ -12,6 +12,7 @@ from switchboard.protocol.frames import decode_frame, encode_frame
 from switchboard.protocol.ids import MailboxId, MessageId
 from switchboard.protocol.messages import Command, Response
 from switchboard.protocol.methods import (
+    MAX_ACK_IDS,
     SUPPORTED_PROPERTIES,
     ConnectRequest,
     GetMailboxesRequest,
@@ -29,6 +30,7 @@ from switchboard.protocol.methods import (
     methods_of,
     parse_arguments,
     split_account,
+    validate_ack,
     validate_connect,
     validate_get_mailboxes,
     validate_get_message_list,
@@ -363,3 +365,41 @@ def test_validators_only_raise_wire_errors(method: Method, args: Any) -> None:
         parse_arguments(method, args)
     except wire.WireError as err:
         assert err.to_response(Command(method.value, args, 1)).name == "error"
+
+
+# -- ack and group options (issue 6) --------------------------------------------------------
+
+
+def test_ack_exists_on_both_interfaces() -> None:
+    assert lookup_method(Interface.WORKERS, "ack") is Method.ACK
+    assert lookup_method(Interface.CLIENTS, "ack") is Method.ACK
+
+
+def test_ack_ids_are_deduplicated_in_order() -> None:
+    assert validate_ack({"eventIds": [3, 1, 3]}).event_ids == (3, 1)
+    assert validate_ack({"eventIds": []}).event_ids == ()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [{}, [1], {"eventIds": "1"}, {"eventIds": [0]}, {"eventIds": [True]}, {"eventIds": [1.5]}],
+)
+def test_ack_rejects_bad_ids(args: Any) -> None:
+    with pytest.raises(wire.InvalidArguments):
+        validate_ack(args)
+
+
+def test_ack_rejects_too_many_ids() -> None:
+    with pytest.raises(wire.InvalidArguments, match="at most"):
+        validate_ack({"eventIds": list(range(1, MAX_ACK_IDS + 2))})
+
+
+def test_visibility_timeout_needs_a_group_and_a_positive_number() -> None:
+    request = validate_watch_all({"group": "apns", "visibilityTimeout": 2})
+    assert request.group == "apns" and request.visibility_timeout_s == 2.0
+    with pytest.raises(wire.BadArgs, match="needs group"):
+        validate_watch_all({"visibilityTimeout": 2})
+    with pytest.raises(wire.InvalidArguments, match="> 0"):
+        validate_watch_mailboxes({"list": ["INBOX"], "group": "g", "visibilityTimeout": 0})
+    with pytest.raises(wire.BadArgs, match="group"):
+        validate_watch_all({"group": "g" * 201})
