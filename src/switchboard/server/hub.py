@@ -19,12 +19,14 @@ bounded outbox, and a session that cannot keep up is closed by its own outbox, n
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from switchboard.engine.model import NewMessage, StoredEvent
 from switchboard.protocol.frames import encode_push
 from switchboard.protocol.ids import MailboxId, MessageId
+from switchboard.server.latency import LatencyRing
 
 __all__ = ["Hub", "Subscriber", "push_args"]
 
@@ -64,10 +66,13 @@ def push_args(event_id: int, event: NewMessage, *, with_account: bool) -> dict[s
 class Hub:
     """Subscriptions by account plus the ``watchAll`` set; implements the engine's EventSink."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, wall_clock: Callable[[], float] = time.time) -> None:
         self._all: set[Subscriber] = set()
         self._by_account: dict[str, set[Subscriber]] = {}
+        self._wall_clock = wall_clock
         self.published = 0
+        self.latency = LatencyRing()
+        """Push-to-fan-out latency of recent new mail, for the dashboard (``/api/latency``)."""
 
     def subscribe_all(self, subscriber: Subscriber) -> None:
         """Deliver every account's mail to ``subscriber`` (worker ``watchAll``)."""
@@ -101,6 +106,8 @@ class Hub:
                 logger.info("account event: %s", event)
                 continue
             self.published += 1
+            if event.detected_at is not None:
+                self.latency.record(event.detected_at, self._wall_clock())
             targets = set(self._all)
             targets.update(s for s in self._by_account.get(event.account_id, ()) if s.wants(event))
             frames: dict[bool, str] = {}
