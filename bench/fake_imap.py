@@ -32,6 +32,7 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 __all__ = ["FakeImapServer"]
 
@@ -146,8 +147,8 @@ class Session(asyncio.Protocol):
     # -- transport callbacks ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # not isinstance-checked: uvloop's transports do not subclass asyncio.Transport
+        self.transport = cast(asyncio.Transport, transport)
         self.server._sessions.add(self)
         self.send(f"* OK [CAPABILITY {CAPABILITIES}] fake_imap ready")
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import imaplib
+import re
 import ssl
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from bench import fake_imap
 
 TIMEOUT_S = 5.0
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 @pytest.fixture
@@ -124,3 +129,26 @@ async def test_login_with_literal(server: fake_imap.FakeImapServer) -> None:
     raw.writer.write(b"dave {2+}\r\npw\r\n")
     assert (await raw.line()).startswith(b"a OK")
     raw.writer.close()
+
+
+def test_command_line_server(tmp_path: Path) -> None:
+    # the script runs under uvloop when installed, whose transports differ from asyncio's
+    cert = tmp_path / "cert.pem"
+    proc = subprocess.Popen(
+        [sys.executable, str(BENCH / "fake_imap.py"), "--password", "pw", "--control-port", "0",
+         "--initial-messages", "1", "--cert-out", str(cert)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ports = dict(re.findall(r"(\w+)=(\d+)", proc.stdout.readline()))
+        ctx = ssl.create_default_context(cafile=str(cert))
+        imap = imaplib.IMAP4_SSL("localhost", int(ports["tls_port"]), ssl_context=ctx,
+                                 timeout=TIMEOUT_S)
+        imap.login("erin", "pw")
+        assert imap.select("INBOX") == ("OK", [b"1"])
+        imap.logout()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=TIMEOUT_S) == 0
+        if proc.stdout is not None:
+            proc.stdout.close()
