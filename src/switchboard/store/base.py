@@ -15,6 +15,7 @@ Rules every backend keeps (the contract tests in ``tests/unit/store`` check them
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,7 +23,17 @@ from typing import Protocol
 from switchboard.engine.model import AccountConfig, Checkpoint, CheckpointStore, StoredEvent
 from switchboard.store.errors import CheckpointMovedBackwards
 
-__all__ = ["Store", "StoredAccount", "check_checkpoint_move", "check_events_limit", "check_prune"]
+__all__ = [
+    "GroupPosition",
+    "Store",
+    "StoredAccount",
+    "StoredToken",
+    "TokenScope",
+    "check_checkpoint_move",
+    "check_events_limit",
+    "check_prune",
+    "settle_group",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,56 @@ class StoredAccount:
     pinned: bool
     watches: tuple[str, ...]
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPosition:
+    """A worker group's durable position (issue 6).
+
+    Every event of the group's scope with an id at or below ``position`` was acknowledged (or was
+    not the group's to deliver); ``acked_above`` holds the acknowledged ids above it.
+    """
+
+    position: int
+    acked_above: frozenset[int]
+
+
+class TokenScope(enum.StrEnum):
+    """What an auth token opens: ``worker`` reaches /workers and /clients, ``client`` /clients."""
+
+    WORKER = "worker"
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """An auth token's record; the token itself is never stored, only its SHA-256 digest.
+
+    ``account`` binds a client token to one account (``connect`` for another is refused);
+    ``revoked_at`` is the Unix time of ``revoke_token``, ``None`` while the token is valid.
+    """
+
+    token_id: str
+    name: str
+    scope: TokenScope
+    account: str | None
+    created_at: float
+    revoked_at: float | None = None
+
+
+def settle_group(old: GroupPosition, acked: Collection[int], settled_through: int) -> GroupPosition:
+    """The position after acknowledging ``acked``; shared by the backends so they agree.
+
+    The position moves to ``settled_through`` if that is higher, then over every acknowledged
+    id that directly follows it; acknowledged ids at or below the position are forgotten.
+    """
+    position = max(old.position, settled_through)
+    above = {i for i in old.acked_above if i > position}
+    above.update(i for i in acked if i > position)
+    while position + 1 in above:
+        position += 1
+        above.discard(position)
+    return GroupPosition(position, frozenset(above))
 
 
 class Store(CheckpointStore, Protocol):
@@ -145,9 +206,93 @@ class Store(CheckpointStore, Protocol):
         ...
 
     # -- worker groups (issue 6) -------------------------------------------------------------
-    # Reserved: per-group cursor positions and acks (``group_position(group) -> int``,
-    # ``ack(group, event_id)``) will live here, with their own migration in sqlite.py.
-    # Pruning must then keep events above the lowest live group position.
+    # ``prune_events`` keeps every event above the lowest group position, so a group whose
+    # members are all offline still finds what it missed; ``delete_group`` lets the log go.
+
+    async def group_position(self, name: str) -> GroupPosition:
+        """Return the group's durable position; a group never acked starts at the log's end.
+
+        The first call for a name records the current last event id as its position, so a new
+        group does not replay the whole log.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def group_ack(
+        self, name: str, event_ids: Collection[int], *, settled_through: int = 0
+    ) -> GroupPosition:
+        """Record acknowledgements atomically and return the new position (see settle_group).
+
+        ``settled_through`` is the caller's word that every group event at or below it was
+        acknowledged or out of the group's scope (the store cannot tell scope).
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def delete_group(self, name: str) -> None:
+        """Forget a group's position (unknown names are ignored).
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def list_groups(self) -> dict[str, GroupPosition]:
+        """Return every group's position by name.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    # -- auth tokens (issue 6) ---------------------------------------------------------------
+
+    async def save_token(self, token: StoredToken, digest: bytes) -> None:
+        """Insert a token record with the SHA-256 ``digest`` of the token text.
+
+        Raises:
+            ValueError: the id, name or digest is already taken.
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def find_token(self, digest: bytes) -> StoredToken | None:
+        """Return the token whose digest is ``digest`` (revoked ones included), or ``None``.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def list_tokens(self) -> list[StoredToken]:
+        """Return every token record, oldest first.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def revoke_token(self, id_or_name: str) -> StoredToken | None:
+        """Mark the token with this id or name revoked; return it, ``None`` if there is none.
+
+        Revoking a revoked token keeps its first ``revoked_at``.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def has_active_tokens(self) -> bool:
+        """Whether any token is not revoked (auth is then required on every socket).
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
 
 
 def check_checkpoint_move(old: Checkpoint | None, new: Checkpoint, *, where: str) -> None:

@@ -12,6 +12,7 @@ with respect to the others.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +26,13 @@ from switchboard.engine.model import (
 )
 from switchboard.store import codec
 from switchboard.store.base import (
+    GroupPosition,
     StoredAccount,
+    StoredToken,
     check_checkpoint_move,
     check_events_limit,
     check_prune,
+    settle_group,
 )
 from switchboard.store.crypto import SecretBox
 from switchboard.store.errors import CorruptCredentials, StoreClosed, UnknownAccount
@@ -61,6 +65,8 @@ class MemoryData:
     checkpoints: dict[tuple[str, str], Checkpoint] = field(default_factory=dict)
     events: list[_EventRow] = field(default_factory=list)  # ascending event_id
     last_event_id: int = 0  # never decreases, like SQLite's AUTOINCREMENT sequence
+    groups: dict[str, GroupPosition] = field(default_factory=dict)
+    tokens: list[tuple[StoredToken, bytes]] = field(default_factory=list)  # (record, digest)
 
 
 class MemoryStore:
@@ -184,10 +190,13 @@ class MemoryStore:
         # Keep the newest max(keep_last, 1) rows whatever else happens.
         protected = max(keep_last, 1) if keep_last is not None else len(data.events)
         keep_from = len(data.events) - protected
+        # And everything some group has not settled yet.
+        group_floor = min((g.position for g in data.groups.values()), default=None)
         kept = [
             row
             for i, row in enumerate(data.events)
             if row is newest
+            or (group_floor is not None and row.event_id > group_floor)
             or (i >= keep_from and (older_than is None or row.created_at >= older_than))
         ]
         removed = len(data.events) - len(kept)
@@ -257,6 +266,106 @@ class MemoryStore:
         if row is None:
             raise UnknownAccount(f"no account {account_id!r} in the store")
         row.watches = tuple(dict.fromkeys(mailboxes))
+
+    # -- worker groups -----------------------------------------------------------------------
+
+    async def group_position(self, name: str) -> GroupPosition:
+        """Return the group's position, starting a new group at the log's end.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        data = self._check_open()
+        found = data.groups.get(name)
+        if found is None:
+            found = data.groups[name] = GroupPosition(data.last_event_id, frozenset())
+        return found
+
+    async def group_ack(
+        self, name: str, event_ids: Collection[int], *, settled_through: int = 0
+    ) -> GroupPosition:
+        """Record acknowledgements and return the new position.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        old = await self.group_position(name)
+        new = settle_group(old, event_ids, settled_through)
+        self.data.groups[name] = new
+        return new
+
+    async def delete_group(self, name: str) -> None:
+        """Forget a group.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        self._check_open().groups.pop(name, None)
+
+    async def list_groups(self) -> dict[str, GroupPosition]:
+        """Return every group's position.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        return dict(self._check_open().groups)
+
+    # -- auth tokens -------------------------------------------------------------------------
+
+    async def save_token(self, token: StoredToken, digest: bytes) -> None:
+        """Insert a token record.
+
+        Raises:
+            ValueError: the id, name or digest is already taken.
+            StoreClosed: the store was closed.
+        """
+        data = self._check_open()
+        for old, old_digest in data.tokens:
+            if token.token_id == old.token_id or token.name == old.name or digest == old_digest:
+                raise ValueError(f"a token with id or name {token.name!r} exists")
+        data.tokens.append((token, bytes(digest)))
+
+    async def find_token(self, digest: bytes) -> StoredToken | None:
+        """Return the token with this digest, or ``None``.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        for token, stored in self._check_open().tokens:
+            if stored == digest:
+                return token
+        return None
+
+    async def list_tokens(self) -> list[StoredToken]:
+        """Return every token, oldest first.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        return [token for token, _ in self._check_open().tokens]
+
+    async def revoke_token(self, id_or_name: str) -> StoredToken | None:
+        """Revoke the token with this id or name.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        data = self._check_open()
+        for i, (token, digest) in enumerate(data.tokens):
+            if id_or_name in (token.token_id, token.name):
+                if token.revoked_at is None:
+                    token = dataclasses.replace(token, revoked_at=self._clock())
+                    data.tokens[i] = (token, digest)
+                return token
+        return None
+
+    async def has_active_tokens(self) -> bool:
+        """Whether any token is not revoked.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        return any(t.revoked_at is None for t, _ in self._check_open().tokens)
 
     def _to_stored(self, account_id: str, row: _AccountRow) -> StoredAccount:
         try:

@@ -40,10 +40,14 @@ from switchboard.engine.model import (
 from switchboard.protocol import wirejson
 from switchboard.store import codec
 from switchboard.store.base import (
+    GroupPosition,
     StoredAccount,
+    StoredToken,
+    TokenScope,
     check_checkpoint_move,
     check_events_limit,
     check_prune,
+    settle_group,
 )
 from switchboard.store.crypto import SecretBox
 from switchboard.store.errors import (
@@ -103,8 +107,24 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_by_account ON events (account_id, event_id)",
         "CREATE INDEX events_by_time ON events (created_at)",
     ),
-    # 2 (issue 6, not yet): worker-group positions and acks, e.g.
-    #   CREATE TABLE group_positions (group_name TEXT PRIMARY KEY, event_id INTEGER NOT NULL)
+    # 2 (issue 6): worker-group positions and auth tokens.
+    (
+        """CREATE TABLE groups (
+            name        TEXT PRIMARY KEY,
+            position    INTEGER NOT NULL,
+            acked_above TEXT NOT NULL,   -- JSON array of acknowledged ids above position
+            updated_at  REAL NOT NULL
+        )""",
+        """CREATE TABLE tokens (
+            token_id   TEXT PRIMARY KEY,
+            name       TEXT NOT NULL UNIQUE,
+            scope      TEXT NOT NULL,
+            account    TEXT,
+            digest     BLOB NOT NULL UNIQUE,   -- SHA-256 of the token; the token is not kept
+            created_at REAL NOT NULL,
+            revoked_at REAL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -185,8 +205,9 @@ class SqliteStore:
             raise StoreClosed("the store is closed")
         loop = asyncio.get_running_loop()
         # If the awaiting task is cancelled the call still runs to completion on the thread;
-        # a transaction is therefore never left half done.
-        return await loop.run_in_executor(self._executor, self._guard, fn, *args)
+        # a transaction is therefore never left half done. The shield matters: cancelling the
+        # bare executor future would also cancel a call still queued behind another one.
+        return await asyncio.shield(loop.run_in_executor(self._executor, self._guard, fn, *args))
 
     @staticmethod
     def _guard(fn: Callable[..., _T], *args: Any) -> _T:
@@ -400,8 +421,10 @@ class SqliteStore:
         # The newest event always stays: max(keep_last, 1) rows are protected by count.
         protected = None if keep_last is None else max(keep_last, 1)
         with self._transaction() as conn:
+            # Events some group has not settled stay (COALESCE: no group, no floor).
             cur = conn.execute(
-                "DELETE FROM events WHERE event_id < (SELECT MAX(event_id) FROM events) AND ("
+                "DELETE FROM events WHERE event_id < (SELECT MAX(event_id) FROM events)"
+                " AND event_id <= COALESCE((SELECT MIN(position) FROM groups), event_id) AND ("
                 " (?1 IS NOT NULL AND created_at < ?1) OR"
                 " (?2 IS NOT NULL AND event_id <= (SELECT event_id FROM events"
                 "   ORDER BY event_id DESC LIMIT 1 OFFSET ?2)))",
@@ -531,3 +554,181 @@ class SqliteStore:
                 "INSERT INTO watches (account_id, position, mailbox) VALUES (?, ?, ?)",
                 [(account_id, i, m) for i, m in enumerate(mailboxes)],
             )
+
+    # -- worker groups -------------------------------------------------------------------------
+
+    async def group_position(self, name: str) -> GroupPosition:
+        """Return the group's position, starting a new group at the log's end.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read or written.
+        """
+        return await self._call(self._group_ack_sync, name, [], 0)
+
+    async def group_ack(
+        self, name: str, event_ids: Collection[int], *, settled_through: int = 0
+    ) -> GroupPosition:
+        """Record acknowledgements in one transaction and return the new position.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        return await self._call(self._group_ack_sync, name, list(event_ids), settled_through)
+
+    def _group_ack_sync(self, name: str, acked: list[int], settled_through: int) -> GroupPosition:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT position, acked_above FROM groups WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                old = GroupPosition(self._last_sync(), frozenset())
+            else:
+                old = GroupPosition(int(row[0]), frozenset(wirejson.loads(row[1])))
+            new = settle_group(old, acked, settled_through)
+            if row is None or new != old:
+                conn.execute(
+                    "INSERT INTO groups (name, position, acked_above, updated_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                    " position = excluded.position, acked_above = excluded.acked_above,"
+                    " updated_at = excluded.updated_at",
+                    (name, new.position, wirejson.dumps(sorted(new.acked_above)), self._clock()),
+                )
+        return new
+
+    async def delete_group(self, name: str) -> None:
+        """Forget a group.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        await self._call(self._execute_sync, "DELETE FROM groups WHERE name = ?", (name,))
+
+    def _execute_sync(self, sql: str, params: tuple[Any, ...]) -> int:
+        return int(self._db.execute(sql, params).rowcount)
+
+    async def list_groups(self) -> dict[str, GroupPosition]:
+        """Return every group's position.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._list_groups_sync)
+
+    def _list_groups_sync(self) -> dict[str, GroupPosition]:
+        rows = self._db.execute("SELECT name, position, acked_above FROM groups ORDER BY name")
+        return {n: GroupPosition(int(p), frozenset(wirejson.loads(a))) for n, p, a in rows}
+
+    # -- auth tokens ---------------------------------------------------------------------------
+
+    async def save_token(self, token: StoredToken, digest: bytes) -> None:
+        """Insert a token record.
+
+        Raises:
+            ValueError: the id, name or digest is already taken.
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        await self._call(self._save_token_sync, token, bytes(digest))
+
+    def _save_token_sync(self, token: StoredToken, digest: bytes) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO tokens (token_id, name, scope, account, digest, created_at,"
+                " revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token.token_id,
+                    token.name,
+                    token.scope.value,
+                    token.account,
+                    digest,
+                    token.created_at,
+                    token.revoked_at,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"a token with id or name {token.name!r} exists") from None
+
+    _TOKEN_COLUMNS = "token_id, name, scope, account, created_at, revoked_at"  # noqa: S105
+
+    @staticmethod
+    def _to_token(row: tuple[Any, ...]) -> StoredToken:
+        token_id, name, scope, account, created_at, revoked_at = row
+        return StoredToken(
+            token_id,
+            name,
+            TokenScope(scope),
+            account,
+            float(created_at),
+            None if revoked_at is None else float(revoked_at),
+        )
+
+    async def find_token(self, digest: bytes) -> StoredToken | None:
+        """Return the token with this digest, or ``None``.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._find_token_sync, bytes(digest))
+
+    def _find_token_sync(self, digest: bytes) -> StoredToken | None:
+        row = self._db.execute(
+            f"SELECT {self._TOKEN_COLUMNS} FROM tokens WHERE digest = ?",  # noqa: S608
+            (digest,),
+        ).fetchone()
+        return None if row is None else self._to_token(row)
+
+    async def list_tokens(self) -> list[StoredToken]:
+        """Return every token, oldest first.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._list_tokens_sync)
+
+    def _list_tokens_sync(self) -> list[StoredToken]:
+        rows = self._db.execute(
+            f"SELECT {self._TOKEN_COLUMNS} FROM tokens ORDER BY created_at, rowid"  # noqa: S608
+        )
+        return [self._to_token(row) for row in rows]
+
+    async def revoke_token(self, id_or_name: str) -> StoredToken | None:
+        """Revoke the token with this id or name.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be written.
+        """
+        return await self._call(self._revoke_token_sync, id_or_name)
+
+    def _revoke_token_sync(self, id_or_name: str) -> StoredToken | None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE (token_id = ?2 OR name = ?2)"
+                " AND revoked_at IS NULL",
+                (self._clock(), id_or_name),
+            )
+            row = conn.execute(
+                f"SELECT {self._TOKEN_COLUMNS} FROM tokens"  # noqa: S608
+                " WHERE token_id = ? OR name = ?",
+                (id_or_name, id_or_name),
+            ).fetchone()
+        return None if row is None else self._to_token(row)
+
+    async def has_active_tokens(self) -> bool:
+        """Whether any token is not revoked.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._has_active_sync)
+
+    def _has_active_sync(self) -> bool:
+        row = self._db.execute("SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1").fetchone()
+        return row is not None
