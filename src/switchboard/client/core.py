@@ -31,10 +31,9 @@ the protocol (style.md, "twin implementations").
 Rules of this module: it imports no I/O and no threads; it is not thread-safe (the threaded shell
 holds a lock around every call); only :class:`ClientCore` changes its ``state``.
 
-Room for later work: a reconnecting shell can keep the same core (tags keep increasing, so a late
-reply from the old connection can never match a new group), re-send its watch commands with
-``since=<last event id>`` taken from the ``Unsolicited`` pushes it handled, and send
-``["ack", {"eventIds": [...]}]`` with :meth:`send_group` after a handler returns.
+Reconnecting shells keep the same core across connections (:meth:`ClientCore.reopen`): tags keep
+increasing, so a late reply from the old connection can never match a new group. What to send
+again, and from which event on, is decided by :mod:`switchboard.client.resume`.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from switchboard.client.errors import CommandError, ConnectionClosed, TooManyPending
+from switchboard.client.resume import event_id_of
 from switchboard.protocol import wirejson
 
 __all__ = [
@@ -132,6 +132,11 @@ class Push:
 
     name: str
     args: Any
+
+    @property
+    def event_id(self) -> int | None:
+        """The push's ``eventId`` (the server's durable event id), or ``None`` if it has none."""
+        return event_id_of(self.args)
 
 
 Event = Reply[H] | Unsolicited | Unmatched | Dropped
@@ -226,6 +231,15 @@ class ClientCore(Generic[H]):
     def forget(self, tags: tuple[int, ...]) -> Group[H] | None:
         """Stop waiting for the group with ``tags``; return it, or ``None`` if already settled."""
         return self._pending.pop(tags, None)
+
+    def reopen(self) -> None:
+        """Make a closed core usable again for a new connection (reconnecting shells).
+
+        Tags keep counting from where they were, so a late reply from the old connection can
+        never match a group sent on the new one.
+        """
+        self.state = CoreState.OPEN
+        self.close_code, self.close_reason = None, ""
 
     def close(self, code: int | None, reason: str = "") -> list[Group[H]]:
         """Mark the connection closed and return every pending group, now forgotten.
