@@ -45,3 +45,31 @@ ensure_venv() {
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[$extras]"
 }
+
+# PostgreSQL on 127.0.0.1:5432 for the multi-node tests: start it when installed but stopped,
+# install it when missing (then trust loopback connections, as a throwaway test server).
+ensure_postgres() {
+  command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+  local sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  if [[ ! -d /etc/postgresql ]] || [[ -z $(ls /etc/postgresql 2>/dev/null) ]]; then
+    echo "== apt-get install postgresql"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    local version hba
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    hba=/etc/postgresql/$version/main/pg_hba.conf
+    $sudo sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  echo "== starting PostgreSQL $version"
+  $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+    sleep 0.2
+  done
+  echo "scripts: PostgreSQL did not come up on 127.0.0.1:5432" >&2
+  return 1
+}
