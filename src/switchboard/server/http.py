@@ -1,58 +1,113 @@
 """The HTTP side of the server: routes answered before any WebSocket upgrade.
 
+- ``/``, ``/static/<file>``: the dashboard page and its CSS/JS, without auth (they hold no
+  data; the page asks for its token and sends it with every API call), with a strict CSP;
 - ``/workers``, ``/clients``: the WebSocket interfaces; a plain GET gets 400;
 - ``/health``: a small JSON status;
+- ``/api/accounts`` (GET), ``/api/accounts/<id>`` (GET, DELETE), ``/api/latency`` (GET): the
+  JSON API the dashboard and ``switchboard accounts`` use;
 - anything else: 404.
 
-Every route but 404 sits behind the auth check of ``server.auth`` (401 with
-``WWW-Authenticate: Bearer``).
+Everything but the page, its static files and 404 sits behind the auth check of
+``server.auth``: 401 with ``WWW-Authenticate: Bearer`` (a JSON body on ``/api/``).
+
+The WebSocket server's HTTP parser accepts requests without a body only, which is why there is
+no ``POST``: accounts are added over ``/workers`` with ``connect``, as workers always did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http
 import json
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from switchboard import __version__
+from switchboard.engine.errors import UnknownAccount
 from switchboard.protocol.methods import Interface
+from switchboard.server.api import account_document
 from switchboard.server.auth import token_allowed
+from switchboard.server.dashboard import StaticFiles
 
 if TYPE_CHECKING:
     from switchboard.server.app import ServerContext
 
-__all__ = ["INTERFACES", "HttpRoutes", "json_response"]
+__all__ = ["DEFAULT_LATENCY_WINDOW_S", "INTERFACES", "HttpRoutes", "json_response"]
 
 INTERFACES = {"/workers": Interface.WORKERS, "/clients": Interface.CLIENTS}
 
+DEFAULT_LATENCY_WINDOW_S = 600.0
+"""How far back ``/api/latency`` looks unless ``?window_s=`` says otherwise (the chart's span)."""
+
+MAX_LATENCY_WINDOW_S = 86_400.0
+"""The longest window ``?window_s=`` may ask for."""
+
+_ACCOUNTS = "/api/accounts"
+_ACCOUNT_PREFIX = "/api/accounts/"
+_LATENCY = "/api/latency"
+_API_PATHS = frozenset({"/health", _ACCOUNTS, _LATENCY})
+
 
 class HttpRoutes:
-    """``process_request`` for the WebSocket server: answer HTTP, or let the upgrade proceed."""
+    """``process_request`` for the WebSocket server: answer HTTP, or let the upgrade proceed.
 
-    def __init__(self, context: ServerContext) -> None:
+    Args:
+        context: the server's shared state.
+        wall_clock: Unix time, for ``/api/latency``'s window.
+    """
+
+    def __init__(
+        self, context: ServerContext, *, wall_clock: Callable[[], float] = time.time
+    ) -> None:
         self._context = context
+        self._wall_clock = wall_clock
+        self._static = StaticFiles.load()
 
-    def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer ``request``, or return ``None`` to continue with the WebSocket handshake."""
-        path = urlsplit(request.path).path
-        if path not in INTERFACES and path != "/health":
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
-        if not token_allowed(request, self._context.settings.tokens):
-            response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
-            return response
+        split = urlsplit(request.path)
+        path = split.path
+        method = getattr(request, "method", "GET")  # websockets < 15 parsed GET only
+        static = self._static.response_for(path)
+        if static is not None:
+            return static if method == "GET" else _not_allowed("GET")
+        is_api = path in _API_PATHS or path.startswith(_ACCOUNT_PREFIX)
+        if path not in INTERFACES and not is_api:
+            return json_response(
+                {"error": "notFound", "description": f"no route {path}"}, http.HTTPStatus.NOT_FOUND
+            )
+        if not self._authorized(request):
+            return _unauthorized()
+        if path in INTERFACES:
+            if method != "GET":
+                return _not_allowed("GET")
+            if "websocket" not in request.headers.get("Upgrade", "").lower():
+                return connection.respond(
+                    http.HTTPStatus.BAD_REQUEST, "This is a WebSocket endpoint.\n"
+                )
+            return None
+        if path.startswith(_ACCOUNT_PREFIX):
+            return await self._account(method, unquote(path[len(_ACCOUNT_PREFIX) :]))
+        if method != "GET":
+            return _not_allowed("GET")
         if path == "/health":
             return json_response(self.health())
-        if "websocket" not in request.headers.get("Upgrade", "").lower():
-            return connection.respond(
-                http.HTTPStatus.BAD_REQUEST, "This is a WebSocket endpoint.\n"
-            )
-        return None
+        if path == _ACCOUNTS:
+            return json_response(self.accounts())
+        return json_response(self.latency(split.query))
+
+    def _authorized(self, request: Request) -> bool:
+        # The one call into server.auth, so a change of its signature touches one line.
+        return bool(token_allowed(request, self._context.settings.tokens))
+
+    # -- documents ----------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """The ``/health`` document: version, sessions, and each account's state."""
@@ -67,6 +122,36 @@ class HttpRoutes:
             ],
         }
 
+    def accounts(self) -> list[dict[str, Any]]:
+        """The ``/api/accounts`` document: every account's status, by account name."""
+        registry = self._context.accounts
+        statuses = sorted(self._context.engine.statuses(), key=lambda s: s.account_id)
+        return [account_document(s, registry.config(s.account_id)) for s in statuses]
+
+    def latency(self, query: str) -> dict[str, Any]:
+        """The ``/api/latency`` document for the window ``?window_s=`` (default 600 s)."""
+        window_s = DEFAULT_LATENCY_WINDOW_S
+        for key, _, value in (part.partition("=") for part in query.split("&")):
+            if key == "window_s":
+                # A malformed window is not worth an error: the default is used.
+                with contextlib.suppress(ValueError):
+                    window_s = min(max(float(value), 1.0), MAX_LATENCY_WINDOW_S)
+        return self._context.hub.latency.document(self._wall_clock(), window_s)
+
+    async def _account(self, method: str, account_id: str) -> Response:
+        context = self._context
+        if method == "GET":
+            try:
+                status = context.engine.status(account_id)
+            except UnknownAccount:
+                return _no_account(account_id)
+            return json_response(account_document(status, context.accounts.config(account_id)))
+        if method == "DELETE":
+            if not await context.accounts.remove(account_id):
+                return _no_account(account_id)
+            return json_response({"account": account_id, "removed": True})
+        return _not_allowed("GET, DELETE")
+
 
 def json_response(body: Any, status: http.HTTPStatus = http.HTTPStatus.OK) -> Response:
     """A JSON HTTP response with the right headers."""
@@ -76,6 +161,32 @@ def json_response(body: Any, status: http.HTTPStatus = http.HTTPStatus.OK) -> Re
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(payload))),
             ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
         ]
     )
     return Response(status.value, status.phrase, headers, payload)
+
+
+def _unauthorized() -> Response:
+    response = json_response(
+        {"error": "unauthorized", "description": "a valid token is required"},
+        http.HTTPStatus.UNAUTHORIZED,
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
+    return response
+
+
+def _no_account(account_id: str) -> Response:
+    return json_response(
+        {"error": "noAccount", "description": f"no account {account_id!r}"},
+        http.HTTPStatus.NOT_FOUND,
+    )
+
+
+def _not_allowed(allow: str) -> Response:
+    response = json_response(
+        {"error": "methodNotAllowed", "description": f"allowed: {allow}"},
+        http.HTTPStatus.METHOD_NOT_ALLOWED,
+    )
+    response.headers["Allow"] = allow
+    return response

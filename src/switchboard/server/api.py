@@ -1,0 +1,76 @@
+"""The JSON documents of the HTTP API: ``/api/accounts`` and ``/api/accounts/<id>``.
+
+Pure functions from the engine's status snapshots to JSON-ready dicts, so the shapes can be
+tested without a server. Keys are camelCase like the wire protocol. Nothing secret goes out:
+an account's password or tokens are scrubbed from error texts even if a server echoed them
+into a message (the engine's texts should not contain them; this is the second line).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth
+from switchboard.engine.state import AccountStatus, MailboxStatus
+from switchboard.imap.utf7 import decode_mailbox
+from switchboard.protocol.redaction import REDACTED
+
+__all__ = ["account_document", "mailbox_document", "scrub"]
+
+# Secrets shorter than this are not scrubbed: replacing every "a" of a text would only garble it,
+# and such a password is not one a server would echo recognisably anyway.
+_MIN_SCRUB_CHARS = 4
+
+
+def account_document(status: AccountStatus, config: AccountConfig | None) -> dict[str, Any]:
+    """One account as ``/api/accounts`` lists it.
+
+    Args:
+        status: the engine's snapshot of the account.
+        config: the account's settings, used only to scrub its secrets from error texts.
+    """
+    secrets = _secrets_of(config)
+    return {
+        "account": status.account_id,
+        "host": status.host,
+        "port": status.port,
+        "state": status.state.value,
+        "lastError": scrub(status.last_error, secrets),
+        "mailboxes": [mailbox_document(m, secrets) for m in status.mailboxes],
+        "counters": dict(sorted(status.counters.items())),
+        "lastEventAt": status.last_event_at,
+    }
+
+
+def mailbox_document(status: MailboxStatus, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One watched mailbox: its raw IMAP name, its display name, state and checkpoint."""
+    return {
+        "name": status.name,
+        "displayName": decode_mailbox(status.name, strict=False),
+        "state": status.state.value,
+        "uidvalidity": status.uidvalidity,
+        "lastUid": status.last_uid,
+        "lastEventAt": status.last_event_at,
+        "lastError": scrub(status.last_error, secrets),
+    }
+
+
+def scrub(text: str | None, secrets: tuple[str, ...]) -> str | None:
+    """``text`` with every occurrence of each of ``secrets`` replaced by ``***``."""
+    if text is None:
+        return None
+    for secret in secrets:
+        if len(secret) >= _MIN_SCRUB_CHARS:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _secrets_of(config: AccountConfig | None) -> tuple[str, ...]:
+    if config is None:
+        return ()
+    auth = config.auth
+    if isinstance(auth, PasswordAuth):
+        return (auth.password,)
+    assert isinstance(auth, OAuth2Auth)
+    candidates = (auth.access_token, auth.refresh_token, auth.client_secret)
+    return tuple(s for s in candidates if s)
