@@ -9,6 +9,7 @@ cause and never a credential. For XOAUTH2 a refused access token is refreshed on
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import ssl
 from collections.abc import Callable
@@ -29,10 +30,25 @@ from switchboard.imap.errors import (
 )
 from switchboard.imap.tls import TlsMode
 
-__all__ = ["AccountConnector", "SslContextFactory"]
+__all__ = ["AccountConnector", "SslContextFactory", "close_connection"]
 
 SslContextFactory = Callable[[str | None, bool], ssl.SSLContext]
 """``(ca_file, verify) -> context``, e.g. ``imap.tls.default_ssl_context``."""
+
+
+async def close_connection(conn: ImapConnection, *, logout_timeout_s: float | None) -> None:
+    """Close ``conn``: LOGOUT first (bounded by ``logout_timeout_s``) unless it is ``None``.
+
+    A broken or black-holed connection gets no LOGOUT: waiting for its answer only delays
+    recovery.
+    """
+    if logout_timeout_s is not None:
+        try:
+            async with asyncio.timeout(logout_timeout_s):
+                await conn.logout()
+        except TimeoutError:
+            pass  # the goodbye is a courtesy; close() below is what frees the socket
+    await conn.close()
 
 
 class AccountConnector:

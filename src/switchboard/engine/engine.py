@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.backoff import Backoff
-from switchboard.engine.connector import AccountConnector, SslContextFactory
+from switchboard.engine.connector import AccountConnector, SslContextFactory, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable, UnknownAccount
 from switchboard.engine.model import AccountConfig, CheckpointStore, EventSink, OAuth2Auth
 from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenRefresher
@@ -130,7 +130,7 @@ class Engine:
             conn = await connector.connect()
         except OAuth2Unavailable as exc:
             raise ConnectionFailed(str(exc)) from exc
-        await conn.logout()
+        await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
         return fresh[0]
 
     def add_account(self, config: AccountConfig) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.backoff import Backoff
-from switchboard.engine.connector import AccountConnector, SslContextFactory
+from switchboard.engine.connector import AccountConnector, SslContextFactory, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
 from switchboard.engine.model import (
     AccountConfig,
@@ -287,7 +287,7 @@ class AccountSupervisor:
     async def _drop_command_connection(self) -> None:
         conn, self._command_conn = self._command_conn, None
         if conn is not None:
-            await conn.logout()
+            await close_connection(conn, logout_timeout_s=self._settings.stop_timeout_s / 2)
 
     # ------------------------------------------------------------------ lifecycle, status
 

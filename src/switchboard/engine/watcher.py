@@ -34,7 +34,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from switchboard.engine.backoff import Backoff
-from switchboard.engine.connector import AccountConnector
+from switchboard.engine.connector import AccountConnector, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
 from switchboard.engine.model import (
     Checkpoint,
@@ -53,16 +53,29 @@ from switchboard.imap.errors import (
     AuthenticationFailed,
     ConnectionLost,
     ImapError,
+    ImapProtocolError,
     ImapTimeout,
     MailboxNotFound,
 )
-from switchboard.imap.responses import Exists, Expunge, Fetch, UntaggedResponse
+from switchboard.imap.responses import (
+    Exists,
+    Expunge,
+    Fetch,
+    Status,
+    StatusResponse,
+    UntaggedResponse,
+)
 
 __all__ = ["MailboxWatcher"]
 
 logger = logging.getLogger(__name__)
 
 S = AccountState
+
+
+def _is_warning(response: UntaggedResponse) -> bool:
+    # RFC 3501 §7.1.2/§7.1.3: an untagged NO is a warning, BAD an error not tied to a command.
+    return isinstance(response, StatusResponse) and response.status in (Status.NO, Status.BAD)
 
 
 class _StoreError(Exception):
@@ -178,6 +191,8 @@ class MailboxWatcher:
         try:
             while True:
                 self._machine.move(S.CONNECTING)
+                # LOGOUT when the peer is sane; a broken or silent one is just closed.
+                polite = True
                 try:
                     await self._session()
                 except _MailboxGoneError:
@@ -188,13 +203,15 @@ class MailboxWatcher:
                 except AuthenticationFailed as exc:
                     delay_s = self._fail(S.AUTH_FAILED, exc, self._auth_backoff)
                 except (ConnectionFailed, ConnectionLost, ImapTimeout, OAuth2Unavailable) as exc:
+                    polite = False
                     delay_s = self._fail(S.BACKOFF, exc, self._backoff)
                 except (ImapError, _StoreError) as exc:
                     # Protocol errors, unexpected NO/BAD, store failures: the peer or the store
                     # misbehaved; reconnecting from the durable checkpoint is the safe answer.
+                    polite = not isinstance(exc, ImapProtocolError)
                     delay_s = self._fail(S.ERROR, exc, self._backoff)
                 finally:
-                    await self._drop_connection(logout=True)
+                    await self._drop_connection(logout=polite)
                 await self._sleep(delay_s)
         finally:
             await self._drop_connection(logout=False)
@@ -212,12 +229,9 @@ class MailboxWatcher:
 
     async def _drop_connection(self, *, logout: bool) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if logout:
-            await conn.logout()  # best effort and bounded by the connection itself
-        else:
-            await conn.close()
+        if conn is not None:
+            timeout_s = self._settings.stop_timeout_s / 2 if logout else None
+            await close_connection(conn, logout_timeout_s=timeout_s)
 
     async def _session(self) -> None:
         self._conn = conn = await self._connector.open()
@@ -353,6 +367,24 @@ class MailboxWatcher:
             if self._saw_new_mail(responses):
                 self._machine.move(S.SYNCING)
                 await self._announce_new(conn)
+            else:
+                await self._check_identity(conn)
+
+    async def _check_identity(self, conn: ImapConnection) -> None:
+        """At each refresh, make sure the selected mailbox is still the one we checkpointed.
+
+        A mailbox deleted and recreated faster than the server notices (Dovecot checks about
+        every 0.5 s) leaves the session on the old, dead mailbox without a word; STATUS reads
+        the current one.
+        """
+        checkpoint = self._checkpoint
+        assert checkpoint is not None
+        try:
+            current = await conn.status(self.mailbox, ("UIDVALIDITY",))
+        except MailboxNotFound as exc:
+            raise ConnectionLost("the watched mailbox vanished; reselecting") from exc
+        if current.get("UIDVALIDITY", checkpoint.uidvalidity) != checkpoint.uidvalidity:
+            raise ConnectionLost("UIDVALIDITY changed under the session; reselecting")
 
     async def _idle_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
         """IDLE until new mail or the refresh deadline; return what the server pushed."""
@@ -366,7 +398,7 @@ class MailboxWatcher:
                 break
             pushed = await conn.idle_wait(remaining_s)
             seen.extend(pushed)
-            if any(isinstance(r, Exists) for r in pushed):
+            if any(isinstance(r, Exists) or _is_warning(r) for r in pushed):
                 break
         # The DONE round trip doubles as the liveness probe (RFC 2177: the server must answer).
         try:
@@ -377,6 +409,10 @@ class MailboxWatcher:
             raise ConnectionLost(
                 f"no answer to DONE within {self._settings.liveness_grace_s} s"
             ) from exc
+        if any(_is_warning(r) for r in seen):
+            # Dovecot's session on a mailbox deleted and recreated under it only says
+            # "* NO Internal error" and keeps serving the stale view: start afresh.
+            raise ConnectionLost("the server reported an error on the selected mailbox")
         return seen
 
     async def _poll_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
