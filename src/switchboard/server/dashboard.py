@@ -26,11 +26,15 @@ STATIC_FILES: Final = {
     "dashboard.html": "text/html; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 """The files served under ``/static/``, with their content types."""
 
 PAGE_PATHS: Final = ("/", "/dashboard")
 """Paths that answer with ``dashboard.html``."""
+
+_ALIASES: Final = {"/favicon.ico": "/static/favicon.svg"}
+"""Paths browsers ask for on their own."""
 
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -60,6 +64,8 @@ class StaticFiles:
         page = bodies["/static/dashboard.html"]
         for path in PAGE_PATHS:
             bodies[path] = page
+        for alias, target in _ALIASES.items():
+            bodies[alias] = bodies[target]
         return cls(bodies)
 
     def response_for(self, path: str) -> Response | None:

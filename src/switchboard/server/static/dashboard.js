@@ -302,7 +302,7 @@
     item.dataset.account = args.account || "";
     const what = el("span", "what", "New message");
     item.append(
-      el("span", "time", new Date().toLocaleTimeString()),
+      el("span", "time", new Date().toLocaleTimeString([], { hour12: false })),
       what,
       el("span", "where", (args.account || "?") + " · " + mailboxOf(args) + " · " + (args.messageId || "")),
     );
