@@ -7,8 +7,8 @@ STATUS, (UID) SEARCH, (UID) FETCH, IDLE/DONE, NOOP, LOGOUT. New mail arrives thr
 :meth:`FakeImapServer.inject`, which pushes ``* n EXISTS`` to IDLE sessions at once.
 
 Control it in-process (``FakeImapServer``) or over a tiny line protocol on ``--control-port``:
-``inject USER [COUNT]``, ``drop``, ``silent on|off``, ``sessions``; each answers ``OK ...`` or
-``ERR ...``.
+``inject USER [COUNT]``, ``drop``, ``silent on|off``, ``sessions``, ``idling`` (sessions in IDLE
+now); each answers ``OK ...`` or ``ERR ...``.
 
 Run: ``python bench/fake_imap.py --port 1143 --tls-port 1993 --control-port 1144`` (0 = any
 free port); it prints ``READY port=... tls_port=... control_port=... cert=...``.
@@ -442,6 +442,11 @@ class FakeImapServer:
         """How many client connections are open."""
         return len(self._sessions)
 
+    @property
+    def idling_count(self) -> int:
+        """How many sessions are in IDLE right now (a benchmark's "all accounts are idle")."""
+        return sum(1 for s in self._sessions if s.state is State.IDLE)
+
     async def start(self) -> None:
         """Bind the listeners; ``port``, ``tls_port`` and ``control_port`` then hold real ports.
 
@@ -535,6 +540,8 @@ class FakeImapServer:
                         reply = "OK"
                     elif words[0] == "sessions":
                         reply = f"OK {self.session_count}"
+                    elif words[0] == "idling":
+                        reply = f"OK {self.idling_count}"
                     else:
                         reply = "ERR unknown command"
                 except (IndexError, ValueError):
