@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from switchboard import __version__
+from switchboard.admin_cli import add_admin_commands
 from switchboard.demo.cli import add_demo_command
 from switchboard.errors import SwitchboardError
 
@@ -70,6 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     add_demo_command(commands)
+    add_admin_commands(commands)
     return parser
 
 
