@@ -24,7 +24,9 @@ from switchboard.engine.engine import Engine
 from switchboard.engine.settings import EngineSettings
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
+from switchboard.server.auth import Authenticator
 from switchboard.server.config import ServerSettings
+from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
@@ -49,14 +51,20 @@ class ServerContext:
     accounts: AccountRegistry
     handlers: Handlers = field(init=False)
     sessions: set[Session] = field(default_factory=set)
+    groups: GroupRegistry = field(init=False)
+    authenticator: Authenticator = field(init=False)
 
     def __post_init__(self) -> None:
         self.handlers = Handlers(self)
+        self.groups = GroupRegistry(self.store, max_in_flight=self.settings.group_max_in_flight)
+        self.hub.add_listener(self.groups.on_events)
+        self.authenticator = Authenticator(self.settings.tokens, self.store)
 
     async def session_closed(self, session: Session) -> None:
-        """Forget a closed session: its subscriptions, its watches, its holds on accounts."""
+        """Forget a closed session: its subscriptions, its groups, its holds on accounts."""
         self.sessions.discard(session)
         self.hub.remove(session)
+        await self.groups.leave(session)
         await self.accounts.release(session)
 
 
@@ -91,6 +99,12 @@ class SwitchboardServer:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
         store = await SqliteStore.open(settings.data_dir / "switchboard.db", box)
+        try:
+            # Stored tokens count as configured, so this check waits for the store.
+            settings.check_listen(store_has_tokens=await store.has_active_tokens())
+        except BaseException:
+            await store.close()
+            raise
         hub = Hub()
         registry_ref: list[AccountRegistry] = []
 
@@ -132,6 +146,7 @@ class SwitchboardServer:
                 await asyncio.wait_for(self._server.wait_closed(), timeout=10)
             self._server = None
         if self._context is not None:
+            await self._context.groups.stop()
             await self._context.engine.stop()
             await self._context.store.close()
             self._context = None
@@ -153,6 +168,14 @@ class SwitchboardServer:
     async def _handle(self, websocket: ServerConnection) -> None:
         path = urlsplit(websocket.request.path if websocket.request else "/").path
         interface = INTERFACES[path]
-        session = Session(interface, websocket, self.context)
+        authenticator = self.context.authenticator
+        principal = authenticator.principal_of(websocket)
+        if principal is None and websocket.request is not None:
+            # HttpRoutes checks every upgrade; should a route ever skip it, check here too.
+            principal = await authenticator.authenticate(websocket.request)
+        if principal is None or not principal.may_open(path):
+            await websocket.close(1008, "not authorized")
+            return
+        session = Session(interface, websocket, self.context, principal)
         self.context.sessions.add(session)
         await session.run()

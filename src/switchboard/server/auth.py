@@ -1,19 +1,61 @@
-"""Who may open a socket or read the HTTP API: the auth token check.
+"""Who may open a socket or read the HTTP API: tokens, their scopes, and the 401/403 answers.
 
 A token arrives as ``Authorization: Bearer T`` or, for old clients that can only set a URL, as
-``?token=T`` (protocol.md §7.2 #18). With no tokens configured (loopback only, see
-``ServerSettings.check``) everyone is allowed.
+``?token=T`` (protocol.md §7.2 #18). Two kinds exist (docs/reliability.md "Tokens"):
+
+- static tokens (``--token`` / ``SWITCHBOARD_TOKENS``): worker scope;
+- stored tokens (``switchboard tokens create``): ``worker`` or ``client`` scope, a client token
+  optionally bound to one account; only their SHA-256 digest is stored, and revoking one takes
+  effect at the next upgrade (the store is asked on every request, which is one indexed lookup).
+
+With no token configured at all (loopback only, see ``ServerSettings.check_listen``) everyone is
+a worker. Otherwise a missing, wrong or revoked token gets 401; a valid token of the wrong scope
+(a client token on ``/workers`` or the HTTP API) gets 403, so the peer can tell "who are you"
+from "not for you".
 """
 
 from __future__ import annotations
 
 import hmac
+import http
+import json
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.http11 import Request
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
 
-__all__ = ["offered_token", "token_allowed"]
+from switchboard.server.tokens import token_digest
+from switchboard.store.base import Store, TokenScope
+
+__all__ = ["ANONYMOUS", "Authenticator", "Principal", "offered_token", "token_allowed"]
+
+#: The only path a client-scope token may open.
+CLIENTS_PATH = "/clients"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request authenticated as. Never holds the token itself."""
+
+    name: str
+    scope: TokenScope
+    account: str | None = None  # a client token bound to one account
+
+    def may_open(self, path: str) -> bool:
+        """Whether this principal may use ``path`` (worker: all; client: ``/clients``)."""
+        return self.scope is TokenScope.WORKER or path == CLIENTS_PATH
+
+    def may_connect(self, account_id: str) -> bool:
+        """Whether this principal may ``connect`` the account ``account_id``."""
+        return self.account is None or self.account == account_id
+
+
+ANONYMOUS = Principal("anonymous", TokenScope.WORKER)
+"""The principal of every request when no token is configured (loopback only)."""
 
 
 def offered_token(request: Request) -> str | None:
@@ -31,10 +73,90 @@ def token_allowed(request: Request, tokens: Sequence[str]) -> bool:
     if not tokens:
         return True
     offered = offered_token(request)
-    if offered is None:
-        return False
+    return offered is not None and _static_match(offered, tokens)
+
+
+def _static_match(offered: str, tokens: Sequence[str]) -> bool:
     # Compare against every token so timing does not tell which one nearly matched.
     matched = False
     for token in tokens:
         matched |= hmac.compare_digest(offered.encode(), token.encode())
     return matched
+
+
+class Authenticator:
+    """Checks requests against static and stored tokens; remembers each socket's principal.
+
+    Args:
+        static_tokens: worker-scope tokens from the settings.
+        store: where stored tokens live.
+    """
+
+    def __init__(self, static_tokens: Sequence[str], store: Store) -> None:
+        self._static = tuple(static_tokens)
+        self._store = store
+        self._principals: weakref.WeakKeyDictionary[ServerConnection, Principal] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def authenticate(self, request: Request) -> Principal | None:
+        """Return who ``request`` is, or ``None`` when it must be refused (401).
+
+        Raises:
+            StoreError: the token table cannot be read.
+        """
+        offered = offered_token(request)
+        if offered is not None and self._static and _static_match(offered, self._static):
+            return Principal("static", TokenScope.WORKER)
+        if offered is not None:
+            record = await self._store.find_token(token_digest(offered))
+            if record is not None and record.revoked_at is None:
+                return Principal(record.name, record.scope, record.account)
+            return None
+        if self._static or await self._store.has_active_tokens():
+            return None
+        return ANONYMOUS
+
+    async def check(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Return the 401/403 response refusing ``request``, or ``None`` to let it through.
+
+        The principal is remembered for the socket (:meth:`principal_of`).
+
+        Raises:
+            StoreError: the token table cannot be read.
+        """
+        principal = await self.authenticate(request)
+        if principal is None:
+            response = _json(
+                http.HTTPStatus.UNAUTHORIZED,
+                {"error": "unauthorized", "description": "a valid token is required"},
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
+            return response
+        path = urlsplit(request.path).path
+        if not principal.may_open(path):
+            return _json(
+                http.HTTPStatus.FORBIDDEN,
+                {
+                    "error": "forbidden",
+                    "description": f"a {principal.scope} token cannot open {path}",
+                },
+            )
+        self._principals[connection] = principal
+        return None
+
+    def principal_of(self, connection: ServerConnection) -> Principal | None:
+        """Who opened ``connection`` as :meth:`check` found; ``None`` if it was never checked."""
+        return self._principals.get(connection)
+
+
+def _json(status: http.HTTPStatus, body: dict[str, str]) -> Response:
+    payload = json.dumps(body).encode()
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-store"),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, payload)

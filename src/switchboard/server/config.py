@@ -66,24 +66,48 @@ class ServerSettings:
     max_frame_bytes: int = 1_048_576
     max_batch: int = 1000
     max_pending_frames: int = 10_000
+    # Per-connection command rate limit (token bucket): sustained rate and burst, in commands.
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: int = 200
+    # Worker groups (issue 6): how long a member may hold an event before it goes to another
+    # member, and how many unacknowledged events one member may hold.
+    group_visibility_timeout_s: float = 60.0
+    group_max_in_flight: int = 1000
     oauth_providers: Mapping[str, OAuthProvider] = field(default_factory=dict)
 
     def check(self) -> None:
         """Refuse settings that are unsafe or impossible.
 
         Raises:
-            ConfigError: listening beyond loopback without auth tokens, a bad port, and the like.
+            ConfigError: a bad port, a limit out of range, and the like (the loopback rule is
+                :meth:`check_listen`, once the store's tokens are known).
         """
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
-        if not is_loopback_host(self.host) and not self.tokens:
-            raise ConfigError(
-                f"refusing to listen on {self.host!r} without auth tokens: anyone who can reach "
-                "it could read every connected mailbox. Set --token (or SWITCHBOARD_TOKENS), "
-                "or listen on 127.0.0.1"
-            )
         if self.max_frame_bytes < 1024:
             raise ConfigError("max_frame_bytes must be at least 1024")
+        if self.rate_limit_per_s <= 0 or self.rate_limit_burst < 1:
+            raise ConfigError("rate_limit_per_s must be > 0 and rate_limit_burst at least 1")
+        if self.group_visibility_timeout_s <= 0 or self.group_max_in_flight < 1:
+            raise ConfigError(
+                "group_visibility_timeout_s must be > 0 and group_max_in_flight at least 1"
+            )
+
+    def check_listen(self, *, store_has_tokens: bool) -> None:
+        """Refuse to listen beyond loopback when no token of any kind is configured.
+
+        Called once the store is open: tokens created with ``switchboard tokens create``
+        count as configured, as do static ``tokens``.
+
+        Raises:
+            ConfigError: a non-loopback host and neither static nor stored tokens.
+        """
+        if not is_loopback_host(self.host) and not self.tokens and not store_has_tokens:
+            raise ConfigError(
+                f"refusing to listen on {self.host!r} without auth tokens: anyone who can reach "
+                "it could read every connected mailbox. Create one with `switchboard tokens "
+                "create`, set --token (or SWITCHBOARD_TOKENS), or listen on 127.0.0.1"
+            )
 
 
 def default_data_dir() -> Path:
@@ -171,6 +195,10 @@ def _coerce(name: str, value: Any) -> Any:
             return str(value)
         if expected is bool:
             return _to_bool(value)
+        if expected is float:
+            if isinstance(value, bool):
+                raise ValueError("a boolean is not a number")
+            return float(value)
         if expected is int:
             if isinstance(value, bool):
                 raise ValueError("a boolean is not a number")

@@ -6,6 +6,10 @@ pass-through — it needs an ``account`` (``noAccount``) that the server manages
 ``connect`` first (``notConnected`` before it, ``alreadyConnected`` after it), ``watchAll``
 does not exist.
 
+``ack`` (issue 6) needs no account on either interface: a group member's ids go to its group,
+anyone else gets ``acked`` as a no-op. ``group`` on ``watchAll``/``watchMailboxes`` joins a worker
+group (``server.groups``) instead of subscribing to the live fan-out; ``since`` is then ignored.
+
 Every failure becomes an ``error`` response echoing the arguments as sent with secrets masked
 (§7.2 #15, #47); nothing escapes :meth:`Handlers.execute`.
 """
@@ -27,6 +31,7 @@ from switchboard.protocol.methods import (
     Method,
     lookup_method,
     split_account,
+    validate_ack,
     validate_connect,
     validate_get_mailboxes,
     validate_get_message_list,
@@ -36,6 +41,7 @@ from switchboard.protocol.methods import (
 )
 from switchboard.server import mailops
 from switchboard.server.accounts import WORKERS
+from switchboard.server.groups import GroupKind
 from switchboard.server.hub import push_args
 from switchboard.server.session import Session, SessionState
 
@@ -96,9 +102,16 @@ class Handlers:
     async def _dispatch(self, session: Session, command: Command) -> tuple[str, Any]:
         method = lookup_method(session.interface, command.method)
         args = command.args
+        if method is Method.ACK:
+            return await self._ack(session, args)
         if session.interface is Interface.WORKERS:
             if method is Method.WATCH_ALL:
                 watch_all = validate_watch_all(args)
+                if watch_all.group is not None:
+                    await self._join_group(
+                        session, watch_all.group, GroupKind.ALL, watch_all.visibility_timeout_s
+                    )
+                    return "watchingAll", {}
                 await self._check_since(watch_all.since)
                 self._context.hub.subscribe_all(session)
                 if watch_all.since is not None:
@@ -125,8 +138,46 @@ class Handlers:
             raise wire.NotConnected("send connect first")
         return await handler(session, session.account_id, args)
 
+    async def _ack(self, session: Session, args: Any) -> tuple[str, Any]:
+        request = validate_ack(args)
+        group = self._context.groups.get(session.group) if session.group else None
+        if group is None:
+            return "acked", {"eventIds": list(request.event_ids)}
+        acked, unknown = await group.ack(session, request.event_ids)
+        reply: dict[str, Any] = {"eventIds": acked}
+        if unknown:
+            reply["unknown"] = unknown
+        return "acked", reply
+
+    async def _join_group(
+        self,
+        session: Session,
+        name: str,
+        kind: GroupKind,
+        visibility_timeout_s: float | None,
+        account_id: str | None = None,
+        mailboxes: tuple[str, ...] = (),
+    ) -> None:
+        if session.group is not None and session.group != name:
+            raise wire.InvalidArguments(
+                f"this connection is in group {session.group!r}; one group per connection"
+            )
+        timeout = visibility_timeout_s or self._context.settings.group_visibility_timeout_s
+        await self._context.groups.join(
+            session,
+            name,
+            kind,
+            visibility_timeout_s=timeout,
+            account_id=account_id,
+            mailboxes=mailboxes,
+        )
+        session.group = name
+
     async def _connect(self, session: Session, args: Any) -> tuple[str, Any]:
         request = validate_connect(args)
+        principal = session.principal
+        if principal is not None and not principal.may_connect(request.auth.username):
+            raise wire.NotAuthorized("this token is bound to another account")
         outcome = await self._context.accounts.connect(
             request, by_worker=session.is_worker, holder=session
         )
@@ -171,17 +222,28 @@ class Handlers:
         self, session: Session, account_id: str, args: Any
     ) -> tuple[str, Any]:
         request = validate_watch_mailboxes(args)
-        await self._check_since(request.since)
+        if request.group is None:
+            await self._check_since(request.since)
         holder = WORKERS if session.is_worker else session
         result = await self._context.accounts.set_watches(account_id, holder, request.names)
         failed = set(result.failed)
         watching = [name for name in request.names if name not in failed]
-        if not session.is_worker:
-            session.client_watches = frozenset(watching)
-        self._context.hub.subscribe_account(session, account_id)
-        if request.since is not None:
-            self._schedule_replay(session, request.since, account_id)
         reply: dict[str, Any] = {"list": watching}
+        if request.group is not None:
+            await self._join_group(
+                session,
+                request.group,
+                GroupKind.MAILBOXES,
+                request.visibility_timeout_s,
+                account_id,
+                tuple(watching),
+            )
+        else:
+            if not session.is_worker:
+                session.client_watches = frozenset(watching)
+            self._context.hub.subscribe_account(session, account_id)
+            if request.since is not None:
+                self._schedule_replay(session, request.since, account_id)
         if failed:
             reply["failed"] = [name for name in request.names if name in failed]
         return "watchingMailboxes", reply

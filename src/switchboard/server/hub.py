@@ -73,6 +73,11 @@ class Hub:
         self.published = 0
         self.latency = LatencyRing()
         """Push-to-fan-out latency of recent new mail, for the dashboard (``/api/latency``)."""
+        self._listeners: list[Callable[[Sequence[StoredEvent]], None]] = []
+
+    def add_listener(self, listener: Callable[[Sequence[StoredEvent]], None]) -> None:
+        """Also hand every published batch to ``listener`` (worker groups); it must not block."""
+        self._listeners.append(listener)
 
     def subscribe_all(self, subscriber: Subscriber) -> None:
         """Deliver every account's mail to ``subscriber`` (worker ``watchAll``)."""
@@ -119,3 +124,5 @@ class Hub:
                         "newMessage", push_args(stored.event_id, event, with_account=worker)
                     )
                 subscriber.deliver(frame, stored.event_id)
+        for listener in self._listeners:
+            listener(events)

@@ -8,6 +8,10 @@ never interleaved or merged. A single writer task drains the queue to the socket
 The outbox is bounded (``max_pending_frames``): a consumer that stops reading is disconnected with
 close code 1013 and a reason saying so, instead of the server buffering without limit.
 
+Commands are rate-limited per connection by a token bucket (``rate_limit_per_s`` sustained,
+``rate_limit_burst`` at once): a command over the limit is answered ``rateLimited`` and not run;
+the connection stays open.
+
 Nothing a peer sends can end the session: every command failure becomes an ``error`` response
 (``handlers.execute``); only the peer, the server's shutdown or a full outbox closes it.
 """
@@ -19,6 +23,7 @@ import collections
 import contextlib
 import enum
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -26,13 +31,15 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from switchboard.engine.model import NewMessage
+from switchboard.protocol import errors as wire
 from switchboard.protocol.frames import Response, decode_frame, encode_frame
 from switchboard.protocol.methods import Interface
+from switchboard.server.auth import Principal
 
 if TYPE_CHECKING:
     from switchboard.server.app import ServerContext
 
-__all__ = ["Session", "SessionState"]
+__all__ = ["SLOW_CONSUMER_CLOSE_CODE", "Session", "SessionState", "TokenBucket"]
 
 logger = logging.getLogger("switchboard.server")
 
@@ -48,15 +55,54 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
+class TokenBucket:
+    """A token bucket: ``burst`` tokens at most, refilled at ``rate_per_s`` per second.
+
+    Args:
+        rate_per_s: tokens added per second.
+        burst: the bucket's size (and its content at the start).
+        clock: monotonic seconds; injectable for tests.
+    """
+
+    def __init__(
+        self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate_per_s = rate_per_s
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._stamp = clock()
+
+    def take(self) -> bool:
+        """Take one token; ``False`` (and nothing taken) when the bucket is empty."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate_per_s)
+        self._stamp = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
 class Session:
     """The state of one connection: interface, account (clients), subscriptions, outbox."""
 
     def __init__(
-        self, interface: Interface, websocket: ServerConnection, context: ServerContext
+        self,
+        interface: Interface,
+        websocket: ServerConnection,
+        context: ServerContext,
+        principal: Principal | None = None,
     ) -> None:
         self.interface = interface
         self.websocket = websocket
         self.context = context
+        # Who opened the socket (None: no auth configured, loopback only).
+        self.principal = principal
+        # The worker group this session joined, if any (issue 6).
+        self.group: str | None = None
+        settings = context.settings
+        self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.state = (
             SessionState.READY if interface is Interface.WORKERS else SessionState.AWAITING_CONNECT
         )
@@ -67,7 +113,9 @@ class Session:
         self._outbox: collections.deque[str] = collections.deque()
         self._outbox_ready = asyncio.Event()
         self._outbox_drained = asyncio.Event()
-        self._held: list[tuple[str, int]] = []
+        # Pushes held during a frame: (frame, event id), or (frame, None) for group pushes,
+        # which the resume floor does not filter (a group re-sends on purpose).
+        self._held: list[tuple[str, int | None]] = []
         self._holding = False
         self.pushed = 0
         self.last_event_id = 0
@@ -87,6 +135,21 @@ class Session:
     def wants(self, event: NewMessage) -> bool:
         """Workers take all of a subscribed account's mail; clients only their watch set's."""
         return self.is_worker or event.mailbox in self.client_watches
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the session can still take frames."""
+        return self.state is not SessionState.CLOSED
+
+    def deliver_group(self, frame: str) -> None:
+        """Queue a group push frame (after the current frame's reply, like ``deliver``)."""
+        if self.state is SessionState.CLOSED:
+            return
+        self.pushed += 1
+        if self._holding:
+            self._held.append((frame, None))
+        else:
+            self._enqueue(frame)
 
     def deliver(self, frame: str, event_id: int) -> None:
         """Queue a push frame, after the reply of the frame being processed if any."""
@@ -119,7 +182,7 @@ class Session:
                     self._holding = False
                 held, self._held = self._held, []
                 for frame, event_id in held:
-                    if event_id > self._replay_floor:
+                    if event_id is None or event_id > self._replay_floor:
                         self._enqueue(frame)
         except ConnectionClosed:
             pass
@@ -144,6 +207,12 @@ class Session:
         for item in decoded.items:
             if isinstance(item, Response):
                 responses.append(item)  # a malformed command, already answered
+            elif not self._bucket.take():
+                limited = wire.RateLimited(
+                    f"more than {settings.rate_limit_per_s:g} commands per second "
+                    f"(burst {settings.rate_limit_burst}); slow down"
+                )
+                responses.append(limited.to_response(item))
             else:
                 responses.append(await self.context.handlers.execute(self, item))
         return encode_frame(responses)
