@@ -33,7 +33,6 @@ from switchboard import __version__
 from switchboard.engine.errors import UnknownAccount
 from switchboard.protocol.methods import Interface
 from switchboard.server.api import account_document
-from switchboard.server.auth import token_allowed
 from switchboard.server.dashboard import StaticFiles
 
 if TYPE_CHECKING:
@@ -83,8 +82,9 @@ class HttpRoutes:
             return json_response(
                 {"error": "notFound", "description": f"no route {path}"}, http.HTTPStatus.NOT_FOUND
             )
-        if not self._authorized(request):
-            return _unauthorized()
+        refused = await self._context.authenticator.check(connection, request)
+        if refused is not None:
+            return refused  # 401, or 403 for a token of the wrong scope (server.auth)
         if path in INTERFACES:
             if method != "GET":
                 return _not_allowed("GET")
@@ -102,10 +102,6 @@ class HttpRoutes:
         if path == _ACCOUNTS:
             return json_response(self.accounts())
         return json_response(self.latency(split.query))
-
-    def _authorized(self, request: Request) -> bool:
-        # The one call into server.auth, so a change of its signature touches one line.
-        return bool(token_allowed(request, self._context.settings.tokens))
 
     # -- documents ----------------------------------------------------------------------
 
@@ -165,15 +161,6 @@ def json_response(body: Any, status: http.HTTPStatus = http.HTTPStatus.OK) -> Re
         ]
     )
     return Response(status.value, status.phrase, headers, payload)
-
-
-def _unauthorized() -> Response:
-    response = json_response(
-        {"error": "unauthorized", "description": "a valid token is required"},
-        http.HTTPStatus.UNAUTHORIZED,
-    )
-    response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
-    return response
 
 
 def _no_account(account_id: str) -> Response:
