@@ -16,9 +16,12 @@ used where it sends them (protocol.md §2.8 keeps ``subject`` and ``name`` raw).
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any, Final
 
 from switchboard.client.aio import AsyncClient
@@ -26,9 +29,12 @@ from switchboard.client.errors import CommandError, ResponseTimeout
 
 __all__ = [
     "LISTENER_PROPERTIES",
+    "LISTENER_RAW_PROPERTIES",
     "Address",
+    "ListenerHandler",
     "ReceivedMessage",
     "format_message",
+    "format_parsed",
     "listen",
     "parse_addresses",
 ]
@@ -150,3 +156,52 @@ async def listen(
                 report(message_from_reply(push.args, item))
                 reported += 1
     return reported
+
+
+LISTENER_RAW_PROPERTIES: Final = (*LISTENER_PROPERTIES, "raw")
+"""The ``getMessages`` properties the listener asks for with ``--raw``."""
+
+
+def format_parsed(raw: str) -> str:
+    """The parsed message for ``--raw``: decoded headers, the text body, one line per attachment."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    lines = [f"{name}: {value}" for name, value in message.items()]
+    body = message.get_body(preferencelist=("plain", "html"))
+    lines.append("")
+    if body is not None:
+        lines.append(str(body.get_content()).rstrip("\n"))
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else 0
+        lines.append(f"[attachment: {part.get_filename() or '(no name)'} "
+                     f"({part.get_content_type()}, {size} bytes)]")
+    return "\n".join(lines)
+
+
+class ListenerHandler:
+    """The runner's handler for the listener: print each message (and with ``raw``, its parse).
+
+    Args:
+        raw: also print the parsed message (needs :data:`LISTENER_RAW_PROPERTIES` fetched).
+        write: where lines go (default: ``print``, flushed).
+    """
+
+    def __init__(self, *, raw: bool = False,
+                 write: Callable[[str], object] | None = None) -> None:
+        self.raw = raw
+        self.write = write or (lambda line: print(line, flush=True))
+
+    @property
+    def properties(self) -> tuple[str, ...]:
+        """What the runner must fetch for this handler."""
+        return LISTENER_RAW_PROPERTIES if self.raw else LISTENER_PROPERTIES
+
+    async def __call__(self, event: Any) -> None:
+        """Print one event (a runner ``WorkerEvent`` with its fetched ``message``)."""
+        item = event.message if isinstance(event.message, Mapping) else {}
+        self.write(format_message(message_from_reply(event.args, item)))
+        raw = item.get("raw")
+        if self.raw and isinstance(raw, str):
+            self.write(format_parsed(raw))
+            self.write("")
