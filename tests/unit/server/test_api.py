@@ -1,0 +1,80 @@
+"""Tests for switchboard.server.api: the /api/accounts documents and secret scrubbing."""
+
+from __future__ import annotations
+
+from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth
+from switchboard.engine.state import AccountState, AccountStatus, MailboxStatus
+from switchboard.server.api import account_document, scrub
+
+CONFIG = AccountConfig("bob", "imap.example.com", 993, PasswordAuth("bob", "hunter2-secret"))
+
+
+def status(**changes: object) -> AccountStatus:
+    values: dict[str, object] = {
+        "account_id": "bob",
+        "host": "imap.example.com",
+        "port": 993,
+        "state": AccountState.BACKOFF,
+        "last_error": "AuthenticationFailed: LOGIN hunter2-secret refused",
+        "mailboxes": (
+            MailboxStatus("&AMk-t&AOk-", AccountState.IDLE, 7, 41, 1700000000.5, None),
+            MailboxStatus(
+                "INBOX", AccountState.BACKOFF, None, None, None, "timeout hunter2-secret"
+            ),
+        ),
+        "counters": {"events": 3, "connects": 2},
+        "last_event_at": 1700000000.5,
+    }
+    values.update(changes)
+    return AccountStatus(**values)  # type: ignore[arg-type]
+
+
+def test_account_document_has_the_dashboard_keys_and_no_password() -> None:
+    doc = account_document(status(), CONFIG)
+    assert doc == {
+        "account": "bob",
+        "host": "imap.example.com",
+        "port": 993,
+        "state": "backoff",
+        "lastError": "AuthenticationFailed: LOGIN *** refused",
+        "mailboxes": [
+            {
+                "name": "&AMk-t&AOk-",
+                "displayName": "Été",
+                "state": "idle",
+                "uidvalidity": 7,
+                "lastUid": 41,
+                "lastEventAt": 1700000000.5,
+                "lastError": None,
+            },
+            {
+                "name": "INBOX",
+                "displayName": "INBOX",
+                "state": "backoff",
+                "uidvalidity": None,
+                "lastUid": None,
+                "lastEventAt": None,
+                "lastError": "timeout ***",
+            },
+        ],
+        "counters": {"connects": 2, "events": 3},
+        "lastEventAt": 1700000000.5,
+    }
+    assert "hunter2" not in repr(doc)
+
+
+def test_oauth2_tokens_are_scrubbed_too() -> None:
+    config = AccountConfig(
+        "bob", "h", 993, OAuth2Auth("bob", access_token="ya29.ACCESS", refresh_token="1//REFRESH")
+    )
+    doc = account_document(status(last_error="bad ya29.ACCESS and 1//REFRESH"), config)
+    assert doc["lastError"] == "bad *** and ***"
+
+
+def test_without_a_config_nothing_is_scrubbed_and_nothing_breaks() -> None:
+    assert account_document(status(last_error=None), None)["lastError"] is None
+
+
+def test_scrub_leaves_very_short_secrets_alone() -> None:
+    assert scrub("a cat sat", ("a",)) == "a cat sat"
+    assert scrub(None, ("secret",)) is None
