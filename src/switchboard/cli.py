@@ -19,6 +19,7 @@ from switchboard import __version__
 from switchboard.admin_cli import add_admin_commands
 from switchboard.demo.cli import add_demo_command
 from switchboard.errors import SwitchboardError
+from switchboard.tokens_cli import add_tokens_command
 
 __all__ = ["main", "run_async"]
 
@@ -72,6 +73,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_demo_command(commands)
     add_admin_commands(commands)
+    add_tokens_command(commands)
     return parser
 
 
