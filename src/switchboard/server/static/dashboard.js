@@ -22,6 +22,7 @@
   const pending = new Map();  // tag -> callback(response)
 
   class AuthError extends Error {}
+  let authMessage = null;  // why the server refused us, for the auth card
 
   // -- token ---------------------------------------------------------------------------------
 
@@ -42,7 +43,8 @@
   async function api(path) {
     const headers = token ? { Authorization: "Bearer " + token } : {};
     const response = await fetch(path, { headers, cache: "no-store" });
-    if (response.status === 401) throw new AuthError("unauthorized");
+    if (response.status === 401) throw new AuthError("the server refused this token.");
+    if (response.status === 403) throw new AuthError("this token may not read the dashboard (a client token?).");
     if (!response.ok) throw new Error(path + ": HTTP " + response.status);
     return response.json();
   }
@@ -62,6 +64,7 @@
       if (!ws) openSocket();
     } catch (err) {
       if (err instanceof AuthError) {
+        authMessage = err.message;
         showAuthFailed();
       } else {
         setBanner("Cannot reach the Switchboard server; retrying… (" + err.message + ")");
@@ -90,7 +93,7 @@
     const error = $("auth-error");
     error.hidden = false;
     error.textContent = token
-      ? "Authentication failed: the server refused this token."
+      ? "Authentication failed: " + (authMessage || "the server refused this token.")
       : "Authentication failed: this server requires a token.";
     $("auth-title").textContent = "Authentication failed";
     setPill("bad", "authentication failed");
