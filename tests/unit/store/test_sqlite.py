@@ -58,9 +58,10 @@ async def test_cancelled_caller_does_not_split_a_record(tmp_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    # The call already on the store's thread completes: all or nothing, here all.
-    assert await store.last_event_id() == 200
-    assert await store.load_checkpoint("a", "INBOX") == Checkpoint(1, 200)
+    # Whether the call reached the store's thread before the cancel depends on scheduling; either
+    # way the record is all or nothing: never some events, never events without the checkpoint.
+    recorded = (await store.last_event_id(), await store.load_checkpoint("a", "INBOX"))
+    assert recorded in ((200, Checkpoint(1, 200)), (0, None))
     await store.close()
 
 
