@@ -24,7 +24,7 @@ from switchboard.engine.engine import Engine
 from switchboard.engine.settings import EngineSettings
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
-from switchboard.server.auth import Authenticator
+from switchboard.server.auth import Authenticator, redacted_logger
 from switchboard.server.config import ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
@@ -133,6 +133,8 @@ class SwitchboardServer:
             max_size=settings.max_frame_bytes * 4,
             compression=None,
             server_header=f"Switchboard/{__version__}",
+            # websockets logs frames and headers at DEBUG: through a redacting logger.
+            logger=redacted_logger(),
         )
         logger.info(
             "listening on %s:%d (%d stored account(s) restored)", settings.host, self.port, restored

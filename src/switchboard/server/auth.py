@@ -19,6 +19,8 @@ from __future__ import annotations
 import hmac
 import http
 import json
+import logging
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +33,15 @@ from websockets.http11 import Request, Response
 from switchboard.server.tokens import token_digest
 from switchboard.store.base import Store, TokenScope
 
-__all__ = ["ANONYMOUS", "Authenticator", "Principal", "offered_token", "token_allowed"]
+__all__ = [
+    "ANONYMOUS",
+    "Authenticator",
+    "Principal",
+    "RedactingFilter",
+    "offered_token",
+    "redacted_logger",
+    "token_allowed",
+]
 
 #: The only path a client-scope token may open.
 CLIENTS_PATH = "/clients"
@@ -160,3 +170,35 @@ def _json(status: http.HTTPStatus, body: dict[str, str]) -> Response:
         ]
     )
     return Response(status.value, status.phrase, headers, payload)
+
+
+# What websockets' DEBUG log would otherwise show: frame contents (a connect frame holds a
+# password), Authorization/Cookie headers, and ?token= in a request line.
+_REDACTIONS = (
+    (re.compile(r"\b(TEXT|BINARY|CONT) '.*' \["), r"\1 [redacted] ["),
+    (re.compile(r"\b(TEXT|BINARY|CONT) b?'.*'$"), r"\1 [redacted]"),
+    (re.compile(r"(?i)\b(authorization|cookie|proxy-authorization): .*"), r"\1: [redacted]"),
+    (re.compile(r"(?i)\btoken=[^&\s'\"]*"), "token=[redacted]"),
+)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites log records so no frame content, auth header or URL token reaches a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record`` in place; never drops it."""
+        message = record.getMessage()
+        redacted = message
+        for pattern, replacement in _REDACTIONS:
+            redacted = pattern.sub(replacement, redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redacted_logger(name: str = "switchboard.server.websockets") -> logging.Logger:
+    """A logger for the WebSocket library whose records are redacted (see RedactingFilter)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
+    return logger
