@@ -54,7 +54,7 @@ from switchboard.store.errors import (
     UnknownAccount,
 )
 
-__all__ = ["EVENTS_CHANNEL", "PG_SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["EVENTS_CHANNEL", "PG_SCHEMA_VERSION", "LeaseLost", "PostgresStore"]
 
 _T = TypeVar("_T")
 
@@ -151,6 +151,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 PG_SCHEMA_VERSION = len(_MIGRATIONS)
 """The PostgreSQL schema version this code writes."""
 
+
+class LeaseLost(StoreError):  # noqa: N818 (named like the other store errors)
+    """Raised by ``record`` on a node that no longer holds the account's lease (nothing changed).
+
+    The node was too slow to renew and another node may be watching the account: what this
+    node saw will be announced by that node, from the shared checkpoint, exactly once.
+    """
+
+
 _SETTINGS = ("host", "port", "tls", "ca_file", "verify_tls", "allow_plain", "provider")
 _ACCOUNT_COLUMNS = f"account_id, {', '.join(_SETTINGS)}, credentials, pinned, created_at"
 _TOKEN_COLUMNS = "token_id, name, scope, account, created_at, revoked_at"  # noqa: S105
@@ -162,10 +171,17 @@ class PostgresStore:
     Create it with :meth:`open`, not the constructor.
     """
 
-    def __init__(self, pool: asyncpg.Pool, secret_box: SecretBox, clock: Callable[[], float]):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        secret_box: SecretBox,
+        clock: Callable[[], float],
+        node_id: str | None = None,
+    ):
         self._pool = pool
         self._box = secret_box
         self._clock = clock
+        self._node_id = node_id
         self._closed = False
 
     @classmethod
@@ -177,6 +193,7 @@ class PostgresStore:
         clock: Callable[[], float] = time.time,
         max_connections: int = 10,
         command_timeout_s: float = 30.0,
+        node_id: str | None = None,
     ) -> PostgresStore:
         """Connect to ``dsn`` and bring the schema up to date.
 
@@ -187,6 +204,8 @@ class PostgresStore:
             clock: returns the current Unix time (injected so tests can age events).
             max_connections: the pool's size.
             command_timeout_s: the longest one statement may take before it fails.
+            node_id: this node's name in a cluster; ``record`` then refuses (:class:`LeaseLost`)
+                to log events of an account whose lease another node holds or that expired.
 
         Raises:
             SchemaTooNew: the database was written by a newer Switchboard.
@@ -201,7 +220,7 @@ class PostgresStore:
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
-        store = cls(pool, secret_box, clock)
+        store = cls(pool, secret_box, clock, node_id)
         try:
             await store._run(store._migrate)
         except BaseException:
@@ -286,6 +305,7 @@ class PostgresStore:
         Raises:
             CheckpointMovedBackwards: same UIDVALIDITY, lower UID than stored (nothing changed).
             CodecError: an event cannot be encoded (nothing changed).
+            LeaseLost: opened with a ``node_id`` that does not hold the account's live lease.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written (nothing changed).
         """
@@ -304,6 +324,8 @@ class PostgresStore:
                 )
                 old = None if row is None else Checkpoint(int(row[0]), int(row[1]))
                 check_checkpoint_move(old, checkpoint, where=f"{(account_id, mailbox)}")
+                if self._node_id is not None:
+                    await self._check_lease(conn, account_id)
                 stored: list[StoredEvent] = []
                 if events:
                     # Locks the counter row until commit: see the module docstring.
@@ -340,6 +362,20 @@ class PostgresStore:
             return stored
 
         return await self._run(tx)
+
+    async def _check_lease(self, conn: asyncpg.Connection, account_id: str) -> None:
+        # FOR SHARE: a node taking the lease over waits for this transaction, and then reads
+        # the checkpoint it moved. An account without a lease (client-held) is not fenced.
+        row = await conn.fetchrow(
+            "SELECT node_id, expires_at >= EXTRACT(EPOCH FROM clock_timestamp())"
+            " FROM leases WHERE account_id = $1 FOR SHARE",
+            account_id,
+        )
+        if row is not None and (row[0] != self._node_id or not row[1]):
+            raise LeaseLost(
+                f"node {self._node_id!r} no longer holds the lease of {account_id!r}"
+                f" (held by {row[0]!r}); the event is left to the holder"
+            )
 
     async def events_after(
         self, after_id: int, *, limit: int, account_ids: Collection[str] | None = None

@@ -1,0 +1,59 @@
+"""The lease loop's hands on the engine: watch an account when its lease is won, stop when lost.
+
+A won account is read from the shared store (credentials sealed with the cluster's one key),
+added to the engine and given its stored watches; the engine then catches up from the shared
+checkpoints. A lost or released account is removed from the engine, which logs out of every
+connection of it before returning — only then may the lease go back.
+
+Commands for an account another node watches (``getMessages`` …) are served locally: the
+server opens its own short-lived command connection with the stored credentials (see
+``docs/scaling.md``); this holder only governs watching.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from switchboard.engine.engine import Engine
+from switchboard.engine.errors import EngineError
+from switchboard.imap.errors import ImapError
+from switchboard.store.base import Store
+from switchboard.store.errors import StoreError
+
+__all__ = ["EngineLeaseHolder"]
+
+logger = logging.getLogger("switchboard.cluster")
+
+
+class EngineLeaseHolder:
+    """Starts and stops leased accounts in an :class:`~switchboard.engine.engine.Engine`."""
+
+    def __init__(self, engine: Engine, store: Store) -> None:
+        self._engine = engine
+        self._store = store
+        self.starts = 0
+        """Accounts started (a counter for /health and the tests)."""
+        self.stops = 0
+        """Accounts stopped."""
+
+    async def start_account(self, account_id: str) -> None:
+        """Add the stored account to the engine and watch its stored mailboxes; never raises."""
+        try:
+            stored = await self._store.get_account(account_id)
+            if stored is None:  # deleted since the lease was taken; the next renewal drops it
+                return
+            if not self._engine.has_account(account_id):
+                self._engine.add_account(stored.config)
+            self.starts += 1
+            if stored.watches:
+                await self._engine.watch(account_id, stored.watches)
+        except (StoreError, EngineError, ImapError, OSError) as exc:
+            # The lease stays: the supervisor retries connecting with its own backoff only once
+            # it watches something, so log loudly; the dashboard shows the account's state.
+            logger.warning("cannot start leased account %s: %s", account_id, exc)
+
+    async def stop_account(self, account_id: str) -> None:
+        """Remove the account from the engine (LOGOUT of its connections); never raises."""
+        if self._engine.has_account(account_id):
+            self.stops += 1
+            await self._engine.remove_account(account_id)

@@ -1,0 +1,153 @@
+"""Leases on real PostgreSQL: spread, takeover after a node dies, a joining node, no overlap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from switchboard.cluster.leases import LeaseTable
+from switchboard.cluster.node import ClusterNode
+from switchboard.engine.model import AccountConfig, Checkpoint, NewMessage, PasswordAuth
+from switchboard.store import SecretBox
+from switchboard.store.postgres import LeaseLost, PostgresStore
+
+TTL_S = 2.0
+WAIT_S = 20.0
+
+
+class Watching:
+    """Who watches what, across all nodes; fails the test the moment two nodes overlap."""
+
+    def __init__(self) -> None:
+        self.by_account: dict[str, str] = {}
+        self.overlaps: list[str] = []
+
+    def holder(self, node_id: str) -> Holder:
+        return Holder(self, node_id)
+
+
+class Holder:
+    def __init__(self, watching: Watching, node_id: str) -> None:
+        self._w = watching
+        self._node = node_id
+
+    async def start_account(self, account_id: str) -> None:
+        other = self._w.by_account.get(account_id)
+        if other is not None and other != self._node:
+            self._w.overlaps.append(f"{account_id}: {other} and {self._node}")
+        self._w.by_account[account_id] = self._node
+
+    async def stop_account(self, account_id: str) -> None:
+        if self._w.by_account.get(account_id) == self._node:
+            del self._w.by_account[account_id]
+
+
+@pytest.fixture
+async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    store = await PostgresStore.open(pg_dsn, SecretBox.generate())  # creates the schema
+    for i in range(30):
+        config = AccountConfig(f"user{i:02d}", "127.0.0.1", 143, PasswordAuth(f"user{i:02d}", "pw"))
+        await store.save_account(config, pinned=True)
+    await store.close()
+    p = await asyncpg.create_pool(pg_dsn, min_size=1, max_size=6)
+    yield p
+    await p.close()
+
+
+def node(pool: asyncpg.Pool, watching: Watching, name: str) -> ClusterNode:
+    return ClusterNode(
+        LeaseTable(pool, name, ttl_s=TTL_S), watching.holder(name), max_release_per_round=3
+    )
+
+
+async def until(
+    nodes: list[ClusterNode], done: Callable[[], bool], timeout_s: float = WAIT_S
+) -> None:
+    """Wait, round by round, until ``done()``; fail after ``timeout_s``."""
+    async with asyncio.timeout(timeout_s):
+        while not done():
+            waits = [asyncio.create_task(n.round_done.wait()) for n in nodes]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+            for n in nodes:
+                n.round_done.clear()
+
+
+def spread(nodes: list[ClusterNode]) -> list[int]:
+    return sorted(len(n.held) for n in nodes)
+
+
+async def test_accounts_spread_move_on_death_and_rebalance_on_join(pool: asyncpg.Pool) -> None:
+    watching = Watching()
+    nodes = [node(pool, watching, f"n{i}") for i in range(3)]
+    for n in nodes:
+        n.start()
+    try:
+        await until(nodes, lambda: spread(nodes) == [10, 10, 10])
+        assert len(watching.by_account) == 30
+
+        # n2 dies (its leases are left to expire, as after kill -9).
+        dead = nodes.pop()
+        await dead.stop(leave=False)
+        loop = asyncio.get_running_loop()
+        died_at = loop.time()
+        await until(nodes, lambda: spread(nodes) == [15, 15])
+        # Within the TTL, plus one round to notice, plus one to acquire.
+        assert loop.time() - died_at <= TTL_S + 2 * nodes[0].interval_s + 1.0
+        assert len(watching.by_account) == 30
+
+        # A fresh node joins: the others give back 3 per round until everyone has 10.
+        joiner = node(pool, watching, "n3")
+        joiner.start()
+        nodes.append(joiner)
+        await until(nodes, lambda: spread(nodes) == [10, 10, 10])
+        holders = await LeaseTable(pool, "probe", ttl_s=TTL_S).holders()
+        assert sorted(holders) == sorted(watching.by_account)
+        assert {holders[a] for a in joiner.held} == {"n3"}
+        assert watching.overlaps == []
+    finally:
+        for n in nodes:
+            await n.stop()
+
+
+async def test_a_node_that_cannot_renew_fences_itself(pool: asyncpg.Pool) -> None:
+    watching = Watching()
+    n = node(pool, watching, "lonely")
+    n.start()
+    try:
+        await until([n], lambda: len(n.held) == 30)
+    finally:
+        await n.stop()
+    # The same node with a clock far ahead: its renewal counts as too old when it returns.
+    now = [0.0]
+    late = ClusterNode(
+        LeaseTable(pool, "late", ttl_s=TTL_S), watching.holder("late"), clock=lambda: now[0]
+    )
+    await late.run_round()
+    assert len(late.held) == 30
+    now[0] += TTL_S  # as if the next renewal never answered for a whole TTL
+    await late.fence_if_expired()
+    assert late.held == frozenset()
+    assert watching.by_account == {}
+    await late.stop()
+
+
+async def test_record_is_fenced_by_the_lease(pg_dsn: str, pool: asyncpg.Pool) -> None:
+    a = await PostgresStore.open(pg_dsn, SecretBox.generate(), node_id="a")
+    b = await PostgresStore.open(pg_dsn, SecretBox.generate(), node_id="b")
+    try:
+        assert await LeaseTable(pool, "a", ttl_s=TTL_S).acquire(1) == ["user00"]
+        event = NewMessage("user00", "INBOX", 1, 1)
+        with pytest.raises(LeaseLost):
+            await b.record("user00", "INBOX", Checkpoint(1, 1), [event])
+        stored = await a.record("user00", "INBOX", Checkpoint(1, 1), [event])
+        assert [s.event_id for s in stored] == [1]
+        # Accounts without a lease (client-held) are not fenced.
+        await b.record("client-only", "INBOX", Checkpoint(1, 0), [])
+    finally:
+        await a.close()
+        await b.close()
