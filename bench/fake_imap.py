@@ -445,7 +445,9 @@ class FakeImapServer:
     @property
     def idling_count(self) -> int:
         """How many sessions are in IDLE right now (a benchmark's "all accounts are idle")."""
-        return sum(1 for s in self._sessions if s.state is State.IDLE)
+        # An aborted session stays in _sessions until its connection_lost runs; it is not idle.
+        return sum(1 for s in self._sessions if s.state is State.IDLE
+                   and s.transport is not None and not s.transport.is_closing())
 
     async def start(self) -> None:
         """Bind the listeners; ``port``, ``tls_port`` and ``control_port`` then hold real ports.

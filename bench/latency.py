@@ -1,0 +1,338 @@
+"""Latency: APPEND -> the worker's ``newMessage``, against the floor (a raw IDLE client), same run.
+
+Usage::
+
+    .venv/bin/python bench/latency.py --samples 100            # pymap and Dovecot
+    .venv/bin/python bench/latency.py --servers pymap --samples 20
+
+For each IMAP server (pymap in its own process, Dovecot from ``tests/support/dovecot.py``) one
+run holds, side by side on the same mailbox: the real Switchboard server (``bench/serve.py``, its
+own process) watching INBOX for a worker in this process (``switchboard.aio``), and the *floor*:
+a raw IDLE client (a few lines of blocking socket code on its own thread) in IDLE on the same
+INBOX. A sender APPENDs over a persistent IMAP connection; each APPEND is one sample, observed by
+both: floor = APPEND sent -> ``* n EXISTS`` on the raw client; ours = APPEND sent ->
+``newMessage`` at the worker; overhead = ours - floor for the same message.
+
+Patterns: ``isolated`` (the next APPEND once both saw the last, after a short pause), ``spaced``
+(one APPEND per second, not waiting), ``burst`` (bursts of 20 APPENDs back to back).
+
+Target: overhead p50 <= 5 ms, p99 <= 25 ms in every pattern. The last line gives, per server and
+pattern, our p50 against the floor's and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import imaplib
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, have, machine, percentile, raise_fd_limit, switchboard_server
+
+from switchboard.client.aio import AsyncClient
+
+PATTERNS = ("isolated", "spaced", "burst")
+BURST = 20
+SPACING_S = 1.0
+ISOLATED_PAUSE_S = 0.2
+TARGET_P50_MS = 5.0
+TARGET_P99_MS = 25.0
+MAX_LINE_BYTES = 64 * 1024
+_EXISTS = re.compile(rb"^\* (\d+) EXISTS")
+_APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
+Sample = tuple[float, float]  # (floor ms, ours ms) for one message
+MESSAGE = (b"From: Bench <bench@example.com>\r\nTo: <user@example.com>\r\n"
+           b"Subject: latency sample\r\n\r\nHello.\r\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Imap:
+    """Where the IMAP server is and whom to log in as (plain IMAP on loopback)."""
+
+    name: str
+    port: int
+    username: str
+    password: str
+
+
+@dataclass(slots=True)
+class Observations:
+    """When each message (by UID, by sequence number) was seen by the worker and the floor."""
+
+    by_uid: dict[int, float] = field(default_factory=dict)
+    by_seq: dict[int, float] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def saw_uid(self, uid: int, at: float) -> None:
+        with self.changed:
+            self.by_uid.setdefault(uid, at)
+            self.changed.notify_all()
+
+    def saw_seq_up_to(self, count: int, at: float) -> None:
+        with self.changed:
+            for seq in range(1, count + 1):
+                self.by_seq.setdefault(seq, at)
+            self.changed.notify_all()
+
+    def wait_for(self, uid: int, seq: int, timeout_s: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: uid in self.by_uid and seq in self.by_seq, timeout_s)
+
+
+# ------------------------------------------------------------------------ the floor: raw IDLE
+
+
+class RawIdleClient:
+    """The floor: LOGIN, SELECT INBOX, IDLE, and timestamp every ``* n EXISTS``. Blocking."""
+
+    def __init__(self, imap: Imap, seen: Observations, timeout_s: float) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", imap.port), timeout=timeout_s)
+        self._file = self._sock.makefile("rb")
+        self._seen = seen
+        self._line()  # greeting
+        self._command(f'a LOGIN "{imap.username}" "{imap.password}"', b"a ")
+        self.exists = self._command("b SELECT INBOX", b"b ")
+        self._sock.sendall(b"c IDLE\r\n")
+        while not self._line().startswith(b"+"):
+            pass
+        self._sock.settimeout(None)  # now wait for pushes as long as it takes
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _line(self) -> bytes:
+        line = self._file.readline(MAX_LINE_BYTES)
+        if not line:
+            raise ConnectionError("the IMAP server closed the connection")
+        return line
+
+    def _command(self, text: str, tag: bytes) -> int:
+        self._sock.sendall(text.encode() + b"\r\n")
+        exists = 0
+        while not (line := self._line()).startswith(tag):
+            if match := _EXISTS.match(line):
+                exists = int(match.group(1))
+        if not line.startswith(tag + b"OK"):
+            raise RuntimeError(f"{text.split()[1]} failed: {line!r}")
+        return exists
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError, ValueError, ConnectionError):
+            while True:
+                line = self._line()
+                at = time.perf_counter()
+                if match := _EXISTS.match(line):
+                    self._seen.saw_seq_up_to(int(match.group(1)), at)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
+# ------------------------------------------------------------------------ one run
+
+
+class Sender:
+    """APPENDs over one persistent imaplib connection; returns (sent at, UID)."""
+
+    def __init__(self, imap: Imap, first_uid: int) -> None:
+        self._imap = imaplib.IMAP4("127.0.0.1", imap.port, timeout=30)
+        # imaplib writes the literal and its closing CRLF separately: without NODELAY, Nagle
+        # holds the CRLF until the server's delayed ACK (40 ms) and every sample grows by it.
+        self._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._imap.login(imap.username, imap.password)
+        self._next_uid = first_uid
+
+    def append(self) -> tuple[float, int]:
+        at = time.perf_counter()
+        typ, data = self._imap.append("INBOX", "", None, MESSAGE)
+        if typ != "OK":
+            raise RuntimeError(f"APPEND failed: {data!r}")
+        match = _APPENDUID.search(data[0] if data and isinstance(data[0], bytes) else b"")
+        uid = int(match.group(1)) if match else self._next_uid  # no UIDPLUS: UIDs ascend
+        self._next_uid = uid + 1
+        return at, uid
+
+    def close(self) -> None:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            self._imap.logout()
+
+
+async def measure(imap: Imap, args: argparse.Namespace, tmp: Path) -> dict[str, list[Sample]]:
+    """Run every pattern against ``imap``; return per pattern (floor_ms, ours_ms) samples."""
+    seen = Observations()
+    with switchboard_server(tmp / f"data-{imap.name}") as server:
+        url = f"ws://127.0.0.1:{server.info['port']}/workers"
+        async with AsyncClient(url, timeout_s=args.timeout_s) as client:
+            auth = {"type": "plain", "username": imap.username, "password": imap.password}
+            await client.call("connect", {"host": "127.0.0.1", "port": imap.port, "auth": auth,
+                                          "ssl": False})
+            await client.call("watchMailboxes", {"account": imap.username, "list": ["INBOX"]})
+
+            async def collect() -> None:
+                async for push in client.events():
+                    if push.name == "newMessage":
+                        at = time.perf_counter()
+                        uid = int(str(push.args["messageId"]).rpartition("?")[2])
+                        seen.saw_uid(uid, at)
+
+            collector = asyncio.create_task(collect())
+            raw = await asyncio.to_thread(RawIdleClient, imap, seen, args.timeout_s)
+            sender = await asyncio.to_thread(Sender, imap, raw.exists + 1)
+            seq = raw.exists
+            results: dict[str, list[Sample]] = {}
+            try:
+                for pattern in args.patterns:
+                    sent: list[tuple[float, int, int]] = []  # (at, uid, seq)
+                    for i in range(args.samples):
+                        if pattern == "burst" and i % BURST == 0 and sent:
+                            await wait_all(seen, sent, args.timeout_s)
+                            await asyncio.sleep(SPACING_S)  # bursts apart: each is a fresh wake
+                        elif pattern == "spaced" and sent:
+                            await asyncio.sleep(max(0.0, sent[-1][0] + SPACING_S
+                                                    - time.perf_counter()))
+                        at, uid = await asyncio.to_thread(sender.append)
+                        seq += 1
+                        sent.append((at, uid, seq))
+                        if pattern == "isolated":
+                            await wait_all(seen, sent[-1:], args.timeout_s)
+                            await asyncio.sleep(ISOLATED_PAUSE_S)  # a quiet gap between samples
+                    await wait_all(seen, sent, args.timeout_s)
+                    results[pattern] = [((seen.by_seq[s] - at) * 1000, (seen.by_uid[u] - at) * 1000)
+                                        for at, u, s in sent]
+                    summary(imap.name, pattern, results[pattern], file=sys.stderr)
+            finally:
+                raw.close()
+                await asyncio.to_thread(sender.close)
+                collector.cancel()
+                await asyncio.gather(collector, return_exceptions=True)
+    return results
+
+
+async def wait_all(seen: Observations, sent: list[tuple[float, int, int]],
+                   timeout_s: float) -> None:
+    for _at, uid, seq in sent:
+        if not await asyncio.to_thread(seen.wait_for, uid, seq, timeout_s):
+            raise TimeoutError(f"message uid {uid} (seq {seq}) not seen by both within "
+                               f"{timeout_s} s (worker: {uid in seen.by_uid}, "
+                               f"floor: {seq in seen.by_seq})")
+
+
+def summary(server: str, pattern: str, samples: list[Sample], *, file: Any = None) -> str:
+    floor = [f for f, _ in samples]
+    ours = [o for _, o in samples]
+    overhead = [o - f for f, o in samples]
+
+    def p(values: list[float], q: float) -> float:
+        return percentile(values, q)
+
+    ok = p(overhead, 50) <= TARGET_P50_MS and p(overhead, 99) <= TARGET_P99_MS
+    text = (f"{server:<8} {pattern:<9} n={len(samples):<4} floor p50/p90/p99 {p(floor, 50):7.1f}"
+            f" {p(floor, 90):7.1f} {p(floor, 99):7.1f} ms | ours {p(ours, 50):7.1f} "
+            f"{p(ours, 90):7.1f} {p(ours, 99):7.1f} ms | overhead p50 {p(overhead, 50):+6.1f} "
+            f"p99 {p(overhead, 99):+6.1f} ms  ratio p50 {p(ours, 50) / p(floor, 50):5.2f}x  "
+            f"{'ok' if ok else 'MISSED'}")
+    if file is not None:
+        print(text, file=file, flush=True)
+    return text
+
+
+# ------------------------------------------------------------------------ the IMAP servers
+
+
+@contextlib.contextmanager
+def pymap_server() -> Iterator[Imap]:
+    from _common import Child
+
+    with Child([sys.executable, __file__, "--serve-pymap"]) as child:
+        yield Imap("pymap", int(child.info["port"]), child.info["username"],
+                   child.info["password"])
+
+
+async def _serve_pymap() -> None:
+    from switchboard.demo.imapserver import EmbeddedImapServer
+
+    async with EmbeddedImapServer() as imap:
+        print(f"READY port={imap.port} username={imap.username} password={imap.password}",
+              flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
+@contextlib.contextmanager
+def dovecot_server(tmp: Path) -> Iterator[Imap]:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.dovecot import DovecotServer
+    from tests.support.oauth2_stub import OAuth2Stub
+
+    with OAuth2Stub() as stub:
+        server = DovecotServer(tmp / "dovecot", stub, pool_size=5, max_connections=50)
+        server.start()
+        try:
+            user = server.new_user()
+            yield Imap("dovecot", server.port, user.username, user.password)
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100, help="per pattern and server")
+    parser.add_argument("--servers", default="pymap,dovecot")
+    parser.add_argument("--patterns", default=",".join(PATTERNS))
+    parser.add_argument("--timeout-s", type=float, default=30.0)
+    parser.add_argument("--serve-pymap", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_pymap:
+        asyncio.run(_serve_pymap())
+        return
+    args.patterns = [p for p in args.patterns.split(",") if p]
+    if unknown := set(args.patterns) - set(PATTERNS):
+        parser.error(f"unknown pattern(s): {', '.join(sorted(unknown))}")
+    raise_fd_limit()
+    results: dict[str, dict[str, list[Sample]]] = {}
+    import uvloop
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if tmp.stat().st_mode & 0o001 == 0:
+            tmp.chmod(0o755)  # Dovecot's mail processes (as `dovecot`) must traverse it
+        for name in args.servers.split(","):
+            if name == "dovecot" and not have("dovecot"):
+                print("dovecot is not installed: skipped (apt-get install dovecot-imapd)",
+                      file=sys.stderr)
+                continue
+            context = pymap_server() if name == "pymap" else dovecot_server(tmp)
+            with context as imap:
+                results[name] = uvloop.run(measure(imap, args, tmp))
+    print(f"latency: APPEND -> newMessage (ours) vs APPEND -> raw IDLE client EXISTS (floor), "
+          f"same run; {machine()}")
+    print(f"targets: overhead p50 <= {TARGET_P50_MS:g} ms, p99 <= {TARGET_P99_MS:g} ms")
+    last = []
+    for name, by_pattern in results.items():
+        for pattern, samples in by_pattern.items():
+            print(summary(name, pattern, samples))
+            ours = percentile([o for _, o in samples], 50)
+            floor = percentile([f for f, _ in samples], 50)
+            last.append(f"{name}/{pattern} {ours:.1f} vs {floor:.1f} ms = {ours / floor:.2f}x")
+    print("ours vs floor p50: " + "; ".join(last))
+
+
+if __name__ == "__main__":
+    main()
