@@ -200,8 +200,8 @@ def _coerce(name: str, value: Any) -> Any:
                 raise ValueError("a boolean is not a number")
             return float(value)
         if expected is int:
-            if isinstance(value, bool):
-                raise ValueError("a boolean is not a number")
+            if isinstance(value, bool) or not str(value).strip().lstrip("+-").isdigit():
+                raise ValueError(f"expected a whole number, not {value!r}")
             return int(value)
         if name == "log_level":
             level = str(value).upper()

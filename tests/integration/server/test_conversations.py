@@ -15,7 +15,10 @@ pytestmark = pytest.mark.dovecot
 
 
 def seed(dovecot: DovecotServer, user: ImapUser) -> tuple[int, int]:
-    """The §8 fixture: INBOX with 3 messages, `[Gmail].Sent Mail` with one (Dovecot's delimiter is "."), empty `Work`."""
+    """The §8 fixture: INBOX with 3 messages, `[Gmail].Sent Mail` with one, empty `Work`.
+
+    (Dovecot's hierarchy delimiter is ".", where the original's Gmail fixture had "/".)
+    """
     dovecot.append_many(
         user,
         [

@@ -73,14 +73,20 @@ async def test_restart_resumes_accounts_and_replays_missed_mail(
 async def test_since_older_than_retention_is_an_error(
     tmp_path: Path, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
-    server = SwitchboardServer(server_settings(tmp_path / "d", dovecot), engine_settings=FAST_ENGINE)
+    server = SwitchboardServer(
+        server_settings(tmp_path / "d", dovecot), engine_settings=FAST_ENGINE
+    )
     await server.start()
     try:
         store = server.context.store
         async with connect(f"ws://127.0.0.1:{server.port}/workers") as ws:
             peer = Peer(ws)
-            await peer.call([["connect", plain(dovecot, imap_user.username, imap_user.password), 1]])
-            await peer.call([["watchMailboxes", {"account": imap_user.username, "list": ["INBOX"]}]])
+            await peer.call(
+                [["connect", plain(dovecot, imap_user.username, imap_user.password), 1]]
+            )
+            await peer.call(
+                [["watchMailboxes", {"account": imap_user.username, "list": ["INBOX"]}]]
+            )
             await asyncio.to_thread(
                 dovecot.append_many, imap_user, [message("a"), message("b"), message("c")]
             )
