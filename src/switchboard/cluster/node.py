@@ -159,6 +159,10 @@ class ClusterNode:
         if lost:
             logger.warning("%s lost %d lease(s); stopping them", self.node_id, len(lost))
             await self._stop_accounts(lost)
+        if self.rounds == 0 and self._task is not None:
+            # The first round only announces this node: nodes started together then see each
+            # other before any takes a share, instead of the first one taking every account.
+            return
         total, alive = await self._table.counts()
         plan = plan_leases(
             held=len(self._held),

@@ -96,8 +96,10 @@ async def test_accounts_spread_move_on_death_and_rebalance_on_join(pool: asyncpg
         loop = asyncio.get_running_loop()
         died_at = loop.time()
         await until(nodes, lambda: spread(nodes) == [15, 15])
-        # Within the TTL, plus one round to notice, plus one to acquire.
-        assert loop.time() - died_at <= TTL_S + 2 * nodes[0].interval_s + 1.0
+        # Within the TTL, plus a round to notice and one to acquire, plus slack for a busy
+        # 2-core machine (the database and the other nodes share it).
+        took_s = loop.time() - died_at
+        assert took_s <= TTL_S + 2 * nodes[0].interval_s + 2.0, f"takeover took {took_s:.1f} s"
         assert len(watching.by_account) == 30
 
         # A fresh node joins: the others give back 3 per round until everyone has 10.
