@@ -195,19 +195,10 @@ async def measure(imap: Imap, args: argparse.Namespace, tmp: Path) -> dict[str, 
             try:
                 for pattern in args.patterns:
                     sent: list[tuple[float, int, int]] = []  # (at, uid, seq)
-                    for i in range(args.samples):
-                        if pattern == "burst" and i % BURST == 0 and sent:
-                            await wait_all(seen, sent, args.timeout_s)
-                            await asyncio.sleep(SPACING_S)  # bursts apart: each is a fresh wake
-                        elif pattern == "spaced" and sent:
-                            await asyncio.sleep(max(0.0, sent[-1][0] + SPACING_S
-                                                    - time.perf_counter()))
-                        at, uid = await asyncio.to_thread(sender.append)
-                        seq += 1
-                        sent.append((at, uid, seq))
-                        if pattern == "isolated":
-                            await wait_all(seen, sent[-1:], args.timeout_s)
-                            await asyncio.sleep(ISOLATED_PAUSE_S)  # a quiet gap between samples
+                    # A bound on the whole pattern, so that a hang anywhere shows where it was.
+                    async with asyncio.timeout(args.samples * (SPACING_S + 1) + args.timeout_s):
+                        await run_pattern(pattern, args, seen, sender, sent, seq)
+                    seq += len(sent)
                     await wait_all(seen, sent, args.timeout_s)
                     results[pattern] = [((seen.by_seq[s] - at) * 1000, (seen.by_uid[u] - at) * 1000)
                                         for at, u, s in sent]
@@ -218,6 +209,23 @@ async def measure(imap: Imap, args: argparse.Namespace, tmp: Path) -> dict[str, 
                 collector.cancel()
                 await asyncio.gather(collector, return_exceptions=True)
     return results
+
+
+async def run_pattern(pattern: str, args: argparse.Namespace, seen: Observations, sender: Sender,
+                      sent: list[tuple[float, int, int]], seq: int) -> None:
+    """APPEND ``args.samples`` messages in ``pattern``; each (sent at, UID, seq) into ``sent``."""
+    for i in range(args.samples):
+        if pattern == "burst" and i % BURST == 0 and sent:
+            await wait_all(seen, sent, args.timeout_s)
+            await asyncio.sleep(SPACING_S)  # bursts apart: each is a fresh wake
+        elif pattern == "spaced" and sent:
+            await asyncio.sleep(max(0.0, sent[-1][0] + SPACING_S - time.perf_counter()))
+        at, uid = await asyncio.to_thread(sender.append)
+        seq += 1
+        sent.append((at, uid, seq))
+        if pattern == "isolated":
+            await wait_all(seen, sent[-1:], args.timeout_s)
+            await asyncio.sleep(ISOLATED_PAUSE_S)  # a quiet gap between samples
 
 
 async def wait_all(seen: Observations, sent: list[tuple[float, int, int]],

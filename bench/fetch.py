@@ -1,0 +1,128 @@
+"""Fetch throughput: ``getMessages`` with ``raw`` through Switchboard vs stdlib ``imaplib`` direct.
+
+Usage::
+
+    .venv/bin/python bench/fetch.py --messages 1000 --message-bytes 10000
+
+``bench/fake_imap.py`` (its own process, plain IMAP) serves one INBOX of ``--messages`` messages
+of about ``--message-bytes`` each. The peer: ``imaplib`` in this process, logged in and SELECTed
+beforehand, times ``UID FETCH 1:* (BODY.PEEK[])``. Ours: a worker (``switchboard.aio``) asks the
+real server (``bench/serve.py``, its own process) for ``getMessages`` of the same ids with
+``["raw"]``; the server fetches over its warm command connection, encodes JSON, and the worker
+decodes it. Each side runs ``--rounds`` times after one warm-up; the medians are compared.
+
+Target: ours >= 1.0x imaplib's throughput. The last line prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import imaplib
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import fake_imap, machine, raise_fd_limit, switchboard_server
+
+from switchboard.client.aio import AsyncClient
+
+PASSWORD = "secret"
+USER = "fetch@bench.example"
+TARGET_RATIO = 1.0
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+def imaplib_rounds(port: int, messages: int, rounds: int) -> tuple[list[float], int, bytes]:
+    """Time ``rounds`` full fetches with imaplib; return (seconds each, bytes, first message)."""
+    imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
+    imap.login(USER, PASSWORD)
+    imap.select("INBOX", readonly=True)
+    times: list[float] = []
+    total, first = 0, b""
+    for _ in range(rounds + 1):  # the first round warms up and is not counted
+        start = time.perf_counter()
+        typ, data = imap.uid("FETCH", f"1:{messages}", "(BODY.PEEK[])")
+        elapsed = time.perf_counter() - start
+        bodies = [item[1] for item in data if isinstance(item, tuple)]
+        if typ != "OK" or len(bodies) != messages:
+            raise RuntimeError(f"imaplib fetched {len(bodies)} of {messages}: {typ}")
+        times.append(elapsed)
+        total, first = sum(len(b) for b in bodies), bodies[0]
+    imap.logout()
+    return times[1:], total, first
+
+
+def uidvalidity(port: int) -> int:
+    imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
+    imap.login(USER, PASSWORD)
+    typ, data = imap.status("INBOX", "(UIDVALIDITY)")
+    imap.logout()
+    match = _UIDVALIDITY.search(data[0] if isinstance(data[0], bytes) else b"")
+    if typ != "OK" or match is None:
+        raise RuntimeError(f"STATUS failed: {data!r}")
+    return int(match.group(1))
+
+
+async def switchboard_rounds(url: str, port: int, ids: list[str],
+                             rounds: int) -> tuple[list[float], int, bytes]:
+    async with AsyncClient(url, timeout_s=120) as client:
+        auth = {"type": "plain", "username": USER, "password": PASSWORD}
+        await client.call("connect", {"host": "127.0.0.1", "port": port, "auth": auth,
+                                      "ssl": False})
+        times: list[float] = []
+        total, first = 0, b""
+        for _ in range(rounds + 1):  # the first round also opens the command connection
+            start = time.perf_counter()
+            reply = await client.call("getMessages", {"account": USER, "ids": ids,
+                                                      "properties": ["raw"]})
+            elapsed = time.perf_counter() - start
+            raws = [m["raw"].encode() for m in reply["list"]]
+            if len(raws) != len(ids):
+                raise RuntimeError(f"getMessages returned {len(raws)} of {len(ids)}")
+            times.append(elapsed)
+            total, first = sum(len(r) for r in raws), raws[0]
+    return times[1:], total, first
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--message-bytes", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    raise_fd_limit()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        with fake_imap(tmp / "cert.pem", initial_messages=args.messages,
+                       body_pad_bytes=args.message_bytes) as imap, \
+                switchboard_server(tmp / "data") as server:
+            port = int(imap.info["port"])
+            peer, peer_bytes, peer_first = imaplib_rounds(port, args.messages, args.rounds)
+            validity = uidvalidity(port)
+            ids = [f"INBOX!{validity}?{uid}" for uid in range(1, args.messages + 1)]
+            import uvloop
+
+            ours, our_bytes, our_first = uvloop.run(switchboard_rounds(
+                f"ws://127.0.0.1:{server.info['port']}/workers", port, ids, args.rounds))
+    if our_first != peer_first or our_bytes != peer_bytes:
+        print(f"MISMATCH: imaplib {peer_bytes} bytes, getMessages {our_bytes} bytes",
+              file=sys.stderr)
+        raise SystemExit(1)
+    peer_s, ours_s = statistics.median(peer), statistics.median(ours)
+    mb = peer_bytes / 1e6
+    print(f"fetch: {args.messages} messages, {mb:.1f} MB raw, median of {args.rounds} rounds; "
+          f"{machine()}")
+    print(f"  imaplib UID FETCH (BODY.PEEK[])     {peer_s * 1000:8.1f} ms  {mb / peer_s:7.1f} MB/s"
+          f"  {args.messages / peer_s:8.0f} msg/s  (best {min(peer) * 1000:.1f} ms)")
+    print(f"  Switchboard getMessages ['raw']     {ours_s * 1000:8.1f} ms  {mb / ours_s:7.1f} MB/s"
+          f"  {args.messages / ours_s:8.0f} msg/s  (best {min(ours) * 1000:.1f} ms)")
+    ratio = peer_s / ours_s
+    print(f"getMessages raw throughput vs imaplib: {ratio:.2f}x (target >= {TARGET_RATIO:.1f}x: "
+          f"{'ok' if ratio >= TARGET_RATIO else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Smoke tests of the benchmarks in bench/: each runs end to end at a tiny size.
+
+Correctness only: the figures are not asserted (they belong in docs/benchmarks.md), but every
+benchmark must start its processes, drive the real server, see every event it caused, and print
+its comparison line last.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+RUN_TIMEOUT_S = 60.0
+
+
+def run_bench(script: str, *args: str) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout.strip().splitlines()
+
+
+def test_capacity_connects_idles_reconnects_and_delivers_every_injected_message() -> None:
+    lines = run_bench("capacity.py", "--accounts", "5", "--idle-seconds", "0.5",
+                      "--timeout-s", "30")
+    assert any("inject 1 per mailbox    5/5 events" in line for line in lines), lines
+    assert lines[-1].startswith("capacity N=5: "), lines
+
+
+def test_latency_against_pymap_pairs_every_append_with_both_observers() -> None:
+    pytest.importorskip("pymap")
+    lines = run_bench("latency.py", "--servers", "pymap", "--samples", "3", "--timeout-s", "10")
+    for pattern in ("isolated", "spaced", "burst"):
+        assert any(re.match(rf"pymap\s+{pattern}\s+n=3 ", line) for line in lines), lines
+    assert lines[-1].startswith("ours vs floor p50: pymap/isolated"), lines
+
+
+@pytest.mark.dovecot
+def test_latency_against_dovecot_pairs_every_append_with_both_observers() -> None:
+    if not (shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")):
+        pytest.skip("dovecot is not installed")
+    lines = run_bench("latency.py", "--servers", "dovecot", "--samples", "2",
+                      "--patterns", "isolated,burst", "--timeout-s", "10")
+    assert any(re.match(r"dovecot\s+burst\s+n=2 ", line) for line in lines), lines
+    assert lines[-1].startswith("ours vs floor p50: dovecot/isolated"), lines
+
+
+def test_fanout_counts_every_event_at_every_worker_and_the_floor() -> None:
+    lines = run_bench("fanout.py", "--workers", "1,3", "--events", "20", "--accounts", "2")
+    for who in ("ours ", "floor"):
+        for w in (1, 3):
+            assert any(line.strip().startswith(f"{who} W={w} ") and "20 events" in line
+                       for line in lines), lines
+    assert lines[-1].startswith("fanout deliveries/s ours vs websockets-only floor: W=1:"), lines
+
+
+def test_fetch_returns_the_same_bytes_as_imaplib() -> None:
+    lines = run_bench("fetch.py", "--messages", "20", "--message-bytes", "2000", "--rounds", "1")
+    assert "20 messages" in lines[0], lines
+    assert lines[-1].startswith("getMessages raw throughput vs imaplib: "), lines
