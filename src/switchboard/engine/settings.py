@@ -32,6 +32,9 @@ class EngineSettings:
         summaries: fetch ENVELOPE and RFC822.SIZE with new UIDs and fill
             ``NewMessage.summary`` (RFC 2047 decoded).
         stop_timeout_s: bound on LOGOUT of every connection when the engine stops.
+        command_idle_close_s: an account's command connection (LIST, STATUS, getMessages...)
+            is logged out after this long unused; the next command opens a new one. Idle
+            accounts then hold only their IDLE connections (half the memory and descriptors).
     """
 
     connect_timeout_s: float = 15.0
@@ -47,6 +50,7 @@ class EngineSettings:
     fetch_batch: int = 500
     summaries: bool = True
     stop_timeout_s: float = 5.0
+    command_idle_close_s: float = 60.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -59,6 +63,7 @@ class EngineSettings:
             "connect_rate_per_s",
             "connect_rate_per_host_per_s",
             "stop_timeout_s",
+            "command_idle_close_s",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")

@@ -93,6 +93,10 @@ class AccountSupervisor:
         self._watchers: dict[str, MailboxWatcher] = {}
         self._command_conn: ImapConnection | None = None
         self._command_lock = asyncio.Lock()
+        # Closes the command connection once unused for command_idle_close_s (None: no
+        # connection, or no timer needed); _command_used_at is the injected clock's time.
+        self._command_closer: asyncio.Task[None] | None = None
+        self._command_used_at = 0.0
         # The command connection's last outcome; part of the derived account state.
         self._command_state = S.IDLE
         self._command_error: str | None = None
@@ -255,6 +259,37 @@ class AccountSupervisor:
                 raise ConnectionFailed(
                     f"{self._config.host}:{self._config.port}: {type(exc).__name__}: {exc}"
                 ) from exc
+            finally:
+                self._command_used_at = self._clock()
+                self._arm_command_closer()
+
+    def _arm_command_closer(self) -> None:
+        # An idle account needs only its IDLE connections: a warm command connection doubles
+        # its memory and file descriptors (measured in bench/capacity.py), so it is kept only
+        # while it is in use now and then.
+        if self._stopped or self._command_conn is None:
+            return
+        if self._command_closer is None or self._command_closer.done():
+            self._command_closer = asyncio.create_task(
+                self._close_idle_command_connection(),
+                name=f"close idle command connection {self._config.account_id}",
+            )
+
+    async def _close_idle_command_connection(self) -> None:
+        close_s = self._settings.command_idle_close_s
+        while True:
+            wait_s = self._command_used_at + close_s - self._clock()
+            if wait_s > 0:
+                await self._sleep(wait_s)
+                continue
+            async with self._command_lock:
+                if self._clock() - self._command_used_at < close_s:
+                    continue  # used while we waited for the lock
+                # From here the task only closes: stop() waits for it instead of cancelling
+                # it half way through the LOGOUT (which would leak the socket).
+                self._command_closer = None
+                await self._drop_command_connection()
+                return
 
     async def _usable_command_connection(self) -> ImapConnection:
         conn = self._command_conn
@@ -294,6 +329,10 @@ class AccountSupervisor:
     async def stop(self) -> None:
         """Stop every watcher (LOGOUT) and log the command connection out."""
         self._stopped = True
+        closer, self._command_closer = self._command_closer, None
+        if closer is not None:  # still waiting (not closing): safe to cancel
+            closer.cancel()
+            await asyncio.gather(closer, return_exceptions=True)
         await self._stop_watchers(tuple(self._watchers))
         async with self._command_lock:
             await self._drop_command_connection()
