@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg-stubs would type it
+import asyncpg
 
 __all__ = ["LeaseTable", "NodeInfo"]
 
@@ -86,6 +86,7 @@ class LeaseTable:
                 f" (SELECT count(*) FROM nodes WHERE heartbeat_at > {_NOW} - $1)",
                 self.ttl_s,
             )
+        assert row is not None  # an aggregate query always returns one row
         return int(row[0]), int(row[1])
 
     async def acquire(self, limit: int) -> list[str]:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg-stubs would type it
+import asyncpg
 
 from switchboard.cluster.balance import plan_leases
 from switchboard.cluster.leases import LeaseTable

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg-stubs would type it
+import asyncpg
 
 from switchboard.engine.model import EventSink, StoredEvent
 from switchboard.store.base import Store

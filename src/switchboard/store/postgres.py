@@ -29,9 +29,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg-stubs would type it
+import asyncpg
 
 from switchboard.engine.model import AccountConfig, Checkpoint, EngineEvent, StoredEvent
 from switchboard.store import codec
@@ -244,7 +244,8 @@ class PostgresStore:
         async def call() -> _T:
             try:
                 async with self._pool.acquire() as conn:
-                    return await fn(conn)
+                    # The pool's proxy forwards every Connection method to the real one.
+                    return await fn(cast(asyncpg.Connection, conn))
             except asyncpg.UniqueViolationError:
                 raise
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
@@ -616,6 +617,7 @@ class PostgresStore:
                 row = await conn.fetchrow(
                     "SELECT position, acked_above FROM groups WHERE name = $1 FOR UPDATE", name
                 )
+                assert row is not None  # inserted just above, or already there
                 old = GroupPosition(int(row[0]), frozenset(int(i) for i in row[1]))
                 new = settle_group(old, acked, settled_through)
                 if new != old:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 
 from switchboard.cluster.holder import EngineLeaseHolder

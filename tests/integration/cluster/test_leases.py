@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 
 from switchboard.cluster.leases import LeaseTable
