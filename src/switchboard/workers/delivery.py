@@ -93,7 +93,9 @@ async def deliver_with_retries(
     """
     for number in range(1, policy.max_attempts + 1):
         try:
-            return await attempt()
+            result = await attempt()
+            _raise_if_cancelling()
+            return result
         except PermanentError:
             raise
         except retry_on as exc:
@@ -104,6 +106,16 @@ async def deliver_with_retries(
                            what, number, policy.max_attempts, wait_s, exc)
             await sleep(wait_s)
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+
+def _raise_if_cancelling() -> None:
+    # Python 3.11's asyncio.wait_for (used inside aiosmtplib and others) returns a result that
+    # raced with a cancel and swallows the cancel (CPython gh-86296, fixed in 3.12); a worker
+    # told to stop would then carry on. Honour the pending cancel: the event is simply not
+    # acknowledged and comes again (at-least-once).
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class DeadLetterFile:

@@ -139,20 +139,24 @@ class SmtpRelay:
         """How many messages the SMTP server accepted."""
 
     async def _send_once(self, raw: bytes, envelope: Envelope) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=self.hostname, port=self.port, username=self.username,
+            password=self.password, use_tls=self.use_tls, start_tls=self.start_tls,
+            tls_context=self.tls_context, timeout=self.timeout_s,
+        )
         try:
-            await aiosmtplib.send(
-                raw,
-                sender=envelope.sender,
-                recipients=list(envelope.recipients),
-                hostname=self.hostname,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.use_tls,
-                start_tls=self.start_tls,
-                tls_context=self.tls_context,
-                timeout=self.timeout_s,
-            )
+            async with client:
+                if envelope.sender:
+                    await client.sendmail(envelope.sender, list(envelope.recipients), raw)
+                else:
+                    # aiosmtplib cannot send the null reverse-path (it refuses an empty
+                    # sender), so MAIL FROM:<> is sent by hand (RFC 5321 §4.5.5).
+                    reply = await client.execute_command(b"MAIL", b"FROM:<>")
+                    if reply.code != 250:
+                        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, "<>")
+                    for recipient in envelope.recipients:
+                        await client.rcpt(recipient)
+                    await client.data(raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             error = f"SMTP {self.hostname}: recipients refused {codes}"

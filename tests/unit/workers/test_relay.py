@@ -93,3 +93,11 @@ async def test_a_message_fetched_without_raw_is_refused() -> None:
     relay = SmtpRelay("127.0.0.1", 1, rewrite=EnvelopeRewrite(recipients=("a@me.org",)))
     with pytest.raises(ValueError, match="raw"):
         await relay.deliver(NewMail("a", "INBOX!1?1"))
+
+
+async def test_null_reverse_path() -> None:
+    async with FakeSmtpServer() as smtp:
+        relay = SmtpRelay("127.0.0.1", smtp.port, retry=FAST,
+                          rewrite=EnvelopeRewrite(sender="", recipients=("a@me.org",)))
+        await relay(mail())
+    assert smtp.messages[0].sender == "<>"  # aiosmtpd records the null reverse-path as "<>"
