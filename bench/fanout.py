@@ -147,8 +147,9 @@ async def serve_floor(frame_bytes: int) -> None:
 
     clients: set[ServerConnection] = set()
     joined = asyncio.Condition()
-    pad = "x" * max(0, frame_bytes - 80)
-    frame_template = '[["newMessage",{"mailboxId":"INBOX!1","messageId":"INBOX!1?%d","p":"' + pad
+    head = '[["newMessage",{"mailboxId":"INBOX!1","messageId":"INBOX!1?%d","p":"'
+    pad = "x" * max(0, frame_bytes - len(head % 1000 + '"}]]'))  # same size as ours
+    frame_template = head + pad
 
     def at_least(n: int) -> Callable[[], bool]:
         return lambda: len(clients) >= n
