@@ -1,0 +1,121 @@
+"""Backoff, the event cursor and the watch log: the sans-I/O half of reconnect and resume."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from switchboard.client.core import Push
+from switchboard.client.resume import Backoff, EventCursor, WatchLog, event_id_of, with_since
+
+
+class TestBackoff:
+    def test_grows_exponentially_to_the_cap(self) -> None:
+        backoff = Backoff(first_s=0.1, max_s=1.0, factor=2.0, min_s=0.0)
+        ceilings = [backoff.delay_s(n, lambda: 1.0) for n in range(6)]
+        assert ceilings == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
+        assert backoff.delay_s(10_000, lambda: 1.0) == 1.0  # no overflow
+
+    def test_full_jitter_between_floor_and_ceiling(self) -> None:
+        backoff = Backoff(first_s=1.0, max_s=8.0, min_s=0.5)
+        assert backoff.delay_s(3, lambda: 0.0) == 0.5
+        assert backoff.delay_s(3, lambda: 0.5) == pytest.approx(0.5 + 7.5 / 2)
+
+    @pytest.mark.parametrize("kwargs", [{"min_s": 2.0, "first_s": 1.0}, {"factor": 0.5},
+                                        {"first_s": 5.0, "max_s": 1.0}])
+    def test_inconsistent_settings_are_refused(self, kwargs: dict[str, float]) -> None:
+        with pytest.raises(ValueError):
+            Backoff(**kwargs)
+
+
+def test_event_id_of_reads_only_integer_ids() -> None:
+    assert event_id_of({"eventId": 7}) == 7
+    assert event_id_of({"eventId": True}) is None
+    assert event_id_of({"eventId": 7.0}) is None
+    assert event_id_of({}) is None
+    assert event_id_of(["eventId"]) is None
+    assert Push("newMessage", {"eventId": 3}).event_id == 3
+
+
+class TestEventCursor:
+    def test_position_moves_with_acks_in_order(self) -> None:
+        cursor = EventCursor()
+        assert cursor.position is None
+        assert cursor.hand_out(1) and cursor.hand_out(2)
+        assert cursor.ack(1) and cursor.position == 1
+        assert cursor.ack(2) and cursor.position == 2
+        assert not cursor.hand_out(2)  # already processed: never handed out twice
+
+    def test_a_failed_handler_holds_the_position_below_it(self) -> None:
+        cursor = EventCursor(since=10)
+        for event_id in (11, 12, 13):
+            cursor.hand_out(event_id)
+        cursor.ack(11)
+        cursor.ack(13)  # 12's handler raised: no ack
+        assert cursor.position == 11
+        assert cursor.outstanding == {12}
+        # A resumed stream (since=11) sends 12 and 13 again: only 12 is handed out.
+        assert cursor.hand_out(12) and not cursor.hand_out(13)
+        assert cursor.ack(12) and cursor.position == 13
+
+    def test_since_marks_older_events_done(self) -> None:
+        cursor = EventCursor(since=5)
+        assert not cursor.hand_out(5) and cursor.hand_out(6)
+        assert cursor.is_done(4)
+
+    def test_ack_without_hand_out_and_twice(self) -> None:
+        cursor = EventCursor()
+        assert cursor.ack(4) and cursor.position == 4
+        assert not cursor.ack(4)
+
+    def test_tracking_is_bounded_by_giving_up_the_oldest_stuck_event(self) -> None:
+        cursor = EventCursor(since=0, max_tracked_events=3)
+        cursor.hand_out(1)  # never acknowledged
+        for event_id in range(2, 6):
+            cursor.hand_out(event_id)
+            cursor.ack(event_id)
+        assert cursor.outstanding == frozenset()
+        assert cursor.position == 5
+
+    @given(st.permutations(list(range(1, 30))), st.sets(st.integers(1, 29)))
+    def test_position_is_the_highest_id_with_everything_below_acked(
+        self, order: list[int], failed: set[int]
+    ) -> None:
+        cursor = EventCursor(since=0)
+        for event_id in order:
+            cursor.hand_out(event_id)
+        for event_id in order:
+            if event_id not in failed:
+                cursor.ack(event_id)
+        expected = min(failed) - 1 if failed else 29
+        assert cursor.position == expected
+
+
+class TestWatchLog:
+    def test_replays_set_up_commands_with_since(self) -> None:
+        log = WatchLog()
+        connect = {"host": "h", "port": 993, "auth": {"type": "plain"}}
+        cmds = [("connect", connect), ("watchMailboxes", {"account": "a", "list": ["INBOX"],
+                                                          "since": 3}),
+                ("getMailboxes", {"account": "a"}), ("watchAll", {})]
+        log.record(cmds, [["connected", {}, 0], ["watchingMailboxes", {}, 1],
+                          ["mailboxes", {}, 2], ["error", {"type": "badArgs"}, 3]])
+        assert log.replay(9) == [
+            ("connect", connect),
+            ("watchMailboxes", {"account": "a", "list": ["INBOX"], "since": 9}),
+        ]
+        assert log.replay(None)[1] == ("watchMailboxes", {"account": "a", "list": ["INBOX"]})
+        assert log.group is None
+
+    def test_the_same_watch_is_kept_once_and_groups_rejoin_without_since(self) -> None:
+        log = WatchLog()
+        for since in (1, 2):
+            log.record([("watchAll", {"group": "g", "since": since})], [["watchingAll", {}, 0]])
+        assert log.commands == [("watchAll", {"group": "g"})]
+        assert log.replay(5) == [("watchAll", {"group": "g"})]
+        assert log.group == "g"
+
+    def test_with_since_leaves_non_objects_alone(self) -> None:
+        assert with_since([], 3) == []
+        assert with_since({"list": []}, None) == {"list": []}
