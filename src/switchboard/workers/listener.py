@@ -164,7 +164,8 @@ LISTENER_RAW_PROPERTIES: Final = (*LISTENER_PROPERTIES, "raw")
 
 def format_parsed(raw: str) -> str:
     """The parsed message for ``--raw``: decoded headers, the text body, one line per attachment."""
-    message = email.message_from_string(raw, policy=email.policy.default)
+    # The wire form has CRLF line ends; printed text wants "\n".
+    message = email.message_from_string(raw.replace("\r\n", "\n"), policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     lines = [f"{name}: {value}" for name, value in message.items()]
     body = message.get_body(preferencelist=("plain", "html"))
