@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import aiohttp
-from twilio.base.exceptions import TwilioException  # type: ignore[import-untyped]
-from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
+from twilio.base.exceptions import TwilioException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
 
 from switchboard.workers.base import NewMail, Summary, new_mail_from, targets_for, truncate
 from switchboard.workers.delivery import (
