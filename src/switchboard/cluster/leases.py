@@ -116,6 +116,28 @@ class LeaseTable:
             )
         return sorted(r[0] for r in rows)
 
+    async def acquire_account(self, account_id: str) -> bool:
+        """Take the lease of one pinned account if it is free; return whether this node has it.
+
+        Used when a worker connects a new account on this node, so it is watched at once
+        instead of at the next round; the fair share then moves extras to the other nodes.
+        Also true when this node already holds the live lease.
+        """
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO leases (account_id, node_id, expires_at)"
+                f" SELECT account_id, $1, {_NOW} + $3 FROM accounts"
+                " WHERE account_id = $2 AND pinned"
+                " ON CONFLICT (account_id) DO UPDATE SET node_id = excluded.node_id,"
+                " expires_at = excluded.expires_at"
+                f" WHERE leases.expires_at < {_NOW} OR leases.node_id = excluded.node_id"
+                " RETURNING account_id",
+                self.node_id,
+                account_id,
+                self.ttl_s,
+            )
+        return row is not None
+
     async def release(self, account_ids: Collection[str]) -> None:
         """Give leases back at once (the caller stopped watching those accounts first)."""
         async with self._pool.acquire() as conn:

@@ -153,9 +153,12 @@ class ClusterNode:
                 was done so far stands, and the next round carries on.
         """
         started = self._clock()
+        # Only what was held before the renewal can be missing from it: an account adopted
+        # while the UPDATE ran was leased after it, and is not lost.
+        before = set(self._held)
         renewed = await self._table.heartbeat_and_renew(len(self._held), self._info)
         self._valid_until = started + self._table.ttl_s - self._fence_margin_s
-        lost = self._held - renewed
+        lost = (before & self._held) - renewed
         if lost:
             logger.warning("%s lost %d lease(s); stopping them", self.node_id, len(lost))
             await self._stop_accounts(lost)
@@ -192,6 +195,28 @@ class ClusterNode:
                 len(self._held),
             )
             await self._stop_accounts(list(self._held))
+
+    async def adopt(self, account_id: str) -> bool:
+        """Take one account's lease now if it is free and start it; return whether it is held.
+
+        A worker connecting a new account on this node gets it watched at once (and its
+        watches baselined here) instead of a round later; the fair share moves it on if this
+        node ends up with more than its part.
+
+        Raises:
+            OSError, TimeoutError, asyncpg.PostgresError: the database failed.
+        """
+        if account_id in self._held:
+            await self.wait_started()
+            return account_id in self._held
+        if not await self._table.acquire_account(account_id):
+            return False
+        self._held.add(account_id)
+        task = asyncio.create_task(self._start_one(account_id))
+        self._starting[account_id] = task
+        # A stop of this account cancels the start; then it is simply not held.
+        await asyncio.gather(task, return_exceptions=True)
+        return account_id in self._held
 
     async def wait_started(self) -> None:
         """Wait until every account won so far has been started (for tests and benchmarks)."""
