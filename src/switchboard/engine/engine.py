@@ -222,6 +222,51 @@ class Engine:
         async with self._supervisor(account_id).command_connection() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def transient_connection(self, config: AccountConfig) -> AsyncIterator[ImapConnection]:
+        """A connection of its own for an account this engine does not hold, closed after use.
+
+        For a cluster node serving ``getMessages`` & co. for an account another node watches
+        (docs/scaling.md). OAuth2 tokens refreshed to open it reach ``on_credentials_changed``.
+
+        Raises:
+            AuthenticationFailed: the server (or the OAuth2 token endpoint) refused the
+                credentials.
+            ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
+        """
+        refreshed: list[AccountConfig] = []
+
+        async def keep(auth: OAuth2Auth) -> None:
+            refreshed.append(replace(config, auth=auth))
+
+        credentials = None
+        if isinstance(config.auth, OAuth2Auth):
+            credentials = OAuth2Credentials(
+                config.auth,
+                self._refresher,
+                on_refreshed=keep,
+                backoff=Backoff(0.0, 1.0),
+                clock=self._clock,
+                wall_clock=self._wall_clock,
+            )
+        connector = AccountConnector(
+            config,
+            self.settings,
+            self._admission,
+            self._ssl_context_factory,
+            credentials=credentials,
+        )
+        try:
+            conn = await connector.connect()
+        except OAuth2Unavailable as exc:
+            raise ConnectionFailed(str(exc)) from exc
+        try:
+            if refreshed and self._on_credentials_changed is not None:
+                await self._on_credentials_changed(refreshed[-1])
+            yield conn
+        finally:
+            await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
+
     # ------------------------------------------------------------------ status
 
     def status(self, account_id: str) -> AccountStatus:
