@@ -69,6 +69,20 @@ def _build_parser() -> argparse.ArgumentParser:
         help="require this auth token on every socket (repeatable); prefer SWITCHBOARD_TOKENS",
     )
     serve.add_argument("--imap-ca-file", type=Path, help="extra CA file to trust for IMAP TLS")
+    serve.add_argument(
+        "--store",
+        dest="store_url",
+        metavar="URL",
+        help="postgresql://... to share state with other nodes (default: SQLite in the data dir)",
+    )
+    serve.add_argument(
+        "--node-id", help="this node's name in a cluster (default: host name + random suffix)"
+    )
+    serve.add_argument(
+        "--lease-ttl-s",
+        type=float,
+        help="seconds before a dead node's accounts move to the others (default 30)",
+    )
     serve.set_defaults(func=_serve)
 
     add_demo_command(commands)
@@ -91,6 +105,9 @@ def _serve(args: argparse.Namespace) -> int:
             "log_level": args.log_level,
             "tokens": args.tokens,
             "imap_ca_file": args.imap_ca_file,
+            "store_url": args.store_url,
+            "node_id": args.node_id,
+            "lease_ttl_s": args.lease_ttl_s,
         },
     )
     logging.basicConfig(
@@ -101,9 +118,13 @@ def _serve(args: argparse.Namespace) -> int:
     async def serve_until_signalled() -> None:
         server = SwitchboardServer(settings)
         await server.start()
+        # One line, first on stdout: scripts and tests read the port from it.
+        where = f"data in {settings.data_dir}"
+        if server.node_id is not None:
+            where = f"cluster node {server.node_id}, shared store"
         print(
             f"switchboard {__version__} listening on ws://{settings.host}:{server.port}/workers "
-            f"and /clients (data in {settings.data_dir})",
+            f"and /clients ({where})",
             flush=True,
         )
         try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import secrets
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ __all__ = [
     "OAuthProvider",
     "ServerSettings",
     "default_data_dir",
+    "default_node_id",
     "is_loopback_host",
     "load_settings",
 ]
@@ -74,6 +77,15 @@ class ServerSettings:
     group_visibility_timeout_s: float = 60.0
     group_max_in_flight: int = 1000
     oauth_providers: Mapping[str, OAuthProvider] = field(default_factory=dict)
+    # Several nodes (issue 8, docs/scaling.md): a postgresql:// URL puts the store in PostgreSQL
+    # and makes this process a cluster node; None keeps the embedded SQLite store in data_dir.
+    # repr=False: the URL may carry a password.
+    store_url: str | None = field(default=None, repr=False)
+    # This node's name in the cluster; None: the host name plus a short random suffix.
+    node_id: str | None = None
+    # How long an account lease (and a node's heartbeat) lasts without renewal: a dead node's
+    # accounts move to the others within this time.
+    lease_ttl_s: float = 30.0
 
     def check(self) -> None:
         """Refuse settings that are unsafe or impossible.
@@ -92,6 +104,22 @@ class ServerSettings:
             raise ConfigError(
                 "group_visibility_timeout_s must be > 0 and group_max_in_flight at least 1"
             )
+        if self.store_url is not None and not self.store_url.startswith(_PG_SCHEMES):
+            raise ConfigError("store_url must be a postgresql:// URL (leave it unset for SQLite)")
+        if self.node_id is not None and (
+            not self.node_id
+            or not self.node_id.isprintable()
+            or any(c.isspace() for c in self.node_id)
+        ):
+            raise ConfigError(
+                f"node_id must be a non-empty name without spaces, not {self.node_id!r}"
+            )
+        if self.lease_ttl_s <= 0:
+            raise ConfigError("lease_ttl_s must be > 0")
+
+    def resolved_node_id(self) -> str:
+        """``node_id``, or the host name plus a short random suffix when it is not set."""
+        return self.node_id if self.node_id is not None else default_node_id()
 
     def check_listen(self, *, store_has_tokens: bool) -> None:
         """Refuse to listen beyond loopback when no token of any kind is configured.
@@ -108,6 +136,14 @@ class ServerSettings:
                 "it could read every connected mailbox. Create one with `switchboard tokens "
                 "create`, set --token (or SWITCHBOARD_TOKENS), or listen on 127.0.0.1"
             )
+
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def default_node_id() -> str:
+    """A node name unique enough for a cluster: ``<host name>-<6 random hex digits>``."""
+    return f"{socket.gethostname()}-{secrets.token_hex(3)}"
 
 
 def default_data_dir() -> Path:
