@@ -12,6 +12,15 @@ Rules (protocol.md §5.5 and §7.2 #11, #12, #22, #48, #49):
   watches the union, so an IDLE connection stops when no watch set contains its mailbox.
 - Only this module changes those sets; everything it decides goes through one per-account lock,
   so concurrent ``connect``s of the same new username cannot race.
+
+Cluster mode (``cluster`` given, docs/scaling.md): the registry knows every pinned account of
+the shared store (re-read on the nodes' account notices, and on a miss), but only the lease
+holder's engine watches one. A worker connecting a new account here takes its lease at once
+when it is free (:meth:`~switchboard.server.cluster.ClusterLink.adopt`); watches set on a node
+that does not hold the account are stored and applied by the holder, which answers before
+``watchMailboxes`` does. Commands for an account watched elsewhere run on a connection opened
+for the command and closed after it (:meth:`AccountRegistry.command_connection`). Accounts only
+clients connected are not leased: they stay in the engine of the node their client used.
 """
 
 from __future__ import annotations
@@ -19,15 +28,24 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from switchboard.engine.engine import Engine, WatchResult
+from switchboard.engine.errors import EngineError, UnknownAccount
 from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.imap.connection import ImapConnection
+from switchboard.imap.errors import ImapError
 from switchboard.protocol.errors import AccountConflict, InvalidArguments
 from switchboard.protocol.methods import ConnectRequest, PlainAuth, XOAuth2Auth
 from switchboard.server.config import OAuthProvider, ServerSettings
 from switchboard.store.base import Store
+from switchboard.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from switchboard.server.cluster import ClusterLink
 
 __all__ = ["WORKERS", "AccountRegistry", "ConnectOutcome"]
 
@@ -52,10 +70,18 @@ class ConnectOutcome:
 class AccountRegistry:
     """Accounts by wire name (the login name, exactly as given), with their holders and watches."""
 
-    def __init__(self, engine: Engine, store: Store, settings: ServerSettings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        settings: ServerSettings,
+        *,
+        cluster: ClusterLink | None = None,
+    ) -> None:
         self._engine = engine
         self._store = store
         self._settings = settings
+        self._cluster = cluster
         self._configs: dict[str, AccountConfig] = {}
         self._pinned: set[str] = set()
         self._clients: dict[str, set[Hashable]] = {}
@@ -70,10 +96,16 @@ class AccountRegistry:
         for stored in await self._store.load_accounts():
             account_id = stored.config.account_id
             if not stored.pinned:
-                await self._store.delete_account(account_id)
+                if self._cluster is None:
+                    await self._store.delete_account(account_id)
                 continue
             self._configs[account_id] = stored.config
             self._pinned.add(account_id)
+            if self._cluster is not None:
+                # The lease loop decides which of them this node's engine watches.
+                self._watch_sets[account_id] = {WORKERS: tuple(stored.watches)}
+                restored += 1
+                continue
             self._engine.add_account(stored.config)
             if stored.watches:
                 self._watch_sets[account_id] = {WORKERS: tuple(stored.watches)}
@@ -93,6 +125,49 @@ class AccountRegistry:
         """Whether a worker connected the account (it then outlives its clients)."""
         return account_id in self._pinned
 
+    def account_ids(self) -> list[str]:
+        """Every managed account (in a cluster: every pinned one, wherever it is watched)."""
+        return sorted(self._configs)
+
+    async def known(self, account_id: str) -> bool:
+        """Like :meth:`exists`, but in a cluster asks the store about an account not seen yet.
+
+        A worker may connect an account on one node and use it on another before that node
+        got the notice.
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        if account_id not in self._configs and self._cluster is not None:
+            async with self._lock(account_id):
+                await self._refresh(account_id)
+        return account_id in self._configs
+
+    @asynccontextmanager
+    async def command_connection(self, account_id: str) -> AsyncIterator[ImapConnection]:
+        """The connection ``getMessages`` & co. run on: the engine's warm one when this node
+        holds the account, else (a cluster node) one opened for this command and closed after.
+
+        Raises:
+            UnknownAccount: no such account.
+            ConnectionFailed: it could not be opened, or it broke while in use.
+            AuthenticationFailed: the server refused the credentials.
+        """
+        if self._engine.has_account(account_id):
+            try:
+                async with self._engine.command_connection(account_id) as conn:
+                    yield conn
+                return
+            except UnknownAccount:
+                if self._engine.has_account(account_id):
+                    raise
+                # The lease moved away while we asked; a connection of our own serves it.
+        config = self._configs.get(account_id)
+        if config is None:
+            raise UnknownAccount(f"no account {account_id!r}")
+        async with self._engine.transient_connection(config) as conn:
+            yield conn
+
     # -- connect --------------------------------------------------------------------------
 
     async def connect(
@@ -111,12 +186,16 @@ class AccountRegistry:
         wanted = self._config_from(request)
         account_id = wanted.account_id
         async with self._lock(account_id):
+            if self._cluster is not None and account_id not in self._configs:
+                await self._refresh(account_id)  # connected on another node meanwhile?
             existing = self._configs.get(account_id)
             created = existing is None
             if existing is None:
                 verified = await self._engine.verify(wanted)
                 self._configs[account_id] = verified
-                self._engine.add_account(verified)
+                if self._cluster is None or not by_worker:
+                    # In a cluster, a worker's (pinned) account is started by its lease below.
+                    self._engine.add_account(verified)
                 logger.info("account %s connected (%s:%d)", account_id, wanted.host, wanted.port)
             else:
                 if (existing.host, existing.port) != (wanted.host, wanted.port):
@@ -127,14 +206,18 @@ class AccountRegistry:
                 if not _same_credentials(existing.auth, wanted.auth):
                     verified = await self._engine.verify(replace(existing, auth=wanted.auth))
                     self._configs[account_id] = verified
-                    await self._engine.update_account(verified)
+                    if self._engine.has_account(account_id):
+                        await self._engine.update_account(verified)
                     if account_id in self._pinned:
                         await self._store.save_account(verified, pinned=True)
+                        await self._changed(account_id)
             if by_worker:
                 if account_id not in self._pinned:
                     self._pinned.add(account_id)
                     await self._store.save_account(self._configs[account_id], pinned=True)
                     await self._store.save_watches(account_id, self._worker_watches(account_id))
+                    if self._cluster is not None:
+                        await self._lease_new_pin(account_id)
             else:
                 self._clients.setdefault(account_id, set()).add(holder)
             return ConnectOutcome(account_id, created)
@@ -147,6 +230,7 @@ class AccountRegistry:
         self._configs[account_id] = config
         if account_id in self._pinned:
             await self._store.save_account(config, pinned=True)
+            await self._changed(account_id)
 
     # -- watches ----------------------------------------------------------------------------
 
@@ -159,6 +243,11 @@ class AccountRegistry:
         unselectable); failed names are not kept in the holder's set.
         """
         async with self._lock(account_id):
+            if self._cluster is not None and account_id in self._pinned:
+                if not self._engine.has_account(account_id):
+                    await self._cluster.adopt(account_id)  # when its lease is free
+                if not self._engine.has_account(account_id):
+                    return await self._watch_elsewhere(account_id, holder, names)
             sets = self._watch_sets.setdefault(account_id, {})
             sets[holder] = names
             result = await self._engine.watch(account_id, self._union(account_id))
@@ -185,7 +274,7 @@ class AccountRegistry:
                 clients.discard(holder)
                 if not clients and account_id not in self._pinned:
                     await self._remove(account_id)
-                elif had_watch:
+                elif had_watch and self._engine.has_account(account_id):
                     await self._engine.watch(account_id, self._union(account_id))
 
     async def remove(self, account_id: str) -> bool:
@@ -195,6 +284,7 @@ class AccountRegistry:
         not come back on restart. Sessions that had connected it get ``inactiveAccount``-style
         errors from then on. Returns whether the account existed.
         """
+        await self.known(account_id)
         async with self._lock(account_id):
             if account_id not in self._configs:
                 return False
@@ -203,7 +293,9 @@ class AccountRegistry:
             self._configs.pop(account_id, None)
             self._clients.pop(account_id, None)
             self._watch_sets.pop(account_id, None)
-            await self._engine.remove_account(account_id)
+            if self._engine.has_account(account_id):
+                await self._engine.remove_account(account_id)
+            await self._changed(account_id)
         logger.info("account %s removed by an operator", account_id)
         return True
 
@@ -211,8 +303,117 @@ class AccountRegistry:
         self._configs.pop(account_id, None)
         self._clients.pop(account_id, None)
         self._watch_sets.pop(account_id, None)
-        await self._engine.remove_account(account_id)
+        if self._engine.has_account(account_id):
+            await self._engine.remove_account(account_id)
         logger.info("account %s stopped: its last client left", account_id)
+
+    # -- cluster ----------------------------------------------------------------------------
+
+    async def account_changed(self, account_id: str) -> None:
+        """Another node saved or deleted the account: re-read it (an account notice)."""
+        try:
+            async with self._lock(account_id):
+                await self._refresh(account_id)
+        except (StoreError, EngineError, ImapError, OSError) as exc:
+            logger.warning("cannot re-read account %s: %s", account_id, exc)
+
+    async def apply_stored_watches(self, account_id: str) -> tuple[str, ...] | None:
+        """As the lease holder, watch what the workers' stored watch set says (a notice).
+
+        Returns the names that failed, or ``None`` when this node does not hold the account.
+        """
+        if not self._engine.has_account(account_id):
+            return None
+        async with self._lock(account_id):
+            names = self._worker_watches(account_id)
+            try:
+                result = await self._engine.watch(account_id, self._union(account_id))
+            except UnknownAccount:
+                return None  # stopped meanwhile: the lease moved
+            except (EngineError, ImapError, OSError) as exc:
+                # The asker reports them failed; the supervisor keeps retrying what it can.
+                logger.warning("cannot watch %s for another node: %s", account_id, exc)
+                return names
+            failed = set(result.failed)
+            if failed & set(names):
+                kept = tuple(n for n in names if n not in failed)
+                self._watch_sets.setdefault(account_id, {})[WORKERS] = kept
+                try:
+                    await self._store.save_watches(account_id, kept)
+                except StoreError as exc:
+                    logger.warning("cannot store the watches of %s: %s", account_id, exc)
+            return tuple(n for n in names if n in failed)
+
+    async def resync(self) -> None:
+        """Re-read every account (account notices may have been missed)."""
+        try:
+            stored = await self._store.load_accounts()
+        except StoreError as exc:
+            logger.warning("cannot re-read the accounts: %s", exc)
+            return
+        pinned = {a.config.account_id for a in stored if a.pinned}
+        for account_id in sorted(pinned | self._pinned):
+            await self.account_changed(account_id)
+
+    async def _refresh(self, account_id: str) -> None:
+        """Adopt the store's view of a pinned account; the caller holds its lock."""
+        stored = await self._store.get_account(account_id)
+        if stored is None or not stored.pinned:
+            if account_id in self._pinned:
+                self._pinned.discard(account_id)
+                self._watch_sets.get(account_id, {}).pop(WORKERS, None)
+                if not self._clients.get(account_id):
+                    self._configs.pop(account_id, None)
+                    self._watch_sets.pop(account_id, None)
+                    if self._engine.has_account(account_id):
+                        # Deleted elsewhere; the lease loop drops the lease at its next renewal.
+                        await self._engine.remove_account(account_id)
+            return
+        old = self._configs.get(account_id)
+        self._configs[account_id] = stored.config
+        self._pinned.add(account_id)
+        self._watch_sets.setdefault(account_id, {})[WORKERS] = tuple(stored.watches)
+        if old is not None and old != stored.config and self._engine.has_account(account_id):
+            await self._engine.update_account(stored.config)
+
+    async def _changed(self, account_id: str) -> None:
+        if self._cluster is not None:
+            await self._cluster.changed(account_id)
+
+    async def _lease_new_pin(self, account_id: str) -> None:
+        """A worker pinned the account here: watch it here if its lease is free."""
+        assert self._cluster is not None
+        local = self._engine.has_account(account_id)  # a client had connected it here
+        await self._changed(account_id)
+        if await self._cluster.adopt(account_id):
+            if local and self._union(account_id):
+                # Starting the lease watched the workers' set only; add this node's clients'.
+                await self._engine.watch(account_id, self._union(account_id))
+        elif local and self._engine.has_account(account_id):
+            # Another node took it first: two engines must never watch one account.
+            await self._engine.remove_account(account_id)
+
+    async def _watch_elsewhere(
+        self, account_id: str, holder: Hashable, names: tuple[str, ...]
+    ) -> WatchResult:
+        """Watches for an account another node holds; the caller holds its lock."""
+        assert self._cluster is not None
+        sets = self._watch_sets.setdefault(account_id, {})
+        if holder != WORKERS:
+            # Client watch sets stay on their node (docs/scaling.md): a client here gets the
+            # events of the mailboxes the account's workers watch.
+            sets[holder] = names
+            return WatchResult(names, ())
+        await self._store.save_watches(account_id, names)
+        failed_names = await self._cluster.request_watch(account_id)
+        if failed_names is None:
+            # No holder answered in time: the watches are stored, and the node that takes the
+            # lease starts the account with them.
+            logger.warning("no node answered for %s; its watches are stored", account_id)
+            failed_names = ()
+        failed = set(failed_names)
+        sets[WORKERS] = tuple(n for n in names if n not in failed)
+        return WatchResult(sets[WORKERS], tuple(n for n in names if n in failed))
 
     # -- helpers ----------------------------------------------------------------------------
 

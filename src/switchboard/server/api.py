@@ -15,7 +15,16 @@ from switchboard.engine.state import AccountStatus, MailboxStatus
 from switchboard.imap.utf7 import decode_mailbox
 from switchboard.protocol.redaction import REDACTED
 
-__all__ = ["account_document", "mailbox_document", "scrub"]
+__all__ = [
+    "REMOTE_STATE",
+    "account_document",
+    "mailbox_document",
+    "remote_account_document",
+    "scrub",
+]
+
+REMOTE_STATE = "remote"
+"""The ``state`` of an account another cluster node watches (its live state is on that node)."""
 
 # Secrets shorter than this are not scrubbed: replacing every "a" of a text would only garble it,
 # and such a password is not one a server would echo recognisably anyway.
@@ -39,6 +48,38 @@ def account_document(status: AccountStatus, config: AccountConfig | None) -> dic
         "mailboxes": [mailbox_document(m, secrets) for m in status.mailboxes],
         "counters": dict(sorted(status.counters.items())),
         "lastEventAt": status.last_event_at,
+    }
+
+
+def remote_account_document(
+    config: AccountConfig, watches: tuple[str, ...], node: str | None
+) -> dict[str, Any]:
+    """An account another cluster node watches, as ``/api/accounts`` lists it on this node.
+
+    Its live state and counters live on ``node`` (``None`` while no node holds its lease);
+    the mailboxes are the stored watches, in the ``remote`` state too.
+    """
+    return {
+        "account": config.account_id,
+        "host": config.host,
+        "port": config.port,
+        "state": REMOTE_STATE,
+        "lastError": None,
+        "mailboxes": [
+            {
+                "name": name,
+                "displayName": decode_mailbox(name, strict=False),
+                "state": REMOTE_STATE,
+                "uidvalidity": None,
+                "lastUid": None,
+                "lastEventAt": None,
+                "lastError": None,
+            }
+            for name in watches
+        ],
+        "counters": {},
+        "lastEventAt": None,
+        "node": node,
     }
 
 

@@ -5,6 +5,11 @@ the engine (IMAP watchers), the hub (fan-out) and the account registry. ``start(
 store, starts the engine, restores the accounts workers had connected, then listens;
 ``stop()`` closes every WebSocket (1001), logs out of every IMAP connection and closes the store.
 
+With ``store_url`` set the server is a cluster node (docs/scaling.md): the store is the
+shared PostgreSQL, the engine's sink is a ``NullSink`` (the cluster's event tail publishes every
+event, local or not, to the hub once), and a :class:`~switchboard.server.cluster.ClusterLink`
+decides which pinned accounts this node's engine watches. Without it nothing of that runs.
+
 HTTP routes live in ``server.http``, the token check in ``server.auth``.
 """
 
@@ -20,11 +25,14 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from switchboard import __version__
+from switchboard.cluster.tail import NullSink
 from switchboard.engine.engine import Engine
+from switchboard.engine.model import EventSink
 from switchboard.engine.settings import EngineSettings
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
+from switchboard.server.cluster import ClusterLink
 from switchboard.server.config import ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
@@ -33,6 +41,7 @@ from switchboard.server.hub import Hub
 from switchboard.server.session import Session
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
+from switchboard.store.postgres import PostgresStore
 from switchboard.store.sqlite import SqliteStore
 
 __all__ = ["ServerContext", "SwitchboardServer"]
@@ -53,6 +62,8 @@ class ServerContext:
     sessions: set[Session] = field(default_factory=set)
     groups: GroupRegistry = field(init=False)
     authenticator: Authenticator = field(init=False)
+    cluster: ClusterLink | None = None
+    """This node's lease loop and event tail; ``None`` on a single node (SQLite)."""
 
     def __post_init__(self) -> None:
         self.handlers = Handlers(self)
@@ -76,6 +87,8 @@ class SwitchboardServer:
         self._engine_settings = engine_settings or EngineSettings()
         self._context: ServerContext | None = None
         self._server: Server | None = None
+        self.node_id: str | None = None
+        """This node's name in a cluster (``None`` on a single node); set by ``start``."""
 
     @property
     def context(self) -> ServerContext:
@@ -98,7 +111,13 @@ class SwitchboardServer:
         settings.check()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
-        store = await SqliteStore.open(settings.data_dir / "switchboard.db", box)
+        store: Store
+        if settings.store_url is not None:
+            self.node_id = settings.resolved_node_id()
+            # record() is then fenced by this node's leases (store.postgres.LeaseLost).
+            store = await PostgresStore.open(settings.store_url, box, node_id=self.node_id)
+        else:
+            store = await SqliteStore.open(settings.data_dir / "switchboard.db", box)
         try:
             # Stored tokens count as configured, so this check waits for the store.
             settings.check_listen(store_has_tokens=await store.has_active_tokens())
@@ -111,18 +130,32 @@ class SwitchboardServer:
         async def credentials_changed(config: Any) -> None:
             await registry_ref[0].credentials_changed(config)
 
+        # In a cluster every event reaches the hub through the event tail, local ones too.
+        sink: EventSink = hub if self.node_id is None else NullSink()
         engine = Engine(
             store,
-            hub,
+            sink,
             settings=self._engine_settings,
             ssl_context_factory=default_ssl_context,
             on_credentials_changed=credentials_changed,
         )
         await engine.start()
-        registry = AccountRegistry(engine, store, settings)
+        cluster = None
+        if settings.store_url is not None and self.node_id is not None:
+            cluster = ClusterLink(
+                settings.store_url,
+                self.node_id,
+                store,
+                engine,
+                hub,
+                lease_ttl_s=settings.lease_ttl_s,
+            )
+        registry = AccountRegistry(engine, store, settings, cluster=cluster)
         registry_ref.append(registry)
-        self._context = ServerContext(settings, store, engine, hub, registry)
+        self._context = ServerContext(settings, store, engine, hub, registry, cluster=cluster)
         restored = await registry.restore()
+        if cluster is not None:
+            await cluster.start(registry)
         # A frame may be a little over max_frame_bytes and still get a proper error response;
         # far beyond it, the WebSocket layer closes with 1009 before buffering it all.
         self._server = await serve(
@@ -137,7 +170,11 @@ class SwitchboardServer:
             logger=redacted_logger(),
         )
         logger.info(
-            "listening on %s:%d (%d stored account(s) restored)", settings.host, self.port, restored
+            "listening on %s:%d (%d stored account(s) %s)",
+            settings.host,
+            self.port,
+            restored,
+            "restored" if cluster is None else f"in the cluster; this is node {self.node_id}",
         )
 
     async def stop(self) -> None:
@@ -149,6 +186,9 @@ class SwitchboardServer:
             self._server = None
         if self._context is not None:
             await self._context.groups.stop()
+            if self._context.cluster is not None:
+                # Leases go back only once their accounts stopped; the tail stops after them.
+                await self._context.cluster.stop()
             await self._context.engine.stop()
             await self._context.store.close()
             self._context = None

@@ -120,7 +120,7 @@ class Handlers:
             if method is Method.CONNECT:
                 return await self._connect(session, args)
             account_id, rest = split_account(args)  # raises NoAccount
-            if not self._context.accounts.exists(account_id):
+            if not await self._context.accounts.known(account_id):
                 raise wire.InactiveAccount(f"{account_id!r} is not connected")
             handler = self._account_methods.get(method) if method else None
             if handler is None:
@@ -251,7 +251,7 @@ class Handlers:
     async def _get_mailboxes(self, session: Session, account_id: str, args: Any) -> tuple[str, Any]:
         request = validate_get_mailboxes(args)
         return "mailboxes", await mailops.get_mailboxes(
-            self._context.engine, account_id, request.state
+            self._context.accounts, account_id, request.state
         )
 
     async def _get_message_list(
@@ -259,11 +259,11 @@ class Handlers:
     ) -> tuple[str, Any]:
         request = validate_get_message_list(args)
         return "messageList", await mailops.get_message_list(
-            self._context.engine, account_id, request.mailbox_id
+            self._context.accounts, account_id, request.mailbox_id
         )
 
     async def _get_messages(self, session: Session, account_id: str, args: Any) -> tuple[str, Any]:
         request = validate_get_messages(args)
         return "messages", await mailops.get_messages(
-            self._context.engine, account_id, request.ids, request.properties
+            self._context.accounts, account_id, request.ids, request.properties
         )

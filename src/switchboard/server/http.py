@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import http
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,13 +33,17 @@ from websockets.http11 import Request, Response
 from switchboard import __version__
 from switchboard.engine.errors import UnknownAccount
 from switchboard.protocol.methods import Interface
-from switchboard.server.api import account_document
+from switchboard.server.accounts import WORKERS
+from switchboard.server.api import account_document, remote_account_document
 from switchboard.server.dashboard import StaticFiles
+from switchboard.store.errors import StoreError
 
 if TYPE_CHECKING:
     from switchboard.server.app import ServerContext
 
 __all__ = ["DEFAULT_LATENCY_WINDOW_S", "INTERFACES", "HttpRoutes", "json_response"]
+
+logger = logging.getLogger("switchboard.server")
 
 INTERFACES = {"/workers": Interface.WORKERS, "/clients": Interface.CLIENTS}
 
@@ -100,15 +105,19 @@ class HttpRoutes:
         if path == "/health":
             return json_response(self.health())
         if path == _ACCOUNTS:
-            return json_response(self.accounts())
+            return json_response(await self.accounts())
         return json_response(self.latency(split.query))
 
     # -- documents ----------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """The ``/health`` document: version, sessions, and each account's state."""
+        """The ``/health`` document: version, sessions, and each account's state.
+
+        On a cluster node also ``node``: its name and the accounts it holds leases on (the
+        ``accounts`` list is what this node's engine watches).
+        """
         context = self._context
-        return {
+        document: dict[str, Any] = {
             "status": "ok",
             "version": __version__,
             "sessions": len(context.sessions),
@@ -117,12 +126,41 @@ class HttpRoutes:
                 for s in context.engine.statuses()
             ],
         }
+        if context.cluster is not None:
+            document["node"] = context.cluster.health()
+        return document
 
-    def accounts(self) -> list[dict[str, Any]]:
-        """The ``/api/accounts`` document: every account's status, by account name."""
-        registry = self._context.accounts
-        statuses = sorted(self._context.engine.statuses(), key=lambda s: s.account_id)
-        return [account_document(s, registry.config(s.account_id)) for s in statuses]
+    async def accounts(self) -> list[dict[str, Any]]:
+        """The ``/api/accounts`` document: every account's status, by account name.
+
+        On a cluster node: every account of the cluster, each with the ``node`` that watches
+        it; those watched elsewhere are in the ``remote`` state (their details are on their
+        node).
+        """
+        context = self._context
+        registry = context.accounts
+        statuses = sorted(context.engine.statuses(), key=lambda s: s.account_id)
+        documents = [account_document(s, registry.config(s.account_id)) for s in statuses]
+        cluster = context.cluster
+        if cluster is None:
+            return documents
+        try:
+            holders = await cluster.holders()
+        except StoreError as exc:
+            logger.warning("/api/accounts without lease holders: %s", exc)
+            holders = {}
+        for document in documents:
+            # An account here without a lease is one only clients connected: it is ours.
+            document["node"] = holders.get(document["account"], cluster.node_id)
+        local = {s.account_id for s in statuses}
+        for account_id in registry.account_ids():
+            config = registry.config(account_id)
+            if account_id in local or config is None:
+                continue
+            watches = registry.watches(account_id, WORKERS)
+            documents.append(remote_account_document(config, watches, holders.get(account_id)))
+        documents.sort(key=lambda d: str(d["account"]))
+        return documents
 
     def latency(self, query: str) -> dict[str, Any]:
         """The ``/api/latency`` document for the window ``?window_s=`` (default 600 s)."""
@@ -137,11 +175,20 @@ class HttpRoutes:
     async def _account(self, method: str, account_id: str) -> Response:
         context = self._context
         if method == "GET":
+            config = context.accounts.config(account_id)
             try:
                 status = context.engine.status(account_id)
             except UnknownAccount:
-                return _no_account(account_id)
-            return json_response(account_document(status, context.accounts.config(account_id)))
+                if context.cluster is None or config is None:
+                    return _no_account(account_id)
+                # Watched by another node (or by none, between two leases).
+                try:
+                    node = (await context.cluster.holders()).get(account_id)
+                except StoreError:
+                    node = None
+                watches = context.accounts.watches(account_id, WORKERS)
+                return json_response(remote_account_document(config, watches, node))
+            return json_response(account_document(status, config))
         if method == "DELETE":
             if not await context.accounts.remove(account_id):
                 return _no_account(account_id)

@@ -1,7 +1,9 @@
 """The read commands — getMailboxes, getMessageList, getMessages — done over IMAP.
 
 Each runs on the account's command connection (``Engine.command_connection``: one warm,
-authenticated connection per account, used by one caller at a time) and returns the response
+authenticated connection per account, used by one caller at a time; on a cluster node that
+does not watch the account, one opened for the command, see
+``AccountRegistry.command_connection``) and returns the response
 arguments of protocol.md §2.6–2.8 with the fixes of §7.2 (#30, #33, #37–41).
 IMAP failures surface as the layer's own exceptions; the session turns them into wire errors.
 """
@@ -10,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
-from switchboard.engine.engine import Engine
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import MailboxNotFound
 from switchboard.imap.utf7 import decode_mailbox
@@ -20,10 +22,24 @@ from switchboard.protocol.errors import MailboxDoesNotExist
 from switchboard.protocol.ids import MailboxId, MessageId
 from switchboard.server.messages import MessagePlan
 
-__all__ = ["get_mailboxes", "get_message_list", "get_messages", "mailboxes_state"]
+__all__ = [
+    "CommandConnections",
+    "get_mailboxes",
+    "get_message_list",
+    "get_messages",
+    "mailboxes_state",
+]
 
 # Cap on UIDs per UID FETCH command line (servers limit line length; 500 UIDs ~ 4 KB).
 _FETCH_CHUNK = 500
+
+
+class CommandConnections(Protocol):
+    """Where an account's command connection comes from (the engine, or the account registry)."""
+
+    def command_connection(self, account_id: str) -> AbstractAsyncContextManager[ImapConnection]:
+        """An authenticated connection for the account, one caller at a time."""
+        ...
 
 
 def mailboxes_state(entries: Sequence[tuple[str, int]]) -> int:
@@ -41,9 +57,11 @@ def mailboxes_state(entries: Sequence[tuple[str, int]]) -> int:
     return int.from_bytes(digest.digest(), "big")
 
 
-async def get_mailboxes(engine: Engine, account_id: str, known_state: int | None) -> dict[str, Any]:
+async def get_mailboxes(
+    connections: CommandConnections, account_id: str, known_state: int | None
+) -> dict[str, Any]:
     """``getMailboxes``: selectable mailboxes in descending name order, with ids and ``state``."""
-    async with engine.command_connection(account_id) as imap:
+    async with connections.command_connection(account_id) as imap:
         listed = await imap.list("", "*")
         entries: list[tuple[str, int]] = []
         for item in listed:
@@ -72,16 +90,21 @@ async def get_mailboxes(engine: Engine, account_id: str, known_state: int | None
     }
 
 
-async def get_message_list(engine: Engine, account_id: str, mailbox: MailboxId) -> dict[str, Any]:
+async def get_message_list(
+    connections: CommandConnections, account_id: str, mailbox: MailboxId
+) -> dict[str, Any]:
     """``getMessageList``: every UID of the mailbox, ascending, as messageIds."""
-    async with engine.command_connection(account_id) as imap:
+    async with connections.command_connection(account_id) as imap:
         await _examine(imap, mailbox)
         uids = sorted(await imap.uid_search("ALL"))
     return {"messageIds": [MessageId(mailbox, uid).encode() for uid in uids]}
 
 
 async def get_messages(
-    engine: Engine, account_id: str, ids: Sequence[MessageId], properties: Sequence[str]
+    connections: CommandConnections,
+    account_id: str,
+    ids: Sequence[MessageId],
+    properties: Sequence[str],
 ) -> dict[str, Any]:
     """``getMessages``: the requested properties of each message, in request order.
 
@@ -92,7 +115,7 @@ async def get_messages(
     for message_id in ids:
         by_mailbox.setdefault(message_id.mailbox, []).append(message_id.uid)
     rendered: dict[MessageId, dict[str, Any]] = {}
-    async with engine.command_connection(account_id) as imap:
+    async with connections.command_connection(account_id) as imap:
         for mailbox, uids in by_mailbox.items():
             await _examine(imap, mailbox)
             unique = sorted(set(uids))

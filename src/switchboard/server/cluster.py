@@ -1,0 +1,171 @@
+"""A server's place in a cluster: its lease loop, its event tail and its account notices.
+
+Built by :class:`~switchboard.server.app.SwitchboardServer` when ``store_url`` names a
+PostgreSQL database (docs/scaling.md). It owns:
+
+- a small pool of its own for the lease loop, so renewals never queue behind the store's calls;
+- the :class:`~switchboard.cluster.node.ClusterNode` deciding which pinned accounts this node's
+  engine watches (through an :class:`~switchboard.cluster.holder.EngineLeaseHolder`);
+- the :class:`~switchboard.cluster.tail.EventTail` that hands every event of the shared log,
+  local or not, to the hub exactly once (the engine's own sink is a ``NullSink``);
+- the :class:`~switchboard.cluster.notices.AccountNotices` through which the account registries
+  of the nodes keep each other informed.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from switchboard.cluster.holder import EngineLeaseHolder
+from switchboard.cluster.leases import LeaseTable
+from switchboard.cluster.node import ClusterNode
+from switchboard.cluster.notices import AccountNotices, NoticeHandler
+from switchboard.cluster.tail import EventTail
+from switchboard.engine.engine import Engine
+from switchboard.engine.model import EventSink
+from switchboard.store.base import Store
+from switchboard.store.errors import StoreError
+
+__all__ = ["ClusterLink"]
+
+# Lease rounds and notices need few connections; the store has its own pool.
+_POOL_MAX_CONNECTIONS = 3
+_DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class ClusterLink:
+    """This node's lease loop, event tail and account notices.
+
+    Args:
+        dsn: the shared database (the store's URL).
+        node_id: this node's name, unique in the cluster.
+        store: the shared store (opened with the same ``node_id``).
+        engine: this node's engine (whose sink must be a ``NullSink``).
+        hub: the local fan-out the event tail publishes to.
+        lease_ttl_s: how long a lease lasts without renewal.
+        info: a note other nodes see in the ``nodes`` table (e.g. this node's URL).
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        node_id: str,
+        store: Store,
+        engine: Engine,
+        hub: EventSink,
+        *,
+        lease_ttl_s: float,
+        info: str = "",
+    ) -> None:
+        self.dsn = dsn
+        self.node_id = node_id
+        self._store = store
+        self._engine = engine
+        self._hub = hub
+        self._ttl_s = lease_ttl_s
+        self._info = info
+        self._pool: asyncpg.Pool | None = None
+        self._node: ClusterNode | None = None
+        self._tail: EventTail | None = None
+        self._notices: AccountNotices | None = None
+        self.holder = EngineLeaseHolder(engine, store)
+        """Counts the accounts this node started and stopped (for /health)."""
+
+    async def start(self, handler: NoticeHandler) -> None:
+        """Follow the event log, listen for account notices, start the lease loop.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=1, max_size=_POOL_MAX_CONNECTIONS
+            )
+        except _DB_ERRORS as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+        table = LeaseTable(self._pool, self.node_id, ttl_s=self._ttl_s)
+        self._node = ClusterNode(table, self.holder, info=self._info)
+        self._tail = EventTail(self._store, self.dsn, self._hub)
+        self._notices = AccountNotices(self._pool, self.dsn, handler)
+        await self._tail.start()
+        await self._notices.start()
+        self._node.start()
+
+    async def stop(self) -> None:
+        """Stop watching (leases given back at once), then stop the tail and the notices."""
+        if self._node is not None:
+            try:
+                await self._node.stop(leave=True)
+            except _DB_ERRORS:
+                # Could not give the leases back: they expire after the TTL instead.
+                await self._node.stop(leave=False)
+            self._node = None
+        if self._notices is not None:
+            await self._notices.stop()
+            self._notices = None
+        if self._tail is not None:
+            await self._tail.stop()
+            self._tail = None
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The accounts this node holds leases on (and watches)."""
+        return self._node.held if self._node is not None else frozenset()
+
+    async def adopt(self, account_id: str) -> bool:
+        """Take the account's lease now if it is free, and start it here.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        if self._node is None:
+            return False
+        try:
+            return await self._node.adopt(account_id)
+        except _DB_ERRORS as exc:
+            raise StoreError(f"cannot take the lease of {account_id!r}: {exc}") from exc
+
+    async def changed(self, account_id: str) -> None:
+        """Tell the other nodes the account (or its watches) changed.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        if self._notices is not None:
+            await self._notices.changed(account_id)
+
+    async def request_watch(self, account_id: str) -> tuple[str, ...] | None:
+        """Ask the holder to apply the stored watches; its failed names, ``None`` if no answer.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        if self._notices is None:
+            return None
+        return await self._notices.request_watch(account_id)
+
+    async def holders(self) -> dict[str, str]:
+        """``account_id -> node_id`` for every live lease in the cluster.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        if self._pool is None:
+            return {}
+        try:
+            return await LeaseTable(self._pool, self.node_id, ttl_s=self._ttl_s).holders()
+        except _DB_ERRORS as exc:
+            raise StoreError(f"cannot read the leases: {exc}") from exc
+
+    def health(self) -> dict[str, object]:
+        """The cluster part of ``/health``: this node's name and the leases it holds."""
+        return {
+            "nodeId": self.node_id,
+            "leaseTtlS": self._ttl_s,
+            "leases": sorted(self.held),
+            "started": self.holder.starts,
+            "stopped": self.holder.stops,
+        }
