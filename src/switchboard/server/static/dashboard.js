@@ -139,7 +139,9 @@
   }
 
   function renderTiles(accounts, latency) {
-    const healthy = accounts.filter((a) => a.state === "idle" || a.state === "syncing").length;
+    // In a cluster, accounts another node watches ("remote") count as healthy there.
+    const healthy = accounts.filter(
+      (a) => a.state === "idle" || a.state === "syncing" || a.state === "remote").length;
     const events = accounts.reduce((sum, a) => sum + (a.counters.events || 0), 0);
     $("t-accounts").textContent = accounts.length;
     $("t-healthy").textContent = healthy + " / " + accounts.length;
@@ -149,7 +151,21 @@
       : "–";
   }
 
+  // The "Node" column exists only on a cluster node (any account with a node field).
+  function showNodeColumn(shown) {
+    const head = $("accounts").tHead.rows[0];
+    const existing = head.querySelector("th.node");
+    if (shown && !existing) {
+      const th = el("th", "node", "Node");
+      head.insertBefore(th, head.cells[2]);
+    } else if (!shown && existing) {
+      existing.remove();
+    }
+  }
+
   function renderAccounts(accounts) {
+    const clustered = accounts.some((a) => a.node !== undefined);
+    showNodeColumn(clustered);
     const rows = accounts.map((account) => {
       const tr = el("tr");
       tr.dataset.account = account.account;
@@ -158,6 +174,7 @@
       if (account.lastError) name.append(el("div", "error", account.lastError));
       tr.append(name);
       tr.append(el("td", "muted", account.host + ":" + account.port));
+      if (clustered) tr.append(el("td", "node", account.node || "–"));
       const state = el("td");
       state.append(el("span", "badge s-" + account.state, account.state));
       state.dataset.state = account.state;
