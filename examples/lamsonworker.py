@@ -7,9 +7,10 @@ This one keeps those options and defaults and does the same through
 :class:`switchboard.workers.relay.SmtpRelay` on the reliable runner: the message's raw source is
 sent unchanged, to the addresses of its To/Cc/Bcc headers (Lamson's relay used the To header),
 from its Return-Path, else its From, else the null reverse-path ``<>`` — so a message without a
-sender is relayed too. The connection is plain SMTP, as Lamson's relay made it; for TLS or SMTP
-AUTH use ``relay_worker.py``. An event is acknowledged once the SMTP server accepted the message
-(4xx and connection errors are retried)::
+sender is relayed too. Lamson's relay spoke plain SMTP; this one upgrades with STARTTLS when the
+server offers it (and then verifies its certificate), else stays plain. For implicit TLS, a
+required STARTTLS, a private CA or SMTP AUTH use ``relay_worker.py``. An event is acknowledged
+once the SMTP server accepted the message (4xx and connection errors are retried)::
 
     python examples/lamsonworker.py --url ws://127.0.0.1:8080/workers \\
         --host 127.0.0.1 --port 8823 --state-file lamson.state
@@ -41,8 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def build() -> tuple[Handler, Sequence[str], None]:
+        # start_tls=None (STARTTLS when offered), not False: SmtpRelay sends the null
+        # reverse-path by hand and, without the EHLO that the STARTTLS check makes, the
+        # server answers "503 send HELO first" (reported to the relay's owner).
         relay = SmtpRelay(args.host, args.port, rewrite=EnvelopeRewrite(keep_recipients=True),
-                          start_tls=False, dead_letter=dead_letter(args))
+                          start_tls=None, dead_letter=dead_letter(args))
         return relay, RELAY_PROPERTIES, None
 
     return run(parser, args, build, log_level="DEBUG" if args.debug else None)
