@@ -322,6 +322,8 @@ class AccountRegistry:
 
         Returns the names that failed, or ``None`` when this node does not hold the account.
         """
+        if self._cluster is not None and account_id in self._cluster.held:
+            await self._cluster.wait_started()  # the lease may have been won a moment ago
         if not self._engine.has_account(account_id):
             return None
         async with self._lock(account_id):

@@ -115,6 +115,11 @@ class ClusterLink:
         """The accounts this node holds leases on (and watches)."""
         return self._node.held if self._node is not None else frozenset()
 
+    async def wait_started(self) -> None:
+        """Wait until every account won so far has been started in the engine."""
+        if self._node is not None:
+            await self._node.wait_started()
+
     async def adopt(self, account_id: str) -> bool:
         """Take the account's lease now if it is free, and start it here.
 
