@@ -78,3 +78,17 @@ def test_without_a_config_nothing_is_scrubbed_and_nothing_breaks() -> None:
 def test_scrub_leaves_very_short_secrets_alone() -> None:
     assert scrub("a cat sat", ("a",)) == "a cat sat"
     assert scrub(None, ("secret",)) is None
+
+
+def test_remote_account_document_names_the_node_and_the_stored_watches() -> None:
+    from switchboard.server.api import REMOTE_STATE, remote_account_document
+
+    config = AccountConfig("bob", "imap.example.com", 993, PasswordAuth("bob", "s3cret-pw"))
+    document = remote_account_document(config, ("INBOX", "&AMk-t&AOk-"), "node-b")
+    assert document["account"] == "bob"
+    assert (document["host"], document["port"]) == ("imap.example.com", 993)
+    assert document["state"] == REMOTE_STATE == "remote"
+    assert document["node"] == "node-b"
+    assert [m["displayName"] for m in document["mailboxes"]] == ["INBOX", "Été"]
+    assert "s3cret-pw" not in repr(document)
+    assert remote_account_document(config, (), None)["node"] is None

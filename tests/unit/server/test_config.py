@@ -1,0 +1,45 @@
+"""Tests for server.config's cluster settings: store_url, node_id, lease_ttl_s."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchboard.server.config import ConfigError, ServerSettings, load_settings
+
+
+def test_cluster_settings_come_from_the_environment_and_the_command_line() -> None:
+    settings = load_settings(
+        environ={"SWITCHBOARD_STORE_URL": "postgresql://db/sb", "SWITCHBOARD_LEASE_TTL_S": "5"},
+        overrides={"node_id": "node-a"},
+    )
+    assert settings.store_url == "postgresql://db/sb"
+    assert settings.node_id == "node-a" == settings.resolved_node_id()
+    assert settings.lease_ttl_s == 5.0
+
+
+def test_defaults_keep_sqlite_and_make_up_a_node_name() -> None:
+    settings = ServerSettings()
+    assert settings.store_url is None
+    assert settings.lease_ttl_s == 30.0
+    first, second = settings.resolved_node_id(), settings.resolved_node_id()
+    assert first != second  # a random suffix: two nodes on one host do not collide
+    assert first.rsplit("-", 1)[0] == second.rsplit("-", 1)[0]
+
+
+def test_the_store_url_is_not_in_the_repr() -> None:
+    settings = ServerSettings(store_url="postgresql://sb:hunter2@db/sb")
+    assert "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"store_url": "mysql://db/sb"}, "store_url"),
+        ({"node_id": "two words"}, "node_id"),
+        ({"node_id": ""}, "node_id"),
+        ({"lease_ttl_s": 0}, "lease_ttl_s"),
+    ],
+)
+def test_bad_cluster_settings_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={}, overrides=overrides)
