@@ -202,3 +202,32 @@ async def test_apnsworker_connects_the_account_and_pushes_the_original_alert(
     assert body["aps"] == {"alert": "Alice Example - Lunch?", "badge": 1, "sound": "default"}
     assert body["account"] == imap_user.username
     assert code == 0, err.decode()
+
+
+async def test_apnsworker_without_pushtoken_only_logs(
+    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+) -> None:
+    password = tmp_path / "imap-password"
+    password.write_text(imap_user.password)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(EXAMPLES / "apnsworker.py"), "--url", workers_url(sb_server),
+        "--cert", str(tmp_path / "absent.pem"), "--host", dovecot.host,
+        "--port", str(dovecot.tls_port), "--user", imap_user.username,
+        "--password-file", str(password), "--log-level", "INFO",
+        stderr=asyncio.subprocess.PIPE, env=_clean_env())
+    assert proc.stderr is not None
+    logged = b""
+    try:
+        async with asyncio.timeout(DELIVERY_TIMEOUT_S):
+            while b"Alice Example - Hello" not in logged:
+                await append(dovecot, imap_user, message("Hello"))
+                with contextlib.suppress(TimeoutError):
+                    logged = await asyncio.wait_for(proc.stderr.readline(), APPEND_EVERY_S)
+                    assert logged, "the worker exited early"
+    finally:
+        proc.terminate()
+        async with asyncio.timeout(DELIVERY_TIMEOUT_S):
+            await proc.communicate()
+    # No certificate was needed: nothing is pushed without a device token.
+    assert f"{imap_user.username}: Alice Example - Hello (no --pushtoken".encode() in logged
+    assert proc.returncode == 0
