@@ -259,6 +259,10 @@ async def test_three_serve_processes_share_accounts_and_survive_kill9(
                 "getMessages", {"account": remote, "ids": ids, "properties": ["subject"]}
             )
             assert "first" in json.dumps(got), got
+            # Watches set on node 1 for an account node 2 holds: node 2 applies them and
+            # answers (account notices); a mailbox that does not exist comes back failed.
+            reply = await sb.watch_mailboxes(remote, ["INBOX", "NoSuchBox"])
+            assert reply["list"] == ["INBOX"] and reply["failed"] == ["NoSuchBox"], reply
             docs = {d["account"]: d for d in await asyncio.to_thread(nodes[0].api_accounts)}
             assert len(docs) == ACCOUNTS
             assert docs[remote]["node"] == "n2" and docs[remote]["state"] == "remote"
