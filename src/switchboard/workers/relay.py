@@ -150,7 +150,10 @@ class SmtpRelay:
                     await client.sendmail(envelope.sender, list(envelope.recipients), raw)
                 else:
                     # aiosmtplib cannot send the null reverse-path (it refuses an empty
-                    # sender), so MAIL FROM:<> is sent by hand (RFC 5321 §4.5.5).
+                    # sender), so MAIL FROM:<> is sent by hand (RFC 5321 §4.5.5) — after the
+                    # EHLO that sendmail() would have sent (none yet when STARTTLS was off).
+                    if client.is_ehlo_or_helo_needed:
+                        await client.ehlo()
                     reply = await client.execute_command(b"MAIL", b"FROM:<>")
                     if reply.code != 250:
                         raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, "<>")

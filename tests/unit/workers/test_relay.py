@@ -95,9 +95,11 @@ async def test_a_message_fetched_without_raw_is_refused() -> None:
         await relay.deliver(NewMail("a", "INBOX!1?1"))
 
 
-async def test_null_reverse_path() -> None:
+@pytest.mark.parametrize("start_tls", [None, False])
+async def test_null_reverse_path(start_tls: bool | None) -> None:
+    # start_tls=False: no STARTTLS probe, so the relay itself must greet (EHLO) before MAIL.
     async with FakeSmtpServer() as smtp:
-        relay = SmtpRelay("127.0.0.1", smtp.port, retry=FAST,
+        relay = SmtpRelay("127.0.0.1", smtp.port, retry=FAST, start_tls=start_tls,
                           rewrite=EnvelopeRewrite(sender="", recipients=("a@me.org",)))
         await relay(mail())
     assert smtp.messages[0].sender == "<>"  # aiosmtpd records the null reverse-path as "<>"
