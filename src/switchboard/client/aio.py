@@ -383,6 +383,7 @@ class AsyncClient:
                 if not self.reconnect or self._closing.is_set():
                     return  # what is queued is still handed out, then events() ends
                 self._generation += 1  # what is still queued will be sent again on resume
+                self._discard_queued()
                 reopened = await self._reopen()
                 if reopened is None:
                     return
@@ -446,6 +447,16 @@ class AsyncClient:
             if resume is not None:
                 await resume
 
+    def _discard_queued(self) -> None:
+        """Drop the pushes of lost connections now, so they do not take the new one's room."""
+        kept = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if not isinstance(item, tuple):
+                kept.append(item)  # an error for the consumer
+        for item in kept:
+            self._queue.put_nowait(item)
+
     async def _resync(self) -> None:
         """Pushes were dropped: reconnect (and resume) now that the queue is empty."""
         self._overflowed = None
@@ -503,10 +514,16 @@ class AsyncClient:
             logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
 
     def _deliver(self, push: Push) -> None:
+        if self._overflowed == self._generation:
+            # After a gap, later pushes of this connection must not be handed out either: the
+            # position would move past the dropped one. The resumed stream brings them all.
+            self.dropped_pushes += 1
+            return
         if self._queue.qsize() >= self.max_queue:
             self.dropped_pushes += 1
             self._overflowed = self._generation
-            logger.warning("push queue full (%d), dropped %r", self.max_queue, push)
+            logger.warning("push queue full (%d), dropped %r and what follows until resync",
+                           self.max_queue, push)
             return
         self._queue.put_nowait((self._generation, push))
 

@@ -14,12 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from switchboard.server.app import SwitchboardServer
+from tests.integration.server.conftest import FAST_ENGINE, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
 
 START_TIMEOUT_S = 30.0
@@ -92,6 +94,18 @@ def server_process(tmp_path: Path, dovecot: DovecotServer) -> Iterator[ServerPro
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
+    """A server in the test's event loop, for tests that kill other things than the server."""
+    srv = SwitchboardServer(server_settings(tmp_path / "data", dovecot),
+                            engine_settings=FAST_ENGINE)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
 
 
 def connect_args(dovecot: DovecotServer, user: ImapUser, port: int | None = None) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,24 +20,12 @@ from tests.integration.reliability.conftest import (
     messages,
     report,
 )
-from tests.integration.server.conftest import FAST_ENGINE, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.timeout(150)]
 
 MESSAGES = 200
 KILL_AFTER = 40
-
-
-@pytest.fixture
-async def server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    srv = SwitchboardServer(server_settings(tmp_path / "data", dovecot),
-                            engine_settings=FAST_ENGINE)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def start_worker(
