@@ -22,6 +22,7 @@ Rules of this module: no I/O, no clocks, no threads; the shells hold their own l
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -177,6 +178,11 @@ class WatchLog:
 
     def __init__(self) -> None:
         self._commands: list[tuple[str, Any]] = []
+        # A worker may connect 10,000 accounts: membership and the group are kept up to date
+        # as commands are recorded, never found by scanning the list (which made recording
+        # quadratic and cost every received push a scan; bench/capacity.py).
+        self._keys: set[str] = set()
+        self._group: str | None = None
 
     @property
     def commands(self) -> list[tuple[str, Any]]:
@@ -186,12 +192,7 @@ class WatchLog:
     @property
     def group(self) -> str | None:
         """The consumer group a recorded watch joined, if any."""
-        for method, args in self._commands:
-            if method in WATCH_METHODS and isinstance(args, Mapping):
-                group = args.get("group")
-                if isinstance(group, str):
-                    return group
-        return None
+        return self._group
 
     def record(self, cmds: Iterable[Sequence[Any]], resps: Sequence[Any]) -> None:
         """Remember the set-up commands of a group whose responses were not errors."""
@@ -202,8 +203,16 @@ class WatchLog:
             if resp[0] == "error":
                 continue
             key = (method, _without_since(args))
-            if key not in self._commands:
-                self._commands.append(key)
+            # Canonical JSON: equal argument objects give equal text whatever their key order.
+            text = json.dumps(key, sort_keys=True, separators=(",", ":"), default=repr)
+            if text in self._keys:
+                continue
+            self._keys.add(text)
+            self._commands.append(key)
+            if self._group is None and method in WATCH_METHODS and isinstance(args, Mapping):
+                group = args.get("group")
+                if isinstance(group, str):
+                    self._group = group
 
     def replay(self, since: int | None) -> list[tuple[str, Any]]:
         """The commands to send on a new connection, watches resuming after ``since``."""

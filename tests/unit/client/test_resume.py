@@ -116,6 +116,22 @@ class TestWatchLog:
         assert log.replay(5) == [("watchAll", {"group": "g"})]
         assert log.group == "g"
 
+    def test_many_accounts_are_each_kept_once_whatever_the_key_order(self) -> None:
+        log = WatchLog()
+        for i in range(2000):
+            auth = {"type": "plain", "username": f"u{i}", "password": "p"}
+            log.record([("connect", {"host": "h", "port": 993, "auth": auth}),
+                        ("watchMailboxes", {"account": f"u{i}", "list": ["INBOX"]})],
+                       [["connected", {}], ["watchingMailboxes", {}]])
+        log.record([("connect", {"auth": {"password": "p", "username": "u7", "type": "plain"},
+                                 "port": 993, "host": "h"})], [["connected", {}]])
+        log.record([("watchAll", {"group": "g"}), ("watchAll", {"group": "other"})],
+                   [["watchingAll", {}], ["watchingAll", {}]])
+        assert len(log.commands) == 4002
+        assert log.commands[14] == ("connect", {"host": "h", "port": 993, "auth": {
+            "type": "plain", "username": "u7", "password": "p"}})
+        assert log.group == "g"  # the first group a watch joined
+
     def test_with_since_leaves_non_objects_alone(self) -> None:
         assert with_since([], 3) == []
         assert with_since({"list": []}, None) == {"list": []}
