@@ -123,7 +123,8 @@ def fake_imap(cert_out: Path, *, initial_messages: int = 0, body_pad_bytes: int 
 def switchboard_server(data_dir: Path, *, ca_file: Path | None = None,
                        connect_rate_per_s: float | None = None,
                        connect_rate_per_host_per_s: float | None = None,
-                       command_rate_per_s: float | None = None) -> Child:
+                       command_rate_per_s: float | None = None,
+                       command_idle_close_s: float | None = None) -> Child:
     """``bench/serve.py``: the real server in its own process (engine rates settable)."""
     argv = [sys.executable, str(BENCH / "serve.py"), "--data-dir", str(data_dir)]
     if ca_file is not None:
@@ -132,6 +133,8 @@ def switchboard_server(data_dir: Path, *, ca_file: Path | None = None,
         argv += ["--connect-rate-per-s", str(connect_rate_per_s)]
     if connect_rate_per_host_per_s is not None:
         argv += ["--connect-rate-per-host-per-s", str(connect_rate_per_host_per_s)]
+    if command_idle_close_s is not None:
+        argv += ["--command-idle-close-s", str(command_idle_close_s)]
     if command_rate_per_s is not None:
         argv += ["--command-rate-per-s", str(command_rate_per_s)]
     return Child(argv)

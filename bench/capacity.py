@@ -12,9 +12,10 @@ raised), and this process as the worker (``switchboard.aio``). Steps and figures
 1. ``connect`` + ``watchMailboxes INBOX`` for N accounts (``--concurrency`` in flight); time until
    the fake server sees all N sessions in IDLE;
 2. server RSS per account: (RSS - RSS before the first account) / N, when all are idle and
-   again after step 3;
-3. server CPU while idle, over ``--idle-seconds`` (default 65), in % of one core; then RSS
-   and fds again (steady state: idle command connections are closed after 60 s);
+   again in step 3;
+3. the steady state: once the engine closed the idle command connections (after 60 s unused)
+   RSS and fds again, then server CPU while idle over ``--idle-seconds`` (default 60), in % of
+   one core;
 4. the fake server aborts every connection; time until all N are in IDLE again;
 5. one message injected into each of the N mailboxes at once: events/s delivered to the worker
    and the inject -> ``newMessage`` latency p50/p99 under that load.
@@ -59,6 +60,7 @@ TARGET_RECONNECT_S = 120.0
 PEER_KB_PER_ACCOUNT = 1024  # EmailEngine's published 1-2 MB per account (Redis), lower bound
 POLL_INTERVAL_S = 0.5
 INJECT_CHUNK = 500
+STEADY_EXTRA_FDS = 100  # the server's own descriptors: store, listeners, worker socket, pipes
 
 
 def log(text: str) -> None:
@@ -84,6 +86,13 @@ async def wait_idling(control: Control, n: int, timeout_s: float, what: str) -> 
             log(f"{what}: {idling}/{n} idle after {now - start:.0f} s")
             last_log = now
         await asyncio.sleep(POLL_INTERVAL_S)  # polling a counter in another process
+
+
+async def wait_fds(pid: int, at_most: int, timeout_s: float) -> None:
+    """Poll until ``pid`` holds at most ``at_most`` file descriptors."""
+    async with asyncio.timeout(timeout_s):
+        while proc_fds(pid) > at_most:  # noqa: ASYNC110 - another process's state
+            await asyncio.sleep(POLL_INTERVAL_S)
 
 
 async def connect_all(client: AsyncClient, n: int, port: int, concurrency: int) -> None:
@@ -112,6 +121,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     with fake_imap(cert) as imap, switchboard_server(
         tmp / "data", ca_file=cert, connect_rate_per_s=args.connect_rate_per_s,
         connect_rate_per_host_per_s=args.connect_rate_per_s, command_rate_per_s=1e6,
+        command_idle_close_s=args.command_idle_close_s,
     ) as server:
         control = Control(int(imap.info["control_port"]))
         url = f"ws://127.0.0.1:{server.info['port']}/workers"
@@ -142,14 +152,16 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
                 rss_idle = proc_rss_bytes(server.pid)
                 fds_idle = proc_fds(server.pid)
                 log(f"all {n} idle after {all_idle_s:.1f} s; server RSS {rss_idle / 2**20:.0f} MiB"
-                    f", {fds_idle} fds; measuring idle CPU for {args.idle_seconds:.0f} s")
+                    f", {fds_idle} fds; waiting for the idle command connections to close")
+                # Steady state: the engine logs out the command connections watch() opened
+                # once unused for command_idle_close_s; then only the IDLE connections remain.
+                await wait_fds(server.pid, n + STEADY_EXTRA_FDS, args.timeout_s)
+                rss_steady, fds_steady = proc_rss_bytes(server.pid), proc_fds(server.pid)
+                log(f"steady: server RSS {rss_steady / 2**20:.0f} MiB, {fds_steady} fds; "
+                    f"measuring idle CPU for {args.idle_seconds:.0f} s")
                 cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
                 await asyncio.sleep(args.idle_seconds)  # the measurement window itself
                 idle_cpu = (proc_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0) * 100
-                # Steady state: by now (idle window >= the engine's command_idle_close_s) the
-                # command connections watch() opened are logged out; only IDLE ones remain.
-                rss_steady, fds_steady = proc_rss_bytes(server.pid), proc_fds(server.pid)
-                log(f"steady: server RSS {rss_steady / 2**20:.0f} MiB, {fds_steady} fds")
                 log(f"idle CPU {idle_cpu:.2f} %; dropping every IMAP connection")
                 start = time.monotonic()
                 dropped = int(await asyncio.to_thread(control.ask, "drop"))
@@ -234,7 +246,7 @@ def report(args: argparse.Namespace, r: dict[str, float]) -> None:
           f"  {mark(r['all_idle_s'] <= TARGET_ALL_IDLE_S)}")
     print(f"  RSS per account         {r['kb_per_account']:8.1f} KB  target <= "
           f"{TARGET_KB_PER_ACCOUNT}  {mark(r['kb_per_account'] <= TARGET_KB_PER_ACCOUNT)}"
-          f"  (after the idle window; server base {r['rss_before_mib']:.0f} MiB, "
+          f"  (steady state; server base {r['rss_before_mib']:.0f} MiB, "
           f"{int(r['fds_steady'])} fds)")
     print(f"  RSS per account at the moment all were idle {r['kb_per_account_all_idle']:.1f} KB "
           f"({int(r['fds_idle'])} fds: command connections not yet closed); after the "
@@ -267,9 +279,10 @@ def main() -> None:
     parser.add_argument("--connect-rate-per-s", type=float, default=300.0,
                         help="engine admission: new IMAP connections per second (global and "
                              "per host)")
-    parser.add_argument("--idle-seconds", type=float, default=65.0,
-                        help="idle CPU window; at least the engine's command_idle_close_s (60) "
-                             "so that the RSS after it is the steady state")
+    parser.add_argument("--command-idle-close-s", type=float, default=None,
+                        help="the engine's command_idle_close_s (default: the engine's, 60)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0,
+                        help="idle CPU window, once the idle command connections are closed")
     parser.add_argument("--timeout-s", type=float, default=600.0)
     args = parser.parse_args()
     raise_fd_limit()

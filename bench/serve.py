@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--connect-rate-per-s", type=float, default=DEFAULTS.connect_rate_per_s)
     parser.add_argument("--connect-rate-per-host-per-s", type=float,
                         default=DEFAULTS.connect_rate_per_host_per_s)
+    parser.add_argument("--command-idle-close-s", type=float,
+                        default=DEFAULTS.command_idle_close_s)
     parser.add_argument("--command-rate-per-s", type=float,
                         help="per-session command rate limit (when the server has one)")
     args = parser.parse_args()
@@ -49,7 +51,8 @@ def main() -> None:
             settings, rate_limit_per_s=args.command_rate_per_s,
             rate_limit_burst=max(1, int(args.command_rate_per_s)))
     engine = EngineSettings(connect_rate_per_s=args.connect_rate_per_s,
-                            connect_rate_per_host_per_s=args.connect_rate_per_host_per_s)
+                            connect_rate_per_host_per_s=args.connect_rate_per_host_per_s,
+                            command_idle_close_s=args.command_idle_close_s)
 
     async def serve() -> None:
         import logging

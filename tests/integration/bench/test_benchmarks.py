@@ -30,7 +30,7 @@ def run_bench(script: str, *args: str) -> list[str]:
 
 def test_capacity_connects_idles_reconnects_and_delivers_every_injected_message() -> None:
     lines = run_bench("capacity.py", "--accounts", "5", "--idle-seconds", "0.5",
-                      "--timeout-s", "30")
+                      "--command-idle-close-s", "0.5", "--timeout-s", "30")
     assert any("inject 1 per mailbox    5/5 events" in line for line in lines), lines
     assert lines[-1].startswith("capacity N=5: "), lines
 
