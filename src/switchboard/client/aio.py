@@ -224,6 +224,8 @@ class AsyncClient:
         prepared = [self._prepare(cmd) for cmd in cmds]
         resps = await self._send(prepared, timeout_s)
         self._log.record(prepared, resps)
+        # A member sees a share of the ids: the gaps between them are other members' work.
+        self._cursor.sparse = self._log.group is not None
         return resps
 
     async def call(

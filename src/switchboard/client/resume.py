@@ -11,7 +11,10 @@ Both client shells (threaded and asyncio) use these three pieces, so they resume
   resume point: the highest event id such that every event handed out at or below it was
   acknowledged. A handler that raises leaves its event outstanding, so the position never passes
   it and a resumed stream (``since=position``) delivers it again. Events acknowledged above the
-  position are remembered, so such a replay does not hand them to user code a second time.
+  position are remembered, so such a replay does not hand them to user code a second time. A
+  group member sees only a share of the ids, so no position can speak for the ids between them:
+  in *sparse* mode (set when the client joins a group) the cursor remembers the ids it
+  acknowledged, a bounded number of them, and only those count as done.
 * :class:`WatchLog` records the commands that set a session up (``connect``, ``watchAll``,
   ``watchMailboxes``) as the user sent them, and rebuilds them for a new connection: watches get
   ``since=position`` — or, when they joined a group, are sent as they were (the group's durable
@@ -111,8 +114,12 @@ class EventCursor:
     ) -> None:
         self.position = since
         self.max_tracked_events = max_tracked_events
+        self.sparse = False
+        """Group mode: only ids acknowledged here are done (see the module docstring)."""
         self._outstanding: set[int] = set()
         self._acked_above: set[int] = set()
+        # Sparse mode: acknowledged ids, oldest first (a dict is an ordered set).
+        self._acked_recent: dict[int, None] = {}
 
     @property
     def outstanding(self) -> frozenset[int]:
@@ -121,6 +128,8 @@ class EventCursor:
 
     def is_done(self, event_id: int) -> bool:
         """Whether ``event_id`` was already processed (at or below the position, or acked)."""
+        if self.sparse:
+            return event_id in self._acked_recent
         if self.position is not None and event_id <= self.position:
             return True
         return event_id in self._acked_above
@@ -140,6 +149,12 @@ class EventCursor:
         """Record that the handler of ``event_id`` returned; ``True`` if the position moved."""
         before = self.position
         self._outstanding.discard(event_id)
+        if self.sparse:
+            self._acked_recent[event_id] = None
+            while len(self._acked_recent) > self.max_tracked_events:
+                del self._acked_recent[next(iter(self._acked_recent))]
+            self.position = max(event_id, self.position or 0)
+            return self.position != before
         if not self.is_done(event_id):
             self._acked_above.add(event_id)
         self._advance()

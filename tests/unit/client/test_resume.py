@@ -135,3 +135,16 @@ class TestWatchLog:
     def test_with_since_leaves_non_objects_alone(self) -> None:
         assert with_since([], 3) == []
         assert with_since({"list": []}, None) == {"list": []}
+
+
+def test_sparse_cursor_counts_only_its_own_acks() -> None:
+    cursor = EventCursor(max_tracked_events=2)
+    cursor.sparse = True  # a group member: ids 2 and 3 went to other members
+    assert cursor.hand_out(1) and cursor.hand_out(4)
+    cursor.ack(1)
+    cursor.ack(4)
+    assert cursor.position == 4
+    assert cursor.hand_out(2)  # redelivered from a member that died: new to us
+    assert not cursor.hand_out(4)  # ours, acknowledged: not handed out again
+    cursor.ack(2)
+    assert cursor.hand_out(1)  # forgotten: only max_tracked_events ids are kept
