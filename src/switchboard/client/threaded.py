@@ -12,6 +12,16 @@ promises are rejected with ``ConnectionClosed`` when the connection ends, or ``R
 when a per-call timeout passes; unknown, untagged or malformed frames are logged or handed to
 ``received_unsolicited`` and never stop the reader thread; ``send_cmds()`` with no commands
 settles at once with ``([], [])``.
+
+Reliability (issue 6, docs/reliability.md; the same rules as ``switchboard.aio``): a
+``newMessage`` push is acknowledged once ``received_unsolicited`` returned without raising (for a
+``Fetcher``: once ``received_new`` returned). ``last_event_id`` is the highest event id at or
+below which every push handed to a hook was acknowledged; pass it back as ``since=`` after a
+restart. With ``reconnect=True`` (off by default, protocol.md §6.5) a lost connection is opened
+again with capped, jittered exponential backoff; the ``connect`` and watch commands that
+succeeded are sent again, watches with ``since=last_event_id`` (group watches rejoin as they
+were), then ``reconnected()`` is called. ``opened()`` runs only on the first connection and
+``closed()`` only once the client stops for good.
 """
 
 from __future__ import annotations
@@ -20,12 +30,14 @@ import email
 import email.policy
 import inspect
 import logging
+import random
 import ssl
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed as WsConnectionClosed
+from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
@@ -40,6 +52,15 @@ from switchboard.client.core import (
 )
 from switchboard.client.errors import ConnectionClosed, ResponseTimeout
 from switchboard.client.promise import Promise
+from switchboard.client.resume import (
+    DEFAULT_MAX_TRACKED_EVENTS,
+    WATCH_METHODS,
+    Backoff,
+    EventCursor,
+    WatchLog,
+    event_id_of,
+    with_since,
+)
 
 __all__ = ["DEFAULT_MAX_FRAME_BYTES", "DEFAULT_PING_INTERVAL_S", "Client", "Fetcher"]
 
@@ -79,6 +100,10 @@ class Client:
         timeout_s: limit on the opening and the closing handshake.
         max_frame_bytes: largest frame accepted from the server.
         max_pending_groups: how many ``send_cmds`` calls may await replies at once.
+        reconnect: open the connection again when it is lost, and resume (module docstring).
+        since: the event id processed last (e.g. from a state file); watches resume after it.
+        backoff: the delays between reconnection attempts.
+        max_tracked_events: bound on the event ids the cursor keeps (see ``EventCursor``).
     """
 
     def __init__(
@@ -94,6 +119,10 @@ class Client:
         timeout_s: float = 10.0,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         max_pending_groups: int = DEFAULT_MAX_PENDING_GROUPS,
+        reconnect: bool = False,
+        since: int | None = None,
+        backoff: Backoff | None = None,
+        max_tracked_events: int = DEFAULT_MAX_TRACKED_EVENTS,
     ) -> None:
         self.url = url
         self.protocols = list(protocols) if protocols else None
@@ -113,6 +142,15 @@ class Client:
         self._ws: ClientConnection | None = None
         self._reader: threading.Thread | None = None
         self._done = threading.Event()
+        self.reconnect = reconnect
+        self.backoff = backoff or Backoff()
+        self.reconnects = 0
+        """How many times the connection was opened again after it was lost."""
+        self._cursor = EventCursor(since, max_tracked_events=max_tracked_events)
+        self._log = WatchLog()
+        self._closing = threading.Event()
+        # A Fetcher acks after received_new, not after received_unsolicited.
+        self._ack_after_unsolicited = True
 
     # -- connection -------------------------------------------------------------------------
 
@@ -125,6 +163,14 @@ class Client:
             websockets.exceptions.InvalidHandshake: the server refused the upgrade (for instance
                 ``InvalidStatus`` with HTTP 401 for a missing or wrong token).
         """
+        ws = self._open_ws()
+        self._ws = ws
+        self._reader = threading.Thread(
+            target=self._read_loop, args=(ws,), name="switchboard-reader", daemon=True
+        )
+        self._reader.start()
+
+    def _open_ws(self) -> ClientConnection:
         options: dict[str, Any] = {
             "additional_headers": self.headers or None,
             "subprotocols": self.protocols,
@@ -137,11 +183,7 @@ class Client:
             **_LEGACY_KW,
         }
         ws: ClientConnection = ws_connect(self.url, **options)
-        self._ws = ws
-        self._reader = threading.Thread(
-            target=self._read_loop, args=(ws,), name="switchboard-reader", daemon=True
-        )
-        self._reader.start()
+        return ws
 
     def run_forever(self) -> None:
         """Block until the connection has ended and ``closed()`` has returned."""
@@ -149,9 +191,37 @@ class Client:
             self._reader.join()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake; ``closed(code, reason)`` follows on the reader thread."""
+        """Start the closing handshake; ``closed(code, reason)`` follows on the reader thread.
+
+        Also stops reconnecting.
+        """
+        self._closing.set()
         if self._ws is not None:
             self._ws.close(code, reason)
+
+    @property
+    def last_event_id(self) -> int | None:
+        """The resume position: every push handed out at or below it was acknowledged."""
+        with self._lock:
+            return self._cursor.position
+
+    def ack(self, *event_ids: int) -> None:
+        """Acknowledge pushes by event id (done automatically after the hooks return).
+
+        A group member tells the server (``["ack", {"eventIds": [...]}]``, not waited for);
+        a plain subscriber only moves ``last_event_id``. Already acknowledged ids are skipped.
+        """
+        with self._lock:
+            fresh = [i for i in dict.fromkeys(event_ids) if not self._cursor.is_done(i)]
+            for event_id in fresh:
+                self._cursor.ack(event_id)
+            group = self._log.group
+        if fresh and group is not None:
+            try:
+                self.send_cmds(("ack", {"eventIds": fresh}))
+            except ConnectionClosed as exc:
+                # The server redelivers what it did not see acked; the cursor skips it then.
+                logger.info("ack of %s not sent: %s", fresh, exc)
 
     @property
     def terminated(self) -> bool:
@@ -194,6 +264,7 @@ class Client:
         ws = self._require_ws()
         promise = Promise()
         with self._lock:
+            cmds = tuple(self._prepare(cmd) for cmd in cmds)
             group, text = self._core.send_group(cmds, promise)
             if text is not None and timeout_s is not None:
                 timer = threading.Timer(timeout_s, self._expire, (group.tags, timeout_s))
@@ -218,6 +289,10 @@ class Client:
         """Hook called on the reader thread once connected; send setup commands here."""
         logger.debug("connected to %s", self.url)
 
+    def reconnected(self) -> None:
+        """Hook called on the reader thread after a reconnection, once the watches were resent."""
+        logger.info("reconnected to %s", self.url)
+
     def closed(self, code: int | None, reason: str | None = None) -> None:
         """Hook called on the reader thread once the connection ended, pending promises rejected.
 
@@ -234,31 +309,113 @@ class Client:
     # -- reader thread ----------------------------------------------------------------------
 
     def _read_loop(self, ws: ClientConnection) -> None:
+        current: ClientConnection | None = ws
+        first = True
         try:
-            self._call_hook(self.opened)
-            while True:
-                data = ws.recv()
-                self._dispatch(data)
-        except WsConnectionClosed:
-            pass
+            while current is not None:
+                ws = current
+                try:
+                    if first:
+                        self._call_hook(self.opened)
+                    else:
+                        self._resume()
+                    first = False
+                    while True:
+                        self._dispatch(ws.recv())
+                except WsConnectionClosed:
+                    pass
+                current = None
+                if self.reconnect and not self._closing.is_set():
+                    self._reject_pending(ws.close_code, ws.close_reason or "")
+                    current = self._reopen()
         finally:
             self._shutdown(ws.close_code, ws.close_reason or "")
+
+    def _reopen(self) -> ClientConnection | None:
+        """Open a new connection with backoff; ``None`` once ``close()`` was called."""
+        attempt = 0
+        while not self._closing.wait(self.backoff.delay_s(attempt, random.random)):
+            attempt += 1
+            try:
+                ws = self._open_ws()
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                logger.info("reconnecting to %s (attempt %d): %s", self.url, attempt, exc)
+                continue
+            with self._lock:
+                self._core.reopen()
+            self._ws = ws
+            self.reconnects += 1
+            return ws
+        return None
+
+    def _resume(self) -> None:
+        with self._lock:
+            commands = self._log.replay(self._cursor.position)
+            group, text = self._core.send_group(commands, Promise())
+        if text is not None:
+            try:
+                self._require_ws().send(text)
+            except WsConnectionClosed:
+                return  # the read below notices, and the next attempt resends
+            group.handle.then(self._resumed)
+        self._call_hook(self.reconnected)
+
+    def _resumed(self, reply: tuple[list[list[Any]], list[list[Any]]]) -> None:
+        for resp in reply[1]:
+            if isinstance(resp, list) and resp and resp[0] == "error":
+                logger.error("resuming after a reconnect failed: %r", resp)
+
+    def _prepare(self, cmd: Sequence[Any]) -> Sequence[Any]:
+        if isinstance(cmd, Sequence) and len(cmd) == 2 and cmd[0] in WATCH_METHODS:
+            args = cmd[1]
+            if isinstance(args, Mapping) and args.get("group") is None:
+                explicit = args.get("since")
+                if type(explicit) is int and self._cursor.position is None:
+                    self._cursor.position = explicit  # the caller says it processed these
+                elif explicit is None:
+                    return (cmd[0], with_since(args, self._cursor.position))
+        return cmd
+
+    def _reject_pending(self, code: int | None, reason: str) -> None:
+        with self._lock:
+            groups = self._core.close(code, reason)
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+        for group in groups:
+            group.handle.reject(ConnectionClosed(code, reason))
 
     def _dispatch(self, data: str | bytes) -> None:
         with self._lock:
             event = self._core.receive_frame(data)
             if isinstance(event, Reply):
                 self._cancel_timer(event.group.tags)
+                self._log.record(event.group.cmds, event.resps)
+                # A member sees a share of the ids: the gaps are other members' work.
+                self._cursor.sparse = self._log.group is not None
         if isinstance(event, Reply):
             event.group.handle.fulfill((event.group.cmds, event.resps))
         elif isinstance(event, Unsolicited):
-            self._call_hook(self.received_unsolicited, event.resps)
+            self._unsolicited(event.resps)
         elif isinstance(event, Unmatched):
             logger.warning("reply matches no pending command (%s): %r", event.reason, event.resps)
             self._call_hook(self.received_unsolicited, event.resps)
         else:
             assert isinstance(event, Dropped)
             logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
+
+    def _unsolicited(self, resps: list[list[Any]]) -> None:
+        """Hand a push frame to the hook unless it was processed already; ack after it."""
+        ids = [i for i in (_event_id(r) for r in resps) if i is not None]
+        with self._lock:
+            fresh = [i for i in ids if self._cursor.hand_out(i)]
+            group = self._log.group
+        if ids and not fresh:
+            if group is not None:
+                self.ack(*ids)  # a redelivery of what we processed: tell the server again
+            return
+        if self._call_hook(self.received_unsolicited, resps) and self._ack_after_unsolicited:
+            self.ack(*fresh)
 
     def _shutdown(self, code: int | None, reason: str) -> None:
         with self._lock:
@@ -286,13 +443,16 @@ class Client:
         if timer is not None:
             timer.cancel()
 
-    def _call_hook(self, hook: Any, *args: Any) -> None:
+    def _call_hook(self, hook: Any, *args: Any) -> bool:
+        """Call a user hook; ``True`` if it returned without raising."""
         try:
             hook(*args)
+            return True
         except Exception:
             # A failing user hook must not stop the delivery of later frames (the original's
             # reader thread died on the first exception and the connection went with it).
             logger.exception("%s raised on the reader thread", getattr(hook, "__name__", hook))
+            return False
 
     def _require_ws(self) -> ClientConnection:
         if self._ws is None:
@@ -307,7 +467,12 @@ class Fetcher(Client):
     ``properties: ["raw"]`` (and the push's ``account``, present on ``/workers``), parses the
     raw text with ``email.policy.default`` and calls ``received_new`` on the reader thread.
     Error replies and failures are logged and skipped; they never stop the reader thread.
+    A push is acknowledged once ``received_new`` returned for it without raising.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ack_after_unsolicited = False
 
     def received_unsolicited(self, resps: list[list[Any]]) -> None:
         """Fetch each ``newMessage`` of the frame; log anything else."""
@@ -334,10 +499,16 @@ class Fetcher(Client):
         except ConnectionClosed as exc:
             logger.warning("cannot fetch %s: %s", push.get("messageId"), exc)
             return
-        promise.then(self._received_messages).catch(self._fetch_failed)
+        event_id = _event_id(["newMessage", push])
+        promise.then(lambda reply: self._received_messages(reply, event_id)).catch(
+            self._fetch_failed
+        )
 
-    def _received_messages(self, reply: tuple[list[list[Any]], list[list[Any]]]) -> None:
+    def _received_messages(
+        self, reply: tuple[list[list[Any]], list[list[Any]]], event_id: int | None = None
+    ) -> None:
         _cmds, resps = reply
+        handled = False
         for resp in resps:
             if resp[0] != "messages" or not isinstance(resp[1], dict):
                 logger.warning("getMessages failed: %r", resp)
@@ -348,12 +519,21 @@ class Fetcher(Client):
                     logger.warning("getMessages returned no raw text: %.200r", item)
                     continue
                 self.received_new(email.message_from_string(raw, policy=email.policy.default))
+                handled = True
+        if handled and event_id is not None:
+            self.ack(event_id)  # received_new returned: the message was handled
 
     def _fetch_failed(self, reason: Any) -> None:
         if isinstance(reason, BaseException):
             logger.error("handling a new message failed", exc_info=reason)
         else:
             logger.error("handling a new message failed: %r", reason)
+
+
+def _event_id(resp: Any) -> int | None:
+    if isinstance(resp, list) and len(resp) >= 2 and resp[0] == "newMessage":
+        return event_id_of(resp[1])
+    return None
 
 
 def _header_list(headers: HeadersLike | None) -> list[tuple[str, str]]:
