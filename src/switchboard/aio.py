@@ -1,17 +1,20 @@
 """The asyncio Switchboard client: ``async with switchboard.aio.connect(url) as sb``.
 
-Re-exports :mod:`switchboard.client.aio`; see there for timeouts and the push queue.
+Re-exports :mod:`switchboard.client.aio`; see there for timeouts, the push queue, reconnection
+(``reconnect=True``, :class:`Backoff`), resuming (``since=``, ``last_event_id``) and acks.
 """
 
 from __future__ import annotations
 
 from switchboard.client.aio import DEFAULT_MAX_QUEUE, AsyncClient, Push, connect
 from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout
+from switchboard.client.resume import Backoff
 from switchboard.errors import SwitchboardError
 
 __all__ = [
     "DEFAULT_MAX_QUEUE",
     "AsyncClient",
+    "Backoff",
     "CommandError",
     "ConnectionClosed",
     "Push",
