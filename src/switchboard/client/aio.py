@@ -319,7 +319,9 @@ class AsyncClient:
 
         With ``auto_ack`` a ``newMessage`` push is acknowledged when the loop asks for the next
         one, i.e. when the loop body handled it without raising. Pushes already acknowledged
-        (redelivered after a reconnect) are skipped. Meant for one consumer at a time.
+        (redelivered after a reconnect) are skipped. Meant for one consumer at a time; a push
+        taken with a one-off ``anext(sb.events())`` is never auto-acked (that iteration is not
+        resumed), so ack it with :meth:`ack`.
 
         Raises:
             CommandError: resuming after a reconnect failed (``cannotCalculateChanges``: the
