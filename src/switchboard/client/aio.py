@@ -65,7 +65,7 @@ from switchboard.client.resume import (
     Backoff,
     EventCursor,
     WatchLog,
-    with_since,
+    prepare_watch,
 )
 
 __all__ = ["DEFAULT_MAX_QUEUE", "AsyncClient", "Backoff", "Push", "connect"]
@@ -221,7 +221,7 @@ class AsyncClient:
             ResponseTimeout: no reply within ``timeout_s`` (default: the client's).
             TooManyPending: ``max_pending_groups`` calls already await replies.
         """
-        prepared = [self._prepare(cmd) for cmd in cmds]
+        prepared = [prepare_watch(cmd, self._cursor) for cmd in cmds]
         resps = await self._send(prepared, timeout_s)
         self._log.record(prepared, resps)
         # A member sees a share of the ids: the gaps between them are other members' work.
@@ -490,17 +490,6 @@ class AsyncClient:
         finally:
             # Settled, timed out, cancelled or failed: either way nobody waits for it any more.
             self._core.forget(group.tags)
-
-    def _prepare(self, cmd: Sequence[Any]) -> Sequence[Any]:
-        if isinstance(cmd, Sequence) and len(cmd) == 2 and cmd[0] in WATCH_METHODS:
-            args = cmd[1]
-            if isinstance(args, Mapping) and args.get("group") is None:
-                explicit = args.get("since")
-                if type(explicit) is int and self._cursor.position is None:
-                    self._cursor.position = explicit  # the caller says it processed these
-                elif explicit is None:
-                    return (cmd[0], with_since(args, self._cursor.position))
-        return cmd
 
     def _dispatch(self, data: str | bytes) -> None:
         event = self._core.receive_frame(data)

@@ -39,6 +39,7 @@ __all__ = [
     "EventCursor",
     "WatchLog",
     "event_id_of",
+    "prepare_watch",
     "with_since",
 ]
 
@@ -172,6 +173,24 @@ class EventCursor:
         if movable:
             self.position = max(movable)
             self._acked_above.difference_update(movable)
+
+
+def prepare_watch(cmd: Sequence[Any], cursor: EventCursor) -> Sequence[Any]:
+    """A command as a resuming client sends it: watches carry ``since`` = the cursor's position.
+
+    A watch that names its own ``since`` (and no group) sets the cursor instead, when it has
+    none yet: the caller says it already processed those events. Group watches and other
+    commands are sent unchanged.
+    """
+    if isinstance(cmd, Sequence) and len(cmd) == 2 and cmd[0] in WATCH_METHODS:
+        args = cmd[1]
+        if isinstance(args, Mapping) and args.get("group") is None:
+            explicit = args.get("since")
+            if type(explicit) is int and cursor.position is None:
+                cursor.position = explicit
+            elif explicit is None:
+                return (cmd[0], with_since(args, cursor.position))
+    return cmd
 
 
 def with_since(args: Any, since: int | None) -> Any:

@@ -54,12 +54,11 @@ from switchboard.client.errors import ConnectionClosed, ResponseTimeout
 from switchboard.client.promise import Promise
 from switchboard.client.resume import (
     DEFAULT_MAX_TRACKED_EVENTS,
-    WATCH_METHODS,
     Backoff,
     EventCursor,
     WatchLog,
     event_id_of,
-    with_since,
+    prepare_watch,
 )
 
 __all__ = ["DEFAULT_MAX_FRAME_BYTES", "DEFAULT_PING_INTERVAL_S", "Client", "Fetcher"]
@@ -264,7 +263,7 @@ class Client:
         ws = self._require_ws()
         promise = Promise()
         with self._lock:
-            cmds = tuple(self._prepare(cmd) for cmd in cmds)
+            cmds = tuple(prepare_watch(cmd, self._cursor) for cmd in cmds)
             group, text = self._core.send_group(cmds, promise)
             if text is not None and timeout_s is not None:
                 timer = threading.Timer(timeout_s, self._expire, (group.tags, timeout_s))
@@ -364,17 +363,6 @@ class Client:
         for resp in reply[1]:
             if isinstance(resp, list) and resp and resp[0] == "error":
                 logger.error("resuming after a reconnect failed: %r", resp)
-
-    def _prepare(self, cmd: Sequence[Any]) -> Sequence[Any]:
-        if isinstance(cmd, Sequence) and len(cmd) == 2 and cmd[0] in WATCH_METHODS:
-            args = cmd[1]
-            if isinstance(args, Mapping) and args.get("group") is None:
-                explicit = args.get("since")
-                if type(explicit) is int and self._cursor.position is None:
-                    self._cursor.position = explicit  # the caller says it processed these
-                elif explicit is None:
-                    return (cmd[0], with_since(args, self._cursor.position))
-        return cmd
 
     def _reject_pending(self, code: int | None, reason: str) -> None:
         with self._lock:

@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from switchboard.client.core import Push
-from switchboard.client.resume import Backoff, EventCursor, WatchLog, event_id_of, with_since
+from switchboard.client.resume import (
+    Backoff,
+    EventCursor,
+    WatchLog,
+    event_id_of,
+    prepare_watch,
+    with_since,
+)
 
 
 class TestBackoff:
@@ -22,8 +29,9 @@ class TestBackoff:
         assert backoff.delay_s(3, lambda: 0.0) == 0.5
         assert backoff.delay_s(3, lambda: 0.5) == pytest.approx(0.5 + 7.5 / 2)
 
-    @pytest.mark.parametrize("kwargs", [{"min_s": 2.0, "first_s": 1.0}, {"factor": 0.5},
-                                        {"first_s": 5.0, "max_s": 1.0}])
+    @pytest.mark.parametrize(
+        "kwargs", [{"min_s": 2.0, "first_s": 1.0}, {"factor": 0.5}, {"first_s": 5.0, "max_s": 1.0}]
+    )
     def test_inconsistent_settings_are_refused(self, kwargs: dict[str, float]) -> None:
         with pytest.raises(ValueError):
             Backoff(**kwargs)
@@ -96,11 +104,21 @@ class TestWatchLog:
     def test_replays_set_up_commands_with_since(self) -> None:
         log = WatchLog()
         connect = {"host": "h", "port": 993, "auth": {"type": "plain"}}
-        cmds = [("connect", connect), ("watchMailboxes", {"account": "a", "list": ["INBOX"],
-                                                          "since": 3}),
-                ("getMailboxes", {"account": "a"}), ("watchAll", {})]
-        log.record(cmds, [["connected", {}, 0], ["watchingMailboxes", {}, 1],
-                          ["mailboxes", {}, 2], ["error", {"type": "badArgs"}, 3]])
+        cmds = [
+            ("connect", connect),
+            ("watchMailboxes", {"account": "a", "list": ["INBOX"], "since": 3}),
+            ("getMailboxes", {"account": "a"}),
+            ("watchAll", {}),
+        ]
+        log.record(
+            cmds,
+            [
+                ["connected", {}, 0],
+                ["watchingMailboxes", {}, 1],
+                ["mailboxes", {}, 2],
+                ["error", {"type": "badArgs"}, 3],
+            ],
+        )
         assert log.replay(9) == [
             ("connect", connect),
             ("watchMailboxes", {"account": "a", "list": ["INBOX"], "since": 9}),
@@ -120,16 +138,39 @@ class TestWatchLog:
         log = WatchLog()
         for i in range(2000):
             auth = {"type": "plain", "username": f"u{i}", "password": "p"}
-            log.record([("connect", {"host": "h", "port": 993, "auth": auth}),
-                        ("watchMailboxes", {"account": f"u{i}", "list": ["INBOX"]})],
-                       [["connected", {}], ["watchingMailboxes", {}]])
-        log.record([("connect", {"auth": {"password": "p", "username": "u7", "type": "plain"},
-                                 "port": 993, "host": "h"})], [["connected", {}]])
-        log.record([("watchAll", {"group": "g"}), ("watchAll", {"group": "other"})],
-                   [["watchingAll", {}], ["watchingAll", {}]])
+            log.record(
+                [
+                    ("connect", {"host": "h", "port": 993, "auth": auth}),
+                    ("watchMailboxes", {"account": f"u{i}", "list": ["INBOX"]}),
+                ],
+                [["connected", {}], ["watchingMailboxes", {}]],
+            )
+        log.record(
+            [
+                (
+                    "connect",
+                    {
+                        "auth": {"password": "p", "username": "u7", "type": "plain"},
+                        "port": 993,
+                        "host": "h",
+                    },
+                )
+            ],
+            [["connected", {}]],
+        )
+        log.record(
+            [("watchAll", {"group": "g"}), ("watchAll", {"group": "other"})],
+            [["watchingAll", {}], ["watchingAll", {}]],
+        )
         assert len(log.commands) == 4002
-        assert log.commands[14] == ("connect", {"host": "h", "port": 993, "auth": {
-            "type": "plain", "username": "u7", "password": "p"}})
+        assert log.commands[14] == (
+            "connect",
+            {
+                "host": "h",
+                "port": 993,
+                "auth": {"type": "plain", "username": "u7", "password": "p"},
+            },
+        )
         assert log.group == "g"  # the first group a watch joined
 
     def test_with_since_leaves_non_objects_alone(self) -> None:
@@ -148,3 +189,20 @@ def test_sparse_cursor_counts_only_its_own_acks() -> None:
     assert not cursor.hand_out(4)  # ours, acknowledged: not handed out again
     cursor.ack(2)
     assert cursor.hand_out(1)  # forgotten: only max_tracked_events ids are kept
+
+
+def test_prepare_watch_adds_since_or_adopts_the_callers() -> None:
+
+    cursor = EventCursor()
+    # no position yet: sent as is
+    assert prepare_watch(("watchAll", {}), cursor) == ("watchAll", {})
+    # the caller's own since sets the cursor and is sent unchanged
+    assert prepare_watch(("watchAll", {"since": 7}), cursor) == ("watchAll", {"since": 7})
+    assert cursor.position == 7
+    # later watches resume from the cursor; groups and other commands are untouched
+    assert prepare_watch(("watchMailboxes", {"list": ["INBOX"]}), cursor) == (
+        "watchMailboxes",
+        {"list": ["INBOX"], "since": 7},
+    )
+    assert prepare_watch(("watchAll", {"group": "g"}), cursor) == ("watchAll", {"group": "g"})
+    assert prepare_watch(("getMailboxes", {}), cursor) == ("getMailboxes", {})
