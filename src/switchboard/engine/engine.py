@@ -104,10 +104,26 @@ class Engine:
                 credentials.
             ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
         """
-        fresh: list[AccountConfig] = [config]
+        conn, refreshed = await self._connect_once(config)
+        await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
+        return refreshed or config
+
+    async def _connect_once(
+        self, config: AccountConfig
+    ) -> tuple[ImapConnection, AccountConfig | None]:
+        """Open one authenticated connection outside any supervisor.
+
+        Returns the connection and, when OAuth2 tokens were refreshed to open it, the config
+        holding the fresh ones (``None`` otherwise).
+
+        Raises:
+            AuthenticationFailed: the credentials were refused.
+            ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
+        """
+        refreshed: list[AccountConfig] = []
 
         async def keep(auth: OAuth2Auth) -> None:
-            fresh[0] = replace(config, auth=auth)
+            refreshed.append(replace(config, auth=auth))
 
         credentials = None
         if isinstance(config.auth, OAuth2Auth):
@@ -130,8 +146,7 @@ class Engine:
             conn = await connector.connect()
         except OAuth2Unavailable as exc:
             raise ConnectionFailed(str(exc)) from exc
-        await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
-        return fresh[0]
+        return conn, refreshed[-1] if refreshed else None
 
     def add_account(self, config: AccountConfig) -> None:
         """Add an account (its supervisor starts without watches); replaces nothing.
@@ -234,35 +249,10 @@ class Engine:
                 credentials.
             ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
         """
-        refreshed: list[AccountConfig] = []
-
-        async def keep(auth: OAuth2Auth) -> None:
-            refreshed.append(replace(config, auth=auth))
-
-        credentials = None
-        if isinstance(config.auth, OAuth2Auth):
-            credentials = OAuth2Credentials(
-                config.auth,
-                self._refresher,
-                on_refreshed=keep,
-                backoff=Backoff(0.0, 1.0),
-                clock=self._clock,
-                wall_clock=self._wall_clock,
-            )
-        connector = AccountConnector(
-            config,
-            self.settings,
-            self._admission,
-            self._ssl_context_factory,
-            credentials=credentials,
-        )
+        conn, refreshed = await self._connect_once(config)
         try:
-            conn = await connector.connect()
-        except OAuth2Unavailable as exc:
-            raise ConnectionFailed(str(exc)) from exc
-        try:
-            if refreshed and self._on_credentials_changed is not None:
-                await self._on_credentials_changed(refreshed[-1])
+            if refreshed is not None and self._on_credentials_changed is not None:
+                await self._on_credentials_changed(refreshed)
             yield conn
         finally:
             await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
