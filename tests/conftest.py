@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the session Dovecot and its OAuth2 stub, fresh users, TCP fault proxies.
+"""Shared pytest fixtures: the session Dovecot and its OAuth2 stub, fresh users, TCP fault proxies,
+a Switchboard server on that Dovecot.
 
 The machinery lives in tests/support; this file only wires it into pytest.
 """
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.oauth2_stub import OAuth2Stub
+from tests.support.switchboard import new_server
 from tests.support.tcpproxy import TcpProxy
 
 # As root, Dovecot's mail and auth processes run as `dovecot` and need o+x on every parent of
@@ -79,6 +82,13 @@ def private_dovecot(tmp_path_factory: pytest.TempPathFactory,
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture
+async def server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
+    """A started Switchboard server in the test's event loop: any free port, data in tmp_path."""
+    async with new_server(tmp_path / "data", dovecot) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import pytest
 import switchboard
 from switchboard import aio
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import FAST_ENGINE, message, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import message, new_server
 
 SWITCHBOARD = [sys.executable, "-m", "switchboard.cli"]
 TOKEN = "admin-cli-token"
@@ -51,14 +51,8 @@ async def run(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 @pytest.fixture
 async def server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    srv = SwitchboardServer(
-        server_settings(tmp_path / "data", dovecot, tokens=(TOKEN,)), engine_settings=FAST_ENGINE
-    )
-    await srv.start()
-    try:
+    async with new_server(tmp_path / "data", dovecot, tokens=(TOKEN,)) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 import switchboard.aio
 from switchboard.aio import AsyncClient, Push
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import FAST_ENGINE, message, plain, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import message, plain
 
 pytestmark = pytest.mark.dovecot
 
 WAIT_S = 20.0
-
-
-@pytest.fixture
-async def server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    srv = SwitchboardServer(server_settings(tmp_path / "data", dovecot),
-                            engine_settings=FAST_ENGINE)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def next_push(sb: AsyncClient) -> Push:

@@ -14,11 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -32,67 +27,35 @@ from cryptography.fernet import Fernet
 import switchboard.aio
 from switchboard.client.resume import Backoff
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.server_process import ServerProcess
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.timeout(150)]
 
 ACCOUNTS = 30
 TTL_S = 3.0
-START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0  # after SIGTERM, before SIGKILL
 WAIT_S = 40.0
 POLL_S = 0.2  # how often /health is read while waiting for another process
 HTTP_TIMEOUT_S = 5.0
 
 
-class Node:
-    """One ``switchboard serve`` process of the cluster."""
+class Node(ServerProcess):
+    """One ``switchboard serve --store postgresql://…`` process of the cluster."""
 
     def __init__(self, name: str, dsn: str, key: str, dovecot: DovecotServer, tmp: Path) -> None:
+        super().__init__(
+            tmp / name / "data",
+            dovecot,
+            tmp / name,
+            args=["--store", dsn, "--node-id", name, "--lease-ttl-s", str(TTL_S)],
+            env={"SWITCHBOARD_SECRET_KEY": key},
+            stop_timeout_s=STOP_TIMEOUT_S,
+        )
         self.name = name
-        self.dsn = dsn
-        self.key = key
-        self.dovecot = dovecot
-        self.dir = tmp / name
-        self.port = 0
-        self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "SWITCHBOARD_SECRET_KEY": self.key}
-        with (self.dir / "server.log").open("w") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "switchboard",
-                    "serve",
-                    "--store",
-                    self.dsn,
-                    "--node-id",
-                    self.name,
-                    "--port",
-                    "0",
-                    "--data-dir",
-                    str(self.dir / "data"),
-                    "--imap-ca-file",
-                    str(self.dovecot.ca_file),
-                    "--lease-ttl-s",
-                    str(TTL_S),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                env=env,
-            )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # printed first, once listening
-        match = re.search(r"ws://127\.0\.0\.1:(\d+)/workers", line)
-        assert match, (line, self.log_tail())
-        assert f"node {self.name}" in line
-        self.port = int(match.group(1))
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/workers"
+        super().start()
+        assert f"node {self.name}" in self.first_line, (self.first_line, self.log_tail())
 
     def health(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.port}/health"
@@ -103,24 +66,6 @@ class Node:
         url = f"http://127.0.0.1:{self.port}/api/accounts"
         with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def log_tail(self) -> str:
-        path = self.dir / "server.log"
-        return path.read_text()[-3000:] if path.exists() else ""
 
 
 def leases(nodes: list[Node]) -> dict[str, set[str]]:

@@ -16,8 +16,8 @@ from playwright.async_api import Page, async_playwright
 
 from switchboard import aio
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import FAST_ENGINE, message, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import FAST_ENGINE, message, server_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -14,12 +14,12 @@ import switchboard.aio
 from switchboard.engine.settings import EngineSettings
 from switchboard.server.app import SwitchboardServer
 from tests.integration.reliability.conftest import (
-        connect_args,
+    connect_args,
     messages,
     report,
 )
-from tests.integration.server.conftest import server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import server_settings
 from tests.support.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.timeout(120)]

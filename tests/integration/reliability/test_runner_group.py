@@ -18,8 +18,8 @@ from tests.integration.reliability.conftest import (
     messages,
     report,
 )
-from tests.integration.server.conftest import FAST_ENGINE, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import FAST_ENGINE, server_settings
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.timeout(120)]
 

@@ -12,12 +12,12 @@ import switchboard
 from switchboard.client.resume import Backoff
 from tests.integration.reliability.conftest import (
     DELIVERY_TIMEOUT_S,
-    ServerProcess,
     connect_args,
     messages,
     report,
 )
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.server_process import ServerProcess
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.timeout(120)]
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import message, plain
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import message, plain
 
 pytestmark = pytest.mark.dovecot
 

@@ -9,8 +9,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import FAST_ENGINE, Peer, message, plain, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import FAST_ENGINE, Peer, message, plain, server_settings
 
 pytestmark = pytest.mark.dovecot
 

@@ -15,7 +15,8 @@ from websockets.exceptions import ConnectionClosed
 
 from switchboard.protocol.wirejson import dumps, loads
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import (
+from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import (
     FAST_ENGINE,
     PUSH_TIMEOUT_S,
     REPLY_TIMEOUT_S,
@@ -23,7 +24,6 @@ from tests.integration.server.conftest import (
     plain,
     server_settings,
 )
-from tests.support.dovecot import DovecotServer, ImapUser
 
 pytestmark = pytest.mark.dovecot
 

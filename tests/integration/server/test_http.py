@@ -11,22 +11,16 @@ from pathlib import Path
 import pytest
 
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import FAST_ENGINE, server_settings
 from tests.support.dovecot import DovecotServer
+from tests.support.switchboard import new_server
 
 TOKEN = "http-routes-token"
 
 
 @pytest.fixture
 async def guarded(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    srv = SwitchboardServer(
-        server_settings(tmp_path / "data", dovecot, tokens=(TOKEN,)), engine_settings=FAST_ENGINE
-    )
-    await srv.start()
-    try:
+    async with new_server(tmp_path / "data", dovecot, tokens=(TOKEN,)) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 async def fetch(

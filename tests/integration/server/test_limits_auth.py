@@ -18,16 +18,14 @@ from switchboard.protocol.wirejson import dumps, loads
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.tokens import create_token
 from switchboard.store.base import TokenScope
-from tests.integration.server.conftest import FAST_ENGINE, Peer, plain, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import Peer, new_server, plain
 
 pytestmark = pytest.mark.dovecot
 
 
 async def start(tmp_path: Path, dovecot: DovecotServer, **changes: Any) -> SwitchboardServer:
-    srv = SwitchboardServer(
-        server_settings(tmp_path / "data", dovecot, **changes), engine_settings=FAST_ENGINE
-    )
+    srv = new_server(tmp_path / "data", dovecot, **changes)
     await srv.start()
     return srv
 

@@ -1,32 +1,18 @@
-"""A real server on the session Dovecot for the worker tests, and a helper that runs a worker."""
+"""Helpers for the worker tests on the ``server`` fixture (tests/conftest.py): run a worker."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from switchboard.server.app import SwitchboardServer
 from switchboard.workers.runner import WorkerEvent, run_worker
-from tests.integration.server.conftest import FAST_ENGINE, plain, server_settings
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.switchboard import plain
 
 READY_TIMEOUT_S = 20.0
-
-
-@pytest.fixture
-async def sb_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    srv = SwitchboardServer(server_settings(tmp_path / "data", dovecot),
-                            engine_settings=FAST_ENGINE)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 def workers_url(server: SwitchboardServer) -> str:

@@ -33,24 +33,24 @@ from switchboard.workers.webhook import (
     WebhookSender,
     verify_signature,
 )
-from tests.integration.server.conftest import message
 from tests.integration.workers.conftest import append, running_worker
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.fake_services.apns import FakeApns
 from tests.support.fake_services.http import HANG_UP, FakeHttpServer, Reply, Request
 from tests.support.fake_services.smtp import FakeSmtpServer
+from tests.support.switchboard import message
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05)
 SECRET = b"integration-secret"
 
 
 async def test_webhook_posts_signed_events_in_order(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
 ) -> None:
     async with FakeHttpServer() as hook:
         hook.script.extend([Reply(503), HANG_UP])  # the first event needs three attempts
         sender = WebhookSender(hook.url + "/in", SECRET, retry=FAST)
-        async with running_worker(sender, sb_server, dovecot, imap_user, WEBHOOK_PROPERTIES,
+        async with running_worker(sender, server, dovecot, imap_user, WEBHOOK_PROPERTIES,
                                   concurrency=4):
             await append(dovecot, imap_user, message("First", "hello one\r\n"))
             await append(dovecot, imap_user, message("Second", "hello two\r\n"))
@@ -72,7 +72,7 @@ async def test_webhook_posts_signed_events_in_order(
 
 
 async def test_webhook_failure_is_not_acked_until_delivered_or_dead_lettered(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     # With concurrency 1 the runner handles events one after the other and persists each
     # position before taking the next event, so once the receiver sees event N+1, the state
@@ -85,7 +85,7 @@ async def test_webhook_failure_is_not_acked_until_delivered_or_dead_lettered(
 
     async with FakeHttpServer(responder=respond) as hook:
         sender = WebhookSender(hook.url, SECRET, retry=FAST)
-        async with running_worker(sender, sb_server, dovecot, imap_user, WEBHOOK_PROPERTIES,
+        async with running_worker(sender, server, dovecot, imap_user, WEBHOOK_PROPERTIES,
                                   state_file=state):
             await append(dovecot, imap_user, message("Warm"))
             (warm,) = await hook.wait_requests(1)
@@ -99,7 +99,7 @@ async def test_webhook_failure_is_not_acked_until_delivered_or_dead_lettered(
         # The worker restarts from its state file with the receiver healthy: the same event
         # is delivered now, and the position moves past it.
         healthy = True
-        async with running_worker(sender, sb_server, dovecot, imap_user, WEBHOOK_PROPERTIES,
+        async with running_worker(sender, server, dovecot, imap_user, WEBHOOK_PROPERTIES,
                                   state_file=state):
             requests = await hook.wait_requests(2 + FAST.max_attempts)
             kept = requests[-1].json()
@@ -121,7 +121,7 @@ async def test_webhook_failure_is_not_acked_until_delivered_or_dead_lettered(
 
     async with FakeHttpServer(responder=refuse) as hook:
         sender = WebhookSender(hook.url, SECRET, retry=FAST, dead_letter=dead)
-        async with running_worker(sender, sb_server, dovecot, imap_user, WEBHOOK_PROPERTIES,
+        async with running_worker(sender, server, dovecot, imap_user, WEBHOOK_PROPERTIES,
                                   state_file=state):
             await append(dovecot, imap_user, message("Refused"))
             await append(dovecot, imap_user, message("Refused too"))
@@ -135,14 +135,14 @@ async def test_webhook_failure_is_not_acked_until_delivered_or_dead_lettered(
 
 
 async def test_relay_forwards_the_appended_message_unchanged(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
 ) -> None:
     raw = message("Relayed", "line one\r\nline two\r\n", Message_ID="<relay-1@example.com>")
     async with FakeSmtpServer() as smtp:
         smtp.replies.append("451 4.3.0 try again")
         relay = SmtpRelay("127.0.0.1", smtp.port, retry=FAST,
                           rewrite=EnvelopeRewrite(sender="", recipients=("archive@me.org",)))
-        async with running_worker(relay, sb_server, dovecot, imap_user, RELAY_PROPERTIES):
+        async with running_worker(relay, server, dovecot, imap_user, RELAY_PROPERTIES):
             await append(dovecot, imap_user, raw)
             (got,) = await smtp.wait_messages(1)
     assert got.data == raw
@@ -151,7 +151,7 @@ async def test_relay_forwards_the_appended_message_unchanged(
 
 
 async def test_attachments_are_saved_under_account_and_day(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "a@example.org", "b@example.org", "files"
@@ -170,7 +170,7 @@ async def test_attachments_are_saved_under_account_and_day(
         return places
 
     saver.deliver = deliver_and_signal  # type: ignore[method-assign]
-    async with running_worker(saver, sb_server, dovecot, imap_user, ATTACHMENT_PROPERTIES):
+    async with running_worker(saver, server, dovecot, imap_user, ATTACHMENT_PROPERTIES):
         await append(dovecot, imap_user, bytes(msg).replace(b"\n", b"\r\n"))
         async with asyncio.timeout(15):
             await saved.wait()
@@ -180,7 +180,7 @@ async def test_attachments_are_saved_under_account_and_day(
 
 
 async def test_apns_pushes_to_the_mapped_devices(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     async with FakeApns(tmp_path / "apns") as apns:
         apns.script.append((503, "ServiceUnavailable"))
@@ -192,7 +192,7 @@ async def test_apns_pushes_to_the_mapped_devices(
         notifier = ApnsNotifier(client, {imap_user.username: ("feedface",)}, badge=1,
                                 retry=FAST)
         try:
-            async with running_worker(notifier, sb_server, dovecot, imap_user,
+            async with running_worker(notifier, server, dovecot, imap_user,
                                       APNS_PROPERTIES):
                 await append(dovecot, imap_user, message("Lunch?", "Are you free?\r\n"))
                 requests = await apns.wait_requests(2)
@@ -209,14 +209,14 @@ async def test_apns_pushes_to_the_mapped_devices(
 
 
 async def test_twilio_texts_the_mapped_numbers(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
 ) -> None:
     created = Reply(201, b'{"sid": "SM1", "status": "queued"}')
     async with FakeHttpServer(default=created) as api:
         sms = TwilioSms(twilio_client("AC1", "tok", base_url=api.url), "+15005550006",
                         {"*": ("+15551230001",)}, retry=FAST)
         try:
-            async with running_worker(sms, sb_server, dovecot, imap_user, SMS_PROPERTIES):
+            async with running_worker(sms, server, dovecot, imap_user, SMS_PROPERTIES):
                 await append(dovecot, imap_user, message("Lunch?"))
                 (request,) = await api.wait_requests(1)
         finally:

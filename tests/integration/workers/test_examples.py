@@ -13,10 +13,10 @@ import pytest
 
 from switchboard.server.app import SwitchboardServer
 from switchboard.workers.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from tests.integration.server.conftest import message
 from tests.integration.workers.conftest import append, workers_url
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.fake_services.http import FakeHttpServer
+from tests.support.switchboard import message
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 WORKERS = ["listener", "webhook", "relay", "attachments", "apns", "twilio"]
@@ -56,12 +56,12 @@ def _common(server: SwitchboardServer, dovecot: DovecotServer, user: ImapUser) -
 
 
 async def test_listener_raw_prints_the_parsed_message(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     secret = tmp_path / "imap-password"
     secret.write_text(imap_user.password + "\n")
     proc = await _start([str(EXAMPLES / "listener_worker.py"), "--raw",
-                         *_common(sb_server, dovecot, imap_user)], secret)
+                         *_common(server, dovecot, imap_user)], secret)
     try:
         # The worker is ready when the server holds its account; appending earlier would be
         # missed (a first run starts at "now"), so append until the first line shows up.
@@ -85,13 +85,13 @@ async def test_listener_raw_prints_the_parsed_message(
 
 
 async def test_webhook_example_posts_signed_events(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     secret = tmp_path / "imap-password"
     secret.write_text(imap_user.password)
     async with FakeHttpServer() as hook:
         proc = await _start([str(EXAMPLES / "webhook_worker.py"), "--webhook-url",
-                             hook.url + "/mail", *_common(sb_server, dovecot, imap_user)],
+                             hook.url + "/mail", *_common(server, dovecot, imap_user)],
                             secret, env={"SWITCHBOARD_WEBHOOK_SECRET": "from-env"})
         try:
             async with asyncio.timeout(LINE_TIMEOUT_S):

@@ -20,12 +20,12 @@ import pytest
 
 from switchboard.client.aio import AsyncClient
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.conftest import message
 from tests.integration.workers.conftest import account, append, workers_url
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.fake_services.apns import FakeApns
 from tests.support.fake_services.http import FakeHttpServer, Reply, Request
 from tests.support.fake_services.smtp import FakeSmtpServer
+from tests.support.switchboard import message
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 DELIVERY_TIMEOUT_S = 30.0
@@ -105,13 +105,13 @@ async def _append_until(done: asyncio.Event, proc: asyncio.subprocess.Process,
 
 
 async def test_lamsonworker_relays_new_mail_over_smtp(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
-    await _connect_and_watch(sb_server, dovecot, imap_user)
+    await _connect_and_watch(server, dovecot, imap_user)
     raw = message("Relayed", "line one\r\nline two\r\n", Message_ID="<lamson-1@example.com>")
     state = tmp_path / "lamson.state"
     async with FakeSmtpServer() as smtp:
-        proc = await _start("lamsonworker", "--url", workers_url(sb_server),
+        proc = await _start("lamsonworker", "--url", workers_url(server),
                             "--host", "127.0.0.1", "--port", str(smtp.port),
                             "--state-file", str(state), env=_clean_env())
         first = asyncio.Event()
@@ -139,9 +139,9 @@ async def test_lamsonworker_relays_new_mail_over_smtp(
 
 
 async def test_twilioworker_texts_from_and_subject(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
 ) -> None:
-    await _connect_and_watch(sb_server, dovecot, imap_user)
+    await _connect_and_watch(server, dovecot, imap_user)
     first, anonymous = asyncio.Event(), asyncio.Event()
 
     async def respond(request: Request) -> Reply:
@@ -151,7 +151,7 @@ async def test_twilioworker_texts_from_and_subject(
 
     async with FakeHttpServer(responder=respond) as api:
         # The SID on the command line as the original; the token from the environment only.
-        proc = await _start("twilioworker", "--url", workers_url(sb_server), "--sid", "AC1",
+        proc = await _start("twilioworker", "--url", workers_url(server), "--sid", "AC1",
                             "--to", "+15551230001", "--from", "+15005550006",
                             "--twilio-base-url", api.url,
                             env=_clean_env(TWILIO_AUTH_TOKEN="from-env"))
@@ -173,14 +173,14 @@ async def test_twilioworker_texts_from_and_subject(
 
 
 async def test_apnsworker_connects_the_account_and_pushes_the_original_alert(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     password = tmp_path / "imap-password"
     password.write_text(imap_user.password + "\n")
     async with FakeApns(tmp_path / "apns") as apns:
         # The original's two files: the certificate and, separately, its key.
         proc = await _start(
-            "apnsworker", "--url", workers_url(sb_server),
+            "apnsworker", "--url", workers_url(server),
             "--cert", str(apns.directory / "cert.pem"), "--key", str(apns.directory / "key.pem"),
             "--pushtoken", "feedface", "--topic", "org.example.mail",
             "--apns-server", f"127.0.0.1:{apns.port}",
@@ -205,12 +205,12 @@ async def test_apnsworker_connects_the_account_and_pushes_the_original_alert(
 
 
 async def test_apnsworker_without_pushtoken_only_logs(
-    sb_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
+    server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser, tmp_path: Path,
 ) -> None:
     password = tmp_path / "imap-password"
     password.write_text(imap_user.password)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / "apnsworker.py"), "--url", workers_url(sb_server),
+        sys.executable, str(EXAMPLES / "apnsworker.py"), "--url", workers_url(server),
         "--cert", str(tmp_path / "absent.pem"), "--host", dovecot.host,
         "--port", str(dovecot.tls_port), "--user", imap_user.username,
         "--password-file", str(password), "--log-level", "INFO",
