@@ -114,13 +114,15 @@ async def _serve(directory: Path) -> None:
     except ImportError:
         FakeImapServer = None  # noqa: N806
     if FakeImapServer is not None:
-        server = FakeImapServer()
+        server = FakeImapServer(password=PASSWORD)
         await server.start()
+        ca_file = directory / "fake-imap-cert.pem"
+        ca_file.write_bytes(server.cert_pem)
         info = {
             "port": server.tls_port,
-            "ca_file": str(server.ca_file),
-            "username": getattr(server, "username", USERNAME),
-            "password": getattr(server, "password", PASSWORD),
+            "ca_file": str(ca_file),
+            "username": USERNAME,  # the fake server takes any user name
+            "password": PASSWORD,
             "server": "bench/fake_imap.py",
         }
     else:
