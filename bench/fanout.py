@@ -83,6 +83,8 @@ async def ours(args: argparse.Namespace, tmp: Path) -> dict[int, Result]:
             switchboard_server(tmp / "data", command_rate_per_s=1e6) as server:
         control = Control(int(imap.info["control_port"]))
         url = f"ws://127.0.0.1:{server.info['port']}/workers"
+        # The set-up worker leaves once the accounts are watched: the accounts and their
+        # watches stay (a worker pins them), and it would otherwise queue every push.
         async with AsyncClient(url, timeout_s=120) as admin:
             for i in range(args.accounts):
                 auth = {"type": "plain", "username": user(i), "password": PASSWORD}
@@ -90,25 +92,24 @@ async def ours(args: argparse.Namespace, tmp: Path) -> dict[int, Result]:
                     ("connect", {"host": "127.0.0.1", "port": int(imap.info["port"]),
                                  "auth": auth, "ssl": False}),
                     ("watchMailboxes", {"account": user(i), "list": ["INBOX"]}))
-            idle = 0
-            while idle < args.accounts:  # watchers start after watchMailboxes answers
-                idle = int(control.ask("idling"))
-                await asyncio.sleep(0.05)  # polling a counter in another process
-            per_account = args.events // args.accounts
-            total = per_account * args.accounts
+        idle = 0
+        while idle < args.accounts:  # watchers start after watchMailboxes answers
+            idle = int(control.ask("idling"))
+            await asyncio.sleep(0.05)  # polling a counter in another process
+        per_account = args.events // args.accounts
+        total = per_account * args.accounts
 
-            def inject() -> None:
-                control.ask_many([f"inject {user(i)} {per_account}"
-                                  for i in range(args.accounts)])
+        def inject() -> None:
+            control.ask_many([f"inject {user(i)} {per_account}" for i in range(args.accounts)])
 
-            workers: list[ClientConnection] = []
-            for w in args.workers:
-                workers += await open_workers(url, w - len(workers), subscribe=True)
-                await measure_round(workers, total, inject)  # warm-up round
-                results[w] = await measure_round(workers, total, inject)
-                print(f"ours  W={w:<4} {report_line(results[w], total)}", file=sys.stderr)
-            for ws in workers:
-                await ws.close()
+        workers: list[ClientConnection] = []
+        for w in args.workers:
+            workers += await open_workers(url, w - len(workers), subscribe=True)
+            await measure_round(workers, total, inject)  # warm-up round
+            results[w] = await measure_round(workers, total, inject)
+            print(f"ours  W={w:<4} {report_line(results[w], total)}", file=sys.stderr)
+        for ws in workers:
+            await ws.close()
         control.close()
     return results
 
