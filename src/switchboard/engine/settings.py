@@ -35,6 +35,9 @@ class EngineSettings:
         command_idle_close_s: an account's command connection (LIST, STATUS, getMessages...)
             is logged out after this long unused; the next command opens a new one. Idle
             accounts then hold only their IDLE connections (half the memory and descriptors).
+            10 s keeps 10,000 accounts set up in a burst under 64 KB each (docs/benchmarks.md);
+            a worker that fetches steadily keeps it warm, and after a quiet spell the next
+            command pays one TLS handshake and login.
     """
 
     connect_timeout_s: float = 15.0
@@ -50,7 +53,7 @@ class EngineSettings:
     fetch_batch: int = 500
     summaries: bool = True
     stop_timeout_s: float = 5.0
-    command_idle_close_s: float = 60.0
+    command_idle_close_s: float = 10.0
 
     def __post_init__(self) -> None:
         for name in (

@@ -84,7 +84,7 @@ class SwitchboardServer:
 
     def __init__(self, settings: ServerSettings, *, engine_settings: EngineSettings | None = None):
         self.settings = settings
-        self._engine_settings = engine_settings or EngineSettings()
+        self._engine_settings = engine_settings or settings.engine_settings()
         self._context: ServerContext | None = None
         self._server: Server | None = None
         self.node_id: str | None = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from switchboard.engine.settings import EngineSettings
 from switchboard.errors import SwitchboardError
 
 __all__ = [
@@ -66,6 +67,15 @@ class ServerSettings:
     imap_verify_tls: bool = True
     # Plain-text IMAP is allowed to loopback only, unless this is set (e.g. a private network).
     imap_allow_plain: bool = False
+    # The IMAP engine's pacing and liveness (EngineSettings): new connections per second overall
+    # and per IMAP host (so 10,000 accounts reconnect without flooding a provider), how often IDLE
+    # is re-issued, how long an unanswered DONE may take before the connection counts as dead,
+    # and how long an account's command connection (getMessages & co.) stays open unused.
+    imap_connect_rate_per_s: float = 50.0
+    imap_connect_rate_per_host_per_s: float = 10.0
+    imap_idle_refresh_s: float = 600.0
+    imap_liveness_grace_s: float = 60.0
+    imap_command_idle_close_s: float = 10.0
     max_frame_bytes: int = 1_048_576
     max_batch: int = 1000
     max_pending_frames: int = 10_000
@@ -87,6 +97,23 @@ class ServerSettings:
     # accounts move to the others within this time.
     lease_ttl_s: float = 30.0
 
+    def engine_settings(self) -> EngineSettings:
+        """The engine's settings these server settings call for.
+
+        Raises:
+            ConfigError: a pacing or liveness value out of range.
+        """
+        try:
+            return EngineSettings(
+                connect_rate_per_s=self.imap_connect_rate_per_s,
+                connect_rate_per_host_per_s=self.imap_connect_rate_per_host_per_s,
+                idle_refresh_s=self.imap_idle_refresh_s,
+                liveness_grace_s=self.imap_liveness_grace_s,
+                command_idle_close_s=self.imap_command_idle_close_s,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"IMAP engine settings: {exc}") from None
+
     def check(self) -> None:
         """Refuse settings that are unsafe or impossible.
 
@@ -96,6 +123,7 @@ class ServerSettings:
         """
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
+        self.engine_settings()  # raises ConfigError for an out-of-range pacing value
         if self.max_frame_bytes < 1024:
             raise ConfigError("max_frame_bytes must be at least 1024")
         if self.rate_limit_per_s <= 0 or self.rate_limit_burst < 1:

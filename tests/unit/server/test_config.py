@@ -43,3 +43,23 @@ def test_the_store_url_is_not_in_the_repr() -> None:
 def test_bad_cluster_settings_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(environ={}, overrides=overrides)
+
+
+def test_imap_engine_settings_come_from_the_environment() -> None:
+    settings = load_settings(
+        environ={
+            "SWITCHBOARD_IMAP_CONNECT_RATE_PER_S": "400",
+            "SWITCHBOARD_IMAP_IDLE_REFRESH_S": "180",
+            "SWITCHBOARD_IMAP_COMMAND_IDLE_CLOSE_S": "5",
+        }
+    )
+    engine = settings.engine_settings()
+    assert engine.connect_rate_per_s == 400.0
+    assert engine.idle_refresh_s == 180.0
+    assert engine.command_idle_close_s == 5.0
+    assert engine.connect_rate_per_host_per_s == ServerSettings().imap_connect_rate_per_host_per_s
+
+
+def test_imap_engine_settings_out_of_range_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="idle_refresh_s must be positive"):
+        load_settings(environ={"SWITCHBOARD_IMAP_IDLE_REFRESH_S": "0"})
