@@ -133,6 +133,17 @@ def health(node: Child) -> tuple[int, int]:
     return len(doc["node"]["leases"]), idle
 
 
+async def watch_children(children: dict[str, Child], expected_dead: set[str]) -> None:
+    """Raise, quoting its stderr, as soon as a child dies that should not have."""
+    while True:
+        for name, child in children.items():
+            proc = child.proc
+            if name not in expected_dead and proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited ({proc.returncode}):\n"
+                                   + child.stderr_tail())
+        await asyncio.sleep(1.0)  # another process's state
+
+
 async def until(what: str, check: Callable[[], bool], timeout_s: float) -> float:
     """Poll ``check`` (another process's state) until true; return the seconds it took."""
     start = time.monotonic()
@@ -175,6 +186,12 @@ async def run(args: argparse.Namespace, tmp: Path, dsn: str) -> dict[str, Any]:
                             all_received.set()
 
             collector = asyncio.create_task(collect())
+            killed: set[str] = set()
+            watchdog = asyncio.create_task(
+                watch_children({"fake_imap": imap, "n1": n1, "n2": n2}, killed))
+            main = asyncio.current_task()
+            assert main is not None
+            watchdog.add_done_callback(lambda t: None if t.cancelled() else main.cancel())
             try:
                 log(f"connecting {n} accounts through n1 (pids n1 {n1.pid}, n2 {n2.pid}, "
                     f"TTL {args.lease_ttl_s:g} s)")
@@ -205,28 +222,11 @@ async def run(args: argparse.Namespace, tmp: Path, dsn: str) -> dict[str, Any]:
                     r[f"{name}_rss_mib"] = rss / 2**20
                     r[f"{name}_fds"] = proc_fds(node.pid)
                 log(f"spread {r['held'][0]}/{r['held'][1]} after {r['spread_s']:.1f} s; RSS "
-                    f"n1 {r['n1_rss_mib']:.0f} MiB, n2 {r['n2_rss_mib']:.0f} MiB; kill -9 n2")
-
-                start = time.monotonic()
-                assert n2.proc is not None
-                n2.proc.kill()
-                n2.proc.wait()
-
-                def taken_over() -> bool:
-                    held, idle = health(n1)
-                    return held == n and idle == n
-
-                await until("takeover", taken_over, args.timeout_s)
-                await wait_idling(control, n, args.timeout_s, "takeover")
-                r["takeover_s"] = time.monotonic() - start
-                rss = proc_rss_bytes(n1.pid)
-                r["n1_all_kb"] = (rss - base["n1"]) / n / 1024
-                r["n1_all_rss_mib"] = rss / 2**20
-                log(f"n1 holds and idles all {n} {r['takeover_s']:.1f} s after the kill; "
-                    f"injecting one message per account")
+                    f"n1 {r['n1_rss_mib']:.0f} MiB, n2 {r['n2_rss_mib']:.0f} MiB"
+                    f"; injecting one message per account")
 
                 sent_at: dict[str, float] = {}
-                cpu0 = proc_cpu_s(n1.pid)
+                cpu0 = proc_cpu_s(n1.pid), proc_cpu_s(n2.pid)
                 users = [user(i) for i in range(n)]
                 for i in range(0, n, INJECT_CHUNK):
                     chunk = users[i : i + INJECT_CHUNK]
@@ -242,11 +242,42 @@ async def run(args: argparse.Namespace, tmp: Path, dsn: str) -> dict[str, Any]:
                 r.update(events=len(received), pushes=pushes,
                          events_per_s=len(received) / (last - first) if received else 0.0,
                          p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99),
-                         n1_cpu_ms_per_event=(proc_cpu_s(n1.pid) - cpu0) * 1000
+                         n1_cpu_ms_per_event=(proc_cpu_s(n1.pid) - cpu0[0]) * 1000
+                         / max(1, len(received)),
+                         n2_cpu_ms_per_event=(proc_cpu_s(n2.pid) - cpu0[1]) * 1000
                          / max(1, len(received)))
+                log(f"{len(received)}/{n} events, {r['events_per_s']:.0f}/s, p50 "
+                    f"{r['p50_ms']:.0f} ms p99 {r['p99_ms']:.0f} ms; kill -9 n2")
+                pushes_before_kill = pushes
+
+                start = time.monotonic()
+                assert n2.proc is not None
+                killed.add("n2")
+                n2.proc.kill()
+                n2.proc.wait()
+
+                def taken_over() -> bool:
+                    held, idle = health(n1)
+                    return held == n and idle == n
+
+                await until("takeover", taken_over, args.timeout_s)
+                await wait_idling(control, n, args.timeout_s, "takeover")
+                r["takeover_s"] = time.monotonic() - start
+                rss = proc_rss_bytes(n1.pid)
+                r["n1_all_kb"] = (rss - base["n1"]) / n / 1024
+                r["n1_all_rss_mib"] = rss / 2**20
+                r["pushes_after_kill"] = pushes - pushes_before_kill
+                log(f"n1 holds and idles all {n} {r['takeover_s']:.1f} s after the kill")
+                if n1.stderr_tail():
+                    log("n1's last log lines:\n" + n1.stderr_tail()[-3000:])
+            except asyncio.CancelledError:
+                if watchdog.done() and watchdog.exception() is not None:
+                    raise RuntimeError("a child died") from watchdog.exception()
+                raise
             finally:
-                collector.cancel()
-                await asyncio.gather(collector, return_exceptions=True)
+                for task in (collector, watchdog):
+                    task.cancel()
+                await asyncio.gather(collector, watchdog, return_exceptions=True)
                 control.close()
     return r
 
@@ -281,14 +312,15 @@ def report(args: argparse.Namespace, r: dict[str, Any], peer: dict[str, Any]) ->
           f"{r['n1_fds']} fds; its RSS peaked holding all N first), n2 {r['n2_kb']:.1f} KB "
           f"({r['n2_rss_mib']:.0f} MiB, {r['n2_fds']} fds); single node "
           f"{peer['kb_per_account']:.1f} KB")
-    print(f"  kill -9 n2 -> n1 holds+idles all {n}  {r['takeover_s']:8.1f} s   (TTL "
-          f"{args.lease_ttl_s:g} s; n1 then {r['n1_all_kb']:.1f} KB/account, "
-          f"{r['n1_all_rss_mib']:.0f} MiB)")
     print(f"  inject 1 per mailbox   {r['events']}/{n} events ({r['pushes']} pushes), "
           f"{r['events_per_s']:.0f} events/s, latency p50 {r['p50_ms']:.0f} ms, p99 "
-          f"{r['p99_ms']:.0f} ms at the worker on n1; n1 CPU {r['n1_cpu_ms_per_event']:.2f} "
-          f"ms/event; single node {peer['events_per_s']:.0f} events/s p50 "
-          f"{peer['p50_ms']:.0f} ms p99 {peer['p99_ms']:.0f} ms")
+          f"{r['p99_ms']:.0f} ms at the worker on n1 (half recorded by n2); CPU per event n1 "
+          f"{r['n1_cpu_ms_per_event']:.2f} ms, n2 {r['n2_cpu_ms_per_event']:.2f} ms; single "
+          f"node {peer['events_per_s']:.0f} events/s p50 {peer['p50_ms']:.0f} ms p99 "
+          f"{peer['p99_ms']:.0f} ms")
+    print(f"  kill -9 n2 -> n1 holds+idles all {n}  {r['takeover_s']:8.1f} s   (TTL "
+          f"{args.lease_ttl_s:g} s; n1 then {r['n1_all_kb']:.1f} KB/account, "
+          f"{r['n1_all_rss_mib']:.0f} MiB; {r['pushes_after_kill']} pushes announced again)")
     kb_ratio = peer["kb_per_account"] / r["n2_kb"] if r["n2_kb"] > 0 else float("nan")
     ev_ratio = r["events_per_s"] / peer["events_per_s"] if peer["events_per_s"] else float("nan")
     print(f"cluster N={n} vs single node ({peer['source']}): RSS/account n2 {r['n2_kb']:.1f} KB vs "
