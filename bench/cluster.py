@@ -74,11 +74,9 @@ PEER = {"n": 10_000, "kb_per_account": 52.6, "all_idle_s": 93.0, "events_per_s":
 
 def serve_node(argv: list[str]) -> None:
     """Run one cluster node until SIGTERM; print ``READY port=P pid=PID`` once listening."""
-    import signal
+    from serve import run_until_signalled
 
-    from switchboard.cli import run_async
     from switchboard.engine.settings import EngineSettings
-    from switchboard.server.app import SwitchboardServer
     from switchboard.server.config import load_settings
 
     parser = argparse.ArgumentParser(prog="cluster.py node")
@@ -97,21 +95,7 @@ def serve_node(argv: list[str]) -> None:
     engine = EngineSettings(connect_rate_per_s=args.connect_rate_per_s,
                             connect_rate_per_host_per_s=args.connect_rate_per_s,
                             command_idle_close_s=args.command_idle_close_s)
-
-    async def serve() -> None:
-        import logging
-
-        logging.basicConfig(level=settings.log_level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with SwitchboardServer(settings, engine_settings=engine) as server:
-            print(f"READY port={server.port} pid={os.getpid()}", flush=True)
-            await stop.wait()
-
-    run_async(serve)
+    run_until_signalled(settings, engine, settings.log_level)
 
 
 def node_child(name: str, dsn: str, key: str, tmp: Path, cert: Path,

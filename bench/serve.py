@@ -53,11 +53,16 @@ def main() -> None:
     engine = EngineSettings(connect_rate_per_s=args.connect_rate_per_s,
                             connect_rate_per_host_per_s=args.connect_rate_per_host_per_s,
                             command_idle_close_s=args.command_idle_close_s)
+    run_until_signalled(settings, engine, args.log_level)
+
+
+def run_until_signalled(settings: ServerSettings, engine: EngineSettings, log_level: str) -> None:
+    """Serve on uvloop, print ``READY port=P pid=PID`` once listening, stop on SIGINT/SIGTERM."""
 
     async def serve() -> None:
         import logging
 
-        logging.basicConfig(level=args.log_level,
+        logging.basicConfig(level=log_level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
