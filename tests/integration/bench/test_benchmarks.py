@@ -46,7 +46,7 @@ def test_latency_against_pymap_pairs_every_append_with_both_observers() -> None:
 @pytest.mark.dovecot
 def test_latency_against_dovecot_pairs_every_append_with_both_observers() -> None:
     if not (shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")):
-        pytest.skip("dovecot is not installed")
+        pytest.fail("dovecot is not installed: run ./scripts/test, which installs dovecot-imapd")
     lines = run_bench("latency.py", "--servers", "dovecot", "--samples", "2",
                       "--patterns", "isolated,burst", "--timeout-s", "10")
     assert any(re.match(r"dovecot\s+burst\s+n=2 ", line) for line in lines), lines
