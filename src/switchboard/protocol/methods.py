@@ -219,6 +219,7 @@ class WatchAllRequest:
     since: int | None = None
     group: str | None = None
     visibility_timeout_s: float | None = None
+    summary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +230,7 @@ class WatchMailboxesRequest:
     since: int | None = None
     group: str | None = None
     visibility_timeout_s: float | None = None
+    summary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,8 +393,16 @@ def _since_group(
     return since, group, timeout
 
 
+def _summary(obj: dict[str, Any], error: type[BadArgs | InvalidArguments]) -> bool:
+    """The optional ``summary`` flag: pushes then carry subject, from, date and size."""
+    summary = obj.get("summary", False)
+    if not isinstance(summary, bool):
+        raise error("summary must be true or false")
+    return summary
+
+
 def validate_watch_all(args: Any) -> WatchAllRequest:
-    """Check ``watchAll`` args: an object with at most ``since`` and ``group`` (§2.4).
+    """Check ``watchAll`` args: an object with at most ``since``, ``group``, ``summary`` (§2.4).
 
     Raises:
         BadArgs: args are not an object (``[]`` included), hold another key, or ``since`` /
@@ -400,10 +410,10 @@ def validate_watch_all(args: Any) -> WatchAllRequest:
     """
     if not isinstance(args, dict):
         raise BadArgs("arguments must be {}")
-    extra = sorted(set(args) - {"since", "group", "visibilityTimeout"})
+    extra = sorted(set(args) - {"since", "group", "visibilityTimeout", "summary"})
     if extra:
         raise BadArgs(f"unexpected key {extra[0]}")
-    return WatchAllRequest(*_since_group(args, BadArgs))
+    return WatchAllRequest(*_since_group(args, BadArgs), summary=_summary(args, BadArgs))
 
 
 def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
@@ -426,7 +436,11 @@ def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
         raise EmptyList("list is empty")
     if not all(isinstance(name, str) and name for name in names):
         raise BadList("list entries must be non-empty strings")
-    return WatchMailboxesRequest(tuple(dict.fromkeys(names)), *_since_group(obj, InvalidArguments))
+    return WatchMailboxesRequest(
+        tuple(dict.fromkeys(names)),
+        *_since_group(obj, InvalidArguments),
+        summary=_summary(obj, InvalidArguments),
+    )
 
 
 def validate_get_mailboxes(args: Any) -> GetMailboxesRequest:

@@ -66,6 +66,11 @@ class GroupMember(Protocol):
         """Whether the session can still take frames."""
         ...
 
+    @property
+    def wants_summary(self) -> bool:
+        """Whether pushes carry the ``summary`` object."""
+        ...
+
     def deliver_group(self, frame: str) -> None:
         """Queue one group push frame; must not block or raise."""
         ...
@@ -229,7 +234,12 @@ class Group:
         member.in_flight += 1
         # Rotate: the member just used goes behind the others with as many in flight.
         member.order = next(self._joins)
-        args = push_args(event_id, event, with_account=member.session.is_worker)
+        args = push_args(
+            event_id,
+            event,
+            with_account=member.session.is_worker,
+            with_summary=member.session.wants_summary,
+        )
         args["group"] = self.name
         member.session.deliver_group(encode_push("newMessage", args))
 

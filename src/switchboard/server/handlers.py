@@ -107,6 +107,7 @@ class Handlers:
         if session.interface is Interface.WORKERS:
             if method is Method.WATCH_ALL:
                 watch_all = validate_watch_all(args)
+                session.wants_summary |= watch_all.summary
                 if watch_all.group is not None:
                     await self._join_group(
                         session, watch_all.group, GroupKind.ALL, watch_all.visibility_timeout_s
@@ -213,7 +214,12 @@ class Handlers:
                     if not isinstance(event, NewMessage):
                         continue
                     if account_id is None or session.wants(event):
-                        args = push_args(stored.event_id, event, with_account=session.is_worker)
+                        args = push_args(
+                            stored.event_id,
+                            event,
+                            with_account=session.is_worker,
+                            with_summary=session.wants_summary,
+                        )
                         yield encode_push("newMessage", args), stored.event_id
 
         session.after_reply(lambda: session.replay(frames()))
@@ -222,6 +228,7 @@ class Handlers:
         self, session: Session, account_id: str, args: Any
     ) -> tuple[str, Any]:
         request = validate_watch_mailboxes(args)
+        session.wants_summary |= request.summary
         if request.group is None:
             await self._check_since(request.since)
         holder = WORKERS if session.is_worker else session

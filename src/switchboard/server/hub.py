@@ -41,6 +41,11 @@ class Subscriber(Protocol):
         """Whether pushes carry the ``account`` key (``/workers``)."""
         ...
 
+    @property
+    def wants_summary(self) -> bool:
+        """Whether pushes carry the ``summary`` object (the session asked for it)."""
+        ...
+
     def wants(self, event: NewMessage) -> bool:
         """Whether this session's watch set covers ``event`` (already filtered by account)."""
         ...
@@ -50,8 +55,15 @@ class Subscriber(Protocol):
         ...
 
 
-def push_args(event_id: int, event: NewMessage, *, with_account: bool) -> dict[str, Any]:
-    """The ``newMessage`` arguments: the original's keys in its order, then our ``eventId``."""
+def push_args(
+    event_id: int, event: NewMessage, *, with_account: bool, with_summary: bool = False
+) -> dict[str, Any]:
+    """The ``newMessage`` arguments: the original's keys in its order, then our ``eventId``.
+
+    With ``with_summary`` (the subscriber asked with ``"summary": true``) and a summary at hand,
+    a ``summary`` object follows: decoded subject and sender, the Date header, the size — what
+    most workers would otherwise fetch with ``getMessages``.
+    """
     mailbox_id = MailboxId(event.mailbox, event.uidvalidity)
     args: dict[str, Any] = {
         "mailboxId": mailbox_id.encode(),
@@ -60,6 +72,14 @@ def push_args(event_id: int, event: NewMessage, *, with_account: bool) -> dict[s
     if with_account:
         args["account"] = event.account_id
     args["eventId"] = event_id
+    summary = event.summary
+    if with_summary and summary is not None:
+        args["summary"] = {
+            "subject": summary.subject,
+            "from": summary.from_,
+            "date": summary.date,
+            "size": summary.size,
+        }
     return args
 
 
@@ -115,14 +135,16 @@ class Hub:
                 self.latency.record(event.detected_at, self._wall_clock())
             targets = set(self._all)
             targets.update(s for s in self._by_account.get(event.account_id, ()) if s.wants(event))
-            frames: dict[bool, str] = {}
+            # One encoding per shape (account key or not, summary or not), not per subscriber.
+            frames: dict[tuple[bool, bool], str] = {}
             for subscriber in targets:
-                worker = subscriber.is_worker
-                frame = frames.get(worker)
+                shape = (subscriber.is_worker, subscriber.wants_summary)
+                frame = frames.get(shape)
                 if frame is None:
-                    frame = frames[worker] = encode_push(
-                        "newMessage", push_args(stored.event_id, event, with_account=worker)
+                    args = push_args(
+                        stored.event_id, event, with_account=shape[0], with_summary=shape[1]
                     )
+                    frame = frames[shape] = encode_push("newMessage", args)
                 subscriber.deliver(frame, stored.event_id)
         for listener in self._listeners:
             listener(events)

@@ -110,6 +110,8 @@ class Session:
         self.account_id: str | None = None
         # /clients: the mailboxes this connection watches (pushes are filtered by it).
         self.client_watches: frozenset[str] = frozenset()
+        # Set by a watch command with "summary": true; pushes then carry the summary object.
+        self.wants_summary = False
         self._outbox: collections.deque[str] = collections.deque()
         self._outbox_ready = asyncio.Event()
         self._outbox_drained = asyncio.Event()
