@@ -38,7 +38,7 @@ from switchboard.workers.delivery import (
     DeadLetterFile,
     DeliveryError,
     RetryPolicy,
-    deliver_with_retries,
+    deliver_to_each,
 )
 
 __all__ = [
@@ -211,24 +211,14 @@ class ApnsNotifier:
             logger.info("%s: no device for account %r", mail.key, mail.account)
             return 0
         payload = payload_for(mail, badge=self.badge, sound=self.sound)
-        pending = list(tokens)
-        accepted = 0
 
-        async def attempt() -> None:
-            nonlocal accepted
-            for token in list(pending):
-                # A stable apns-id per (event, device): APNs and logs can match the retries.
-                if await self._push_once(token, payload, _apns_id(mail, token)):
-                    accepted += 1
-                pending.remove(token)
+        async def push(token: str) -> bool:
+            # A stable apns-id per (event, device): APNs and logs can match the retries.
+            return await self._push_once(token, payload, _apns_id(mail, token))
 
-        try:
-            await deliver_with_retries(attempt, self.retry, what=f"APNs {mail.key}")
-        except DeliveryError as exc:
-            if self.dead_letter is None:
-                raise
-            await self.dead_letter.write(
-                {"id": mail.key, "devices": pending, "payload": payload}, str(exc))
+        accepted = await deliver_to_each(
+            tokens, push, self.retry, what=f"APNs {mail.key}", dead_letter=self.dead_letter,
+            dead_record=lambda pending: {"id": mail.key, "devices": pending, "payload": payload})
         self.pushed += accepted
         return accepted
 

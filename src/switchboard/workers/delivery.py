@@ -18,7 +18,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ __all__ = [
     "KeyedOrder",
     "PermanentError",
     "RetryPolicy",
+    "deliver_to_each",
     "deliver_with_retries",
 ]
 
@@ -106,6 +107,45 @@ async def deliver_with_retries(
                            what, number, policy.max_attempts, wait_s, exc)
             await sleep(wait_s)
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+
+async def deliver_to_each(
+    targets: Sequence[str],
+    send: Callable[[str], Awaitable[bool]],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    dead_letter: DeadLetterFile | None,
+    dead_record: Callable[[list[str]], dict[str, Any]],
+) -> int:
+    """Send to every target; retry only the ones not done yet; dead-letter what still failed.
+
+    ``send(target)`` returns ``True`` when the target accepted, ``False`` when it refused for good
+    (done, not retried), and raises :class:`DeliveryError` to be retried. ``dead_record`` builds
+    the dead-letter record from the targets still pending. Returns how many accepted.
+
+    Raises:
+        DeliveryError: some target still failed after the retries, and there is no dead-letter
+            file.
+        OSError: the dead-letter file cannot be written.
+    """
+    pending = list(targets)
+    accepted = 0
+
+    async def attempt() -> None:
+        nonlocal accepted
+        for target in list(pending):
+            if await send(target):
+                accepted += 1
+            pending.remove(target)
+
+    try:
+        await deliver_with_retries(attempt, policy, what=what)
+    except DeliveryError as exc:
+        if dead_letter is None:
+            raise
+        await dead_letter.write(dead_record(pending), str(exc))
+    return accepted
 
 
 def _raise_if_cancelling() -> None:

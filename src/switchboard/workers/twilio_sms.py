@@ -31,7 +31,7 @@ from switchboard.workers.delivery import (
     DeadLetterFile,
     DeliveryError,
     RetryPolicy,
-    deliver_with_retries,
+    deliver_to_each,
 )
 
 __all__ = [
@@ -162,23 +162,13 @@ class TwilioSms:
             logger.info("%s: no number for account %r", mail.key, mail.account)
             return 0
         body = sms_text(mail, self.max_chars)
-        pending = list(numbers)
-        accepted = 0
 
-        async def attempt() -> None:
-            nonlocal accepted
-            for number in list(pending):
-                if await self._send_once(number, body):
-                    accepted += 1
-                pending.remove(number)
+        async def text(number: str) -> bool:
+            return await self._send_once(number, body)
 
-        try:
-            await deliver_with_retries(attempt, self.retry, what=f"SMS {mail.key}")
-        except DeliveryError as exc:
-            if self.dead_letter is None:
-                raise
-            await self.dead_letter.write({"id": mail.key, "numbers": pending, "body": body},
-                                         str(exc))
+        accepted = await deliver_to_each(
+            numbers, text, self.retry, what=f"SMS {mail.key}", dead_letter=self.dead_letter,
+            dead_record=lambda pending: {"id": mail.key, "numbers": pending, "body": body})
         self.sent += accepted
         return accepted
 

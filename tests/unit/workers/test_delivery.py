@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from switchboard.workers.delivery import (
     KeyedOrder,
     PermanentError,
     RetryPolicy,
+    deliver_to_each,
     deliver_with_retries,
 )
 
@@ -65,6 +67,36 @@ async def test_retry_loop_counts_attempts_and_stops_on_permanent_errors() -> Non
     with pytest.raises(PermanentError):
         await deliver_with_retries(refused, policy, sleep=sleep)
     assert calls == 1
+
+
+async def test_deliver_to_each_retries_only_the_targets_not_done(tmp_path: Path) -> None:
+    sent: list[str] = []
+    failures = {"b": 1, "c": 99}  # b fails once then works; c never works; d refuses for good
+
+    async def send(target: str) -> bool:
+        sent.append(target)
+        if failures.get(target, 0) > 0:
+            failures[target] -= 1
+            raise DeliveryError(f"{target} busy")
+        return target != "d"
+
+    dead = DeadLetterFile(tmp_path / "dead.jsonl")
+    policy = RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.001)
+    accepted = await deliver_to_each(
+        ["a", "b", "d", "c"], send, policy, what="test", dead_letter=dead,
+        dead_record=lambda pending: {"targets": pending},
+    )
+    # Attempt 1: a accepted, b busy (the attempt stops there). Attempt 2: b accepted, d refused
+    # for good (done), c busy. Attempt 3: only c again, busy again -> dead-lettered.
+    assert accepted == 2
+    assert sent == ["a", "b", "b", "d", "c", "c"]  # nothing re-sent once done
+    [record] = [line for line in (tmp_path / "dead.jsonl").read_text().splitlines() if line]
+    assert json.loads(record)["event"] == {"targets": ["c"]}
+
+    failures["c"] = 99
+    with pytest.raises(DeliveryError):
+        await deliver_to_each(["c"], send, policy, what="test", dead_letter=None,
+                              dead_record=lambda pending: {"targets": pending})
 
 
 async def test_dead_letter_file_appends_whole_lines(tmp_path: Path) -> None:
