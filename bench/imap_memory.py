@@ -15,21 +15,17 @@ doing LOGIN, SELECT INBOX and IDLE, and reports (VmRSS after - VmRSS before) / N
   by setting our small-buffer protocol's ``max_size`` back to asyncio's default in that
   measuring process only.
 
-The server is ``bench/fake_imap.py``'s ``FakeImapServer`` when that module is present, else a
-minimal built-in responder (greeting, LOGIN, SELECT, IDLE) so the figures can be produced
-before the shared fake lands. The last line prints the ratio peer / ours. Target: <= 64 KB.
+The server is ``bench/fake_imap.py``'s ``FakeImapServer``. The last line prints the ratio
+peer / ours. Target: <= 64 KB.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import gc
-import ipaddress
 import json
 import resource
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -48,97 +44,20 @@ STACKS = ("asyncio+16KiB", "uvloop", "asyncio+256KiB")
 # --------------------------------------------------------------------------- the server side
 
 
-def _write_cert(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-async def _builtin_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    writer.write(b"* OK [CAPABILITY IMAP4rev1 IDLE LITERAL+ SASL-IR AUTH=PLAIN] bench\r\n")
-    while line := await reader.readline():
-        tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
-        command = rest.split(b" ", 1)[0].upper()
-        if command == b"LOGIN":
-            writer.write(tag + b" OK [CAPABILITY IMAP4rev1 IDLE LITERAL+] logged in\r\n")
-        elif command in (b"SELECT", b"EXAMINE"):
-            writer.write(
-                b"* FLAGS (\\Seen)\r\n* 0 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n"
-                b"* OK [UIDNEXT 1] x\r\n" + tag + b" OK [READ-WRITE] done\r\n"
-            )
-        elif command == b"IDLE":
-            writer.write(b"+ idling\r\n")
-            await reader.readline()  # DONE
-            writer.write(tag + b" OK idle done\r\n")
-        elif command == b"LOGOUT":
-            writer.write(b"* BYE bye\r\n" + tag + b" OK bye\r\n")
-            break
-        else:
-            writer.write(tag + b" OK done\r\n")
-    writer.close()
-
-
 async def _serve(directory: Path) -> None:
-    try:
-        from bench.fake_imap import FakeImapServer  # type: ignore[import-not-found]
-    except ImportError:
-        FakeImapServer = None  # noqa: N806
-    if FakeImapServer is not None:
-        server = FakeImapServer(password=PASSWORD)
-        await server.start()
-        ca_file = directory / "fake-imap-cert.pem"
-        ca_file.write_bytes(server.cert_pem)
-        info = {
-            "port": server.tls_port,
-            "ca_file": str(ca_file),
-            "username": USERNAME,  # the fake server takes any user name
-            "password": PASSWORD,
-            "server": "bench/fake_imap.py",
-        }
-    else:
-        cert, key = _write_cert(directory)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        listener = await asyncio.start_server(
-            _builtin_session, "127.0.0.1", 0, ssl=context, backlog=4096
-        )
-        info = {
-            "port": listener.sockets[0].getsockname()[1],
-            "ca_file": str(cert),
-            "username": USERNAME,
-            "password": PASSWORD,
-            "server": "built-in responder",
-        }
+    from bench.fake_imap import FakeImapServer
+
+    server = FakeImapServer(password=PASSWORD)
+    await server.start()
+    ca_file = directory / "fake-imap-cert.pem"
+    ca_file.write_bytes(server.cert_pem)
+    info = {
+        "port": server.tls_port,
+        "ca_file": str(ca_file),
+        "username": USERNAME,  # the fake server takes any user name
+        "password": PASSWORD,
+        "server": "bench/fake_imap.py",
+    }
     print(json.dumps(info), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until parent ends
 

@@ -35,6 +35,14 @@ def test_capacity_connects_idles_reconnects_and_delivers_every_injected_message(
     assert lines[-1].startswith("capacity N=5: "), lines
 
 
+def test_imap_memory_measures_every_stack_against_the_fake_server() -> None:
+    lines = run_bench("imap_memory.py", "--connections", "5")
+    assert "server: bench/fake_imap.py" in lines[0], lines
+    for stack in ("asyncio+16KiB", "uvloop", "asyncio+256KiB"):
+        assert any(re.match(rf"{re.escape(stack)}\s+-?\d+\.\d", line) for line in lines), lines
+    assert lines[-1].startswith("ratio peer/ours: asyncio+256KiB / asyncio+16KiB = "), lines
+
+
 def test_latency_against_pymap_pairs_every_append_with_both_observers() -> None:
     pytest.importorskip("pymap")
     lines = run_bench("latency.py", "--servers", "pymap", "--samples", "3", "--timeout-s", "10")
