@@ -18,22 +18,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
 
 from switchboard import __version__
 from switchboard.cluster.tail import NullSink
 from switchboard.engine.engine import Engine
 from switchboard.engine.model import EventSink
 from switchboard.engine.settings import EngineSettings
+from switchboard.errors import SwitchboardError
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
 from switchboard.server.cluster import ClusterLink
-from switchboard.server.config import ServerSettings
+from switchboard.server.config import DATABASE_FILE, ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
 from switchboard.server.http import INTERFACES, HttpRoutes
@@ -44,9 +47,27 @@ from switchboard.store.crypto import SecretBox, load_or_create_key
 from switchboard.store.postgres import PostgresStore
 from switchboard.store.sqlite import SqliteStore
 
-__all__ = ["ServerContext", "SwitchboardServer"]
+__all__ = ["ListenError", "ServerContext", "SwitchboardServer"]
 
 logger = logging.getLogger("switchboard.server")
+
+
+class ListenError(SwitchboardError):
+    """The server cannot listen on its address: the port is taken, the host unknown…
+
+    Attributes:
+        errno: the ``OSError``'s error number (``errno.EADDRINUSE`` for a port in use).
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        self.errno = cause.errno
+        # os.strerror gives "Address already in use" where the event loop wraps it in
+        # "error while attempting to bind on address (...)"; getaddrinfo errors are negative.
+        reason = cause.strerror
+        if cause.errno is not None and cause.errno > 0:
+            reason = os.strerror(cause.errno)
+        reason = (reason or str(cause) or type(cause).__name__).lower()
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
 
 
 @dataclass(eq=False)
@@ -87,6 +108,7 @@ class SwitchboardServer:
         self._engine_settings = engine_settings or settings.engine_settings()
         self._context: ServerContext | None = None
         self._server: Server | None = None
+        self._routes: HttpRoutes | None = None
         self.node_id: str | None = None
         """This node's name in a cluster (``None`` on a single node); set by ``start``."""
 
@@ -106,9 +128,54 @@ class SwitchboardServer:
         return int(sockname[1])
 
     async def start(self) -> None:
-        """Open the store, start the engine, restore accounts, listen."""
+        """Check the settings, bind, open the store, start the engine, restore, accept.
+
+        Nothing is created on disk before the settings passed every check that can be made
+        without the store and the port was bound: a refused start leaves no data directory or
+        key file behind.
+
+        Raises:
+            ConfigError: unsafe or impossible settings (a public address without tokens…).
+            ListenError: the address cannot be bound (port in use, unknown host…).
+        """
         settings = self.settings
         settings.check()
+        if settings.store_url is None and not (settings.data_dir / DATABASE_FILE).exists():
+            # No store yet, so no stored token: the loopback rule can be checked right away.
+            settings.check_listen(store_has_tokens=False)
+        server = await self._bind()
+        try:
+            await self._open(server)
+        except BaseException:
+            server.close()
+            await server.wait_closed()
+            self._server = None
+            raise
+
+    async def _bind(self) -> Server:
+        """Bind the listening socket without accepting yet (``start_serving=False``)."""
+        settings = self.settings
+        try:
+            # A frame may be a little over max_frame_bytes and still get a proper error
+            # response; far beyond it, the WebSocket layer closes with 1009 before buffering it.
+            self._server = await serve(
+                self._handle,
+                settings.host,
+                settings.port,
+                process_request=self._process_request,
+                max_size=settings.max_frame_bytes * 4,
+                compression=None,
+                server_header=f"Switchboard/{__version__}",
+                # websockets logs frames and headers at DEBUG: through a redacting logger.
+                logger=redacted_logger(),
+                start_serving=False,
+            )
+        except OSError as exc:
+            raise ListenError(settings.host, settings.port, exc) from None
+        return self._server
+
+    async def _open(self, server: Server) -> None:
+        settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
         store: Store
@@ -117,7 +184,7 @@ class SwitchboardServer:
             # record() is then fenced by this node's leases (store.postgres.LeaseLost).
             store = await PostgresStore.open(settings.store_url, box, node_id=self.node_id)
         else:
-            store = await SqliteStore.open(settings.data_dir / "switchboard.db", box)
+            store = await SqliteStore.open(settings.data_dir / DATABASE_FILE, box)
         try:
             # Stored tokens count as configured, so this check waits for the store.
             settings.check_listen(store_has_tokens=await store.has_active_tokens())
@@ -156,19 +223,8 @@ class SwitchboardServer:
         restored = await registry.restore()
         if cluster is not None:
             await cluster.start(registry)
-        # A frame may be a little over max_frame_bytes and still get a proper error response;
-        # far beyond it, the WebSocket layer closes with 1009 before buffering it all.
-        self._server = await serve(
-            self._handle,
-            settings.host,
-            settings.port,
-            process_request=HttpRoutes(self._context),
-            max_size=settings.max_frame_bytes * 4,
-            compression=None,
-            server_header=f"Switchboard/{__version__}",
-            # websockets logs frames and headers at DEBUG: through a redacting logger.
-            logger=redacted_logger(),
-        )
+        self._routes = HttpRoutes(self._context)
+        await server.start_serving()
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
             settings.host,
@@ -206,6 +262,13 @@ class SwitchboardServer:
         await self._server.serve_forever()
 
     # -- WebSocket entry point ------------------------------------------------------------
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        # The socket is bound before the context exists, but accepts only once it does.
+        assert self._routes is not None
+        return await self._routes(connection, request)
 
     async def _handle(self, websocket: ServerConnection) -> None:
         path = urlsplit(websocket.request.path if websocket.request else "/").path
