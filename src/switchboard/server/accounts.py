@@ -239,8 +239,12 @@ class AccountRegistry:
     ) -> WatchResult:
         """Replace ``holder``'s watch set on the account; the engine watches the union.
 
-        Returns what the engine now watches and which requested names failed (nonexistent or
-        unselectable); failed names are not kept in the holder's set.
+        A name that cannot be watched (nonexistent, unselectable, over the provider's
+        connection limit) never costs a watch: when one fails, the names that work are added
+        to the set and nothing is removed, so a typo cannot leave an account unwatched.
+
+        Returns what the engine now watches and which requested names failed; failed names
+        are not kept in the holder's set (:meth:`watches` says what it holds afterwards).
         """
         async with self._lock(account_id):
             if self._cluster is not None and account_id in self._pinned:
@@ -249,14 +253,23 @@ class AccountRegistry:
                 if not self._engine.has_account(account_id):
                     return await self._watch_elsewhere(account_id, holder, names)
             sets = self._watch_sets.setdefault(account_id, {})
-            sets[holder] = names
+            old = sets.get(holder, ())
+            # Old names first: should the provider's connection limit bite, it bites the new
+            # names, and nothing watched now stops before every requested name is checked.
+            trial = tuple(dict.fromkeys(old + names))
+            sets[holder] = trial
             result = await self._engine.watch(account_id, self._union(account_id))
             failed = set(result.failed)
-            if failed:
-                sets[holder] = tuple(n for n in names if n not in failed)
+            if failed & set(names):
+                # The engine already skipped the failed names: the rest stays watched.
+                sets[holder] = tuple(n for n in trial if n not in failed)
+            else:
+                sets[holder] = names
+                if names != trial:  # the set shrank: stop what no watch set holds any more
+                    result = await self._engine.watch(account_id, self._union(account_id))
             if holder == WORKERS and account_id in self._pinned:
                 await self._store.save_watches(account_id, sets[holder])
-            return result
+            return WatchResult(result.watching, tuple(n for n in names if n in failed))
 
     def watches(self, account_id: str, holder: Hashable) -> tuple[str, ...]:
         """``holder``'s watch set on the account (empty when it has none)."""
@@ -398,7 +411,11 @@ class AccountRegistry:
     async def _watch_elsewhere(
         self, account_id: str, holder: Hashable, names: tuple[str, ...]
     ) -> WatchResult:
-        """Watches for an account another node holds; the caller holds its lock."""
+        """Watches for an account another node holds; the caller holds its lock.
+
+        Same rule as :meth:`set_watches`: the holder first applies the old set plus the new
+        names, and the set shrinks to ``names`` only when none of them failed.
+        """
         assert self._cluster is not None
         sets = self._watch_sets.setdefault(account_id, {})
         if holder != WORKERS:
@@ -406,16 +423,30 @@ class AccountRegistry:
             # events of the mailboxes the account's workers watch.
             sets[holder] = names
             return WatchResult(names, ())
+        trial = tuple(dict.fromkeys(sets.get(WORKERS, ()) + names))
+        failed = set(await self._request_watch(account_id, trial))
+        if failed & set(names):
+            # The holder stored the set without the failed names (apply_stored_watches).
+            kept = tuple(n for n in trial if n not in failed)
+        else:
+            kept = names
+            if names != trial:  # the set shrank: the holder stops what it no longer needs
+                failed_now = set(await self._request_watch(account_id, names))
+                kept = tuple(n for n in names if n not in failed_now)
+        sets[WORKERS] = kept
+        return WatchResult(kept, tuple(n for n in names if n in failed))
+
+    async def _request_watch(self, account_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Store the workers' watches and have the holder apply them; the names that failed."""
+        assert self._cluster is not None
         await self._store.save_watches(account_id, names)
         failed_names = await self._cluster.request_watch(account_id)
         if failed_names is None:
             # No holder answered in time: the watches are stored, and the node that takes the
             # lease starts the account with them.
             logger.warning("no node answered for %s; its watches are stored", account_id)
-            failed_names = ()
-        failed = set(failed_names)
-        sets[WORKERS] = tuple(n for n in names if n not in failed)
-        return WatchResult(sets[WORKERS], tuple(n for n in names if n in failed))
+            return ()
+        return failed_names
 
     # -- helpers ----------------------------------------------------------------------------
 
