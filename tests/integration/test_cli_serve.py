@@ -148,3 +148,20 @@ def test_serve_requires_token_and_stops_cleanly(
     assert "Traceback" not in log
     assert "sekrit-token" not in log
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_tokens_take_data_dir_before_or_after_the_action(tmp_path: Path, order: str) -> None:
+    data_dir = str(tmp_path / "data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    if order == "before":
+        created = run("tokens", "--data-dir", data_dir, "create", "--scope", "worker",
+                      "--name", "ci", env=env)  # fmt: skip
+    else:
+        created = run("tokens", "create", "--scope", "worker", "--name", "ci",
+                      "--data-dir", data_dir, env=env)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().startswith("sbt_")
+    listed = run("tokens", "list", "--data-dir", data_dir, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "\tci\tworker\t" in listed.stdout

@@ -34,13 +34,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from switchboard.engine.engine import Engine, WatchResult
-from switchboard.engine.errors import EngineError, UnknownAccount
+from switchboard.engine.errors import ConnectionFailed, EngineError, UnknownAccount
 from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import ImapError
 from switchboard.protocol.errors import AccountConflict, InvalidArguments
 from switchboard.protocol.methods import ConnectRequest, PlainAuth, XOAuth2Auth
+from switchboard.server.api import TLS_NAMES, scrub, secrets_of
 from switchboard.server.config import OAuthProvider, ServerSettings
+from switchboard.server.hints import ADVICE_MARK, advice, diagnose
 from switchboard.store.base import Store
 from switchboard.store.errors import StoreError
 
@@ -191,7 +193,7 @@ class AccountRegistry:
             existing = self._configs.get(account_id)
             created = existing is None
             if existing is None:
-                verified = await self._engine.verify(wanted)
+                verified = await self._verify(wanted)
                 self._configs[account_id] = verified
                 if self._cluster is None or not by_worker:
                     # In a cluster, a worker's (pinned) account is started by its lease below.
@@ -204,7 +206,7 @@ class AccountRegistry:
                         f"{existing.host}:{existing.port}, not {wanted.host}:{wanted.port}"
                     )
                 if not _same_credentials(existing.auth, wanted.auth):
-                    verified = await self._engine.verify(replace(existing, auth=wanted.auth))
+                    verified = await self._verify(replace(existing, auth=wanted.auth))
                     self._configs[account_id] = verified
                     if self._engine.has_account(account_id):
                         await self._engine.update_account(verified)
@@ -221,6 +223,22 @@ class AccountRegistry:
             else:
                 self._clients.setdefault(account_id, set()).add(holder)
             return ConnectOutcome(account_id, created)
+
+    async def _verify(self, config: AccountConfig) -> AccountConfig:
+        """``Engine.verify``; a failure is logged with its reason, and TLS advice added."""
+        try:
+            return await self._engine.verify(config)
+        except (EngineError, ImapError) as exc:
+            logger.warning(
+                "account %s: cannot connect to %s:%d: %s", config.account_id, config.host,
+                config.port, scrub(str(exc), secrets_of(config)),
+            )  # fmt: skip
+            tls = TLS_NAMES[config.tls]
+            problem = diagnose(str(exc), tls) if isinstance(exc, ConnectionFailed) else None
+            if problem is None:
+                raise
+            hint = advice(problem, host=config.host, port=config.port, tls=tls, cli=False)
+            raise ConnectionFailed(f"{exc}.{ADVICE_MARK}{hint}") from exc
 
     async def credentials_changed(self, config: AccountConfig) -> None:
         """Store rotated OAuth2 tokens the engine obtained (the engine's callback)."""

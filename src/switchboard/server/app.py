@@ -39,6 +39,7 @@ from switchboard.server.cluster import ClusterLink
 from switchboard.server.config import DATABASE_FILE, ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
+from switchboard.server.history import EventHistory
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
 from switchboard.server.session import Session
@@ -85,6 +86,8 @@ class ServerContext:
     authenticator: Authenticator = field(init=False)
     cluster: ClusterLink | None = None
     """This node's lease loop and event tail; ``None`` on a single node (SQLite)."""
+    history: EventHistory = field(default_factory=lambda: EventHistory(0))
+    """Each account's events in the log, for ``/api/accounts`` (survives restarts)."""
 
     def __post_init__(self) -> None:
         self.handlers = Handlers(self)
@@ -109,6 +112,7 @@ class SwitchboardServer:
         self._context: ServerContext | None = None
         self._server: Server | None = None
         self._routes: HttpRoutes | None = None
+        self._history_load: asyncio.Task[None] | None = None
         self.node_id: str | None = None
         """This node's name in a cluster (``None`` on a single node); set by ``start``."""
 
@@ -191,7 +195,10 @@ class SwitchboardServer:
         except BaseException:
             await store.close()
             raise
+        # Events up to this id are read from the log in the background; the hub counts the rest.
+        history = EventHistory(await store.last_event_id())
         hub = Hub()
+        hub.add_listener(history.on_events)
         registry_ref: list[AccountRegistry] = []
 
         async def credentials_changed(config: Any) -> None:
@@ -219,7 +226,10 @@ class SwitchboardServer:
             )
         registry = AccountRegistry(engine, store, settings, cluster=cluster)
         registry_ref.append(registry)
-        self._context = ServerContext(settings, store, engine, hub, registry, cluster=cluster)
+        self._context = ServerContext(
+            settings, store, engine, hub, registry, cluster=cluster, history=history
+        )
+        self._history_load = asyncio.create_task(history.load(store), name="event-history")
         restored = await registry.restore()
         if cluster is not None:
             await cluster.start(registry)
@@ -246,6 +256,11 @@ class SwitchboardServer:
                 # Leases go back only once their accounts stopped; the tail stops after them.
                 await self._context.cluster.stop()
             await self._context.engine.stop()
+            if self._history_load is not None:
+                self._history_load.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._history_load
+                self._history_load = None
             await self._context.store.close()
             self._context = None
 
