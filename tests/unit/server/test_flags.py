@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,14 @@ def test_flags_not_given_leave_the_environment_alone() -> None:
 def test_bad_flag_values_name_the_setting(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse(*argv)
+
+
+def test_the_readme_documents_every_setting_and_which_are_not_flags() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for field in dataclasses.fields(ServerSettings):
+        assert f"`{field.name}`" in section, field.name
+    # "Two are not flags: `secret_key` (…) and `oauth_providers` (…)."
+    not_flags = " ".join(section.split()).split("Two are not flags:", 1)[1].split(".", 1)[0]
+    assert len(NOT_FLAGS) == 2
+    assert {name for name in re.findall(r"`(\w+)`", not_flags) if "_" in name} == set(NOT_FLAGS)
