@@ -38,6 +38,7 @@ from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
+from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
@@ -87,6 +88,7 @@ class SwitchboardServer:
         self._engine_settings = engine_settings or settings.engine_settings()
         self._context: ServerContext | None = None
         self._server: Server | None = None
+        self._revocations: RevocationWatch | None = None
         self.node_id: str | None = None
         """This node's name in a cluster (``None`` on a single node); set by ``start``."""
 
@@ -169,6 +171,10 @@ class SwitchboardServer:
             # websockets logs frames and headers at DEBUG: through a redacting logger.
             logger=redacted_logger(),
         )
+        # Sockets of a token revoked while they are open are closed within seconds.
+        context = self._context
+        self._revocations = RevocationWatch(store, lambda: tuple(context.sessions))
+        self._revocations.start()
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
             settings.host,
@@ -179,6 +185,9 @@ class SwitchboardServer:
 
     async def stop(self) -> None:
         """Close every session, log out of every IMAP connection, close the store."""
+        if self._revocations is not None:
+            await self._revocations.stop()
+            self._revocations = None
         if self._server is not None:
             self._server.close(close_connections=True)
             with contextlib.suppress(asyncio.TimeoutError):
