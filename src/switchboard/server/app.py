@@ -38,6 +38,7 @@ from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
+from switchboard.server.metrics import ServerMetrics
 from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
 from switchboard.store.base import Store
@@ -63,6 +64,7 @@ class ServerContext:
     sessions: set[Session] = field(default_factory=set)
     groups: GroupRegistry = field(init=False)
     authenticator: Authenticator = field(init=False)
+    metrics: ServerMetrics = field(init=False)
     cluster: ClusterLink | None = None
     """This node's lease loop and event tail; ``None`` on a single node (SQLite)."""
 
@@ -71,6 +73,12 @@ class ServerContext:
         self.groups = GroupRegistry(self.store, max_in_flight=self.settings.group_max_in_flight)
         self.hub.add_listener(self.groups.on_events)
         self.authenticator = Authenticator(self.settings.tokens, self.store)
+        self.metrics = ServerMetrics(
+            statuses=self.engine.statuses,
+            sessions=lambda: tuple(self.sessions),
+            events_announced=lambda: self.hub.published,
+        )
+        self.hub.latency.add_observer(self.metrics.observe_latency)
 
     async def session_closed(self, session: Session) -> None:
         """Forget a closed session: its subscriptions, its groups, its holds on accounts."""

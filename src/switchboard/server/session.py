@@ -209,6 +209,7 @@ class Session:
             text, max_frame_bytes=settings.max_frame_bytes, max_batch=settings.max_batch
         )
         if decoded.frame_error is not None:
+            self.context.metrics.count_errors([decoded.frame_error])
             return encode_frame([decoded.frame_error])
         responses: list[Response] = []
         for item in decoded.items:
@@ -222,6 +223,7 @@ class Session:
                 responses.append(limited.to_response(item))
             else:
                 responses.append(await self.context.handlers.execute(self, item))
+        self.context.metrics.count_errors(responses)
         return encode_frame(responses)
 
     def after_reply(self, action: Callable[[], Awaitable[None]]) -> None:
