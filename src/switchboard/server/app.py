@@ -38,6 +38,8 @@ from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
+from switchboard.server.metrics import ServerMetrics
+from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
@@ -62,6 +64,7 @@ class ServerContext:
     sessions: set[Session] = field(default_factory=set)
     groups: GroupRegistry = field(init=False)
     authenticator: Authenticator = field(init=False)
+    metrics: ServerMetrics = field(init=False)
     cluster: ClusterLink | None = None
     """This node's lease loop and event tail; ``None`` on a single node (SQLite)."""
 
@@ -70,6 +73,12 @@ class ServerContext:
         self.groups = GroupRegistry(self.store, max_in_flight=self.settings.group_max_in_flight)
         self.hub.add_listener(self.groups.on_events)
         self.authenticator = Authenticator(self.settings.tokens, self.store)
+        self.metrics = ServerMetrics(
+            statuses=self.engine.statuses,
+            sessions=lambda: tuple(self.sessions),
+            events_announced=lambda: self.hub.published,
+        )
+        self.hub.latency.add_observer(self.metrics.observe_latency)
 
     async def session_closed(self, session: Session) -> None:
         """Forget a closed session: its subscriptions, its groups, its holds on accounts."""
@@ -87,6 +96,7 @@ class SwitchboardServer:
         self._engine_settings = engine_settings or settings.engine_settings()
         self._context: ServerContext | None = None
         self._server: Server | None = None
+        self._revocations: RevocationWatch | None = None
         self.node_id: str | None = None
         """This node's name in a cluster (``None`` on a single node); set by ``start``."""
 
@@ -169,6 +179,10 @@ class SwitchboardServer:
             # websockets logs frames and headers at DEBUG: through a redacting logger.
             logger=redacted_logger(),
         )
+        # Sockets of a token revoked while they are open are closed within seconds.
+        context = self._context
+        self._revocations = RevocationWatch(store, lambda: tuple(context.sessions))
+        self._revocations.start()
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
             settings.host,
@@ -179,6 +193,9 @@ class SwitchboardServer:
 
     async def stop(self) -> None:
         """Close every session, log out of every IMAP connection, close the store."""
+        if self._revocations is not None:
+            await self._revocations.stop()
+            self._revocations = None
         if self._server is not None:
             self._server.close(close_connections=True)
             with contextlib.suppress(asyncio.TimeoutError):

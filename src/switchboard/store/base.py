@@ -294,6 +294,14 @@ class Store(CheckpointStore, Protocol):
         """
         ...
 
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked: what a server compares its open sockets with.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
 
 def check_checkpoint_move(old: Checkpoint | None, new: Checkpoint, *, where: str) -> None:
     """Refuse a checkpoint that moves back under the same UIDVALIDITY.

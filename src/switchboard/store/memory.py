@@ -367,6 +367,14 @@ class MemoryStore:
         """
         return any(t.revoked_at is None for t, _ in self._check_open().tokens)
 
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        return frozenset(t.token_id for t, _ in self._check_open().tokens if t.revoked_at is None)
+
     def _to_stored(self, account_id: str, row: _AccountRow) -> StoredAccount:
         try:
             plain = self._box.open(row.sealed_auth)

@@ -748,6 +748,18 @@ class PostgresStore:
         )
         return value is not None
 
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked (by any node or process).
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        rows = await self._run(
+            lambda c: c.fetch("SELECT token_id FROM tokens WHERE revoked_at IS NULL")
+        )
+        return frozenset(str(row[0]) for row in rows)
+
 
 def _to_token(row: tuple[Any, ...]) -> StoredToken:
     token_id, name, scope, account, created_at, revoked_at = row

@@ -732,3 +732,16 @@ class SqliteStore:
     def _has_active_sync(self) -> bool:
         row = self._db.execute("SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1").fetchone()
         return row is not None
+
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked (another process's revocation included).
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._active_token_ids_sync)
+
+    def _active_token_ids_sync(self) -> frozenset[str]:
+        rows = self._db.execute("SELECT token_id FROM tokens WHERE revoked_at IS NULL")
+        return frozenset(str(token_id) for (token_id,) in rows)
