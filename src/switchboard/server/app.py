@@ -8,7 +8,8 @@ store, starts the engine, restores the accounts workers had connected, then list
 With ``store_url`` set the server is a cluster node (docs/scaling.md): the store is the
 shared PostgreSQL, the engine's sink is a ``NullSink`` (the cluster's event tail publishes every
 event, local or not, to the hub once), and a :class:`~switchboard.server.cluster.ClusterLink`
-decides which pinned accounts this node's engine watches. Without it nothing of that runs.
+decides which pinned accounts this node's engine watches. Without it nothing of that runs, and
+asyncpg (the ``postgres`` extra) is never imported.
 
 HTTP routes live in ``server.http``, the token check in ``server.auth``.
 """
@@ -19,20 +20,19 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from switchboard import __version__
-from switchboard.cluster.tail import NullSink
 from switchboard.engine.engine import Engine
 from switchboard.engine.model import EventSink
 from switchboard.engine.settings import EngineSettings
+from switchboard.extras import require
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
-from switchboard.server.cluster import ClusterLink
 from switchboard.server.config import ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
@@ -43,8 +43,10 @@ from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
-from switchboard.store.postgres import PostgresStore
 from switchboard.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:  # asyncpg (the ``postgres`` extra) is imported only when store_url is set
+    from switchboard.server.cluster import ClusterLink
 
 __all__ = ["ServerContext", "SwitchboardServer"]
 
@@ -119,10 +121,14 @@ class SwitchboardServer:
         """Open the store, start the engine, restore accounts, listen."""
         settings = self.settings
         settings.check()
+        if settings.store_url is not None:
+            require("asyncpg", "the PostgreSQL store (--store postgresql://…)")
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
         store: Store
         if settings.store_url is not None:
+            from switchboard.store.postgres import PostgresStore
+
             self.node_id = settings.resolved_node_id()
             # record() is then fenced by this node's leases (store.postgres.LeaseLost).
             store = await PostgresStore.open(settings.store_url, box, node_id=self.node_id)
@@ -141,7 +147,11 @@ class SwitchboardServer:
             await registry_ref[0].credentials_changed(config)
 
         # In a cluster every event reaches the hub through the event tail, local ones too.
-        sink: EventSink = hub if self.node_id is None else NullSink()
+        sink: EventSink = hub
+        if self.node_id is not None:
+            from switchboard.cluster.tail import NullSink
+
+            sink = NullSink()
         engine = Engine(
             store,
             sink,
@@ -152,6 +162,8 @@ class SwitchboardServer:
         await engine.start()
         cluster = None
         if settings.store_url is not None and self.node_id is not None:
+            from switchboard.server.cluster import ClusterLink
+
             cluster = ClusterLink(
                 settings.store_url,
                 self.node_id,
