@@ -1,3 +1,4 @@
+import base64
 import re
 
 import pytest
@@ -135,6 +136,37 @@ def test_garbage_is_refused(value: str) -> None:
                   parse_account_id):  # fmt: skip
         with pytest.raises(UnknownIdError):
             parse(value)  # type: ignore[operator]
+
+
+def b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=").lower()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x87",  # a varint cut short
+        b"\x87\x80",
+        b"\xff\xff\xff\xff\xff\x01INBOX",  # more than 32 bits
+        b"\xff\xff\xff\xff\x1fINBOX",  # 2**36 - 1: five octets, still over 32 bits
+        b"\x87\x00INBOX",  # 7 written in two octets: not minimal
+        b"\x00INBOX",  # UIDVALIDITY 0
+        b"\x07",  # no name
+        b"\x07\xffINBOX",  # a name that is not UTF-8
+    ],
+)
+def test_bad_location_bodies(data: bytes) -> None:
+    with pytest.raises(UnknownIdError):
+        parse_mailbox_id("m" + b32(data))
+    with pytest.raises(UnknownIdError):
+        parse_mailbox_id("m_" + b32(data))
+
+
+def test_bad_account_bodies() -> None:
+    with pytest.raises(UnknownIdError):
+        parse_account_id("a" + b32(b"\xff"))
+    with pytest.raises(UnknownIdError):
+        parse_account_id("a_" + b32(b"short"))
 
 
 def test_wrong_kind_and_non_canonical_forms_are_refused() -> None:

@@ -13,6 +13,7 @@ from switchboard.jmap.search import (
     Not,
     Or,
     ReceivedBefore,
+    ReceivedSince,
     Smaller,
     TextField,
     conjunction,
@@ -51,6 +52,8 @@ def test_mailbox_scope() -> None:
 def test_terms_check_their_values() -> None:
     with pytest.raises(ValueError):
         ReceivedBefore(datetime(2024, 1, 1))  # naive
+    with pytest.raises(ValueError):
+        ReceivedSince(datetime(2024, 1, 1))
     with pytest.raises(ValueError):
         Larger(-1)
     with pytest.raises(ValueError):
