@@ -39,6 +39,7 @@ from switchboard.server.handlers import Handlers
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
 from switchboard.server.session import Session
+from switchboard.server.wslog import quiet_peer_faults
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
 from switchboard.store.postgres import PostgresStore
@@ -166,8 +167,9 @@ class SwitchboardServer:
             max_size=settings.max_frame_bytes * 4,
             compression=None,
             server_header=f"Switchboard/{__version__}",
-            # websockets logs frames and headers at DEBUG: through a redacting logger.
-            logger=redacted_logger(),
+            # websockets logs frames and headers at DEBUG: through a redacting logger; a peer's
+            # failed handshake is one line, not a traceback (server.wslog).
+            logger=quiet_peer_faults(redacted_logger()),
         )
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
