@@ -55,6 +55,8 @@ from switchboard.protocol.wirejson import MAX_SAFE_INTEGER
 __all__ = [
     "MAX_ACK_IDS",
     "MAX_GROUP_NAME_CHARS",
+    "MAX_SECRET_CHARS",
+    "MAX_USERNAME_CHARS",
     "MAX_VISIBILITY_TIMEOUT_S",
     "METHOD_ALIASES",
     "SUPPORTED_PROPERTIES",
@@ -322,6 +324,28 @@ def _flag(obj: dict[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+# Longest username and secret accepted: an address is at most 254 characters (RFC 5321
+# §4.5.3.1.3) and OAuth2 tokens run to a few kilobytes. Longer ones would only fail later, as a
+# login the IMAP server drops, which looks like the server's fault.
+MAX_USERNAME_CHARS: Final = 1024
+MAX_SECRET_CHARS: Final = 16_384
+
+# Characters no IMAP server can receive in a credential: NUL cannot travel in an IMAP string
+# (RFC 3501 §4.3) and separates SASL PLAIN's fields (RFC 4616 §2); ^A separates XOAUTH2's.
+_PLAIN_SEPARATORS: Final = "\x00"
+_XOAUTH2_SEPARATORS: Final = "\x00\x01"
+
+
+def _credential(value: str, name: str, limit: int, separators: str) -> str:
+    # The description names the field, never the value: it may be a secret.
+    if len(value) > limit:
+        raise InvalidArguments(f"{name} is longer than {limit} characters")
+    found = sorted({f"U+{ord(c):04X}" for c in value if c in separators})
+    if found:
+        raise InvalidArguments(f"{name} must not contain {' or '.join(found)}")
+    return value
+
+
 def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
     if "auth" not in obj:
         raise InvalidArguments("missing auth")
@@ -330,9 +354,14 @@ def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
         raise InvalidArguments("auth must be an object")
     kind = auth.get("type")
     if kind == "plain":
-        return PlainAuth(_string(auth, "username", "auth."), _password(auth))
+        username = _string(auth, "username", "auth.")
+        return PlainAuth(
+            _credential(username, "auth.username", MAX_USERNAME_CHARS, _PLAIN_SEPARATORS),
+            _credential(_password(auth), "auth.password", MAX_SECRET_CHARS, _PLAIN_SEPARATORS),
+        )
     if kind == "xoauth2":
         username = _string(auth, "username", "auth.")
+        _credential(username, "auth.username", MAX_USERNAME_CHARS, _XOAUTH2_SEPARATORS)
         token = auth.get("token")
         if not isinstance(token, dict):
             raise InvalidArguments("auth.token must be an object")
@@ -343,7 +372,9 @@ def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
         provider = token.get("provider")
         if provider is not None and (not isinstance(provider, str) or not provider):
             raise InvalidArguments("auth.token.provider must be a non-empty string")
-        return XOAuth2Auth(username, token_type, _string(token, "token", "auth.token."), provider)
+        secret = _string(token, "token", "auth.token.")
+        _credential(secret, "auth.token.token", MAX_SECRET_CHARS, _XOAUTH2_SEPARATORS)
+        return XOAuth2Auth(username, token_type, secret, provider)
     raise InvalidArguments("auth.type must be plain or xoauth2")
 
 
@@ -390,7 +421,10 @@ def validate_connect(args: Any) -> ConnectRequest:
         InvalidArguments: a missing or ill-typed field (named in ``description``): ``host`` not
             an IP address or a host name (see :func:`_host`); ``port`` not an integer (booleans
             excluded) in 1..65535; ``auth`` not an object, of unknown ``type``, or (xoauth2)
-            with an unknown token type; ``ssl``/``starttls`` not booleans or both true.
+            with an unknown token type; a username over :data:`MAX_USERNAME_CHARS` or a
+            password/token over :data:`MAX_SECRET_CHARS` characters, or one holding a character
+            its SASL mechanism uses as a separator (NUL; ^A for xoauth2);
+            ``ssl``/``starttls`` not booleans or both true.
     """
     obj = _object(args)
     host = _host(obj)
@@ -406,8 +440,10 @@ def validate_connect(args: Any) -> ConnectRequest:
     return ConnectRequest(host, port, auth, ssl, starttls)
 
 
-# Group names are map keys and log fields; keep them short (bytes of UTF-8 text, roughly).
+# Group names are map keys, log fields and database text (PostgreSQL text cannot hold NUL):
+# short, and without control characters.
 MAX_GROUP_NAME_CHARS: Final = 200
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 MAX_VISIBILITY_TIMEOUT_S: Final = 86_400.0
 """Longest ``visibilityTimeout`` a group member may ask for: one day. An event held longer is
@@ -427,9 +463,15 @@ def _since_group(
         raise error(f"since must be an integer in 0..{MAX_SAFE_INTEGER}")
     group = obj.get("group")
     if group is not None and (
-        not isinstance(group, str) or not group or len(group) > MAX_GROUP_NAME_CHARS
+        not isinstance(group, str)
+        or not group
+        or len(group) > MAX_GROUP_NAME_CHARS
+        or _CONTROL.search(group) is not None
     ):
-        raise error(f"group must be a non-empty string of at most {MAX_GROUP_NAME_CHARS} chars")
+        raise error(
+            f"group must be a non-empty string of at most {MAX_GROUP_NAME_CHARS} chars,"
+            " without control characters"
+        )
     timeout = obj.get("visibilityTimeout")
     if timeout is not None:
         if group is None:

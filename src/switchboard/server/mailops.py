@@ -42,6 +42,11 @@ _FETCH_CHUNK = 500
 # cannot even travel in an IMAP string. Refused before the server is asked.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
+# A longer name is refused before the server is asked: RFC 7162 §4 only asks servers to take
+# command lines of about 8192 octets, and one over a server's limit is answered BAD ("Too long
+# argument", Dovecot at 64 KiB), which would read as a malformed command of ours.
+_MAX_NAME_BYTES = 8000
+
 # NO response codes (RFC 5530 §3) that say the mailbox named can never be opened by this user:
 # it does not exist (NONEXISTENT, TRYCREATE), the name is invalid for this server (CANNOT), or the
 # ACL hides it (NOPERM). Others — UNAVAILABLE, SERVERBUG, INUSE, LIMIT, … — are the server's
@@ -168,12 +173,15 @@ async def _examine(imap: ImapConnection, mailbox: MailboxId) -> None:
     """EXAMINE (read-only: never sets \\Seen) and check the id's UIDVALIDITY still holds.
 
     Raises:
-        MailboxDoesNotExist: no mailbox can have that name, the server refuses the name (see
+        MailboxDoesNotExist: no mailbox can have that name (a control character, over
+            8000 bytes), the server refuses the name (see
             :func:`_refuses_name`), or the UIDVALIDITY changed.
         CommandFailed: the server refused for another reason (its trouble, not the client's).
     """
     if _CONTROL.search(mailbox.name) is not None:
         raise MailboxDoesNotExist(f"no mailbox named {mailbox.name!r}: control character")
+    if len(mailbox.name.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        raise MailboxDoesNotExist(f"no mailbox name is over {_MAX_NAME_BYTES} bytes long")
     try:
         info = await imap.select(mailbox.name, readonly=True)
     except MailboxNotFound:

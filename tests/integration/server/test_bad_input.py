@@ -67,7 +67,8 @@ EDGE_FLOATS = [1e308, -1e308, 5e-324, -0.0, 0.5, 1.0, 2.0**53, 2.0**63, 1e30, -1
 EDGE_TEXTS = [
     "", " ", "\u0000", "\u0000!1", "☃", "☃!1", "a\r\nb", "\t", "\u007f", "\u0085", "\ufeff",
     "&", "&Jjo-", "&-", "%", "*", "INBOX", "inbox", "INBOX.", ".INBOX", "INBOX..x", "/", "!",
-    "!!", "?", "!1?1", "x" * 5000, "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\u202e", "null", "0", "-1", "1e308",
+    "!!", "?", "!1?1", "x" * 5000, "y" * 70_000, "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\u202e", "null", "0", "-1", "1e308",
+    "\u0001", "a\u0001b",
 ]  # fmt: skip
 
 ints = st.one_of(st.integers(), st.sampled_from(EDGE_INTS))
@@ -477,9 +478,19 @@ async def test_the_measured_cases(fast_server: SwitchboardServer, world: World) 
             (["getMessages", {"account": user, "ids": [f"{name}!1?1"], "properties": ["size"]}],
              "mailboxDoesNotExist"),
         ]  # fmt: skip
-    cases.append((["getMessageList", {"account": user, "mailboxId": "!1"}], "mailboxDoesNotExist"))
-    cases.append((["connect", {**plain(world.dovecot, user, "x"), "host": "a" * 300}],
-                  "invalidArguments"))  # fmt: skip
+    cases += [
+        (["getMessageList", {"account": user, "mailboxId": "!1"}], "mailboxDoesNotExist"),
+        # Over Dovecot's 64 KiB line: it answers BAD, which reads as a malformed command of ours.
+        (["getMessageList", {"account": user, "mailboxId": "x" * 70_000 + "!1"}],
+         "mailboxDoesNotExist"),
+        (["watchMailboxes", {"account": user, "list": ["INBOX"], "group": "a\u0000b"}],
+         "invalidArguments"),
+        (["connect", {**plain(world.dovecot, user, "x"), "host": "a" * 300}], "invalidArguments"),
+        (["connect", plain(world.dovecot, user, "pass\u0000word")], "invalidArguments"),
+        (["connect", {**plain(world.dovecot, user, "x"), "auth": {
+            "type": "xoauth2", "username": "a\u0001b", "token": {"type": "access", "token": "t"}}}],
+         "invalidArguments"),
+    ]  # fmt: skip
     async with connect(url(fast_server, "/workers"), open_timeout=10) as ws:
         peer = Peer(ws)
         for command, expected in cases:

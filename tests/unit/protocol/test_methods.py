@@ -222,6 +222,13 @@ def test_connect_request_hides_secrets_in_repr() -> None:
         ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": ["access"], "token": "t"}}}, "auth.token.type"),
         ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "access"}}}, "auth.token.token"),
         ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "refresh", "token": "t", "provider": 3}}}, "provider"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "a\u0000b", "password": "p"}}, "auth.username"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "u" * 1025, "password": "p"}}, "auth.username"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "u", "password": "p\u0000"}}, "auth.password"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "u", "password": "p" * 16385}}, "auth.password"),
+        ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "a\u0001b", "token": {"type": "access", "token": "t"}}}, "auth.username"),
+        ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "access", "token": "t\u0001"}}}, "auth.token.token"),
+        ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "refresh", "token": "t" * 16385}}}, "auth.token.token"),
         ({"host": H, "port": P, "auth": PLAIN, "ssl": "yes"}, "ssl"),
         ({"host": H, "port": P, "auth": PLAIN, "ssl": True, "starttls": True}, "starttls"),
     ],
@@ -230,6 +237,12 @@ def test_connect_refuses_naming_the_field(args: Any, field: str) -> None:
     with pytest.raises(wire.InvalidArguments) as info:
         validate_connect(args)
     assert field in (info.value.description or "")
+
+
+def test_credentials_at_the_limits_are_taken() -> None:
+    auth = {"type": "plain", "username": "u" * 1024, "password": "p\r\n\u0001" + "p" * 16380}
+    request = validate_connect({"host": H, "port": P, "auth": auth})
+    assert request.auth == PlainAuth("u" * 1024, auth["password"])
 
 
 @pytest.mark.parametrize(
@@ -430,6 +443,10 @@ def test_visibility_timeout_needs_a_group_and_a_positive_number() -> None:
         validate_watch_mailboxes({"list": ["INBOX"], "group": "g", "visibilityTimeout": 0})
     with pytest.raises(wire.BadArgs, match="group"):
         validate_watch_all({"group": "g" * 201})
+    for bad in ["a\u0000b", "line\nbreak", "\u0085"]:
+        with pytest.raises(wire.InvalidArguments, match="control"):
+            validate_watch_mailboxes({"list": ["INBOX"], "group": bad})
+    assert validate_watch_all({"group": "☃ workers"}).group == "☃ workers"
 
 
 def test_event_ids_and_timeouts_have_a_range() -> None:
