@@ -41,6 +41,7 @@ from switchboard.server.hub import Hub
 from switchboard.server.metrics import ServerMetrics
 from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
+from switchboard.server.wslog import quiet_peer_faults
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
 from switchboard.store.sqlite import SqliteStore
@@ -188,8 +189,9 @@ class SwitchboardServer:
             max_size=settings.max_frame_bytes * 4,
             compression=None,
             server_header=f"Switchboard/{__version__}",
-            # websockets logs frames and headers at DEBUG: through a redacting logger.
-            logger=redacted_logger(),
+            # websockets logs frames and headers at DEBUG: through a redacting logger; a peer's
+            # failed handshake is one line, not a traceback (server.wslog).
+            logger=quiet_peer_faults(redacted_logger()),
         )
         # Sockets of a token revoked while they are open are closed within seconds.
         context = self._context

@@ -41,6 +41,7 @@ from switchboard.store.base import (
     StoredToken,
     TokenScope,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -385,10 +386,12 @@ class PostgresStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be read, or holds an undecodable event.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         ids = None if account_ids is None else sorted(set(account_ids))
 
         async def q(conn: asyncpg.Connection) -> list[StoredEvent]:
@@ -598,10 +601,12 @@ class PostgresStore:
         """Record acknowledgements in one transaction and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written.
         """
         acked = list(event_ids)
+        check_event_ids(*acked, settled_through)
         now = self._clock()
 
         async def tx(conn: asyncpg.Connection) -> GroupPosition:

@@ -45,6 +45,7 @@ from switchboard.store.base import (
     StoredToken,
     TokenScope,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -353,10 +354,12 @@ class SqliteStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be read, or holds an undecodable event.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         ids = None if account_ids is None else wirejson.dumps(sorted(set(account_ids)))
         return await self._call(self._events_after_sync, after_id, limit, ids)
 
@@ -572,10 +575,13 @@ class SqliteStore:
         """Record acknowledgements in one transaction and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written.
         """
-        return await self._call(self._group_ack_sync, name, list(event_ids), settled_through)
+        acked = list(event_ids)
+        check_event_ids(*acked, settled_through)
+        return await self._call(self._group_ack_sync, name, acked, settled_through)
 
     def _group_ack_sync(self, name: str, acked: list[int], settled_through: int) -> GroupPosition:
         with self._transaction() as conn:
