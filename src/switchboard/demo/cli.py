@@ -20,6 +20,7 @@ def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned.
     """
     from switchboard.demo.run import DEFAULT_INTERVAL_S, DEFAULT_PORT
+    from switchboard.extras import install_hint
 
     demo = subparsers.add_parser(
         "demo",
@@ -28,7 +29,7 @@ def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
             "Start an embedded IMAP server (pymap) with a demo account, the Switchboard server "
             "and a listener worker in one process, then deliver a sample message every few "
             "seconds and print each one the worker receives. Needs the 'demo' extra: "
-            "pip install 'switchboard-python[demo]'."
+            f"{install_hint('demo')}."
         ),
     )
     demo.add_argument(
@@ -69,7 +70,9 @@ def _positive_float(text: str) -> float:
 def _demo(args: argparse.Namespace) -> int:
     from switchboard.cli import run_async  # here, not at the top: switchboard.cli imports us
     from switchboard.demo.run import DemoOptions, run_demo
+    from switchboard.extras import require
 
+    require("pymap", "the demo's embedded IMAP server")
     try:
         options = DemoOptions(duration_s=args.duration, port=args.port, interval_s=args.interval)
     except ValueError as exc:

@@ -15,9 +15,10 @@ frame ``[["error", {"type": …, "method": null, "arguments": null}]]``:
   than ``max_batch`` → ``tooLarge`` (same shape, with a description), checked before the bytes
   are parsed whenever the size alone decides.
 
-JSON numbers: integers stay exact Python ints of any size (the 160-bit ``state``), up to
-CPython's 4300-digit conversion limit, beyond which the frame is ``invalidJson``; a float that
-overflows to infinity (``1e999``) is ``invalidJson`` too, since it could never be echoed.
+JSON numbers: integers stay exact Python ints of any size (a tag is echoed digit for digit), up
+to CPython's 4300-digit conversion limit, beyond which the frame is ``invalidJson``; a float that
+overflows to infinity (``1e999``) is ``invalidJson`` too, since it could never be echoed. Whether
+a number is in range for its argument is the validators' business (``protocol.methods``).
 
 :func:`encode_frame` and :func:`encode_push` write compact JSON through
 :mod:`switchboard.protocol.wirejson`.

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["dumps", "loads"]
+__all__ = ["MAX_SAFE_INTEGER", "dumps", "loads", "safe_int"]
+
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+"""The largest integer every peer reads exactly: JavaScript's ``Number.MAX_SAFE_INTEGER``.
+
+Browsers are clients too, and ``JSON.parse`` rounds a larger integer to the nearest double, so
+a browser could never send such a value back. Every integer the server itself sends stays
+within ``-MAX_SAFE_INTEGER..MAX_SAFE_INTEGER``; a client's own values echoed back (tags, the
+``arguments`` of an error) are sent as they came.
+"""
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def safe_int(value: int | None) -> int | None:
+    """``value`` when every client reads it exactly, else ``None`` ("unknown").
+
+    For numbers another server chose, such as an IMAP server's message sizes: RFC 3501 makes
+    them 32-bit, but nothing stops a broken server from sending 20 digits.
+    """
+    if value is None or -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    return None
 
 
 def dumps(value: Any) -> str:

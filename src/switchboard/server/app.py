@@ -8,7 +8,8 @@ store, starts the engine, restores the accounts workers had connected, then list
 With ``store_url`` set the server is a cluster node (docs/scaling.md): the store is the
 shared PostgreSQL, the engine's sink is a ``NullSink`` (the cluster's event tail publishes every
 event, local or not, to the hub once), and a :class:`~switchboard.server.cluster.ClusterLink`
-decides which pinned accounts this node's engine watches. Without it nothing of that runs.
+decides which pinned accounts this node's engine watches. Without it nothing of that runs, and
+asyncpg (the ``postgres`` extra) is never imported.
 
 HTTP routes live in ``server.http``, the token check in ``server.auth``.
 """
@@ -20,33 +21,37 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from switchboard import __version__
-from switchboard.cluster.tail import NullSink
 from switchboard.engine.engine import Engine
 from switchboard.engine.model import EventSink
 from switchboard.engine.settings import EngineSettings
 from switchboard.errors import SwitchboardError
+from switchboard.extras import require
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
-from switchboard.server.cluster import ClusterLink
 from switchboard.server.config import DATABASE_FILE, ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
 from switchboard.server.history import EventHistory
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
+from switchboard.server.metrics import ServerMetrics
+from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
+from switchboard.server.wslog import quiet_peer_faults
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
-from switchboard.store.postgres import PostgresStore
 from switchboard.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:  # asyncpg (the ``postgres`` extra) is imported only when store_url is set
+    from switchboard.server.cluster import ClusterLink
 
 __all__ = ["ListenError", "ServerContext", "SwitchboardServer"]
 
@@ -84,6 +89,7 @@ class ServerContext:
     sessions: set[Session] = field(default_factory=set)
     groups: GroupRegistry = field(init=False)
     authenticator: Authenticator = field(init=False)
+    metrics: ServerMetrics = field(init=False)
     cluster: ClusterLink | None = None
     """This node's lease loop and event tail; ``None`` on a single node (SQLite)."""
     history: EventHistory = field(default_factory=lambda: EventHistory(0))
@@ -94,6 +100,12 @@ class ServerContext:
         self.groups = GroupRegistry(self.store, max_in_flight=self.settings.group_max_in_flight)
         self.hub.add_listener(self.groups.on_events)
         self.authenticator = Authenticator(self.settings.tokens, self.store)
+        self.metrics = ServerMetrics(
+            statuses=self.engine.statuses,
+            sessions=lambda: tuple(self.sessions),
+            events_announced=lambda: self.hub.published,
+        )
+        self.hub.latency.add_observer(self.metrics.observe_latency)
 
     async def session_closed(self, session: Session) -> None:
         """Forget a closed session: its subscriptions, its groups, its holds on accounts."""
@@ -113,6 +125,7 @@ class SwitchboardServer:
         self._server: Server | None = None
         self._routes: HttpRoutes | None = None
         self._history_load: asyncio.Task[None] | None = None
+        self._revocations: RevocationWatch | None = None
         self.node_id: str | None = None
         """This node's name in a cluster (``None`` on a single node); set by ``start``."""
 
@@ -144,6 +157,8 @@ class SwitchboardServer:
         """
         settings = self.settings
         settings.check()
+        if settings.store_url is not None:
+            require("asyncpg", "the PostgreSQL store (--store postgresql://…)")
         if settings.store_url is None and not (settings.data_dir / DATABASE_FILE).exists():
             # No store yet, so no stored token: the loopback rule can be checked right away.
             settings.check_listen(store_has_tokens=False)
@@ -170,8 +185,9 @@ class SwitchboardServer:
                 max_size=settings.max_frame_bytes * 4,
                 compression=None,
                 server_header=f"Switchboard/{__version__}",
-                # websockets logs frames and headers at DEBUG: through a redacting logger.
-                logger=redacted_logger(),
+                # websockets logs frames and headers at DEBUG: through a redacting logger; a
+                # peer's failed handshake is one line, not a traceback (server.wslog).
+                logger=quiet_peer_faults(redacted_logger()),
                 start_serving=False,
             )
         except OSError as exc:
@@ -184,6 +200,8 @@ class SwitchboardServer:
         box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
         store: Store
         if settings.store_url is not None:
+            from switchboard.store.postgres import PostgresStore
+
             self.node_id = settings.resolved_node_id()
             # record() is then fenced by this node's leases (store.postgres.LeaseLost).
             store = await PostgresStore.open(settings.store_url, box, node_id=self.node_id)
@@ -205,7 +223,11 @@ class SwitchboardServer:
             await registry_ref[0].credentials_changed(config)
 
         # In a cluster every event reaches the hub through the event tail, local ones too.
-        sink: EventSink = hub if self.node_id is None else NullSink()
+        sink: EventSink = hub
+        if self.node_id is not None:
+            from switchboard.cluster.tail import NullSink
+
+            sink = NullSink()
         engine = Engine(
             store,
             sink,
@@ -216,6 +238,8 @@ class SwitchboardServer:
         await engine.start()
         cluster = None
         if settings.store_url is not None and self.node_id is not None:
+            from switchboard.server.cluster import ClusterLink
+
             cluster = ClusterLink(
                 settings.store_url,
                 self.node_id,
@@ -234,6 +258,10 @@ class SwitchboardServer:
         if cluster is not None:
             await cluster.start(registry)
         self._routes = HttpRoutes(self._context)
+        # Sockets of a token revoked while they are open are closed within seconds.
+        context = self._context
+        self._revocations = RevocationWatch(store, lambda: tuple(context.sessions))
+        self._revocations.start()
         await server.start_serving()
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
@@ -245,6 +273,9 @@ class SwitchboardServer:
 
     async def stop(self) -> None:
         """Close every session, log out of every IMAP connection, close the store."""
+        if self._revocations is not None:
+            await self._revocations.stop()
+            self._revocations = None
         if self._server is not None:
             self._server.close(close_connections=True)
             with contextlib.suppress(asyncio.TimeoutError):

@@ -5,8 +5,10 @@ A token arrives as ``Authorization: Bearer T`` or, for old clients that can only
 
 - static tokens (``--token`` / ``SWITCHBOARD_TOKENS``): worker scope;
 - stored tokens (``switchboard tokens create``): ``worker`` or ``client`` scope, a client token
-  optionally bound to one account; only their SHA-256 digest is stored, and revoking one takes
-  effect at the next upgrade (the store is asked on every request, which is one indexed lookup).
+  optionally bound to one account; only their SHA-256 digest is stored. Revoking one refuses
+  the next upgrade (the store is asked on every request, which is one indexed lookup) and closes
+  the sockets already open with it within seconds (``server.revocation``): each socket's
+  :class:`Principal` keeps the id of the token it opened with.
 
 With no token configured at all (loopback only, see ``ServerSettings.check_listen``) everyone is
 a worker. Otherwise a missing, wrong or revoked token gets 401; a valid token of the wrong scope
@@ -54,6 +56,8 @@ class Principal:
     name: str
     scope: TokenScope
     account: str | None = None  # a client token bound to one account
+    token_id: str | None = None
+    """The stored token's id, watched for revocation; ``None`` for static tokens and anonymous."""
 
     def may_open(self, path: str) -> bool:
         """Whether this principal may use ``path`` (worker: all; client: ``/clients``)."""
@@ -121,7 +125,7 @@ class Authenticator:
         if offered is not None:
             record = await self._store.find_token(token_digest(offered))
             if record is not None and record.revoked_at is None:
-                return Principal(record.name, record.scope, record.account)
+                return Principal(record.name, record.scope, record.account, record.token_id)
             return None
         if self._static or await self._store.has_active_tokens():
             return None

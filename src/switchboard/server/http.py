@@ -4,6 +4,7 @@
   data; the page asks for its token and sends it with every API call), with a strict CSP;
 - ``/workers``, ``/clients``: the WebSocket interfaces; a plain GET gets 400;
 - ``/health``: a small JSON status;
+- ``/metrics``: the Prometheus text format (``server.metrics``);
 - ``/api/accounts`` (GET), ``/api/accounts/<id>`` (GET, DELETE), ``/api/latency`` (GET): the
   JSON API the dashboard and ``switchboard accounts`` use;
 - anything else: 404.
@@ -37,6 +38,7 @@ from switchboard.protocol.methods import Interface
 from switchboard.server.accounts import WORKERS
 from switchboard.server.api import account_document, remote_account_document
 from switchboard.server.dashboard import StaticFiles
+from switchboard.server.metrics import METRICS_CONTENT_TYPE
 from switchboard.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -57,7 +59,8 @@ MAX_LATENCY_WINDOW_S = 86_400.0
 _ACCOUNTS = "/api/accounts"
 _ACCOUNT_PREFIX = "/api/accounts/"
 _LATENCY = "/api/latency"
-_API_PATHS = frozenset({"/health", _ACCOUNTS, _LATENCY})
+_METRICS = "/metrics"
+_API_PATHS = frozenset({"/health", _ACCOUNTS, _LATENCY, _METRICS})
 
 
 class HttpRoutes:
@@ -105,6 +108,8 @@ class HttpRoutes:
             return _not_allowed("GET")
         if path == "/health":
             return json_response(self.health())
+        if path == _METRICS:
+            return _metrics_response(self._context.metrics.render())
         if path == _ACCOUNTS:
             return json_response(await self.accounts())
         return json_response(self.latency(split.query))
@@ -226,6 +231,18 @@ def json_response(body: Any, status: http.HTTPStatus = http.HTTPStatus.OK) -> Re
         ]
     )
     return Response(status.value, status.phrase, headers, payload)
+
+
+def _metrics_response(payload: bytes) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", METRICS_CONTENT_TYPE),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+    )
+    return Response(http.HTTPStatus.OK.value, http.HTTPStatus.OK.phrase, headers, payload)
 
 
 def _no_account(account_id: str) -> Response:

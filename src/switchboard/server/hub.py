@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from switchboard.engine.model import NewMessage, StoredEvent
 from switchboard.protocol.frames import encode_push
 from switchboard.protocol.ids import MailboxId, MessageId
+from switchboard.protocol.wirejson import safe_int
 from switchboard.server.latency import LatencyRing
 
 __all__ = ["Hub", "Subscriber", "push_args"]
@@ -78,7 +79,7 @@ def push_args(
             "subject": summary.subject,
             "from": summary.from_,
             "date": summary.date,
-            "size": summary.size,
+            "size": safe_int(summary.size),
         }
     return args
 

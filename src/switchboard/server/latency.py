@@ -7,13 +7,16 @@ from :attr:`NewMessage.detected_at <switchboard.engine.model.NewMessage.detected
 have no latency and are not recorded.
 
 The ring keeps at most ``max_samples`` samples; older ones fall off, so memory stays fixed
-however much mail flows. Pure bookkeeping, no I/O; time is passed in.
+however much mail flows. Observers (:meth:`LatencyRing.add_observer`) see every sample as it is
+recorded: ``/metrics`` keeps its all-time histogram that way. Pure bookkeeping, no I/O; time is
+passed in.
 """
 
 from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -46,6 +49,11 @@ class LatencyRing:
             raise ValueError(f"max_samples must be at least 1, not {max_samples}")
         self.max_samples = max_samples
         self._samples: collections.deque[LatencySample] = collections.deque(maxlen=max_samples)
+        self._observers: list[Callable[[LatencySample], None]] = []
+
+    def add_observer(self, observer: Callable[[LatencySample], None]) -> None:
+        """Also hand every recorded sample to ``observer``; it must not block or raise."""
+        self._observers.append(observer)
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -58,6 +66,8 @@ class LatencyRing:
         """
         sample = LatencySample(handed_at, max(0.0, (handed_at - detected_at) * 1000.0))
         self._samples.append(sample)
+        for observer in self._observers:
+            observer(sample)
         return sample
 
     def since(self, start: float) -> list[LatencySample]:

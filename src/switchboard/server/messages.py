@@ -60,6 +60,7 @@ from typing import Any, Final
 from switchboard.imap.responses import Address, BodyPart, Envelope, Fetch
 from switchboard.protocol.ids import MessageId
 from switchboard.protocol.methods import SUPPORTED_PROPERTIES
+from switchboard.protocol.wirejson import safe_int
 from switchboard.server import mime
 
 __all__ = [
@@ -325,7 +326,7 @@ class MessagePlan:
                 else:
                     out[name] = _FLAG_OF[name] in flags
             elif name == "size":
-                out[name] = first.size
+                out[name] = safe_int(first.size)
             elif name == "raw":
                 raw = first.sections.get("BODY[]")
                 out[name] = mime.decode_raw(raw) if raw is not None else None
@@ -394,7 +395,7 @@ def _render_attachments(body: BodyPart | None, *, as_bool: bool) -> Any:
         {
             "name": mime.part_filename(part),
             "type": f"{part.maintype}/{part.subtype}",
-            "size": part.size,
+            "size": safe_int(part.size),
             "partId": part_id,
         }
         for part_id, part in found

@@ -6,14 +6,17 @@ frame is being processed are held and queued after that frame's reply, so a repl
 never interleaved or merged. A single writer task drains the queue to the socket.
 
 The outbox is bounded (``max_pending_frames``): a consumer that stops reading is disconnected with
-close code 1013 and a reason saying so, instead of the server buffering without limit.
+close code 1013 and a reason saying so, instead of the server buffering without limit. A session
+whose token is revoked is closed the same way (:meth:`Session.close`, code 1008), by
+``server.revocation``.
 
 Commands are rate-limited per connection by a token bucket (``rate_limit_per_s`` sustained,
 ``rate_limit_burst`` at once): a command over the limit is answered ``rateLimited`` and not run;
 the connection stays open.
 
 Nothing a peer sends can end the session: every command failure becomes an ``error`` response
-(``handlers.execute``); only the peer, the server's shutdown or a full outbox closes it.
+(``handlers.execute``); only the peer, the server's shutdown, a full outbox or a revoked token
+closes it.
 """
 
 from __future__ import annotations
@@ -171,6 +174,8 @@ class Session:
         writer = asyncio.create_task(self._write_loop(), name="switchboard-session-writer")
         try:
             async for message in self.websocket:
+                if self.state is SessionState.CLOSED:
+                    break  # closed by us (revoked token, slow consumer): run nothing more
                 if isinstance(message, bytes):
                     continue  # binary frames are ignored, as the original did (§1.2)
                 self._holding = True
@@ -204,6 +209,7 @@ class Session:
             text, max_frame_bytes=settings.max_frame_bytes, max_batch=settings.max_batch
         )
         if decoded.frame_error is not None:
+            self.context.metrics.count_errors([decoded.frame_error])
             return encode_frame([decoded.frame_error])
         responses: list[Response] = []
         for item in decoded.items:
@@ -217,6 +223,7 @@ class Session:
                 responses.append(limited.to_response(item))
             else:
                 responses.append(await self.context.handlers.execute(self, item))
+        self.context.metrics.count_errors(responses)
         return encode_frame(responses)
 
     def after_reply(self, action: Callable[[], Awaitable[None]]) -> None:
@@ -244,18 +251,25 @@ class Session:
             return
         if len(self._outbox) >= self.context.settings.max_pending_frames:
             logger.warning("closing a slow consumer: %d frames pending", len(self._outbox))
-            self.state = SessionState.CLOSED
-            self._outbox.clear()
-            # Owned by the session: awaited in run()'s cleanup.
-            self._closer = asyncio.get_running_loop().create_task(
-                self.websocket.close(
-                    SLOW_CONSUMER_CLOSE_CODE, "slow consumer: too many pending frames"
-                )
-            )
+            self.close(SLOW_CONSUMER_CLOSE_CODE, "slow consumer: too many pending frames")
             return
         self._outbox.append(frame)
         self._outbox_ready.set()
         self._outbox_drained.clear()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket with ``code`` and ``reason``; nothing more is sent or run.
+
+        Does not wait: the closing handshake runs as a task that :meth:`run` awaits when it
+        ends. Does nothing on a session already closed.
+        """
+        if self.state is SessionState.CLOSED:
+            return
+        self.state = SessionState.CLOSED
+        self._outbox.clear()
+        self._outbox_drained.set()  # wake a replay waiting for room
+        # Owned by the session: awaited in run()'s cleanup.
+        self._closer = asyncio.get_running_loop().create_task(self.websocket.close(code, reason))
 
     async def _write_loop(self) -> None:
         while True:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from switchboard.engine.model import AccountConfig, Checkpoint, CheckpointStore, StoredEvent
-from switchboard.store.errors import CheckpointMovedBackwards
+from switchboard.store.errors import CheckpointMovedBackwards, EventIdOutOfRange
 
 __all__ = [
     "EventTotals",
@@ -180,6 +180,7 @@ class Store(CheckpointStore, Protocol):
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
         ...
@@ -250,6 +251,7 @@ class Store(CheckpointStore, Protocol):
         acknowledged or out of the group's scope (the store cannot tell scope).
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
         ...
@@ -315,6 +317,14 @@ class Store(CheckpointStore, Protocol):
         """
         ...
 
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked: what a server compares its open sockets with.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
 
 def check_checkpoint_move(old: Checkpoint | None, new: Checkpoint, *, where: str) -> None:
     """Refuse a checkpoint that moves back under the same UIDVALIDITY.
@@ -337,6 +347,25 @@ def check_events_limit(limit: int) -> None:
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+
+
+# SQLite INTEGER and PostgreSQL bigint: signed 64-bit.
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def check_event_ids(*event_ids: int) -> None:
+    """Refuse event ids no backend can hold (``events_after``'s cursor, ``group_ack``'s ids).
+
+    Raises:
+        EventIdOutOfRange: an id is outside ``-2**63..2**63-1``.
+    """
+    for event_id in event_ids:
+        if not _INT64_MIN <= event_id <= _INT64_MAX:
+            # A 4,000-digit id would make a 4,000-character log line: say how long it is.
+            digits = len(str(abs(event_id)))
+            shown = str(event_id) if digits <= 30 else f"of {digits} digits"
+            raise EventIdOutOfRange(f"event id {shown} is outside the signed 64-bit range")
 
 
 def check_prune(keep_last: int | None) -> None:

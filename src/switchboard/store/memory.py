@@ -31,6 +31,7 @@ from switchboard.store.base import (
     StoredAccount,
     StoredToken,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -145,9 +146,11 @@ class MemoryStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         data = self._check_open()
         wanted = None if account_ids is None else frozenset(account_ids)
         out: list[StoredEvent] = []
@@ -303,8 +306,10 @@ class MemoryStore:
         """Record acknowledgements and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
+        check_event_ids(*event_ids, settled_through)
         old = await self.group_position(name)
         new = settle_group(old, event_ids, settled_through)
         self.data.groups[name] = new
@@ -382,6 +387,14 @@ class MemoryStore:
             StoreClosed: the store was closed.
         """
         return any(t.revoked_at is None for t, _ in self._check_open().tokens)
+
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        return frozenset(t.token_id for t, _ in self._check_open().tokens if t.revoked_at is None)
 
     def _to_stored(self, account_id: str, row: _AccountRow) -> StoredAccount:
         try:

@@ -42,6 +42,7 @@ from switchboard.store.base import (
     StoredToken,
     TokenScope,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -386,10 +387,12 @@ class PostgresStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be read, or holds an undecodable event.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         ids = None if account_ids is None else sorted(set(account_ids))
 
         async def q(conn: asyncpg.Connection) -> list[StoredEvent]:
@@ -619,10 +622,12 @@ class PostgresStore:
         """Record acknowledgements in one transaction and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written.
         """
         acked = list(event_ids)
+        check_event_ids(*acked, settled_through)
         now = self._clock()
 
         async def tx(conn: asyncpg.Connection) -> GroupPosition:
@@ -768,6 +773,18 @@ class PostgresStore:
             lambda c: c.fetchval("SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1")
         )
         return value is not None
+
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked (by any node or process).
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        rows = await self._run(
+            lambda c: c.fetch("SELECT token_id FROM tokens WHERE revoked_at IS NULL")
+        )
+        return frozenset(str(row[0]) for row in rows)
 
 
 def _to_token(row: tuple[Any, ...]) -> StoredToken:

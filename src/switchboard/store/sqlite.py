@@ -46,6 +46,7 @@ from switchboard.store.base import (
     StoredToken,
     TokenScope,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -354,10 +355,12 @@ class SqliteStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be read, or holds an undecodable event.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         ids = None if account_ids is None else wirejson.dumps(sorted(set(account_ids)))
         return await self._call(self._events_after_sync, after_id, limit, ids)
 
@@ -594,10 +597,13 @@ class SqliteStore:
         """Record acknowledgements in one transaction and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written.
         """
-        return await self._call(self._group_ack_sync, name, list(event_ids), settled_through)
+        acked = list(event_ids)
+        check_event_ids(*acked, settled_through)
+        return await self._call(self._group_ack_sync, name, acked, settled_through)
 
     def _group_ack_sync(self, name: str, acked: list[int], settled_through: int) -> GroupPosition:
         with self._transaction() as conn:
@@ -754,3 +760,16 @@ class SqliteStore:
     def _has_active_sync(self) -> bool:
         row = self._db.execute("SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1").fetchone()
         return row is not None
+
+    async def active_token_ids(self) -> frozenset[str]:
+        """The ids of every token not revoked (another process's revocation included).
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._active_token_ids_sync)
+
+    def _active_token_ids_sync(self) -> frozenset[str]:
+        rows = self._db.execute("SELECT token_id FROM tokens WHERE revoked_at IS NULL")
+        return frozenset(str(token_id) for (token_id,) in rows)

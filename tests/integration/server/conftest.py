@@ -12,6 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from switchboard.server.app import SwitchboardServer
+from tests.support.postgres import pg_database, pg_dsn  # noqa: F401 (fixtures)
 from tests.support.switchboard import Peer, url
 
 

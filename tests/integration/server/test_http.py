@@ -49,7 +49,9 @@ async def test_the_page_needs_no_token_and_carries_a_strict_csp(guarded: Switchb
     assert (status, headers["Content-Type"]) == (200, "text/javascript; charset=utf-8")
 
 
-@pytest.mark.parametrize("path", ["/api/accounts", "/api/accounts/x", "/api/latency", "/health"])
+@pytest.mark.parametrize(
+    "path", ["/api/accounts", "/api/accounts/x", "/api/latency", "/health", "/metrics"]
+)
 async def test_the_api_needs_the_token(guarded: SwitchboardServer, path: str) -> None:
     status, headers, body = await fetch(guarded, "GET", path, token="wrong")
     assert status == 401

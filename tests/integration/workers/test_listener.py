@@ -8,6 +8,7 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pymap  # noqa: F401 - the test extra installs it; a missing one must fail, not skip
 import pytest
 
 from switchboard.client.aio import AsyncClient
@@ -15,8 +16,6 @@ from switchboard.demo.imapserver import EmbeddedImapServer
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
 from switchboard.workers.listener import Address, ReceivedMessage, listen
-
-pytest.importorskip("pymap")
 
 TIMEOUT_S = 10.0
 

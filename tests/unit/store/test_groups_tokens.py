@@ -100,6 +100,32 @@ async def test_tokens_are_found_by_digest_listed_and_revoked(
     assert not await store.has_active_tokens()
 
 
+async def test_active_token_ids_drop_a_revoked_token_at_once(store: Store) -> None:
+    assert await store.active_token_ids() == frozenset()
+    await store.save_token(token("t1", "apns"), b"\x01" * 32)
+    await store.save_token(token("t2", "web", scope=TokenScope.CLIENT), b"\x02" * 32)
+    assert await store.active_token_ids() == {"t1", "t2"}
+    await store.revoke_token("web")
+    assert await store.active_token_ids() == {"t1"}
+    await store.revoke_token("t1")
+    assert await store.active_token_ids() == frozenset()
+
+
+async def test_a_revocation_by_another_store_handle_is_seen(backend: Backend) -> None:
+    # Another process (SQLite: `switchboard tokens revoke` on the same file) or another node
+    # (PostgreSQL) revokes; the server's open handle must see it on its next query.
+    server_side = await backend.open()
+    other = await backend.open()
+    try:
+        await server_side.save_token(token("t1", "apns"), b"\x01" * 32)
+        assert await server_side.active_token_ids() == {"t1"}
+        await other.revoke_token("apns")
+        assert await server_side.active_token_ids() == frozenset()
+    finally:
+        await other.close()
+        await server_side.close()
+
+
 async def test_token_names_and_digests_are_unique(store: Store) -> None:
     await store.save_token(token("t1", "apns"), b"\x01" * 32)
     with pytest.raises(ValueError, match="exists"):

@@ -1,0 +1,188 @@
+"""``/metrics``: the server's numbers in the Prometheus text format (``prometheus-client``).
+
+Every server has its own :class:`~prometheus_client.CollectorRegistry` — never the library's
+global one — so several servers in one process (the tests) do not share or collide.
+
+Two kinds of metric (the table with every name is in docs/reliability.md "Metrics"):
+
+- counted where they happen: ``switchboard_errors_total{type}`` (each ``error`` response sent,
+  by its wire type: :meth:`ServerMetrics.count_errors`, called for every reply frame) and the
+  ``switchboard_new_mail_latency_seconds`` histogram (fed by the dashboard's latency ring: IMAP
+  ``EXISTS`` seen → the event handed to the fan-out that queues the frames);
+- read from live state at each scrape (:class:`_LiveCollector`): accounts by state, sessions by
+  interface, events announced, IMAP reconnects. Nothing has to be updated on every change, and a
+  scrape always shows the state as it is.
+
+IMAP reconnects are read from each account's counters (``failures_<state>``: one per failed
+watcher session, each followed by a reconnect after its backoff). Those counters live and die
+with the account on this node, so :class:`RetainedTotals` keeps what an account had counted
+once it is removed, moved to another node or restarted: the exported total never goes down.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Final, Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from switchboard.engine.state import AccountState, AccountStatus
+from switchboard.protocol.errors import ERROR_TYPES
+from switchboard.protocol.messages import Response
+from switchboard.protocol.methods import Interface
+from switchboard.server.latency import LatencySample
+
+__all__ = [
+    "LATENCY_BUCKETS_S",
+    "METRICS_CONTENT_TYPE",
+    "RetainedTotals",
+    "ServerMetrics",
+]
+
+LATENCY_BUCKETS_S: Final = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+"""Histogram buckets, 0.5 ms to 10 s: a healthy server sits in the first few (a few ms)."""
+
+METRICS_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+"""The ``Content-Type`` of a ``/metrics`` answer (the text format, version 0.0.4)."""
+
+_FAILURE_PREFIX = "failures_"
+
+
+class _Session(Protocol):
+    @property
+    def interface(self) -> Interface: ...
+
+
+class RetainedTotals:
+    """Per-account monotonic counters summed into totals that never go down.
+
+    An account's counters vanish when it leaves this node and restart at 0 when it comes back;
+    what it had counted is kept (carried), so the sum stays monotonic, as a Prometheus counter
+    must be. Memory: one entry per (account, name) ever seen.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], int] = {}
+        self._carried: collections.Counter[str] = collections.Counter()
+
+    def update(self, current: Mapping[tuple[str, str], int]) -> dict[str, int]:
+        """Take the counters now seen, by ``(account, name)``; return the totals by name."""
+        for key, value in current.items():
+            last = self._last.get(key, 0)
+            if value < last:
+                self._carried[key[1]] += last  # the account's counters restarted
+            self._last[key] = value
+        totals = collections.Counter(self._carried)
+        for (_, name), value in self._last.items():
+            totals[name] += value
+        return dict(totals)
+
+
+class _LiveCollector(Collector):
+    """The metrics read from live state at each scrape."""
+
+    def __init__(
+        self,
+        statuses: Callable[[], Iterable[AccountStatus]],
+        sessions: Callable[[], Iterable[_Session]],
+        events_announced: Callable[[], int],
+    ) -> None:
+        self._statuses = statuses
+        self._sessions = sessions
+        self._events_announced = events_announced
+        self._reconnects = RetainedTotals()
+
+    def collect(self) -> Iterator[Metric]:
+        statuses = list(self._statuses())
+        by_state = collections.Counter(s.state for s in statuses)
+        accounts = GaugeMetricFamily(
+            "switchboard_accounts", "Accounts watched by this server, by state.", labels=["state"]
+        )
+        for state in AccountState:
+            accounts.add_metric([state.value], by_state[state])
+        yield accounts
+
+        by_interface = collections.Counter(s.interface for s in self._sessions())
+        sessions = GaugeMetricFamily(
+            "switchboard_sessions", "Open WebSocket sessions, by interface.", labels=["interface"]
+        )
+        for interface in Interface:
+            sessions.add_metric([interface.name.lower()], by_interface[interface])
+        yield sessions
+
+        yield CounterMetricFamily(
+            "switchboard_events_announced",
+            "newMessage events handed to this server's subscribers since it started.",
+            value=self._events_announced(),
+        )
+
+        failures = {
+            (status.account_id, name[len(_FAILURE_PREFIX) :]): value
+            for status in statuses
+            for name, value in status.counters.items()
+            if name.startswith(_FAILURE_PREFIX)
+        }
+        totals = self._reconnects.update(failures)
+        reconnects = CounterMetricFamily(
+            "switchboard_imap_reconnects",
+            "IMAP watcher sessions that failed and reconnect after a backoff, by the state they "
+            "failed into (backoff: network or timeout; authFailed; error: protocol or store).",
+            labels=["reason"],
+        )
+        for reason in sorted({"backoff", "authFailed", "error", *totals}):
+            reconnects.add_metric([reason], totals.get(reason, 0))
+        yield reconnects
+
+
+class ServerMetrics:
+    """One server's Prometheus registry and the metrics counted as things happen.
+
+    Args:
+        statuses: every account's status (the engine's ``statuses``).
+        sessions: the open WebSocket sessions.
+        events_announced: the number of ``newMessage`` events published so far (the hub's).
+    """
+
+    def __init__(
+        self,
+        *,
+        statuses: Callable[[], Iterable[AccountStatus]],
+        sessions: Callable[[], Iterable[_Session]],
+        events_announced: Callable[[], int],
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self._errors = Counter(
+            "switchboard_errors",
+            "error responses sent to WebSocket peers, by wire error type.",
+            labelnames=["type"],
+            registry=self.registry,
+        )
+        for error_type in ERROR_TYPES:
+            self._errors.labels(error_type)  # shown at 0, so rate() works from the first error
+        self._latency = Histogram(
+            "switchboard_new_mail_latency_seconds",
+            "New mail: the IMAP server's EXISTS push seen -> the event handed to the fan-out.",
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.registry.register(_LiveCollector(statuses, sessions, events_announced))
+
+    def count_errors(self, responses: Iterable[Response]) -> None:
+        """Count the ``error`` responses among ``responses`` (one reply frame's)."""
+        for response in responses:
+            if response.name == "error" and isinstance(response.args, dict):
+                self._errors.labels(str(response.args.get("type"))).inc()
+
+    def observe_latency(self, sample: LatencySample) -> None:
+        """Add one new-mail latency sample (a :class:`LatencyRing` observer)."""
+        self._latency.observe(sample.latency_ms / 1000.0)
+
+    def render(self) -> bytes:
+        """The metrics in the Prometheus text format."""
+        return generate_latest(self.registry)
