@@ -223,6 +223,15 @@ async def test_a_port_that_is_not_switchboard_is_one_clear_line(
     assert lines[0].endswith("(is this the Switchboard server's address?)"), lines
 
 
+async def test_https_to_a_plain_http_server_is_one_clear_line(server: SwitchboardServer) -> None:
+    url = f"https://127.0.0.1:{server.port}"
+    result = await run("accounts", "list", "--url", url, "--token", TOKEN)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"switchboard: error: cannot reach {url}: TLS failed ("), line
+    assert line.endswith("): is it an https:// server?"), line
+
+
 async def test_an_unknown_host_is_one_clear_line() -> None:
     result = await run("accounts", "list", "--url", "http://no-such-host.invalid:8080")
     assert result.returncode == 1
