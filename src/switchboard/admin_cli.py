@@ -8,46 +8,35 @@ is visible to other users in ``ps``).
 
 Output is a coloured table when stdout is a terminal and plain columns otherwise (for pipes and
 scripts; ``--json`` gives the server's documents as they are). Every failure is one line,
-``switchboard: error: …``, and exit status 1: :class:`AdminError` carries it to ``cli.main``.
+``switchboard: error: …``, and exit status 1: :class:`~switchboard.admin_http.AdminError`
+carries it to ``cli.main`` (``admin_http`` turns every failure to reach the server into one).
 """
 
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
-from websockets.exceptions import InvalidStatus, WebSocketException
-
+from switchboard.admin_http import AdminError, api_request, open_session, reason, run_session
 from switchboard.admin_output import (
     ACCOUNT_COLUMNS,
     account_detail,
     account_rows,
     format_push,
     plain_table,
-    ws_url,
 )
-from switchboard.errors import SwitchboardError
 
-__all__ = ["DEFAULT_URL", "AdminError", "add_admin_commands"]
+__all__ = ["DEFAULT_URL", "AdminError", "add_admin_commands", "watched_after"]
 
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 """The server ``--url`` points at unless ``$SWITCHBOARD_URL`` says otherwise."""
-
-DEFAULT_TIMEOUT_S: Final = 30.0
-"""How long one HTTP request or one command may take (``connect`` logs in to IMAP first)."""
-
-MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
-"""The largest HTTP response body read from the server."""
 
 _STATE_STYLES: Final = {
     "idle": "green",
@@ -59,10 +48,6 @@ _STATE_STYLES: Final = {
     "error": "bold red",
     "stopped": "dim",
 }
-
-
-class AdminError(SwitchboardError):
-    """Raised when a command against a running server fails; its text is the one-line message."""
 
 
 def add_admin_commands(subparsers: Any) -> None:
@@ -100,10 +85,15 @@ def add_admin_commands(subparsers: Any) -> None:
     add = actions.add_parser(
         "add",
         parents=[common],
-        help="add an account (as a worker: it persists) and watch its mailboxes",
+        help="add an account (as a worker: it persists), or change what it watches",
         description=(
-            "Add an IMAP account. The password is read from --password-file, else from "
-            "$SWITCHBOARD_PASSWORD, else asked for on the terminal; never from the command line."
+            "Add an IMAP account, or change the mailboxes an existing one watches. The password "
+            "is read from --password-file, else from $SWITCHBOARD_PASSWORD, else asked for on "
+            "the terminal; never from the command line. --watch adds a mailbox to the account's "
+            "watched set and --unwatch removes one; a new account (or one watching nothing) "
+            "watches INBOX unless --watch names others. A mailbox that does not exist changes "
+            "nothing: the mailboxes already watched stay watched. The TLS mode (--starttls, "
+            "--plain) is an account's from its first add: to change it, remove and add again."
         ),
     )
     add.add_argument("--host", required=True, help="IMAP server host")
@@ -116,8 +106,16 @@ def add_admin_commands(subparsers: Any) -> None:
     add.add_argument(
         "--watch",
         action="append",
+        default=[],
         metavar="MAILBOX",
-        help="mailbox to watch (repeatable; default INBOX)",
+        help="add this mailbox to the watched ones (repeatable; a new account: default INBOX)",
+    )
+    add.add_argument(
+        "--unwatch",
+        action="append",
+        default=[],
+        metavar="MAILBOX",
+        help="stop watching this mailbox (repeatable)",
     )
     add.set_defaults(func=_add)
 
@@ -129,73 +127,39 @@ def add_admin_commands(subparsers: Any) -> None:
         "watch",
         parents=[common],
         help="print new-mail events as they arrive (like tail -f)",
-        description="Subscribe to every account's new mail (watchAll) and print each event.",
+        description=(
+            "Subscribe to every account's new mail (watchAll) and print each event. When the "
+            "server restarts, watch reconnects and resumes after the last event it printed, so "
+            "the mail announced right after the restart is printed too."
+        ),
     )
     watch.add_argument(
-        "--summary", action="store_true", help="also fetch each message's sender and subject"
+        "--summary", action="store_true", help="also print each message's sender and subject"
     )
     watch.add_argument("--count", type=int, help="exit after this many events")
+    watch.add_argument(
+        "--since",
+        type=_event_id,
+        metavar="EVENT_ID",
+        help="first print the logged events after this id (0: all the server keeps)",
+    )
     watch.set_defaults(func=_watch)
 
     accounts.set_defaults(func=lambda _args: _usage(accounts))
 
 
+def _event_id(text: str) -> int:
+    if not text.isdigit() or len(text) > _MAX_EVENT_ID_DIGITS:
+        raise argparse.ArgumentTypeError(f"an event id is a whole number >= 0, not {text!r}")
+    return int(text)
+
+
+_MAX_EVENT_ID_DIGITS: Final = 15  # event ids stay below 2**53 (JSON numbers)
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return 2
-
-
-# -- HTTP ------------------------------------------------------------------------------------
-
-
-def _reason(exc: BaseException | str) -> str:
-    """A short, lower-case reason: ``connection refused``, ``timed out``, ``name unknown``…"""
-    if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
-        return "connection refused"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__  # URLError.reason may also be a plain string
-
-
-def _request(args: argparse.Namespace, method: str, path: str) -> Any:
-    """``method`` ``path`` on the server; the decoded JSON body.
-
-    Raises:
-        AdminError: unreachable, refused token, no such account, or any other failure.
-    """
-    base = args.url.rstrip("/")
-    request = urllib.request.Request(base + path, method=method)  # noqa: S310 - http(s) only
-    if not base.startswith(("http://", "https://")):
-        raise AdminError(f"--url must start with http:// or https://, not {args.url!r}")
-    if args.token:
-        request.add_header("Authorization", f"Bearer {args.token}")
-    try:
-        with urllib.request.urlopen(request, timeout=DEFAULT_TIMEOUT_S) as response:  # noqa: S310
-            body = response.read(MAX_RESPONSE_BYTES)
-    except urllib.error.HTTPError as exc:
-        raise _http_error(exc, base) from None
-    except urllib.error.URLError as exc:
-        raise AdminError(f"cannot reach {base}: {_reason(exc.reason)}") from None
-    except OSError as exc:
-        raise AdminError(f"cannot reach {base}: {_reason(exc)}") from None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise AdminError(
-            f"{base}{path} did not answer with JSON: is it a Switchboard server?"
-        ) from None
-
-
-def _http_error(exc: urllib.error.HTTPError, base: str) -> AdminError:
-    if exc.code == 401:
-        return AdminError(f"{base} refused the token (HTTP 401): set --token or SWITCHBOARD_TOKEN")
-    try:
-        description = json.loads(exc.read(MAX_RESPONSE_BYTES)).get("description")
-    except (ValueError, AttributeError, OSError):
-        description = None
-    return AdminError(description or f"{base} answered HTTP {exc.code} {exc.reason}")
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -234,7 +198,7 @@ def _escape(text: str) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    accounts = _request(args, "GET", "/api/accounts")
+    accounts = api_request(args, "GET", "/api/accounts")
     if args.json:
         print(json.dumps(accounts, indent=2))
         return 0
@@ -246,7 +210,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    account = _request(args, "GET", "/api/accounts/" + quote(args.account, safe=""))
+    account = api_request(args, "GET", "/api/accounts/" + quote(args.account, safe=""))
     if args.json:
         print(json.dumps(account, indent=2))
         return 0
@@ -258,7 +222,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    _request(args, "DELETE", "/api/accounts/" + quote(args.account, safe=""))
+    api_request(args, "DELETE", "/api/accounts/" + quote(args.account, safe=""))
     print(f"removed {args.account}")
     return 0
 
@@ -268,7 +232,7 @@ def _password(args: argparse.Namespace) -> str:
         try:
             lines = args.password_file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise AdminError(f"cannot read {args.password_file}: {_reason(exc)}") from None
+            raise AdminError(f"cannot read {args.password_file}: {reason(exc)}") from None
         if not lines or not lines[0]:
             raise AdminError(f"{args.password_file} is empty")
         return str(lines[0])
@@ -285,6 +249,21 @@ def _password(args: argparse.Namespace) -> str:
 def _add(args: argparse.Namespace) -> int:
     from switchboard.cli import run_async
 
+    path = "/api/accounts/" + quote(args.user, safe="")
+    existing = api_request(args, "GET", path, missing_ok=True)
+    tls = "starttls" if args.starttls else "plain" if args.plain else "implicit"
+    current: list[str] = []
+    if existing is not None:
+        _check_tls(args, existing, tls)
+        # "watches": the workers' set; a server without it lists the mailboxes watched.
+        default = [m["name"] for m in existing.get("mailboxes", [])]
+        current = [str(m) for m in existing.get("watches", default)]
+    wanted = watched_after(current, args.watch, args.unwatch)
+    if not wanted:
+        raise AdminError(
+            f"that would leave {args.user} watching nothing: "
+            f"`switchboard accounts remove {args.user}` stops and forgets it"
+        )
     request: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -294,50 +273,126 @@ def _add(args: argparse.Namespace) -> int:
         request.update(ssl=False, starttls=True)
     elif args.plain:
         request["ssl"] = False
-    mailboxes = args.watch or ["INBOX"]
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = {"list": current}
 
     async def add() -> None:
-        async with _open(args) as client:
+        async with open_session(args) as client:
             await client.call("connect", request)
-            result.update(
-                await client.call("watchMailboxes", {"account": args.user, "list": mailboxes})
-            )
+            if wanted != current:
+                result.update(
+                    await client.call("watchMailboxes", {"account": args.user, "list": wanted})
+                )
 
-    _run(args, run_async, add)
+    run_session(args, run_async, add, explain=lambda exc: _connect_failure(args, tls, exc))
+    verb = "added" if existing is None else "updated"
+    watching = ", ".join(map(str, result.get("list") or [])) or "nothing"
+    print(f"{verb} {args.user} ({args.host}:{args.port}), watching {watching}")
+    for name in args.unwatch:
+        if name not in current:
+            print(f"note: {name} was not watched", file=sys.stderr)
     failed = result.get("failed") or []
-    watching = [m for m in mailboxes if m not in failed]
-    print(
-        f"added {args.user} ({args.host}:{args.port}), watching {', '.join(watching) or 'nothing'}"
-    )
     if failed:
-        raise AdminError(f"cannot watch {', '.join(map(str, failed))} (no such mailbox?)")
+        raise AdminError(
+            f"cannot watch {', '.join(map(str, failed))} (no such mailbox?); the mailboxes "
+            "watched before are still watched"
+        )
     return 0
+
+
+def watched_after(current: list[str], add: list[str], remove: list[str]) -> list[str]:
+    """The watch set ``accounts add`` asks for: ``current`` plus ``add`` minus ``remove``.
+
+    An account that watches nothing yet watches INBOX unless ``add`` names mailboxes. Pure.
+    """
+    if not current and not add and not remove:
+        add = ["INBOX"]
+    dropped = set(remove)
+    return [m for m in dict.fromkeys([*current, *add]) if m not in dropped]
+
+
+_TLS_WORDS: Final = {
+    "implicit": "implicit TLS",
+    "starttls": "STARTTLS (--starttls)",
+    "plain": "no TLS (--plain)",
+}
+
+
+def _check_tls(args: argparse.Namespace, existing: Mapping[str, Any], tls: str) -> None:
+    """Refuse a TLS flag an existing account would not get (``connect`` keeps its mode)."""
+    have = existing.get("tls")
+    if (args.starttls or args.plain) and have is not None and have != tls:
+        flag = "--starttls" if args.starttls else "--plain"
+        raise AdminError(
+            f"{args.user} already exists with {_TLS_WORDS.get(have, have)}, and {flag} is not "
+            f"applied to an existing account: `switchboard accounts remove {args.user}`, then "
+            f"add it again with {flag}"
+        )
+
+
+def _connect_failure(args: argparse.Namespace, tls: str, exc: Any) -> str | None:
+    """The one line for a failed ``connect``: its reason and, for TLS mistakes, what to try."""
+    from switchboard.server.hints import advice, diagnose, without_advice
+
+    if exc.type != "connectionFailed" or not exc.description:
+        return None
+    reason = without_advice(exc.description).rstrip(".")
+    problem = diagnose(reason, tls)
+    if problem is None:
+        return f"connectionFailed: {reason}"
+    hint = advice(problem, host=args.host, port=args.port, tls=tls, cli=True)
+    return f"connectionFailed: {reason}. Try: {hint}"
 
 
 def _watch(args: argparse.Namespace) -> int:
     from switchboard.cli import run_async
 
+    # Where the log ends now: after a reconnect, watch resumes from here (or from the last
+    # event printed), so nothing announced while it was away is missed. The request also makes
+    # sure --url is a Switchboard server before a WebSocket is tried.
+    health = api_request(args, "GET", "/health")
+    since = args.since
+    if since is None and isinstance(health, dict) and isinstance(health.get("lastEventId"), int):
+        since = health["lastEventId"]
+
     async def watch() -> None:
         seen = 0
-        async with _open(args) as client:
-            await client.call("watchAll", {})
+        async with open_session(args, reconnect=True, since=since) as client:
+            request: dict[str, Any] = {"summary": True} if args.summary else {}
+            if since is not None:
+                request["since"] = since
+            await client.call("watchAll", request)
             print(f"watching {args.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
             async for push in client.events():
                 if push.name != "newMessage":
                     continue
-                summary = await _summary(client, push.args) if args.summary else None
+                summary = None
+                if args.summary:
+                    summary = push.args.get("summary") or await _summary(client, push.args)
                 print(format_push(push.args, time.time(), summary), flush=True)
                 seen += 1
                 if args.count is not None and seen >= args.count:
                     return
         raise AdminError(f"the connection to {args.url} closed")
 
-    _run(args, run_async, watch)
+    _show_reconnects()
+    run_session(args, run_async, watch)
     return 0
 
 
+def _show_reconnects() -> None:
+    """Let the client library's reconnect notes through to stderr (one line each)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("switchboard: %(message)s"))
+    client_logger = logging.getLogger("switchboard.aio")
+    client_logger.addHandler(handler)
+    client_logger.setLevel(logging.INFO)
+    client_logger.propagate = False
+
+
 async def _summary(client: Any, push: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Sender and subject from ``getMessages``, for an event logged without a summary."""
     from switchboard.client.errors import CommandError
 
     try:
@@ -352,32 +407,3 @@ async def _summary(client: Any, push: Mapping[str, Any]) -> Mapping[str, Any] | 
     return found[0] if found else None
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from switchboard import aio
-
-    url = ws_url(args.url)
-    return aio.connect(url, token=args.token, timeout_s=DEFAULT_TIMEOUT_S)
-
-
-def _run(args: argparse.Namespace, run_async: Any, main: Any) -> None:
-    """Run ``main`` on the event loop, turning connection failures into one-line errors."""
-    from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout
-
-    base = args.url.rstrip("/")
-    try:
-        run_async(main)
-    except InvalidStatus as exc:
-        status = exc.response.status_code
-        if status == 401:
-            raise AdminError(
-                f"{base} refused the token (HTTP 401): set --token or SWITCHBOARD_TOKEN"
-            ) from None
-        raise AdminError(f"{base} refused the WebSocket (HTTP {status})") from None
-    except CommandError as exc:
-        raise AdminError(
-            f"{exc.type}: {exc.description}" if exc.description else str(exc)
-        ) from None
-    except (ConnectionClosed, ResponseTimeout) as exc:
-        raise AdminError(f"{base}: {exc}") from None
-    except (OSError, WebSocketException) as exc:
-        raise AdminError(f"cannot reach {base}: {_reason(exc)}") from None

@@ -15,10 +15,12 @@ __all__ = [
     "ACCOUNT_COLUMNS",
     "account_detail",
     "account_rows",
+    "events",
     "failures",
     "format_push",
     "plain_table",
     "relative_time",
+    "sender_text",
     "ws_url",
 ]
 
@@ -56,6 +58,14 @@ def failures(counters: Mapping[str, int]) -> int:
     return sum(v for k, v in counters.items() if k.startswith("failures_"))
 
 
+def events(account: Mapping[str, Any]) -> int:
+    """The account's events in the server's log (its ``events``; older servers: this run's)."""
+    count = account.get("events")
+    if isinstance(count, int):
+        return count
+    return int(account.get("counters", {}).get("events", 0))
+
+
 def _mailboxes(account: Mapping[str, Any]) -> str:
     names = [m.get("displayName") or m["name"] for m in account.get("mailboxes", [])]
     return ", ".join(names) if names else "-"
@@ -77,7 +87,7 @@ def account_rows(accounts: Sequence[Mapping[str, Any]], now: float) -> list[list
             a["state"],
             _mailboxes(a),
             relative_time(a.get("lastEventAt"), now),
-            str(a.get("counters", {}).get("events", 0)),
+            str(events(a)),
             _cut(a.get("lastError"), MAX_ERROR_CHARS),
         ]
         for a in accounts
@@ -101,7 +111,9 @@ def account_detail(account: Mapping[str, Any], now: float) -> list[tuple[str, st
     pairs = [
         ("account", account["account"]),
         ("server", f"{account['host']}:{account['port']}"),
+        ("tls", str(account.get("tls") or "-")),
         ("state", account["state"]),
+        ("events", str(events(account))),
         ("last event", relative_time(account.get("lastEventAt"), now)),
         ("last error", account.get("lastError") or "-"),
     ]
@@ -114,18 +126,30 @@ def account_detail(account: Mapping[str, Any], now: float) -> list[tuple[str, st
 
 
 def format_push(args: Mapping[str, Any], now: float, summary: Mapping[str, Any] | None) -> str:
-    """One line for a ``newMessage`` push: local time, account, mailbox id, message id, summary.
+    """One line for a ``newMessage`` push: local time, account, message id, sender and subject.
 
-    ``summary`` is a ``getMessages`` object with ``subject``/``from`` (``--summary``), or None.
+    ``summary`` is the push's own ``summary`` (``from`` is ``"Name <addr>"``) or a
+    ``getMessages`` object (``from`` is a list of addresses), or None.
     """
     clock = datetime.datetime.fromtimestamp(now).strftime("%H:%M:%S")
     parts = [clock, str(args.get("account", "?")), str(args.get("messageId", "?"))]
     if summary is not None:
         subject = summary.get("subjectDecoded") or summary.get("subject") or "(no subject)"
-        senders = summary.get("from") or []
-        sender = senders[0].get("email", "") if senders else ""
+        sender = sender_text(summary.get("from"))
         parts.append(f"from {sender}: {subject}" if sender else str(subject))
     return "  ".join(parts)
+
+
+def sender_text(value: Any) -> str:
+    """``Name <addr>`` (or just the address) from a summary's or a message's ``from``."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, Sequence) or not value or not isinstance(value[0], Mapping):
+        return ""
+    first = value[0]
+    email = str(first.get("email") or "")
+    name = first.get("decodedName") or first.get("name")
+    return f"{name} <{email}>" if name and email else email or str(name or "")
 
 
 def ws_url(base_url: str, path: str = "/workers") -> str:

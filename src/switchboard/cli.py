@@ -20,6 +20,7 @@ from switchboard.admin_cli import add_admin_commands
 from switchboard.demo.cli import add_demo_command
 from switchboard.errors import SwitchboardError
 from switchboard.extras import is_installed
+from switchboard.server.flags import add_setting_flags, flag_overrides
 from switchboard.tokens_cli import add_tokens_command
 
 __all__ = ["main", "run_async"]
@@ -54,36 +55,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the server",
         description=(
-            "Run the Switchboard server. Every option can also be set as SWITCHBOARD_<NAME> in "
-            "the environment or in a TOML file (--config); the command line wins."
+            "Run the Switchboard server. Each setting below is also SWITCHBOARD_<NAME> in the "
+            "environment (SWITCHBOARD_IMAP_CA_FILE) and a key of a TOML file (--config); the "
+            "command line wins over the environment, which wins over the file. secret_key and "
+            "oauth_providers are environment/file only."
         ),
     )
     serve.add_argument("--config", type=Path, help="TOML config file")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
-    serve.add_argument("--data-dir", type=Path, help="where state and the key file live")
-    serve.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
-    serve.add_argument(
-        "--token",
-        action="append",
-        dest="tokens",
-        help="require this auth token on every socket (repeatable); prefer SWITCHBOARD_TOKENS",
-    )
-    serve.add_argument("--imap-ca-file", type=Path, help="extra CA file to trust for IMAP TLS")
-    serve.add_argument(
-        "--store",
-        dest="store_url",
-        metavar="URL",
-        help="postgresql://... to share state with other nodes (default: SQLite in the data dir)",
-    )
-    serve.add_argument(
-        "--node-id", help="this node's name in a cluster (default: host name + random suffix)"
-    )
-    serve.add_argument(
-        "--lease-ttl-s",
-        type=float,
-        help="seconds before a dead node's accounts move to the others (default 30)",
-    )
+    add_setting_flags(serve)
     serve.set_defaults(func=_serve)
 
     add_demo_command(commands)
@@ -97,19 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     from switchboard.server.config import load_settings
 
     settings = load_settings(
-        config_file=args.config,
-        environ=os.environ,
-        overrides={
-            "host": args.host,
-            "port": args.port,
-            "data_dir": args.data_dir,
-            "log_level": args.log_level,
-            "tokens": args.tokens,
-            "imap_ca_file": args.imap_ca_file,
-            "store_url": args.store_url,
-            "node_id": args.node_id,
-            "lease_ttl_s": args.lease_ttl_s,
-        },
+        config_file=args.config, environ=os.environ, overrides=flag_overrides(args)
     )
     logging.basicConfig(
         level=settings.log_level,

@@ -30,27 +30,46 @@ class TokenCommandError(SwitchboardError):
     """A tokens command cannot do what it was asked (unknown token, duplicate name)."""
 
 
+def _data_dir_option() -> argparse.ArgumentParser:
+    """A parent parser with ``--data-dir``, for the ``tokens`` level and each action.
+
+    ``tokens --data-dir X create`` and ``tokens create --data-dir X`` both work. The default is
+    SUPPRESS so that an absent copy does not overwrite what the other level parsed; each parser
+    gets a parent of its own, as argparse shares a parent's actions (and their defaults).
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the server's data directory (default: $SWITCHBOARD_DATA_DIR or the per-user one)",
+    )
+    return parent
+
+
 def add_tokens_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``tokens`` and its subcommands on the ``switchboard`` command's subparsers."""
     tokens = subparsers.add_parser(
         "tokens",
+        parents=[_data_dir_option()],
         help="create, list and revoke auth tokens",
         description="Manage auth tokens in the server's data directory (works while it runs).",
     )
-    tokens.add_argument(
-        "--data-dir",
-        type=Path,
-        help="the server's data directory (default: $SWITCHBOARD_DATA_DIR or the per-user one)",
-    )
     commands = tokens.add_subparsers(title="commands", metavar="COMMAND")
-    create = commands.add_parser("create", help="create a token and print it once")
+    create = commands.add_parser(
+        "create", parents=[_data_dir_option()], help="create a token and print it once"
+    )
     create.add_argument("--scope", choices=[s.value for s in TokenScope], required=True)
     create.add_argument("--account", help="bind a client token to this account (username)")
     create.add_argument("--name", help="a unique name to list and revoke it by")
     create.set_defaults(func=_create)
-    listing = commands.add_parser("list", help="list tokens (never the tokens themselves)")
+    listing = commands.add_parser(
+        "list", parents=[_data_dir_option()], help="list tokens (never the tokens themselves)"
+    )
     listing.set_defaults(func=_list)
-    revoke = commands.add_parser("revoke", help="revoke a token by id or name")
+    revoke = commands.add_parser(
+        "revoke", parents=[_data_dir_option()], help="revoke a token by id or name"
+    )
     revoke.add_argument("token", help="the token's id (tok_…) or name")
     revoke.set_defaults(func=_revoke)
     tokens.set_defaults(func=lambda args: tokens.print_help() or 2)
@@ -59,8 +78,9 @@ def add_tokens_command(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir is not None:
-        return Path(args.data_dir).expanduser()
+    given = getattr(args, "data_dir", None)
+    if given is not None:
+        return Path(given).expanduser()
     env = os.environ.get(ENV_PREFIX + "DATA_DIR")
     return Path(env).expanduser() if env else default_data_dir()
 

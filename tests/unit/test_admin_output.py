@@ -12,6 +12,7 @@ from switchboard.admin_output import (
     format_push,
     plain_table,
     relative_time,
+    sender_text,
     ws_url,
 )
 
@@ -71,8 +72,23 @@ def test_format_push_with_and_without_summary() -> None:
     assert plain[1:] == ["bob", "INBOX!1?7"]
     summary = {"subject": "=?utf-8?q?Caf=C3=A9?=", "subjectDecoded": "Café",
                "from": [{"name": "Al", "email": "al@example.com"}]}  # fmt: skip
-    assert format_push(args, NOW, summary).endswith("  from al@example.com: Café")
+    assert format_push(args, NOW, summary).endswith("  from Al <al@example.com>: Café")
     assert format_push(args, NOW, {"subject": None, "from": None}).endswith("  (no subject)")
+    # A push's own summary: its "from" is already "Name <addr>", its subject decoded.
+    pushed = {"subject": "Café", "from": "Al Example <al@example.com>", "size": 10}
+    assert format_push(args, NOW, pushed).endswith("  from Al Example <al@example.com>: Café")
+
+
+def test_sender_text_prefers_the_decoded_display_name() -> None:
+    assert sender_text([{"name": "=?utf-8?q?Ren=C3=A9?=", "decodedName": "René",
+                         "email": "r@example.com"}]) == "René <r@example.com>"  # fmt: skip
+    assert sender_text([{"name": None, "email": "r@example.com"}]) == "r@example.com"
+    assert sender_text(None) == "" and sender_text([]) == ""
+
+
+def test_the_events_column_is_the_log_s_count_when_the_server_has_one() -> None:
+    assert account_rows([{**ACCOUNT, "events": 40}], NOW)[0][5] == "40"
+    assert account_rows([ACCOUNT], NOW)[0][5] == "12"  # an older server: the counter
 
 
 def test_ws_url() -> None:

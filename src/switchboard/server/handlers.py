@@ -234,7 +234,8 @@ class Handlers:
         holder = WORKERS if session.is_worker else session
         result = await self._context.accounts.set_watches(account_id, holder, request.names)
         failed = set(result.failed)
-        watching = [name for name in request.names if name not in failed]
+        # What the caller watches now: a failed name adds nothing and removes nothing.
+        watching = list(self._context.accounts.watches(account_id, holder))
         reply: dict[str, Any] = {"list": watching}
         if request.group is not None:
             await self._join_group(

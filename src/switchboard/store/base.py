@@ -24,6 +24,7 @@ from switchboard.engine.model import AccountConfig, Checkpoint, CheckpointStore,
 from switchboard.store.errors import CheckpointMovedBackwards, EventIdOutOfRange
 
 __all__ = [
+    "EventTotals",
     "GroupPosition",
     "Store",
     "StoredAccount",
@@ -50,6 +51,15 @@ class StoredAccount:
     pinned: bool
     watches: tuple[str, ...]
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventTotals:
+    """One account's share of the event log: how many events, and the newest one's id and time."""
+
+    count: int
+    last_event_id: int
+    last_event_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +197,17 @@ class Store(CheckpointStore, Protocol):
 
     async def last_event_id(self) -> int:
         """Return the largest id ever given to an event, 0 when none ever was.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        What ``switchboard accounts list`` shows after a restart (events, last event); read
+        once at start-up, with ``up_to`` the last id then, so later events are counted live.
 
         Raises:
             StoreClosed: the store was closed.

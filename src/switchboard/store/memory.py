@@ -26,6 +26,7 @@ from switchboard.engine.model import (
 )
 from switchboard.store import codec
 from switchboard.store.base import (
+    EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
@@ -177,6 +178,21 @@ class MemoryStore:
             StoreClosed: the store was closed.
         """
         return self._check_open().last_event_id
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        totals: dict[str, EventTotals] = {}
+        for row in self._check_open().events:
+            if row.event_id > up_to:
+                break
+            seen = totals.get(row.account_id)
+            count = 1 if seen is None else seen.count + 1
+            totals[row.account_id] = EventTotals(count, row.event_id, row.created_at)
+        return totals
 
     async def prune_events(self, *, older_than: float | None, keep_last: int | None) -> int:
         """Drop events older than ``older_than`` or beyond the newest ``keep_last``.

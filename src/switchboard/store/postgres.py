@@ -36,6 +36,7 @@ import asyncpg
 from switchboard.engine.model import AccountConfig, Checkpoint, EngineEvent, StoredEvent
 from switchboard.store import codec
 from switchboard.store.base import (
+    EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
@@ -433,6 +434,26 @@ class PostgresStore:
             StoreError: the database cannot be read.
         """
         return int(await self._run(lambda c: c.fetchval("SELECT last_id FROM event_counter")))
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+
+        async def q(conn: asyncpg.Connection) -> dict[str, EventTotals]:
+            rows = await conn.fetch(
+                "SELECT t.account_id, t.n, t.last_id, e.created_at FROM"
+                " (SELECT account_id, COUNT(*) AS n, MAX(event_id) AS last_id FROM events"
+                "  WHERE event_id <= $1 GROUP BY account_id) AS t"
+                " JOIN events AS e ON e.event_id = t.last_id",
+                up_to,
+            )
+            return {str(a): EventTotals(int(n), int(i), float(t)) for a, n, i, t in rows}
+
+        return await self._run(q)
 
     async def prune_events(self, *, older_than: float | None, keep_last: int | None) -> int:
         """Drop events older than ``older_than`` or beyond the newest ``keep_last``.

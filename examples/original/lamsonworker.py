@@ -12,7 +12,7 @@ server offers it (and then verifies its certificate), else stays plain. For impl
 required STARTTLS, a private CA or SMTP AUTH use ``relay_worker.py``. An event is acknowledged
 once the SMTP server accepted the message (4xx and connection errors are retried)::
 
-    python examples/lamsonworker.py --url ws://127.0.0.1:8080/workers \\
+    python examples/original/lamsonworker.py --url ws://127.0.0.1:8080/workers \\
         --host 127.0.0.1 --port 8823 --state-file lamson.state
 """
 

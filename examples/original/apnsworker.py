@@ -15,8 +15,9 @@ Here the account comes from ``--host``, ``--port`` and ``--user``, with the pass
 INBOX. Without ``--host`` it sends only ``watchAll`` and serves the accounts other workers
 connected::
 
-    SWITCHBOARD_IMAP_PASSWORD=… python examples/apnsworker.py --cert cert.pem --key key.pem \\
-        --pushtoken a1b2c3… --host imap.example.com --user bob@example.com
+    SWITCHBOARD_IMAP_PASSWORD=… python examples/original/apnsworker.py \\
+        --cert cert.pem --key key.pem --pushtoken a1b2c3… --host imap.example.com \\
+        --user bob@example.com
 """
 
 from __future__ import annotations

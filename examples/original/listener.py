@@ -5,7 +5,7 @@ The original switchboard-python example, ported to Python 3. It connects to a Sw
 server's worker interface, connects the IMAP account, watches its INBOX, and prints each new
 message as it arrives::
 
-    SWITCHBOARD_IMAP_PASSWORD=secret python examples/listener.py \\
+    SWITCHBOARD_IMAP_PASSWORD=secret python examples/original/listener.py \\
         --url ws://127.0.0.1:8080/workers --host imap.example.com --user bob@example.com
 """
 

@@ -14,7 +14,7 @@ The account SID and auth token may come from ``TWILIO_ACCOUNT_SID`` and ``TWILIO
 ``--token`` may be left out. The environment wins when both are given::
 
     export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=…
-    python examples/twilioworker.py --to +15551230001 --from +15005550006 \\
+    python examples/original/twilioworker.py --to +15551230001 --from +15005550006 \\
         --url ws://127.0.0.1:8080/workers --state-file twilio.state
 """
 
