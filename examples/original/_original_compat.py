@@ -1,11 +1,11 @@
 """Shared plumbing of the original example scripts (apnsworker, twilioworker, lamsonworker).
 
 The original switchboard-python examples each took a handful of options of their own
-(protocol.md §6.4) and nothing else. Their re-implementations keep those options with the same
-names and defaults, and add only what the new runner needs to be reliable: a state file to
-resume from, the server's auth token, and a dead-letter file. The original ``--token`` of
-twilioworker.py is Twilio's auth token, so the Switchboard token is ``--switchboard-token-file``
-or ``$SWITCHBOARD_TOKEN`` here, never ``--token``.
+(docs/workers.md, "The original example scripts") and nothing else. Their re-implementations keep
+those options with the same names and defaults, and add only what the new runner needs to be
+reliable: a state file to resume from, the server's auth token, and a dead-letter file. The original
+``--token`` of twilioworker.py is Twilio's auth token, so the Switchboard token is
+``--switchboard-token-file`` or ``$SWITCHBOARD_TOKEN`` here, never ``--token``.
 
 This module is not a script; the three scripts import it from their own directory.
 """

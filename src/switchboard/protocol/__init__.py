@@ -1,7 +1,7 @@
 """The sans-I/O wire protocol: frames, commands and responses, ids, argument checks, wire errors.
 
 Nothing in this package does I/O or keeps state between calls; the server and the client feed it
-text and get values back (see protocol.md and design.md). The pieces:
+text and get values back (``docs/protocol.md`` is the protocol). The pieces:
 
 * :mod:`.frames` — :func:`decode_frame` / :func:`encode_frame` / :func:`encode_push`;
 * :mod:`.messages` — :class:`Command` and :class:`Response`;
