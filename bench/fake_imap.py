@@ -591,10 +591,10 @@ async def _main(args: argparse.Namespace) -> None:
     await server.start()
     if args.cert_out:
         Path(args.cert_out).write_bytes(server.cert_pem)  # noqa: ASYNC240 - once, at startup
-    print(f"READY port={server.port} tls_port={server.tls_port} "
-          f"control_port={server.control_port} cert={args.cert_out or ''}", flush=True)
+    ready = (f"READY port={server.port} tls_port={server.tls_port} "
+             f"control_port={server.control_port} cert={args.cert_out or ''}")
     try:
-        await run_until_signalled()
+        await run_until_signalled(ready=lambda: print(ready, flush=True))
     finally:
         await server.stop()
 

@@ -342,9 +342,9 @@ async def _serve_pymap() -> None:
     from switchboard.demo.imapserver import EmbeddedImapServer
 
     async with EmbeddedImapServer() as imap:
-        print(f"READY port={imap.port} username={imap.username} password={imap.password}",
-              flush=True)
-        await run_until_signalled()
+        await run_until_signalled(ready=lambda: print(
+            f"READY port={imap.port} username={imap.username} password={imap.password}",
+            flush=True))
 
 
 @contextlib.contextmanager

@@ -65,8 +65,8 @@ def serve_until_signalled(
         logging.basicConfig(level=log_level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         async with SwitchboardServer(settings, engine_settings=engine) as server:
-            print(f"READY port={server.port} pid={os.getpid()}", flush=True)
-            await run_until_signalled()
+            await run_until_signalled(
+                ready=lambda: print(f"READY port={server.port} pid={os.getpid()}", flush=True))
 
     run_async(serve)
 

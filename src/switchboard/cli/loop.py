@@ -42,17 +42,24 @@ def run_async(main_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 async def run_until_signalled(
-    body: Awaitable[T] | None = None, *, on_signal: Callable[[], None] | None = None
+    body: Awaitable[T] | None = None,
+    *,
+    ready: Callable[[], None] | None = None,
+    on_signal: Callable[[], None] | None = None,
 ) -> T | None:
     """Await ``body`` until it finishes or SIGINT/SIGTERM arrives; without a body, the signal.
 
     The first signal calls ``on_signal`` (to say "stopping…" at once), then cancels ``body`` and
     waits for it to unwind; later signals are ignored, so a second Ctrl-C cannot interrupt the
-    cleanup. The handlers are removed on the way out, whatever happens.
+    cleanup. The handlers are removed on the way out, whatever happens, and ``body`` never
+    outlives the call.
 
     Args:
         body: what to run; ``None`` just waits for a signal (a server that runs on its own
             tasks and stops in the caller's ``finally``).
+        ready: called once the handlers are installed, before the wait. Announce readiness
+            here (``READY port=…``): a signal sent by whoever reads the announcement is then
+            always caught, never the default action that kills the process without cleanup.
         on_signal: called once, from the event loop, when the first signal arrives.
 
     Returns:
@@ -62,7 +69,7 @@ async def run_until_signalled(
     Raises:
         asyncio.CancelledError: the caller was cancelled from elsewhere (``body`` is cancelled
             with it).
-        Exception: whatever ``body`` raised.
+        Exception: whatever ``body`` or ``ready`` raised.
     """
     loop = asyncio.get_running_loop()
     # Without a body, a future nothing completes: only the signal's cancel ends the wait.
@@ -83,6 +90,8 @@ async def run_until_signalled(
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop)
     try:
+        if ready is not None:
+            ready()
         result: T = await task
         return result
     except asyncio.CancelledError:
@@ -92,6 +101,9 @@ async def run_until_signalled(
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
+        if not task.done():  # ``ready`` raised, or we were cancelled while the body unwinds
+            task.cancel()
+            await asyncio.wait([task])
 
 
 def _cancelling() -> bool:

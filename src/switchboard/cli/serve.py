@@ -56,17 +56,20 @@ def _serve(args: argparse.Namespace) -> int:
     async def serve_until_signalled() -> None:
         server = SwitchboardServer(settings)
         await server.start()
-        # One line, first on stdout: scripts and tests read the port from it.
         where = f"data in {settings.data_dir}"
         if server.node_id is not None:
             where = f"cluster node {server.node_id}, shared store"
-        print(
-            f"switchboard {__version__} listening on ws://{settings.host}:{server.port}/workers "
-            f"and /clients ({where})",
-            flush=True,
-        )
+
+        def announce() -> None:
+            # One line, first on stdout: scripts and tests read the port from it.
+            print(
+                f"switchboard {__version__} listening on ws://{settings.host}:{server.port}"
+                f"/workers and /clients ({where})",
+                flush=True,
+            )
+
         try:
-            await run_until_signalled()  # a clean stop: LOGOUT, state flushed
+            await run_until_signalled(ready=announce)  # a clean stop: LOGOUT, state flushed
         finally:
             await server.stop()
 

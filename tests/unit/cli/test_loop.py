@@ -146,3 +146,33 @@ async def test_what_the_body_raises_comes_out() -> None:
     with pytest.raises(ValueError, match="bad configuration"):
         await run_until_signalled(body())
     assert not handlers_installed()
+
+
+async def test_a_signal_sent_on_the_ready_announcement_is_caught() -> None:
+    # What a script does on reading "READY port=…": the handlers are already in place.
+    announced: list[str] = []
+
+    def ready() -> None:
+        announced.append("READY")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stopped = await asyncio.wait_for(run_until_signalled(ready=ready), WAIT_S)
+    assert stopped is None
+    assert announced == ["READY"]
+    assert not handlers_installed()
+
+
+async def test_a_failing_announcement_cancels_the_body_and_removes_the_handlers() -> None:
+    started_body = []
+
+    async def body() -> None:
+        started_body.append(1)
+        await asyncio.Event().wait()
+
+    def ready() -> None:
+        raise BrokenPipeError("stdout closed")
+
+    with pytest.raises(BrokenPipeError):
+        await run_until_signalled(body(), ready=ready)
+    assert started_body == []  # cancelled before it ran
+    assert not handlers_installed()
