@@ -1,11 +1,11 @@
 """Shared plumbing of the original example scripts (apnsworker, twilioworker, lamsonworker).
 
 The original switchboard-python examples each took a handful of options of their own
-(protocol.md §6.4) and nothing else. Their re-implementations keep those options with the same
-names and defaults, and add only what the new runner needs to be reliable: a state file to
-resume from, the server's auth token, and a dead-letter file. The original ``--token`` of
-twilioworker.py is Twilio's auth token, so the Switchboard token is ``--switchboard-token-file``
-or ``$SWITCHBOARD_TOKEN`` here, never ``--token``.
+(docs/workers.md, "The original example scripts") and nothing else. Their re-implementations keep
+those options with the same names and defaults, and add only what the new runner needs to be
+reliable: a state file to resume from, the server's auth token, and a dead-letter file. The original
+``--token`` of twilioworker.py is Twilio's auth token, so the Switchboard token is
+``--switchboard-token-file`` or ``$SWITCHBOARD_TOKEN`` here, never ``--token``.
 
 This module is not a script; the three scripts import it from their own directory.
 """
@@ -16,11 +16,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from switchboard.cli.loop import run_until_signalled
 from switchboard.workers.base import NewMail, Summary, read_secret
 from switchboard.workers.delivery import DeadLetterFile
 from switchboard.workers.runner import DEFAULT_URL, WorkerEvent, run_worker
@@ -69,19 +69,13 @@ def dead_letter(args: argparse.Namespace) -> DeadLetterFile | None:
 async def _serve(build: Build, options: Mapping[str, Any]) -> None:
     """Build the handler inside the loop (SDK sessions bind to it); run until SIGINT/SIGTERM."""
     handler, properties, close = build()
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
     try:
         # One event at a time, in order, as the originals handled them.
-        await run_worker(handler, fetch_properties=tuple(properties), concurrency=1, **options)
-    except asyncio.CancelledError:
-        logger.info("stopping")
+        await run_until_signalled(
+            run_worker(handler, fetch_properties=tuple(properties), concurrency=1, **options),
+            on_signal=lambda: logger.info("stopping"),
+        )
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         if close is not None:
             await close()
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from switchboard.cli import run_async
 from switchboard.errors import SwitchboardError
 from switchboard.extras import EXTRA_OF, MissingExtraError, install_hint, is_installed, require
 
@@ -58,21 +56,3 @@ def test_require_refuses_a_module_that_is_no_extra() -> None:
     with pytest.raises(KeyError):
         require("json", "anything")
 
-
-@pytest.mark.parametrize("uvloop_installed", [True, False])
-def test_run_async_error_is_not_chained_to_the_uvloop_import(
-    uvloop_installed: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not uvloop_installed:
-        monkeypatch.setitem(sys.modules, "uvloop", None)
-    loops: list[str] = []
-
-    async def fail() -> None:
-        loops.append(type(asyncio.get_running_loop()).__module__)
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError) as raised:
-        run_async(fail)
-    assert raised.value.__context__ is None
-    assert raised.value.__cause__ is None
-    assert loops[0].startswith("uvloop") is uvloop_installed

@@ -364,7 +364,7 @@ class AsyncClient:
         return await ws_connect(
             self.url,
             additional_headers=self.headers or None,
-            compression=None,  # the server negotiates none (protocol.md §1.1)
+            compression=None,  # the server negotiates none (docs/protocol.md, "Endpoints")
             ssl=self.ssl if self.url.startswith("wss:") else None,
             open_timeout=self.timeout_s,
             close_timeout=self.timeout_s,

@@ -5,14 +5,14 @@ How it works
 
 The threaded client (``client/threaded.py``) and the asyncio client (``client/aio.py``) are thin
 shells that only move text frames between a WebSocket and this core, so they cannot disagree about
-the protocol (style.md, "twin implementations").
+the protocol (docs/architecture.md, "Conventions": one core, thin shells).
 
 * :meth:`ClientCore.send_group` gives each command of a group the next integer tag (0, 1, 2 … per
   core, never reused), encodes the group as one request frame with ``wirejson.dumps`` and records
   it under the tuple of its tags, together with an opaque *handle* the shell chose (a
   :class:`~switchboard.client.promise.Promise` or an ``asyncio.Future``). An empty group is
   settled at once by the shell with no frame sent: the server answers ``[]`` to ``[]``
-  (protocol.md §1.2), which is exactly the answer the shell gives without the round trip.
+  (docs/protocol.md, "Frames"), which is exactly the answer the shell gives without the round trip.
 * :meth:`ClientCore.receive_frame` decodes one received frame and classifies it as one event:
 
   ``Reply``        a reply frame whose tags (the third element of each response, in order) equal
@@ -199,7 +199,7 @@ class ClientCore(Generic[H]):
     def receive_frame(self, data: str | bytes) -> Event[H]:
         """Decode and classify one received WebSocket message (see the module docstring).
 
-        Binary messages are always ``Dropped``: the protocol only uses text frames (§1.2).
+        Binary messages are always ``Dropped``: the protocol only uses text frames.
         Never raises for anything the peer sends.
         """
         if isinstance(data, bytes):

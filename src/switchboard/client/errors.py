@@ -47,8 +47,8 @@ class ResponseTimeout(SwitchboardError):  # noqa: N818 - name fixed by the API b
 class CommandError(SwitchboardError):
     """Raised by ``switchboard.aio`` ``call()`` when the server answers with an error response.
 
-    ``type`` is the protocol.md error type (``"mailboxDoesNotExist"``, ``"noAccount"`` …);
-    ``method``, ``arguments`` and ``description`` are copied from the error response.
+    ``type`` is the wire error type (``"mailboxDoesNotExist"``, ``"noAccount"`` …; docs/protocol.md,
+    "Errors"); ``method``, ``arguments`` and ``description`` are copied from the error response.
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """The sans-I/O half of reconnect, resume and ack: backoff delays, the event cursor, watch replay.
 
 Both client shells (threaded and asyncio) use these three pieces, so they resume the same way
-(style.md, "twin implementations"):
+(docs/architecture.md, "Conventions": one core, thin shells):
 
 * :class:`Backoff` computes the delay before each reconnection attempt: exponential, capped, with
   full jitter so that many workers cut off by one server restart do not come back in lockstep.

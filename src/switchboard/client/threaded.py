@@ -7,7 +7,7 @@ there. Like the original, the hooks (``opened``, ``closed``, ``received_unsolici
 no other frame is delivered, so a hook that blocks on a reply it is waiting for would deadlock —
 chain with ``then()`` instead of calling ``get()`` inside a hook.
 
-Fixed from the original (protocol.md §6.5): finished command groups are forgotten; pending
+Fixed from the original 0.1.3 client: finished command groups are forgotten; pending
 promises are rejected with ``ConnectionClosed`` when the connection ends, or ``ResponseTimeout``
 when a per-call timeout passes; unknown, untagged or malformed frames are logged or handed to
 ``received_unsolicited`` and never stop the reader thread; ``send_cmds()`` with no commands
@@ -17,7 +17,7 @@ Reliability (issue 6, docs/reliability.md; the same rules as ``switchboard.aio``
 ``newMessage`` push is acknowledged once ``received_unsolicited`` returned without raising (for a
 ``Fetcher``: once ``received_new`` returned). ``last_event_id`` is the highest event id at or
 below which every push handed to a hook was acknowledged; pass it back as ``since=`` after a
-restart. With ``reconnect=True`` (off by default, protocol.md §6.5) a lost connection is opened
+restart. With ``reconnect=True`` (off by default, as in the original) a lost connection is opened
 again with capped, jittered exponential backoff; the ``connect`` and watch commands that
 succeeded are sent again, watches with ``since=last_event_id`` (group watches rejoin as they
 were), then ``reconnected()`` is called. ``opened()`` runs only on the first connection and

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import errno
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, TextIO
 
+from switchboard.cli.loop import run_until_signalled
 from switchboard.client.aio import AsyncClient
 from switchboard.demo.imapserver import EmbeddedImapServer
 from switchboard.errors import SwitchboardError
@@ -320,27 +320,8 @@ async def run_demo(options: DemoOptions, *, out: TextIO | None = None) -> int:
         CommandError: the server refused the demo account's ``connect`` or ``watchMailboxes``.
     """
     demo = _Demo(options, out or sys.stdout)
-    loop = asyncio.get_running_loop()
-    body = asyncio.create_task(demo.run(), name="demo")
-    interrupted = False
-
-    def on_signal() -> None:
-        nonlocal interrupted
-        if not interrupted:
-            interrupted = True
-            demo.say("stopping…")
-            body.cancel()
-
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for signum in signals:
-        loop.add_signal_handler(signum, on_signal)
-    try:
-        return await body
-    except asyncio.CancelledError:
-        if not interrupted:
-            raise  # we were cancelled from outside, not by a signal
+    status = await run_until_signalled(demo.run(), on_signal=lambda: demo.say("stopping…"))
+    if status is None:  # a signal stopped it, and everything is closed
         demo.say("stopped")
         return 0 if options.duration_s is None else EXIT_INTERRUPTED
-    finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
+    return status

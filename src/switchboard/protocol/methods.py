@@ -1,16 +1,16 @@
 """Which methods each interface offers, and the checks that turn raw arguments into requests.
 
 How it works: the server looks a method name up with :func:`lookup_method` (``None`` means
-``unknownMethod``, after the worker account checks of protocol.md §2.2), splits ``account`` off
-worker pass-through commands with :func:`split_account`, and calls the method's ``validate_…``
-function (or :func:`parse_arguments`, which picks it) to get a typed, frozen request or the
-:class:`~switchboard.protocol.errors.WireError` to answer with.
+``unknownMethod``, after the worker account checks of docs/protocol.md, "Commands"), splits
+``account`` off worker pass-through commands with :func:`split_account`, and calls the method's
+``validate_…`` function (or :func:`parse_arguments`, which picks it) to get a typed, frozen request
+or the :class:`~switchboard.protocol.errors.WireError` to answer with.
 Nothing here knows about connection state (``notConnected``/``alreadyConnected``) or accounts;
 that is the session's job.
 
-Argument rules (§1.2, §2, §7.1):
+Argument rules (docs/protocol.md, "Frames", "Commands" and "Errors"):
 
-* ``[]`` counts as ``{}``, except for ``watchAll``, which wants exactly an object (§2.4);
+* ``[]`` counts as ``{}``, except for ``watchAll``, which wants exactly an object;
   a string, number, boolean, ``null`` or non-empty array is ``invalidArguments``.
 * Unknown keys are ignored, except for ``watchAll``, where any key but ``since``/``group`` is
   ``badArgs``.
@@ -24,9 +24,9 @@ Argument rules (§1.2, §2, §7.1):
   :data:`~switchboard.protocol.wirejson.MAX_SAFE_INTEGER`, so a larger one (``2**63``,
   ``10**30``, a 4,000-digit number) is the client's mistake, answered like any other
   ill-typed argument, and never reaches the store.
-* ``idle`` is accepted as an alias of ``watchMailboxes`` on both interfaces (§7.2 #53 MAY): a
+* ``idle`` is accepted as an alias of ``watchMailboxes`` on both interfaces: a
   guide's Ruby example still sends it, and no client could rely on it failing. ``idling`` stays
-  unknown, as every other name of §2.9.
+  unknown, as every other name the original never had.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ __all__ = [
 
 
 class Interface(enum.Enum):
-    """The two WebSocket endpoints (§1.1)."""
+    """The two WebSocket endpoints."""
 
     WORKERS = "/workers"
     CLIENTS = "/clients"
@@ -112,7 +112,7 @@ _ACCOUNT_METHODS: Final = frozenset(
     {Method.WATCH_MAILBOXES, Method.GET_MAILBOXES, Method.GET_MESSAGE_LIST, Method.GET_MESSAGES}
 )
 
-# §2.2: watchAll exists only for workers; everything else exists on both interfaces.
+# watchAll exists only for workers; everything else exists on both interfaces.
 _METHODS: Final[Mapping[Interface, frozenset[Method]]] = MappingProxyType(
     {
         Interface.WORKERS: frozenset(
@@ -132,8 +132,8 @@ SUPPORTED_PROPERTIES: Final = frozenset(
         "isDraft", "isAnswered", "hasAttachment", "attachments", "headers",
     }
 )  # fmt: skip
-"""``getMessages`` property names (§2.8, §7.2 #35–37); ``body``, ``rawUrl``, ``labels`` and any
-other name are ``unknownProperty``."""
+"""``getMessages`` property names (docs/protocol.md, "getMessages properties"); ``body``,
+``rawUrl``, ``labels`` and any other name are ``unknownProperty``."""
 
 
 def methods_of(interface: Interface) -> frozenset[Method]:
@@ -144,7 +144,7 @@ def methods_of(interface: Interface) -> frozenset[Method]:
 def lookup_method(interface: Interface, name: str) -> Method | None:
     """Return the method ``name`` means on ``interface``, or ``None`` when it has none.
 
-    Names are case-sensitive (§1.2). ``watchAll`` on ``/clients`` is ``None``.
+    Names are case-sensitive. ``watchAll`` on ``/clients`` is ``None``.
     """
     method: Method | None
     try:
@@ -160,10 +160,10 @@ def is_known_method(interface: Interface, name: str) -> bool:
 
 
 def split_account(args: Any) -> tuple[str, dict[str, Any]]:
-    """Split ``account`` off the args of a ``/workers`` pass-through command (§2.2 step 3).
+    """Split ``account`` off the args of a ``/workers`` pass-through command.
 
     Returns the account name and a *copy* of ``args`` without ``account``; ``args`` itself is
-    untouched, so errors can still echo the arguments as sent (§7.2 #47).
+    untouched, so errors can still echo the arguments as sent.
 
     Raises:
         NoAccount: ``args`` is not an object, or has no ``account``, or it is not a string.
@@ -180,7 +180,7 @@ def split_account(args: Any) -> tuple[str, dict[str, Any]]:
 
 
 class TokenType(enum.StrEnum):
-    """The kind of OAuth2 token given to ``connect`` (§5.2)."""
+    """The kind of OAuth2 token given to ``connect``."""
 
     ACCESS = "access"
     REFRESH = "refresh"
@@ -199,7 +199,7 @@ class XOAuth2Auth:
     """``{"type": "xoauth2", "username": U, "token": {"type", "token", "provider"?}}``.
 
     ``provider`` names the server-side OAuth2 provider used to exchange a refresh token; an
-    unknown provider is for the server to reject. The older ``url`` key is ignored (§5.3).
+    unknown provider is for the server to reject. The older ``url`` key is ignored.
     """
 
     username: str
@@ -210,7 +210,7 @@ class XOAuth2Auth:
 
 @dataclass(frozen=True, slots=True)
 class ConnectRequest:
-    """``connect`` (§2.3, §5).
+    """``connect``.
 
     ``ssl`` (default true: implicit TLS, the original's only mode) and ``starttls`` (default
     false) are our additions; ``ssl`` false and ``starttls`` false means plain IMAP, which the
@@ -226,7 +226,7 @@ class ConnectRequest:
 
 @dataclass(frozen=True, slots=True)
 class WatchAllRequest:
-    """``watchAll`` (§2.4); ``since``/``group`` as in the module docstring."""
+    """``watchAll``; ``since``/``group`` as in the module docstring."""
 
     since: int | None = None
     group: str | None = None
@@ -236,7 +236,7 @@ class WatchAllRequest:
 
 @dataclass(frozen=True, slots=True)
 class WatchMailboxesRequest:
-    """``watchMailboxes`` (§2.5): mailbox names, deduplicated in first-seen order."""
+    """``watchMailboxes``: mailbox names, deduplicated in first-seen order."""
 
     names: tuple[str, ...]
     since: int | None = None
@@ -247,12 +247,12 @@ class WatchMailboxesRequest:
 
 @dataclass(frozen=True, slots=True)
 class GetMailboxesRequest:
-    """``getMailboxes`` (§2.6).
+    """``getMailboxes``.
 
     ``state`` is the state the caller already has; ``None`` when absent or when it can match
     nothing. States are integers in ``0..2**53-1``, which a JavaScript client echoes exactly;
     an integral float is kept as its integer value (the original's 160-bit states came back
-    as imprecise floats, §6.6, and simply failed to match).
+    as imprecise floats in its JavaScript client, and simply failed to match).
     """
 
     state: int | None = None
@@ -260,14 +260,14 @@ class GetMailboxesRequest:
 
 @dataclass(frozen=True, slots=True)
 class GetMessageListRequest:
-    """``getMessageList`` (§2.7)."""
+    """``getMessageList``."""
 
     mailbox_id: MailboxId
 
 
 @dataclass(frozen=True, slots=True)
 class GetMessagesRequest:
-    """``getMessages`` (§2.8): ids in request order, properties deduplicated in request order."""
+    """``getMessages``: ids in request order, properties deduplicated in request order."""
 
     ids: tuple[MessageId, ...]
     properties: tuple[str, ...]
@@ -303,7 +303,7 @@ def _object(args: Any) -> dict[str, Any]:
     if isinstance(args, dict):
         return args
     if args == [] and isinstance(args, list):
-        return {}  # the JS client sends [] for getMailboxes (§1.2, §7.2 #5)
+        return {}  # the JS client sends [] for getMailboxes
     raise InvalidArguments("arguments must be an object")
 
 
@@ -415,7 +415,7 @@ def _host(obj: dict[str, Any]) -> str:
 
 
 def validate_connect(args: Any) -> ConnectRequest:
-    """Check ``connect`` args (§2.3, §5.2): ``host``, ``port``, ``auth``, optional TLS flags.
+    """Check ``connect`` args: ``host``, ``port``, ``auth``, optional TLS flags.
 
     Raises:
         InvalidArguments: a missing or ill-typed field (named in ``description``): ``host`` not
@@ -499,7 +499,7 @@ def _summary(obj: dict[str, Any], error: type[BadArgs | InvalidArguments]) -> bo
 
 
 def validate_watch_all(args: Any) -> WatchAllRequest:
-    """Check ``watchAll`` args: an object with at most ``since``, ``group``, ``summary`` (§2.4).
+    """Check ``watchAll`` args: an object with at most ``since``, ``group``, ``summary``.
 
     Raises:
         BadArgs: args are not an object (``[]`` included), hold another key, or ``since`` /
@@ -514,7 +514,7 @@ def validate_watch_all(args: Any) -> WatchAllRequest:
 
 
 def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
-    """Check ``watchMailboxes`` args (§2.5); names are deduplicated keeping first-seen order.
+    """Check ``watchMailboxes`` args; names are deduplicated keeping first-seen order.
 
     Raises:
         InvalidArguments: args are not an object (nor ``[]``), or ``since`` / ``group`` /
@@ -541,7 +541,7 @@ def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
 
 
 def validate_get_mailboxes(args: Any) -> GetMailboxesRequest:
-    """Check ``getMailboxes`` args (§2.6): an optional integer ``state``.
+    """Check ``getMailboxes`` args: an optional integer ``state``.
 
     A number no state can equal (fractional, negative, above ``2**53-1``) is kept as ``None``:
     the caller simply gets the full list, as for a stale state.
@@ -560,7 +560,7 @@ def validate_get_mailboxes(args: Any) -> GetMailboxesRequest:
 
 
 def validate_get_message_list(args: Any) -> GetMessageListRequest:
-    """Check ``getMessageList`` args (§2.7) and parse the ``mailboxId``.
+    """Check ``getMessageList`` args and parse the ``mailboxId``.
 
     Raises:
         InvalidArguments: args are not an object (nor ``[]``); ``mailboxId`` missing or not a
@@ -576,7 +576,7 @@ def validate_get_message_list(args: Any) -> GetMessageListRequest:
 
 
 def validate_get_messages(args: Any) -> GetMessagesRequest:
-    """Check ``getMessages`` args (§2.8), parse every id and check every property name.
+    """Check ``getMessages`` args, parse every id and check every property name.
 
     Checks run in this order: the shape of ``ids``, the shape of ``properties``, each property
     name, then each id.

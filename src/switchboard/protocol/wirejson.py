@@ -31,7 +31,7 @@ def safe_int(value: int | None) -> int | None:
 
 
 def dumps(value: Any) -> str:
-    """Serialise ``value`` compactly, non-ASCII as raw UTF-8 (protocol.md §1.3).
+    """Serialise ``value`` compactly, non-ASCII as raw UTF-8 (docs/protocol.md, "Frames").
 
     Raises:
         TypeError: ``value`` holds something JSON cannot represent.

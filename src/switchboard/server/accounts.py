@@ -1,6 +1,7 @@
 """The accounts the server manages: who may use them, how long they live, and what they watch.
 
-Rules (protocol.md §5.5 and §7.2 #11, #12, #22, #48, #49):
+Rules (docs/protocol.md, "Commands"; what changed from the original: its "Differences from the
+2014 server"):
 
 - ``connect`` answers only after a real login succeeded. Connecting to an account that already
   exists needs the same credentials, or credentials that log in afresh (which then replace the
@@ -57,7 +58,7 @@ logger = logging.getLogger("switchboard.server")
 #: /workers, per connection on /clients).
 WORKERS = "workers"
 
-# Usernames whose refresh tokens go to a provider when the request names none (protocol.md §5.3).
+# Usernames whose refresh tokens go to a provider when the request names none (docs/protocol.md).
 _PROVIDER_BY_DOMAIN = {"gmail.com": "google", "googlemail.com": "google"}
 
 

@@ -47,7 +47,7 @@ class ConfigError(SwitchboardError):
 
 @dataclass(frozen=True, slots=True)
 class OAuthProvider:
-    """A token endpoint for XOAUTH2 refresh tokens (protocol.md §5.3), e.g. ``google``."""
+    """A token endpoint for XOAUTH2 refresh tokens (docs/protocol.md, "Commands"): ``google``."""
 
     name: str
     token_url: str

@@ -2,10 +2,10 @@
 
 The engine hands every batch of stored events to :meth:`Hub.publish` (the engine's
 ``EventSink``). The hub finds the subscribed sessions and gives each the push frame, encoded once
-per interface — workers get the ``account`` key, clients do not (protocol.md §3) — so the cost of
-a push does not grow with JSON encoding per subscriber.
+per interface — workers get the ``account`` key, clients do not (docs/protocol.md, "Pushes") —
+so the cost of a push does not grow with JSON encoding per subscriber.
 
-Who gets what (protocol.md §3 and §7.2 #20, #24):
+Who gets what (docs/protocol.md, "Pushes"):
 
 - a worker that sent ``watchAll`` gets every account's mail;
 - a worker that sent ``watchMailboxes`` for an account gets that account's mail (the original

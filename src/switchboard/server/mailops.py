@@ -4,7 +4,8 @@ Each runs on the account's command connection (``Engine.command_connection``: on
 authenticated connection per account, used by one caller at a time; on a cluster node that
 does not watch the account, one opened for the command, see
 ``AccountRegistry.command_connection``) and returns the response
-arguments of protocol.md §2.6–2.8 with the fixes of §7.2 (#30, #33, #37–41).
+arguments of docs/protocol.md, "Commands" (what changed from the original: its "Differences
+from the 2014 server").
 IMAP failures surface as the layer's own exceptions; the session turns them into wire errors,
 except where the client chose the mailbox: a name no mailbox can have, or one the IMAP server
 refuses as such, is ``mailboxDoesNotExist`` (the client's mistake), never ``serverError`` (ours).
@@ -71,7 +72,7 @@ class CommandConnections(Protocol):
 def mailboxes_state(entries: Sequence[tuple[str, int]]) -> int:
     """The ``state`` of a mailbox list: the top 53 bits of a SHA-1 over names and UIDVALIDITYs.
 
-    The original hashed one byte per UIDVALIDITY and crashed above 255 (§7.2 #30), and sent all
+    The original hashed one byte per UIDVALIDITY and crashed above 255, and sent all
     160 bits, which a browser's ``JSON.parse`` rounds, so its echo never matched. Any integer
     that stays equal while the set of mailboxes and their UIDVALIDITYs does is acceptable; 53
     bits make a false match after a change a 1 in 9·10^15 chance.
@@ -136,7 +137,7 @@ async def get_messages(
 ) -> dict[str, Any]:
     """``getMessages``: the requested properties of each message, in request order.
 
-    Messages that do not exist are listed under ``notFound`` (§7.2 #41).
+    Messages that do not exist are listed under ``notFound``.
     """
     plan = MessagePlan(properties)
     by_mailbox: dict[MailboxId, list[int]] = {}

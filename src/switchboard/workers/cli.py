@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import ssl
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from switchboard.cli.loop import run_until_signalled
 from switchboard.extras import MissingExtraError, require
 from switchboard.workers.base import ConfigError, load_account_map, read_secret
 from switchboard.workers.delivery import DeadLetterFile, RetryPolicy
@@ -82,19 +82,13 @@ Build = Callable[[], tuple[Handler, Sequence[str], Callable[[], Awaitable[None]]
 async def _serve(build: Build, options: dict[str, Any], concurrency: int) -> None:
     """Build the handler in the loop (SDK sessions bind to it), run until SIGINT/SIGTERM."""
     handler, properties, close = build()
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
     try:
-        await run_worker(handler, fetch_properties=tuple(properties), concurrency=concurrency,
-                         **options)
-    except asyncio.CancelledError:
-        logger.info("stopping")
+        await run_until_signalled(
+            run_worker(handler, fetch_properties=tuple(properties), concurrency=concurrency,
+                       **options),
+            on_signal=lambda: logger.info("stopping"),
+        )
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         if close is not None:
             await close()
 

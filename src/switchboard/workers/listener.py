@@ -11,7 +11,8 @@ default::
         await listen(sb)                # prints one line per new message until the socket ends
 
 Values are shown decoded: the server's ``subjectDecoded`` and ``decodedName`` companions are
-used where it sends them (protocol.md §2.8 keeps ``subject`` and ``name`` raw).
+used where it sends them (docs/protocol.md, "getMessages properties": ``subject`` and ``name``
+stay raw).
 """
 
 from __future__ import annotations

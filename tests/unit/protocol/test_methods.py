@@ -1,4 +1,5 @@
-# The tables quote protocol.md frames verbatim, one per line, so they can be compared by eye.
+# The tables quote frames of the original server verbatim, one per line, so they can be compared
+# by eye.
 # ruff: noqa: E501
 
 from typing import Any
@@ -43,7 +44,7 @@ H, P = "imap.example.com", 993
 
 
 def answer(interface: Interface, command: Command, *, connected: bool = True) -> Response | Any:
-    """A stateless sketch of protocol.md §2.2 dispatch: the request, or the error response."""
+    """A stateless sketch of the server's dispatch: the request, or the error response."""
     try:
         args = command.args
         if interface is Interface.WORKERS and command.method not in ("watchAll", "connect"):
@@ -70,14 +71,14 @@ def reply_frame(interface: Interface, request: str, **kw: Any) -> str:
         if not isinstance(result, Response):
             result = Response.reply(item, "ok", {})  # type: ignore[arg-type]
         elif result.name == "error":
-            result.args.pop("description", None)  # protocol.md's frames mostly omit it
+            result.args.pop("description", None)  # the original's frames have none
         out.append(result)
     return encode_frame(out)
 
 
 CONNECT = '{"host":"imap.example.com","port":993,"auth":{"type":"plain","username":"wanda@example.com","password":"secret"}}'
 
-# protocol.md §8 and §9 request frames → the exact reply bytes (descriptions removed).
+# Request frames of the original's clients → the exact reply bytes (descriptions removed).
 TABLE = [
     (Interface.CLIENTS, {"connected": False}, '[["getMailboxes",{},"pre"]]',
      '[["error",{"type":"notConnected","method":"getMailboxes","arguments":{}},"pre"]]'),
@@ -117,7 +118,7 @@ def test_protocol_md_frames(
 
 
 def test_invalid_arguments_for_connect_says_which_field() -> None:
-    # protocol.md §8 case 19, description included.
+    # The description names the field.
     command = Command(
         "connect", {"port": P, "auth": {"type": "plain", "username": "u", "password": "p"}}, 1
     )

@@ -14,12 +14,13 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from switchboard.admin_output import ws_url
+from switchboard.cli.admin_output import ws_url
+from switchboard.cli.loop import run_async
 from switchboard.errors import SwitchboardError
 
 __all__ = [
@@ -136,8 +137,7 @@ def open_session(args: argparse.Namespace, **options: Any) -> Any:
 
 def run_session(
     args: argparse.Namespace,
-    run_async: Any,
-    main: Any,
+    main: Callable[[], Coroutine[Any, Any, None]],
     *,
     explain: Callable[[Any], str | None] | None = None,
 ) -> None:

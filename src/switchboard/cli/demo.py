@@ -1,7 +1,6 @@
-"""The ``switchboard demo`` command: register its options and run :mod:`switchboard.demo.run`.
+"""``switchboard demo``: register its options and run :mod:`switchboard.demo.run`.
 
-Kept apart from :mod:`switchboard.cli` so the demo (and pymap) is imported only when the
-command runs.
+The demo (and pymap, an optional dependency) is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -9,6 +8,9 @@ from __future__ import annotations
 import argparse
 import logging
 from typing import Any
+
+from switchboard.cli.loop import run_async
+from switchboard.extras import install_hint, require
 
 __all__ = ["add_demo_command"]
 
@@ -20,7 +22,6 @@ def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned.
     """
     from switchboard.demo.run import DEFAULT_INTERVAL_S, DEFAULT_PORT
-    from switchboard.extras import install_hint
 
     demo = subparsers.add_parser(
         "demo",
@@ -68,9 +69,7 @@ def _positive_float(text: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from switchboard.cli import run_async  # here, not at the top: switchboard.cli imports us
     from switchboard.demo.run import DemoOptions, run_demo
-    from switchboard.extras import require
 
     require("pymap", "the demo's embedded IMAP server")
     try:

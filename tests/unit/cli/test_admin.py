@@ -1,8 +1,8 @@
-"""Tests for switchboard.admin_cli's pure parts: the watch set ``accounts add`` asks for."""
+"""Tests for switchboard.cli.admin's pure parts: the watch set ``accounts add`` asks for."""
 
 from __future__ import annotations
 
-from switchboard.admin_cli import watched_after
+from switchboard.cli.admin import watched_after
 
 
 def test_a_new_account_watches_inbox_unless_told_otherwise() -> None:

@@ -1,10 +1,10 @@
-"""Tests for switchboard.admin_output: the text the admin commands print."""
+"""Tests for switchboard.cli.admin_output: the text the admin commands print."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from switchboard.admin_output import (
+from switchboard.cli.admin_output import (
     ACCOUNT_COLUMNS,
     account_detail,
     account_rows,

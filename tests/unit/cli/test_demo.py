@@ -1,4 +1,4 @@
-"""Unit tests for switchboard.demo.cli: the ``demo`` command's options."""
+"""Unit tests for switchboard.cli.demo: the ``demo`` command's options."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from switchboard.demo.cli import add_demo_command
+from switchboard.cli.demo import add_demo_command
 
 
 def parser() -> argparse.ArgumentParser:

@@ -8,8 +8,9 @@ is visible to other users in ``ps``).
 
 Output is a coloured table when stdout is a terminal and plain columns otherwise (for pipes and
 scripts; ``--json`` gives the server's documents as they are). Every failure is one line,
-``switchboard: error: …``, and exit status 1: :class:`~switchboard.admin_http.AdminError`
-carries it to ``cli.main`` (``admin_http`` turns every failure to reach the server into one).
+``switchboard: error: …``, and exit status 1: :class:`~switchboard.cli.admin_http.AdminError`
+carries it to :func:`~switchboard.cli.command.main` (:mod:`~switchboard.cli.admin_http` turns
+every failure to reach the server into one).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
-from switchboard.admin_http import AdminError, api_request, open_session, reason, run_session
-from switchboard.admin_output import (
+from switchboard.cli.admin_http import AdminError, api_request, open_session, reason, run_session
+from switchboard.cli.admin_output import (
     ACCOUNT_COLUMNS,
     account_detail,
     account_rows,
@@ -247,8 +248,6 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from switchboard.cli import run_async
-
     path = "/api/accounts/" + quote(args.user, safe="")
     existing = api_request(args, "GET", path, missing_ok=True)
     tls = "starttls" if args.starttls else "plain" if args.plain else "implicit"
@@ -283,7 +282,7 @@ def _add(args: argparse.Namespace) -> int:
                     await client.call("watchMailboxes", {"account": args.user, "list": wanted})
                 )
 
-    run_session(args, run_async, add, explain=lambda exc: _connect_failure(args, tls, exc))
+    run_session(args, add, explain=lambda exc: _connect_failure(args, tls, exc))
     verb = "added" if existing is None else "updated"
     watching = ", ".join(map(str, result.get("list") or [])) or "nothing"
     print(f"{verb} {args.user} ({args.host}:{args.port}), watching {watching}")
@@ -344,8 +343,6 @@ def _connect_failure(args: argparse.Namespace, tls: str, exc: Any) -> str | None
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from switchboard.cli import run_async
-
     # Where the log ends now: after a reconnect, watch resumes from here (or from the last
     # event printed), so nothing announced while it was away is missed. The request also makes
     # sure --url is a Switchboard server before a WebSocket is tried.
@@ -375,7 +372,7 @@ def _watch(args: argparse.Namespace) -> int:
         raise AdminError(f"the connection to {args.url} closed")
 
     _show_reconnects()
-    run_session(args, run_async, watch)
+    run_session(args, watch)
     return 0
 
 
