@@ -59,6 +59,8 @@ KILL_WAIT_TIMEOUT_S = 5.0
 IMAP_TIMEOUT_S = 10.0
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+# "<instance>/imap [user ip COMMAND]" (verbose_proctitle); COMMAND is absent between commands
+_SESSION_TITLE = re.compile(r"/imap \[(?P<user>\S+) \S+(?: (?P<command>[^\]]*))?\]")
 
 
 class DovecotNotInstalledError(RuntimeError):
@@ -477,6 +479,42 @@ class DovecotServer:
     def imap_connection_count(self, user: ImapUser) -> int:
         """Count ``user``'s logged-in IMAP sessions (one imap process each)."""
         return len(self._imap_processes(user))
+
+    def sessions_by_user(self) -> dict[str, list[str]]:
+        """Every logged-in IMAP session, by user: the command each one is in ("IDLE", "" ...).
+
+        Read from the session processes' titles (``verbose_proctitle``): the server's own view
+        of who is connected and which sessions sit in IDLE right now.
+        """
+        sessions: dict[str, list[str]] = {}
+        if self._pid is None:
+            return sessions
+        for _pid, title in _children(self._pid):
+            match = _SESSION_TITLE.search(title)
+            if match is not None:
+                sessions.setdefault(match["user"], []).append(match["command"] or "")
+        return sessions
+
+    def who(self) -> dict[str, int]:
+        """``doveadm who``: the number of IMAP connections per user, as Dovecot's anvil counts.
+
+        Raises:
+            RuntimeError: doveadm failed.
+        """
+        doveadm = shutil.which("doveadm") or shutil.which("doveadm", path="/usr/bin:/usr/sbin")
+        if doveadm is None or self._pid is None:
+            raise RuntimeError("doveadm is not installed or dovecot is not running")
+        proc = subprocess.run([doveadm, "-c", str(self.dir / "dovecot.conf"), "who", "-1"],
+                              capture_output=True, text=True, timeout=IMAP_TIMEOUT_S, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"doveadm who failed: {proc.stderr.strip()}")
+        counts: dict[str, int] = {}
+        # "username proto pid ip" per connection, after a header line.
+        for line in proc.stdout.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 2 and fields[1] == "imap":
+                counts[fields[0]] = counts.get(fields[0], 0) + 1
+        return counts
 
     # -- internals -----------------------------------------------------------------------------
 
