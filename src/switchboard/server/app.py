@@ -153,22 +153,28 @@ class SwitchboardServer:
         registry = AccountRegistry(engine, store, settings, cluster=cluster)
         registry_ref.append(registry)
         self._context = ServerContext(settings, store, engine, hub, registry, cluster=cluster)
-        restored = await registry.restore()
-        if cluster is not None:
-            await cluster.start(registry)
-        # A frame may be a little over max_frame_bytes and still get a proper error response;
-        # far beyond it, the WebSocket layer closes with 1009 before buffering it all.
-        self._server = await serve(
-            self._handle,
-            settings.host,
-            settings.port,
-            process_request=HttpRoutes(self._context),
-            max_size=settings.max_frame_bytes * 4,
-            compression=None,
-            server_header=f"Switchboard/{__version__}",
-            # websockets logs frames and headers at DEBUG: through a redacting logger.
-            logger=redacted_logger(),
-        )
+        try:
+            restored = await registry.restore()
+            if cluster is not None:
+                # Refuses (NodeIdTaken) when a live process already uses this node id.
+                await cluster.start(registry, is_leased=registry.is_pinned)
+            # A frame may be a little over max_frame_bytes and still get a proper error
+            # response; far beyond it, the WebSocket layer closes with 1009 before buffering.
+            self._server = await serve(
+                self._handle,
+                settings.host,
+                settings.port,
+                process_request=HttpRoutes(self._context),
+                max_size=settings.max_frame_bytes * 4,
+                compression=None,
+                server_header=f"Switchboard/{__version__}",
+                # websockets logs frames and headers at DEBUG: through a redacting logger.
+                logger=redacted_logger(),
+            )
+        except BaseException:
+            # Whatever was started stops, so the caller sees just the error.
+            await self.stop()
+            raise
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
             settings.host,
