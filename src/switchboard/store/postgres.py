@@ -219,6 +219,7 @@ class PostgresStore:
         clock: Callable[[], float] = time.time,
         max_connections: int = 10,
         command_timeout_s: float = 30.0,
+        connect_timeout_s: float = 10.0,
         node_id: str | None = None,
     ) -> PostgresStore:
         """Connect to ``dsn`` and bring the schema up to date.
@@ -230,6 +231,8 @@ class PostgresStore:
             clock: returns the current Unix time (injected so tests can age events).
             max_connections: the pool's size.
             command_timeout_s: the longest one statement may take before it fails.
+            connect_timeout_s: the longest opening one connection may take (the pool opens
+                them again after the database restarted).
             node_id: this node's name in a cluster; ``record`` then refuses (:class:`LeaseLost`)
                 to log events of an account whose lease another node holds or that expired.
 
@@ -237,14 +240,21 @@ class PostgresStore:
             SchemaTooNew: the database was written by a newer Switchboard.
             StoreError: the server cannot be reached or refuses the connection.
         """
+        # No floor (min_size=0): asyncpg would rebuild it in a loop during a database outage,
+        # logging a traceback each time. Connections are opened as needed instead.
+        pool = asyncpg.create_pool(
+            dsn,
+            min_size=0,
+            max_size=max_connections,
+            command_timeout=command_timeout_s,
+            timeout=connect_timeout_s,
+        )
         try:
-            pool = await asyncpg.create_pool(
-                dsn,
-                min_size=1,
-                max_size=max_connections,
-                command_timeout=command_timeout_s,
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await pool
+            async with pool.acquire():
+                pass  # fail here, with a clear error, when the server cannot be reached
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            pool.terminate()
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         store = cls(pool, secret_box, clock, node_id)
         try:
@@ -274,8 +284,17 @@ class PostgresStore:
                     return await fn(cast(asyncpg.Connection, conn))
             except asyncpg.UniqueViolationError:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except (
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,  # e.g. a connection lost in an odd state
+                OSError,
+            ) as exc:
                 raise StoreError(f"database error: {exc}") from exc
+            except TimeoutError as exc:
+                # A statement over command_timeout_s, or a connection that did not open: the
+                # database is unreachable or stuck. Callers handle StoreError, not this.
+                raise StoreError(f"database did not answer in time: {exc}") from exc
 
         # Shielded: a cancelled caller must not roll back a call half way through sending it
         # (the engine may be stopping; what it asked to record is still recorded).
