@@ -5,7 +5,8 @@ The database is a PostgreSQL of this test's own (``private_postgres``), crashed 
 
 - during the outage every node keeps answering: ``/health`` (200, never 500), new WebSocket
   handshakes, and commands that need no database (``getMailboxes``, ``getMessageList`` for
-  the accounts of the cluster, on a connection of the node's own);
+  the accounts of the cluster, on a connection of the node's own); a command that needs it
+  (``watchMailboxes`` stores the watches) gets an error reply;
 - every node fences itself (stops watching) within the lease TTL, and says on ``/health``
   that its event tail is reconnecting;
 - afterwards every node's tail resumes (``connected``, one recovery, at the log's end), the
@@ -26,6 +27,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 import switchboard.aio
+from switchboard.client.errors import CommandError
 from tests.support.cluster import (
     Node,
     RoamingWorker,
@@ -59,6 +61,7 @@ class HealthProbe:
         self.last: dict[str, dict[str, Any]] = {}
         self.seen_reconnecting: set[str] = set()
         self.seen_fenced: set[str] = set()
+        self.fenced_at: dict[str, float] = {}  # when the probe first saw each node fenced
 
     async def run(self) -> None:
         while True:
@@ -77,6 +80,7 @@ class HealthProbe:
                     self.seen_reconnecting.add(node.name)
                 if health["node"]["fenced"]:
                     self.seen_fenced.add(node.name)
+                    self.fenced_at.setdefault(node.name, time.monotonic())
             await asyncio.sleep(0.2)
 
 
@@ -89,6 +93,16 @@ async def commands_without_database(node: Node, user: ImapUser) -> int:
             "getMessageList", {"account": user.username, "mailboxId": inbox["id"]}
         )
         return len(listed["messageIds"])
+
+
+async def command_needing_database(node: Node, user: ImapUser) -> str:
+    """``watchMailboxes`` stores the watches: during the outage it must fail with an error."""
+    async with switchboard.aio.connect(node.url, timeout_s=15) as sb:
+        try:
+            await sb.watch_mailboxes(user.username, ["INBOX"])
+        except CommandError as exc:
+            return f"{exc.type}: {exc.description}"
+    return "answered"
 
 
 async def test_ten_second_database_outage_during_a_burst(
@@ -146,6 +160,7 @@ async def test_ten_second_database_outage_during_a_burst(
                 assert await commands_without_database(node, users[i]) >= 1
                 answered += 1
             await asyncio.sleep(TTL_S)  # the second pass runs after every node fenced itself
+        refused = await command_needing_database(nodes[0], users[0])
         await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
         fenced_during = set(probe.seen_fenced)
         reconnecting_during = set(probe.seen_reconnecting)
@@ -168,10 +183,13 @@ async def test_ten_second_database_outage_during_a_burst(
         probing.cancel()
 
         positions = {n.name: n.health()["node"]["tail"]["position"] for n in nodes}
+        fenced_s = max(probe.fenced_at.values(), default=down_at) - down_at
         duplicated = duplicates_by_message(worker.received)
         print(
             f"OUTAGE outage_s={outage_s:.1f} health_ok={probe.ok} health_failed={len(probe.failed)}"
-            f" commands_answered={answered} fenced={sorted(fenced_during)}"
+            f" commands_answered={answered} needing_the_database={refused!r}"
+            f" fenced={sorted(fenced_during)}"
+            f" all_fenced_s={fenced_s:.1f}"
             f" reconnecting={sorted(reconnecting_during)} tails_resumed_s={tails_s:.1f}"
             f" leases_back_s={leases_s:.1f} all_delivered_s={delivered_s:.1f}"
             f" appended={len(appended)} received={len(worker.received)}"
@@ -179,6 +197,7 @@ async def test_ten_second_database_outage_during_a_burst(
         )
         assert not probe.failed, probe.failed[:10]
         assert answered == 2 * len(nodes)
+        assert refused.startswith("serverError: store:"), refused
         assert fenced_during == {n.name for n in nodes}
         assert reconnecting_during == {n.name for n in nodes}
         assert worker.messages() == appended
