@@ -2,12 +2,13 @@
 
 Every ``ttl_s / 3`` seconds the loop, in this order:
 
-1. beats and renews its live leases in one transaction; an account it held that did not renew
-   (expired, deleted) is stopped at once — another node may already be watching it;
+1. beats and renews the live leases it holds in one transaction; an account it held that did
+   not renew (expired, deleted) is stopped at once — another node may already be watching it;
 2. counts pinned accounts and alive nodes and asks :func:`~switchboard.cluster.balance.plan_leases`
    what to do;
 3. acquires free accounts up to its share and starts them, or stops a few extras and only then
-   releases their leases (stop first, so two nodes never watch one account at once).
+   releases their leases (stop first, so two nodes never watch one account at once);
+4. hands what it holds to ``reconcile``, which stops anything watched without a lease.
 
 Self-fencing: a node that cannot reach the database cannot renew, and its leases expire on the
 database's clock after ``ttl_s``. So the node stops every account once ``ttl_s - fence_margin_s``
