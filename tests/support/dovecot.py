@@ -59,6 +59,8 @@ KILL_WAIT_TIMEOUT_S = 5.0
 IMAP_TIMEOUT_S = 10.0
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+# "<instance>/imap [user ip COMMAND]" (verbose_proctitle); COMMAND is absent between commands
+_SESSION_TITLE = re.compile(r"/imap \[(?P<user>\S+) \S+(?: (?P<command>[^\]]*))?\]")
 
 
 class DovecotNotInstalledError(RuntimeError):
@@ -209,6 +211,35 @@ def _children(ppid: int) -> Iterator[tuple[int, str]]:
         except (OSError, IndexError, ValueError):
             continue
         yield int(entry.name), title.decode("utf-8", "replace")
+
+
+def _unix_sockets_without_peer() -> set[int]:
+    """Inodes of connected unix stream sockets whose other end was closed (``ss -xn``)."""
+    ss = shutil.which("ss") or shutil.which("ss", path="/usr/bin:/usr/sbin:/bin:/sbin")
+    if ss is None:
+        raise RuntimeError("ss (iproute2) is not installed")
+    out = subprocess.run([ss, "-xn"], capture_output=True, text=True, timeout=IMAP_TIMEOUT_S,
+                         check=True).stdout
+    orphaned = set()
+    # "u_str ESTAB 0 0 <local address> <inode> <peer address> <peer inode>"
+    for line in out.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[0] == "u_str" and fields[1] == "ESTAB" and fields[7] == "0":
+            orphaned.add(int(fields[5]))
+    return orphaned
+
+
+def _has_socket_in(pid: int, inodes: set[int]) -> bool:
+    """Whether process ``pid`` holds one of the sockets ``inodes``."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and int(link[8:-1]) in inodes:
+                    return True
+    except OSError:
+        pass  # gone meanwhile
+    return False
 
 
 class DovecotServer:
@@ -477,6 +508,50 @@ class DovecotServer:
     def imap_connection_count(self, user: ImapUser) -> int:
         """Count ``user``'s logged-in IMAP sessions (one imap process each)."""
         return len(self._imap_processes(user))
+
+    def sessions_by_user(self, *, ghosts: bool = False) -> dict[str, list[str]]:
+        """Every logged-in IMAP session, by user: the command each one is in ("IDLE", "" ...).
+
+        Read from the session processes' titles (``verbose_proctitle``): the server's own view
+        of who is connected and which sessions sit in IDLE right now.
+
+        A session whose client is gone but which Dovecot has not noticed yet is left out
+        (with ``ghosts=True`` only those are listed). Such ghosts happen: now and then, when
+        a client is killed, imap-login closes its end of the session's socket yet the imap
+        process sitting in IDLE does not see it until it next writes (the "Still here" of
+        ``imap_idle_notify_interval``, 2 minutes here). Its client socket then has no peer.
+        """
+        sessions: dict[str, list[str]] = {}
+        if self._pid is None:
+            return sessions
+        orphaned = _unix_sockets_without_peer()
+        for pid, title in _children(self._pid):
+            match = _SESSION_TITLE.search(title)
+            if match is None or _has_socket_in(pid, orphaned) != ghosts:
+                continue
+            sessions.setdefault(match["user"], []).append(match["command"] or "")
+        return sessions
+
+    def who(self) -> dict[str, int]:
+        """``doveadm who``: the number of IMAP connections per user, as Dovecot's anvil counts.
+
+        Raises:
+            RuntimeError: doveadm failed.
+        """
+        doveadm = shutil.which("doveadm") or shutil.which("doveadm", path="/usr/bin:/usr/sbin")
+        if doveadm is None or self._pid is None:
+            raise RuntimeError("doveadm is not installed or dovecot is not running")
+        proc = subprocess.run([doveadm, "-c", str(self.dir / "dovecot.conf"), "who", "-1"],
+                              capture_output=True, text=True, timeout=IMAP_TIMEOUT_S, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"doveadm who failed: {proc.stderr.strip()}")
+        counts: dict[str, int] = {}
+        # "username proto pid ip" per connection, after a header line.
+        for line in proc.stdout.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 2 and fields[1] == "imap":
+                counts[fields[0]] = counts.get(fields[0], 0) + 1
+        return counts
 
     # -- internals -----------------------------------------------------------------------------
 

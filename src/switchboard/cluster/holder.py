@@ -12,10 +12,12 @@ server opens its own short-lived command connection with the stored credentials 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 
 from switchboard.engine.engine import Engine
-from switchboard.engine.errors import EngineError
+from switchboard.engine.errors import EngineError, UnknownAccount
 from switchboard.imap.errors import ImapError
 from switchboard.store.base import Store
 from switchboard.store.errors import StoreError
@@ -26,11 +28,22 @@ logger = logging.getLogger("switchboard.cluster")
 
 
 class EngineLeaseHolder:
-    """Starts and stops leased accounts in an :class:`~switchboard.engine.engine.Engine`."""
+    """Starts and stops leased accounts in an :class:`~switchboard.engine.engine.Engine`.
 
-    def __init__(self, engine: Engine, store: Store) -> None:
+    Args:
+        engine: this node's engine.
+        store: the shared store (accounts and their watches).
+        is_leased: whether an account is one the cluster leases (a pinned one); the others
+            (connected only by this node's clients) are this node's own. Until it is set,
+            :meth:`reconcile` stops only watchers no account owns.
+    """
+
+    def __init__(
+        self, engine: Engine, store: Store, is_leased: Callable[[str], bool] | None = None
+    ) -> None:
         self._engine = engine
         self._store = store
+        self.is_leased = is_leased
         self.starts = 0
         """Accounts started (a counter for /health and the tests)."""
         self.stops = 0
@@ -56,4 +69,21 @@ class EngineLeaseHolder:
         """Remove the account from the engine (LOGOUT of its connections); never raises."""
         if self._engine.has_account(account_id):
             self.stops += 1
-            await self._engine.remove_account(account_id)
+            # Removed meanwhile (an operator's DELETE, a notice): nothing left to stop.
+            with contextlib.suppress(UnknownAccount):
+                await self._engine.remove_account(account_id)
+
+    async def reconcile(self, held: frozenset[str]) -> None:
+        """Stop whatever this node watches without holding it; never raises.
+
+        After every lease round: a watcher no account owns, or a leased account the engine
+        runs although this node does not hold its lease. Neither should exist; each one found
+        is logged as an error, because another node may be watching the same account.
+        """
+        await self._engine.stop_strays()
+        if self.is_leased is None:
+            return
+        for account_id in self._engine.watching():
+            if account_id not in held and self.is_leased(account_id):
+                logger.error("stopping %s: watched here without its lease", account_id)
+                await self.stop_account(account_id)

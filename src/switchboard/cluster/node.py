@@ -2,17 +2,24 @@
 
 Every ``ttl_s / 3`` seconds the loop, in this order:
 
-1. beats and renews its live leases in one transaction; an account it held that did not renew
-   (expired, deleted) is stopped at once — another node may already be watching it;
+1. beats and renews the live leases it holds in one transaction; an account it held that did
+   not renew (expired, deleted) is stopped at once — another node may already be watching it;
 2. counts pinned accounts and alive nodes and asks :func:`~switchboard.cluster.balance.plan_leases`
    what to do;
 3. acquires free accounts up to its share and starts them, or stops a few extras and only then
-   releases their leases (stop first, so two nodes never watch one account at once).
+   releases their leases (stop first, so two nodes never watch one account at once);
+4. hands what it holds to ``reconcile``, which stops anything watched without a lease.
 
 Self-fencing: a node that cannot reach the database cannot renew, and its leases expire on the
-database's clock after ``ttl_s``. So the loop stops every account once ``ttl_s - fence_margin_s``
+database's clock after ``ttl_s``. So the node stops every account once ``ttl_s - fence_margin_s``
 has passed (on its own monotonic clock) since the start of its last successful renewal; the
-other nodes can take them only after ``ttl_s``, when this node has already let go.
+other nodes can take them only after ``ttl_s``, when this node has already let go. A watchdog
+task of its own checks this, so a round stuck on an unanswering database cannot delay it.
+
+One process per node id: :meth:`ClusterNode.claim` runs before the loop. If another process
+beat under the id within a TTL, it waits: a heartbeat that moves means a live twin, and the
+claim fails with :class:`~switchboard.cluster.leases.NodeIdTaken`; one that stays still is a
+dead process's (a restart after kill -9), and the id is taken once that beat is a TTL old.
 
 How a takeover catches up: the new holder starts the account with its stored watches; the
 engine compares each mailbox with its checkpoint in the shared store and announces exactly what
@@ -30,7 +37,7 @@ from typing import Protocol
 import asyncpg
 
 from switchboard.cluster.balance import plan_leases
-from switchboard.cluster.leases import LeaseTable
+from switchboard.cluster.leases import LeaseTable, NodeIdTaken
 
 __all__ = ["ClusterNode", "LeaseHolder"]
 
@@ -64,6 +71,8 @@ class ClusterNode:
         fence_margin_s: how long before its leases expire a silent node stops watching;
             ``ttl_s / 6`` when ``None``.
         info: a free-form note other nodes see (its URL, say).
+        reconcile: awaited after every round with the accounts held, to stop anything this
+            node watches without holding it (``EngineLeaseHolder.reconcile``). Must not raise.
         clock: monotonic seconds; sleep: the sleep coroutine (both injected for tests).
     """
 
@@ -78,6 +87,7 @@ class ClusterNode:
         hysteresis: int = 1,
         fence_margin_s: float | None = None,
         info: str = "",
+        reconcile: Callable[[frozenset[str]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -89,6 +99,7 @@ class ClusterNode:
         self._hysteresis = hysteresis
         self._fence_margin_s = table.ttl_s / 6 if fence_margin_s is None else fence_margin_s
         self._info = info
+        self._reconcile = reconcile
         self._clock = clock
         self._sleep = sleep
         self._held: set[str] = set()
@@ -96,6 +107,13 @@ class ClusterNode:
         self._starting: dict[str, asyncio.Task[None]] = {}
         self._valid_until: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+        """Why the last round failed (``None`` after a successful one), for /health."""
+        self.renewed_at: float | None = None
+        """When (this node's monotonic clock) the last successful renewal started."""
+        self.fenced = False
+        """Whether the node let go of everything because it could not renew in time."""
         self.rounds = 0
         """Completed rounds (a test waits on it instead of sleeping)."""
         self.round_done = asyncio.Event()
@@ -116,20 +134,53 @@ class ClusterNode:
         """Time between rounds: a third of the TTL, so two renewals may fail before expiry."""
         return self._table.ttl_s / 3
 
+    async def claim(self, *, poll_s: float | None = None) -> None:
+        """Make this process the node: wait out a dead predecessor's heartbeat, refuse a twin.
+
+        Returns once the id is this process's (at most about one TTL after a crashed process
+        with the same id last beat).
+
+        Raises:
+            NodeIdTaken: another process beats under this id (its heartbeat moved).
+            OSError, TimeoutError, asyncpg.PostgresError: the database failed.
+        """
+        poll_s = self.interval_s / 4 if poll_s is None else poll_s
+        seen: float | None = None
+        while True:
+            claim = await self._table.claim(self._info)
+            if claim.owned:
+                return
+            if seen is not None and claim.heartbeat_at != seen:
+                raise NodeIdTaken(self.node_id, claim.age_s)
+            if seen is None:
+                logger.warning(
+                    "node id %r last beat %.1f s ago; waiting until that beat is %.0f s old"
+                    " (a process that still beats makes this one refuse to start)",
+                    self.node_id,
+                    claim.age_s,
+                    self._table.ttl_s,
+                )
+            seen = claim.heartbeat_at
+            await self._sleep(poll_s)
+
     def start(self) -> None:
         """Start the loop in a task this node owns (stopped by :meth:`stop`)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"lease-loop-{self.node_id}")
+            self._watchdog = asyncio.create_task(
+                self._fence_watchdog(), name=f"lease-fence-{self.node_id}"
+            )
 
     async def stop(self, *, leave: bool = True) -> None:
         """Stop the loop and every account; with ``leave`` also give the leases back at once.
 
         Without ``leave`` the leases stay until they expire, as if the node had died.
         """
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in (self._task, self._watchdog):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._task = self._watchdog = None
         await self._stop_accounts(list(self._held))
         if leave:
             await self._table.leave()
@@ -138,12 +189,41 @@ class ClusterNode:
         while True:
             try:
                 await self.run_round()
+            except NodeIdTaken as exc:
+                self._round_failed(logging.ERROR, f"{exc}; this process stops watching")
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                logger.warning("lease round of %s failed: %s", self.node_id, exc)
+                self._round_failed(logging.WARNING, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug, but the loop must never stop silently
+                logger.exception("lease round of %s failed unexpectedly", self.node_id)
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                if self.last_error is not None:
+                    logger.warning("lease round of %s succeeded again", self.node_id)
+                self.last_error = None
             await self.fence_if_expired()
+            if self._reconcile is not None:
+                await self._reconcile(self.held)
             self.rounds += 1
             self.round_done.set()
             await self._sleep(self.interval_s)
+
+    def _round_failed(self, level: int, error: str) -> None:
+        # Logged when it starts or changes, not every round: an outage would flood the log.
+        if error != self.last_error:
+            logger.log(level, "lease round of %s failed: %s", self.node_id, error)
+        self.last_error = error
+
+    async def _fence_watchdog(self) -> None:
+        # Apart from the loop: a round waiting on a database that does not answer must not
+        # keep this node watching past its leases.
+        while True:
+            valid_until = self._valid_until
+            wait_s = self.interval_s if valid_until is None else valid_until - self._clock()
+            if wait_s > 0:
+                await self._sleep(min(wait_s, self.interval_s))
+                continue
+            await self.fence_if_expired()
+            await self._sleep(self.interval_s / 2)
 
     async def run_round(self) -> None:
         """One round of renew, balance, acquire or release (see the module docstring).
@@ -156,8 +236,12 @@ class ClusterNode:
         # Only what was held before the renewal can be missing from it: an account adopted
         # while the UPDATE ran was leased after it, and is not lost.
         before = set(self._held)
-        renewed = await self._table.heartbeat_and_renew(len(self._held), self._info)
+        renewed = await self._table.heartbeat_and_renew(before, self._info)
         self._valid_until = started + self._table.ttl_s - self._fence_margin_s
+        self.renewed_at = started
+        if self.fenced:
+            logger.warning("%s renewed again; taking its share of accounts", self.node_id)
+            self.fenced = False
         lost = (before & self._held) - renewed
         if lost:
             logger.warning("%s lost %d lease(s); stopping them", self.node_id, len(lost))
@@ -177,24 +261,42 @@ class ClusterNode:
         )
         if plan.acquire:
             won = await self._table.acquire(plan.acquire)
+            if won:
+                logger.info(
+                    "%s took %d account(s) (%d accounts, %d node(s) alive)",
+                    self.node_id,
+                    len(won),
+                    total,
+                    alive,
+                )
             self._held.update(won)
             for account_id in won:
                 self._starting[account_id] = asyncio.create_task(self._start_one(account_id))
         elif plan.release:
             # The highest ids go: a stable choice, so the same accounts do not bounce around.
             extras = sorted(self._held)[-plan.release :]
+            logger.info(
+                "%s gives back %d account(s) (%d accounts, %d node(s) alive)",
+                self.node_id,
+                len(extras),
+                total,
+                alive,
+            )
             await self._stop_accounts(extras)
             await self._table.release(extras)
 
     async def fence_if_expired(self) -> None:
         """Stop every account when the last successful renewal is too old (see above)."""
-        if self._held and self._valid_until is not None and self._clock() >= self._valid_until:
+        if self._valid_until is None or self._clock() < self._valid_until:
+            return
+        if self._held:
             logger.error(
                 "%s could not renew its leases in time; stopping all %d account(s)",
                 self.node_id,
                 len(self._held),
             )
-            await self._stop_accounts(list(self._held))
+        self.fenced = True
+        await self._stop_accounts(list(self._held))
 
     async def adopt(self, account_id: str) -> bool:
         """Take one account's lease now if it is free and start it; return whether it is held.

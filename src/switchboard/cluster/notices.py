@@ -11,17 +11,23 @@ them. Every node LISTENs on ``switchboard_accounts``. Three kinds of notice, JSO
 
 The asking node waits for the answer (bounded by ``answer_timeout_s``), so ``watchMailboxes``
 keeps its single-node meaning on any node: when it returns, mail arriving afterwards in those
-mailboxes is announced. A notice lost while the listening connection was down is covered by a
-``resync`` handed to the handler after every reconnect (re-read everything).
+mailboxes is announced. It repeats the request every ``resend_interval_s`` until answered:
+a holder that gives the account away while the request is under way does not answer, and the
+next holder answers the repeat once it has started the account with the stored watches (a
+repeat of a request already answered is not applied again). A notice lost while the listening
+connection was down is covered by a ``resync`` handed to the handler after every reconnect
+(re-read everything).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import enum
 import itertools
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +45,8 @@ ACCOUNTS_CHANNEL = "switchboard_accounts"
 
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 _MAX_PAYLOAD_BYTES = 7900
+# Watch requests already handled, by nonce: a repeated request is not applied again.
+_REMEMBERED_NONCES = 1000
 
 
 class NoticeKind(enum.StrEnum):
@@ -85,6 +93,7 @@ class AccountNotices:
         dsn: the database to LISTEN on (one dedicated connection).
         handler: acts on the notices.
         answer_timeout_s: how long :meth:`request_watch` waits for the holder's answer.
+        resend_interval_s: how often it repeats the request meanwhile.
         max_queued_notices: notices waiting for the handler; beyond it a ``resync`` replaces
             them (re-reading everything is always correct).
         check_interval_s: how often the listening connection is checked (and re-opened).
@@ -98,6 +107,7 @@ class AccountNotices:
         handler: NoticeHandler,
         *,
         answer_timeout_s: float = 15.0,
+        resend_interval_s: float = 2.0,
         max_queued_notices: int = 10_000,
         check_interval_s: float = 1.0,
         connect_timeout_s: float = 10.0,
@@ -106,6 +116,7 @@ class AccountNotices:
         self._dsn = dsn
         self._handler = handler
         self._answer_timeout_s = answer_timeout_s
+        self._resend_interval_s = resend_interval_s
         self._check_interval_s = check_interval_s
         self._connect_timeout_s = connect_timeout_s
         self._queue: asyncio.Queue[_Notice | None] = asyncio.Queue(max_queued_notices)
@@ -114,6 +125,8 @@ class AccountNotices:
         self._prefix = secrets.token_hex(4)
         self._listener: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._handled: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._failing_since: float | None = None
 
     async def start(self) -> None:
         """LISTEN and start handling notices.
@@ -159,12 +172,14 @@ class AccountNotices:
         nonce = f"{self._prefix}-{next(self._nonces)}"
         future: asyncio.Future[tuple[str, ...]] = asyncio.get_running_loop().create_future()
         self._answers[nonce] = future
+        request = {"kind": NoticeKind.WATCH.value, "account": account_id, "nonce": nonce}
         try:
-            await self._send(
-                {"kind": NoticeKind.WATCH.value, "account": account_id, "nonce": nonce}
-            )
             async with asyncio.timeout(self._answer_timeout_s):
-                return await future
+                while True:
+                    await self._send(request)
+                    done, _ = await asyncio.wait({future}, timeout=self._resend_interval_s)
+                    if done:
+                        return future.result()
         except TimeoutError:
             return None
         finally:
@@ -227,10 +242,13 @@ class AccountNotices:
                 await self._handler.resync()
             elif notice.kind is NoticeKind.CHANGED:
                 await self._handler.account_changed(notice.account_id)
-            else:
+            elif notice.nonce not in self._handled:  # else a repeat of one answered
                 await self._handler.account_changed(notice.account_id)
                 failed = await self._handler.apply_stored_watches(notice.account_id)
                 if failed is not None:
+                    self._handled[notice.nonce] = None
+                    if len(self._handled) > _REMEMBERED_NONCES:
+                        self._handled.popitem(last=False)
                     await self._answer(notice.nonce, failed)
 
     async def _answer(self, nonce: str, failed: tuple[str, ...]) -> None:
@@ -250,6 +268,14 @@ class AccountNotices:
             try:
                 await self._listen()
             except StoreError as exc:
-                logger.warning("account notices: %s; retrying", exc)
+                if self._failing_since is None:  # once per outage, not every second
+                    self._failing_since = time.monotonic()
+                    logger.warning("account notices: %s; retrying every second", exc)
                 continue
+            if self._failing_since is not None:
+                logger.warning(
+                    "account notices: listening again after %.1f s; re-reading every account",
+                    time.monotonic() - self._failing_since,
+                )
+                self._failing_since = None
             self._enqueue(None)  # notices sent while we were not listening are lost

@@ -8,13 +8,21 @@ makes ids visible in commit order (see :mod:`switchboard.store.postgres`).
 
 Wake-ups come from ``LISTEN switchboard_events``; a poll every ``poll_interval_s`` covers a
 notification lost while the listening connection was being re-established.
+
+The tail never stops by itself: any failure to listen or to read (the database restarting, a
+timeout) is logged once, shown on ``/health`` (:meth:`EventTail.status`: ``reconnecting``, the
+error, the position), and retried with a growing delay (up to ``max_retry_s``); once the
+database answers again it listens afresh and replays everything after its position, and says
+so in the log. The position only moves after the events were handed to the sink.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import asyncpg
 
@@ -23,9 +31,19 @@ from switchboard.store.base import Store
 from switchboard.store.errors import StoreError
 from switchboard.store.postgres import EVENTS_CHANNEL
 
-__all__ = ["EventTail", "NullSink"]
+__all__ = ["EventTail", "NullSink", "TailState"]
 
 logger = logging.getLogger("switchboard.cluster")
+
+
+_DB_ERRORS = (StoreError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class TailState(enum.StrEnum):
+    """Whether the tail follows the log (``connected``) or retries after a failure."""
+
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
 
 
 class NullSink:
@@ -45,6 +63,8 @@ class EventTail:
         batch_limit: most events read per query.
         poll_interval_s: the longest a missed notification can delay delivery.
         connect_timeout_s: the limit for (re)opening the listening connection.
+        max_retry_s: the longest wait between two attempts while the database fails.
+        clock: monotonic seconds (injected for tests).
     """
 
     def __init__(
@@ -56,6 +76,8 @@ class EventTail:
         batch_limit: int = 500,
         poll_interval_s: float = 1.0,
         connect_timeout_s: float = 10.0,
+        max_retry_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._dsn = dsn
@@ -63,11 +85,19 @@ class EventTail:
         self._batch_limit = batch_limit
         self._poll_interval_s = poll_interval_s
         self._connect_timeout_s = connect_timeout_s
+        self._max_retry_s = max(max_retry_s, poll_interval_s)
+        self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self.last_seen = 0
         """The id of the last event published."""
+        self.state = TailState.CONNECTED
+        self.last_error: str | None = None
+        """The latest failure (kept after recovery, for /health)."""
+        self.failing_since: float | None = None
+        self.recoveries = 0
+        """How many times the tail resumed after failing."""
 
     async def start(self, after_id: int | None = None) -> None:
         """Begin after ``after_id`` (the log's current end when ``None``) and LISTEN.
@@ -105,10 +135,22 @@ class EventTail:
         if conn is not None:
             conn.terminate()
 
+    def status(self) -> dict[str, object]:
+        """The tail for ``/health``: state, position, last error, how long it has failed."""
+        since = self.failing_since
+        return {
+            "state": self.state.value,
+            "position": self.last_seen,
+            "lastError": self.last_error,
+            "failingForS": None if since is None else round(self._clock() - since, 1),
+            "recoveries": self.recoveries,
+        }
+
     async def _run(self) -> None:
+        delay_s = self._poll_interval_s
         while True:
             try:
-                async with asyncio.timeout(self._poll_interval_s):
+                async with asyncio.timeout(delay_s):
                     await self._wake.wait()
             except TimeoutError:
                 pass
@@ -117,9 +159,41 @@ class EventTail:
                 if self._listener is None or self._listener.is_closed():
                     await self._close_listener()
                     await self._listen()
+                if self.state is TailState.RECONNECTING:
+                    self._resuming()
                 await self.drain()
-            except StoreError as exc:
-                logger.warning("event tail: %s; retrying", exc)
+            except _DB_ERRORS as exc:
+                self._failed(f"{type(exc).__name__}: {exc}")
+                delay_s = min(delay_s * 2, self._max_retry_s)
+                continue
+            except Exception as exc:  # a bug, but the tail must never stop silently
+                logger.exception("event tail: unexpected failure; retrying")
+                self._failed(f"{type(exc).__name__}: {exc}")
+                delay_s = self._max_retry_s
+                continue
+            delay_s = self._poll_interval_s
+
+    def _failed(self, error: str) -> None:
+        if self.state is TailState.CONNECTED:
+            self.state = TailState.RECONNECTING
+            self.failing_since = self._clock()
+            logger.warning(
+                "event tail: %s; reconnecting, will replay from event %d", error, self.last_seen
+            )
+        elif error != self.last_error:
+            logger.warning("event tail: still failing: %s", error)
+        self.last_error = error
+
+    def _resuming(self) -> None:
+        down_s = self._clock() - (self.failing_since or self._clock())
+        logger.warning(
+            "event tail: reconnected after %.1f s; replaying from event %d",
+            down_s,
+            self.last_seen,
+        )
+        self.state = TailState.CONNECTED
+        self.failing_since = None
+        self.recoveries += 1
 
     async def drain(self) -> int:
         """Publish everything after :attr:`last_seen`; return how many events were published.

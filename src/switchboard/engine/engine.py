@@ -25,6 +25,7 @@ from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, Tok
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountStatus
 from switchboard.engine.supervisor import AccountSupervisor, WatchResult
+from switchboard.engine.watcher import MailboxWatcher
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.tls import default_ssl_context
 
@@ -78,6 +79,9 @@ class Engine:
             sleep=sleep,
         )
         self._supervisors: dict[str, AccountSupervisor] = {}
+        # Every watcher started and not yet stopped, whichever supervisor started it: what
+        # the engine really watches, even should a supervisor ever lose track of one.
+        self._live_watchers: dict[MailboxWatcher, AccountSupervisor] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -165,6 +169,7 @@ class Engine:
             ssl_context_factory=self._ssl_context_factory,
             refresher=self._refresher,
             on_credentials_changed=self._on_credentials_changed,
+            live_watchers=self._live_watchers,
             clock=self._clock,
             wall_clock=self._wall_clock,
             sleep=self._sleep,
@@ -270,3 +275,32 @@ class Engine:
     def statuses(self) -> list[AccountStatus]:
         """Every account's status."""
         return [s.status() for s in self._supervisors.values()]
+
+    def watching(self) -> dict[str, tuple[str, ...]]:
+        """The mailboxes of every account that has a watcher running (started, not stopped).
+
+        Counted from the watchers themselves, not from the accounts: a watcher that outlived
+        its account would show here (and :meth:`stop_strays` would stop it).
+        """
+        found: dict[str, list[str]] = {}
+        for watcher in self._live_watchers:
+            found.setdefault(watcher.account_id, []).append(watcher.mailbox)
+        return {a: tuple(sorted(m)) for a, m in sorted(found.items())}
+
+    async def stop_strays(self) -> int:
+        """Stop every running watcher that no current account owns; return how many.
+
+        None should exist; each one found is logged as an error, because it holds an IMAP
+        session nobody else would ever close.
+        """
+        strays = [w for w, owner in self._live_watchers.items() if not owner.owns(w)]
+        for watcher in strays:
+            logger.error(
+                "stopping a watcher of %s/%s that no account owns",
+                watcher.account_id,
+                watcher.mailbox,
+            )
+        await asyncio.gather(*(w.stop() for w in strays))
+        for watcher in strays:
+            self._live_watchers.pop(watcher, None)
+        return len(strays)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, SslContextFactory, close_connection
-from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
+from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable, UnknownAccount
 from switchboard.engine.model import (
     AccountConfig,
     Checkpoint,
@@ -61,6 +61,8 @@ class AccountSupervisor:
         ssl_context_factory: TLS contexts.
         refresher: the OAuth2 token refresher.
         on_credentials_changed: awaited with the new config after an OAuth2 refresh.
+        live_watchers: the engine's map of every watcher started and not yet stopped to its
+            supervisor; this one adds and removes its own (so the engine sees what runs).
         clock, wall_clock, sleep: injected time.
     """
 
@@ -75,6 +77,7 @@ class AccountSupervisor:
         ssl_context_factory: SslContextFactory,
         refresher: TokenRefresher,
         on_credentials_changed: Callable[[AccountConfig], Awaitable[None]] | None,
+        live_watchers: dict[MailboxWatcher, AccountSupervisor] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -91,6 +94,8 @@ class AccountSupervisor:
         self._sleep = sleep
         self.counters: collections.Counter[str] = collections.Counter()
         self._watchers: dict[str, MailboxWatcher] = {}
+        self._live = live_watchers if live_watchers is not None else {}
+        self._retiring: set[MailboxWatcher] = set()  # being stopped right now
         self._command_conn: ImapConnection | None = None
         self._command_lock = asyncio.Lock()
         # Closes the command connection once unused for command_idle_close_s (None: no
@@ -169,6 +174,10 @@ class AccountSupervisor:
         return tuple(self._watchers)
 
     def _start_watcher(self, mailbox: str) -> None:
+        if self._stopped:
+            # A watch() or update() that was under way when stop() ran must not start a
+            # watcher nobody would ever stop (it would hold an IDLE session forever).
+            return
         watcher = MailboxWatcher(
             self._config.account_id,
             mailbox,
@@ -184,20 +193,34 @@ class AccountSupervisor:
             sleep=self._sleep,
         )
         self._watchers[mailbox] = watcher
+        self._live[watcher] = self
         watcher.start()
 
     def _watcher_gone(self, mailbox: str) -> None:
         # The watcher's task is ending by itself; forget it so the account goes on without it.
-        self._watchers.pop(mailbox, None)
+        watcher = self._watchers.pop(mailbox, None)
+        if watcher is not None:
+            self._live.pop(watcher, None)
 
     async def _stop_watchers(self, mailboxes: Collection[str]) -> None:
         watchers = [self._watchers.pop(m) for m in mailboxes if m in self._watchers]
-        await asyncio.gather(*(w.stop() for w in watchers))
+        self._retiring.update(watchers)
+        try:
+            await asyncio.gather(*(w.stop() for w in watchers))
+        finally:
+            self._retiring.difference_update(watchers)
+            for watcher in watchers:
+                self._live.pop(watcher, None)
+
+    def owns(self, watcher: MailboxWatcher) -> bool:
+        """Whether ``watcher`` is one of this supervisor's watchers (running or stopping)."""
+        return self._watchers.get(watcher.mailbox) is watcher or watcher in self._retiring
 
     async def watch(self, mailboxes: Collection[str]) -> WatchResult:
         """Replace the watched set with ``mailboxes`` (raw names); see ``Engine.watch``.
 
         Raises:
+            UnknownAccount: the supervisor was stopped (the account removed) meanwhile.
             ConnectionFailed: the command connection could not be opened.
             AuthenticationFailed: the server refused the credentials.
         """
@@ -224,6 +247,9 @@ class AccountSupervisor:
                 ok.append(key)
                 if key not in self._watchers:
                     await self._ensure_baseline(conn, key)
+        if self._stopped:
+            # stop() ran while we listed: the account is gone, and so must its watchers be.
+            raise UnknownAccount(f"account {self._config.account_id!r} was removed")
         await self._stop_watchers([m for m in self._watchers if m not in ok])
         for name in ok:
             if name not in self._watchers:
@@ -246,10 +272,15 @@ class AccountSupervisor:
         """The account's authenticated command connection, one user at a time.
 
         Raises:
+            UnknownAccount: the supervisor was stopped (no connection opens after that).
             ConnectionFailed: it could not be opened, or it broke while in use.
             AuthenticationFailed: the server refused the credentials.
         """
         async with self._command_lock:
+            if self._stopped:
+                # stop() has closed (or is about to close) the connection; a new one would
+                # never be closed.
+                raise UnknownAccount(f"account {self._config.account_id!r} was removed")
             conn = await self._usable_command_connection()
             try:
                 yield conn

@@ -277,7 +277,15 @@ class AccountRegistry:
             # names, and nothing watched now stops before every requested name is checked.
             trial = tuple(dict.fromkeys(old + names))
             sets[holder] = trial
-            result = await self._engine.watch(account_id, self._union(account_id))
+            try:
+                result = await self._engine.watch(account_id, self._union(account_id))
+            except UnknownAccount:
+                if self._cluster is None or account_id not in self._pinned:
+                    raise
+                # The lease loop gave the account to another node while we listed: the
+                # holder applies the stored watches.
+                sets[holder] = old
+                return await self._watch_elsewhere(account_id, holder, names)
             failed = set(result.failed)
             if failed & set(names):
                 # The engine already skipped the failed names: the rest stays watched.
@@ -363,7 +371,10 @@ class AccountRegistry:
             try:
                 result = await self._engine.watch(account_id, self._union(account_id))
             except UnknownAccount:
-                return None  # stopped meanwhile: the lease moved
+                # Stopped meanwhile: the lease moved, and its next holder starts the account
+                # with the stored watches (and answers the asker's repeated request).
+                logger.info("watch request for %s: the account moved meanwhile", account_id)
+                return None
             except (EngineError, ImapError, OSError) as exc:
                 # The asker reports them failed; the supervisor keeps retrying what it can.
                 logger.warning("cannot watch %s for another node: %s", account_id, exc)

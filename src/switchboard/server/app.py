@@ -253,16 +253,22 @@ class SwitchboardServer:
         self._context = ServerContext(
             settings, store, engine, hub, registry, cluster=cluster, history=history
         )
-        self._history_load = asyncio.create_task(history.load(store), name="event-history")
-        restored = await registry.restore()
-        if cluster is not None:
-            await cluster.start(registry)
-        self._routes = HttpRoutes(self._context)
-        # Sockets of a token revoked while they are open are closed within seconds.
-        context = self._context
-        self._revocations = RevocationWatch(store, lambda: tuple(context.sessions))
-        self._revocations.start()
-        await server.start_serving()
+        try:
+            self._history_load = asyncio.create_task(history.load(store), name="event-history")
+            restored = await registry.restore()
+            if cluster is not None:
+                # Refuses (NodeIdTaken) when a live process already uses this node id.
+                await cluster.start(registry, is_leased=registry.is_pinned)
+            self._routes = HttpRoutes(self._context)
+            # Sockets of a token revoked while they are open are closed within seconds.
+            context = self._context
+            self._revocations = RevocationWatch(store, lambda: tuple(context.sessions))
+            self._revocations.start()
+            await server.start_serving()
+        except BaseException:
+            # Whatever was started stops, so the caller sees just the error.
+            await self.stop()
+            raise
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
             settings.host,

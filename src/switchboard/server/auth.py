@@ -14,6 +14,10 @@ With no token configured at all (loopback only, see ``ServerSettings.check_liste
 a worker. Otherwise a missing, wrong or revoked token gets 401; a valid token of the wrong scope
 (a client token on ``/workers`` or the HTTP API) gets 403, so the peer can tell "who are you"
 from "not for you".
+
+When the store cannot be read (a database outage on a cluster node) the last answers stand in:
+a stored token seen valid before keeps working, and with no token configured at all access
+stays open; only a token never seen before gets 503 until the store answers again.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from switchboard.server.tokens import token_digest
-from switchboard.store.base import Store, TokenScope
+from switchboard.store.base import Store, StoredToken, TokenScope
+from switchboard.store.errors import StoreError
 
 __all__ = [
     "ANONYMOUS",
@@ -47,6 +52,8 @@ __all__ = [
 
 #: The only path a client-scope token may open.
 CLIENTS_PATH = "/clients"
+
+logger = logging.getLogger("switchboard.server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,34 +119,66 @@ class Authenticator:
         self._principals: weakref.WeakKeyDictionary[ServerConnection, Principal] = (
             weakref.WeakKeyDictionary()
         )
+        # The store's last answers, used only while it cannot be read (see the module doc).
+        self._valid: dict[bytes, StoredToken] = {}
+        self._has_tokens: bool | None = None
 
     async def authenticate(self, request: Request) -> Principal | None:
         """Return who ``request`` is, or ``None`` when it must be refused (401).
 
         Raises:
-            StoreError: the token table cannot be read.
+            StoreError: the token table cannot be read and no earlier answer stands in.
         """
         offered = offered_token(request)
         if offered is not None and self._static and _static_match(offered, self._static):
             return Principal("static", TokenScope.WORKER)
         if offered is not None:
-            record = await self._store.find_token(token_digest(offered))
+            record = await self._find_token(token_digest(offered))
             if record is not None and record.revoked_at is None:
                 return Principal(record.name, record.scope, record.account, record.token_id)
             return None
-        if self._static or await self._store.has_active_tokens():
+        if self._static or await self._any_tokens():
             return None
         return ANONYMOUS
+
+    async def _find_token(self, digest: bytes) -> StoredToken | None:
+        try:
+            record = await self._store.find_token(digest)
+        except StoreError:
+            if digest not in self._valid:
+                raise
+            return self._valid[digest]
+        if record is not None and record.revoked_at is None:
+            self._valid[digest] = record
+        else:
+            self._valid.pop(digest, None)
+        return record
+
+    async def _any_tokens(self) -> bool:
+        try:
+            self._has_tokens = await self._store.has_active_tokens()
+        except StoreError:
+            if self._has_tokens is None:
+                if not self._valid:
+                    raise
+                return True  # a valid token was seen, so tokens exist
+        return self._has_tokens
 
     async def check(self, connection: ServerConnection, request: Request) -> Response | None:
         """Return the 401/403 response refusing ``request``, or ``None`` to let it through.
 
         The principal is remembered for the socket (:meth:`principal_of`).
 
-        Raises:
-            StoreError: the token table cannot be read.
+        A 503 when the store cannot be read and no earlier answer stands in.
         """
-        principal = await self.authenticate(request)
+        try:
+            principal = await self.authenticate(request)
+        except StoreError as exc:
+            logger.warning("cannot check a token: %s", exc)
+            return _json(
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                {"error": "unavailable", "description": "the token store cannot be read now"},
+            )
         if principal is None:
             response = _json(
                 http.HTTPStatus.UNAUTHORIZED,

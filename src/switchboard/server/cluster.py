@@ -14,6 +14,9 @@ PostgreSQL database (docs/scaling.md). It owns:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import asyncpg
 
 from switchboard.cluster.holder import EngineLeaseHolder
@@ -30,6 +33,9 @@ __all__ = ["ClusterLink"]
 
 # Lease rounds and notices need few connections; the store has its own pool.
 _POOL_MAX_CONNECTIONS = 3
+# Bounds on the lease pool's calls: a database that stops answering fails a round instead of
+# holding it (the node fences itself on its own clock either way).
+_CONNECT_TIMEOUT_S = 10.0
 _DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -71,20 +77,36 @@ class ClusterLink:
         self.holder = EngineLeaseHolder(engine, store)
         """Counts the accounts this node started and stopped (for /health)."""
 
-    async def start(self, handler: NoticeHandler) -> None:
-        """Follow the event log, listen for account notices, start the lease loop.
+    async def start(self, handler: NoticeHandler, *, is_leased: Callable[[str], bool]) -> None:
+        """Claim the node id, follow the event log, listen for account notices, start leasing.
+
+        Args:
+            handler: acts on account notices (the account registry).
+            is_leased: whether an account is leased by the cluster (a pinned one).
 
         Raises:
+            NodeIdTaken: another live process uses this node id (one clear line for the CLI).
             StoreError: the database cannot be reached.
         """
         try:
             self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=1, max_size=_POOL_MAX_CONNECTIONS
+                self.dsn,
+                min_size=0,  # no floor to rebuild in a loop during an outage (see the store)
+                max_size=_POOL_MAX_CONNECTIONS,
+                timeout=_CONNECT_TIMEOUT_S,
+                command_timeout=self._ttl_s,
             )
         except _DB_ERRORS as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+        self.holder.is_leased = is_leased
         table = LeaseTable(self._pool, self.node_id, ttl_s=self._ttl_s)
-        self._node = ClusterNode(table, self.holder, info=self._info)
+        self._node = ClusterNode(
+            table, self.holder, info=self._info, reconcile=self.holder.reconcile
+        )
+        try:
+            await self._node.claim()
+        except _DB_ERRORS as exc:
+            raise StoreError(f"cannot claim node id {self.node_id!r}: {exc}") from exc
         self._tail = EventTail(self._store, self.dsn, self._hub)
         self._notices = AccountNotices(self._pool, self.dsn, handler)
         await self._tail.start()
@@ -166,11 +188,32 @@ class ClusterLink:
             raise StoreError(f"cannot read the leases: {exc}") from exc
 
     def health(self) -> dict[str, object]:
-        """The cluster part of ``/health``: this node's name and the leases it holds."""
+        """The cluster part of ``/health``: this node's name, leases, watchers and event tail.
+
+        ``leases`` is what the node holds; ``watching`` what its engine really runs watchers
+        for (counted from the watchers), so the two can be compared; ``unleased`` lists the
+        cluster's accounts watched here without a lease (there should be none).
+        """
+        node = self._node
+        watching = sorted(self._engine.watching())
+        is_leased = self.holder.is_leased
+        renewed_at = node.renewed_at if node is not None else None
         return {
             "nodeId": self.node_id,
             "leaseTtlS": self._ttl_s,
             "leases": sorted(self.held),
+            "watching": watching,
+            "unleased": [
+                a
+                for a in watching
+                if a not in self.held and (is_leased is None or is_leased(a))
+            ],
+            "renewedAgoS": (
+                None if renewed_at is None else round(time.monotonic() - renewed_at, 1)
+            ),
+            "leaseError": node.last_error if node is not None else None,
+            "fenced": node.fenced if node is not None else False,
+            "tail": self._tail.status() if self._tail is not None else None,
             "started": self.holder.starts,
             "stopped": self.holder.stops,
         }

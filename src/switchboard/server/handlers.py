@@ -44,6 +44,7 @@ from switchboard.server.accounts import WORKERS
 from switchboard.server.groups import GroupKind
 from switchboard.server.hub import push_args
 from switchboard.server.session import Session, SessionState
+from switchboard.store.errors import StoreError
 
 if TYPE_CHECKING:
     from switchboard.server.app import ServerContext
@@ -85,6 +86,11 @@ class Handlers:
             return self._error(command, wire.ConnectionFailed(str(exc)))
         except ImapError as exc:
             return self._error(command, wire.ServerError(f"IMAP: {exc}"))
+        except StoreError as exc:
+            # The database is unreachable (a cluster node during an outage) or refused: an
+            # error reply, not a traceback per command. Store messages never hold secrets.
+            logger.warning("command %s failed: %s", command.method, exc)
+            return self._error(command, wire.ServerError(f"store: {exc}"))
         except Exception:
             logger.exception("command %s failed", command.method)
             return self._error(command, wire.ServerError("internal error"))

@@ -10,6 +10,11 @@ Rules every backend keeps (the contract tests in ``tests/unit/store`` check them
 - ``record`` is atomic: the events are appended and the checkpoint moves, or nothing changes.
 - Event ids increase strictly, across close/reopen and across pruning; an id is never reused.
 - A checkpoint never moves back under the same UIDVALIDITY (:class:`CheckpointMovedBackwards`).
+- A message is announced at most once: ``record`` skips a ``NewMessage`` whose
+  (account, mailbox, UIDVALIDITY, UID) the stored checkpoint already covers or the log already
+  holds, in the same transaction as it moves the checkpoint (:func:`drop_announced`; the SQL
+  backends also keep a unique index on those four). Whatever watchers race — a node that lost
+  its lease, a watcher with a stale checkpoint — a second announcement cannot be stored.
 - After ``close()`` every method raises :class:`StoreClosed`.
 """
 
@@ -20,7 +25,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from switchboard.engine.model import AccountConfig, Checkpoint, CheckpointStore, StoredEvent
+from switchboard.engine.model import (
+    AccountConfig,
+    Checkpoint,
+    CheckpointStore,
+    EngineEvent,
+    NewMessage,
+    StoredEvent,
+)
 from switchboard.store.errors import CheckpointMovedBackwards, EventIdOutOfRange
 
 __all__ = [
@@ -33,8 +45,14 @@ __all__ = [
     "check_checkpoint_move",
     "check_events_limit",
     "check_prune",
+    "drop_announced",
+    "message_key",
     "settle_group",
 ]
+
+MessageKey = tuple[str, str, int, int]
+"""(account, mailbox, UIDVALIDITY, UID): what identifies one announced message."""
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +355,38 @@ def check_checkpoint_move(old: Checkpoint | None, new: Checkpoint, *, where: str
             f"checkpoint of {where} would move back from UID {old.last_uid} to {new.last_uid} "
             f"under the same UIDVALIDITY {new.uidvalidity}; that would announce messages twice"
         )
+
+
+def message_key(event: EngineEvent) -> MessageKey | None:
+    """The message a ``NewMessage`` announces; ``None`` for the other events."""
+    if isinstance(event, NewMessage):
+        return (event.account_id, event.mailbox, event.uidvalidity, event.uid)
+    return None
+
+
+def drop_announced(
+    account_id: str, mailbox: str, old: Checkpoint | None, events: Sequence[EngineEvent]
+) -> list[EngineEvent]:
+    """``events`` without the messages the stored checkpoint ``old`` already covers.
+
+    A ``NewMessage`` of this mailbox under the checkpoint's UIDVALIDITY with a UID at or below
+    its last UID was announced before (the checkpoint only moves with its events), and so is a
+    message listed twice in ``events``. The backends also drop what their log already holds.
+    """
+    kept: list[EngineEvent] = []
+    seen: set[MessageKey] = set()
+    for event in events:
+        key = message_key(event)
+        if key is not None:
+            if (
+                old is not None
+                and key[:3] == (account_id, mailbox, old.uidvalidity)
+                and key[3] <= old.last_uid
+            ) or key in seen:
+                continue
+            seen.add(key)
+        kept.append(event)
+    return kept
 
 
 def check_events_limit(limit: int) -> None:

@@ -34,6 +34,8 @@ from switchboard.store.base import (
     check_event_ids,
     check_events_limit,
     check_prune,
+    drop_announced,
+    message_key,
     settle_group,
 )
 from switchboard.store.crypto import SecretBox
@@ -57,6 +59,7 @@ class _EventRow:
     payload: str  # codec JSON
     account_id: str
     created_at: float
+    message: tuple[str, str, int, int] | None = None  # a newMessage's (account, mailbox, uv, uid)
 
 
 @dataclass(slots=True)
@@ -69,6 +72,8 @@ class MemoryData:
     last_event_id: int = 0  # never decreases, like SQLite's AUTOINCREMENT sequence
     groups: dict[str, GroupPosition] = field(default_factory=dict)
     tokens: list[tuple[StoredToken, bytes]] = field(default_factory=list)  # (record, digest)
+    # The messages of the events in ``events``: the SQL backends' unique index, in memory.
+    messages: set[tuple[str, str, int, int]] = field(default_factory=set)
 
 
 class MemoryStore:
@@ -118,7 +123,9 @@ class MemoryStore:
         checkpoint: Checkpoint,
         events: Sequence[EngineEvent],
     ) -> Sequence[StoredEvent]:
-        """Append ``events`` and move the checkpoint, atomically.
+        """Append ``events`` and move the checkpoint, atomically; skip announced messages.
+
+        Returns the events stored: a message already announced is not (see the store rules).
 
         Raises:
             CheckpointMovedBackwards: same UIDVALIDITY, lower UID than stored.
@@ -127,14 +134,25 @@ class MemoryStore:
         """
         data = self._check_open()
         key = (account_id, mailbox)
-        check_checkpoint_move(data.checkpoints.get(key), checkpoint, where=f"{key}")
+        old = data.checkpoints.get(key)
+        check_checkpoint_move(old, checkpoint, where=f"{key}")
         # Encode everything before touching anything: that is the whole transaction here.
-        payloads = [codec.dump_event(e) for e in events]
+        payloads = {id(e): codec.dump_event(e) for e in events}
+        fresh = [
+            e
+            for e in drop_announced(account_id, mailbox, old, events)
+            if message_key(e) not in data.messages
+        ]
         now = self._clock()
         stored: list[StoredEvent] = []
-        for event, payload in zip(events, payloads, strict=True):
+        for event, payload in ((e, payloads[id(e)]) for e in fresh):
             data.last_event_id += 1
-            data.events.append(_EventRow(data.last_event_id, payload, event.account_id, now))
+            message = message_key(event)
+            data.events.append(
+                _EventRow(data.last_event_id, payload, event.account_id, now, message)
+            )
+            if message is not None:
+                data.messages.add(message)
             stored.append(StoredEvent(data.last_event_id, event, now))
         data.checkpoints[key] = checkpoint
         return stored
@@ -220,6 +238,7 @@ class MemoryStore:
         ]
         removed = len(data.events) - len(kept)
         data.events = kept
+        data.messages = {row.message for row in kept if row.message is not None}
         return removed
 
     # -- accounts --------------------------------------------------------------------------

@@ -45,6 +45,8 @@ from switchboard.store.base import (
     check_event_ids,
     check_events_limit,
     check_prune,
+    drop_announced,
+    message_key,
     settle_group,
 )
 from switchboard.store.crypto import SecretBox
@@ -148,6 +150,30 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX leases_by_node ON leases (node_id)",
     ),
+    # 4 (issue 16): one process per node id (switchboard.cluster.leases), and one event per
+    # message: a newMessage event carries its mailbox, UIDVALIDITY and UID in columns under a
+    # unique index, so the log cannot announce a message twice whatever watchers race.
+    (
+        "ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE events ADD COLUMN mailbox TEXT, ADD COLUMN uidvalidity BIGINT,"
+        " ADD COLUMN uid BIGINT",
+        # Existing logs: the first event of each message gets the columns (a duplicate logged
+        # before this step stays, without them).
+        """UPDATE events SET mailbox = m.mailbox, uidvalidity = m.uidvalidity, uid = m.uid
+        FROM (
+            SELECT DISTINCT ON (account_id, p->>'mailbox', (p->>'uidvalidity')::bigint,
+                    (p->>'uid')::bigint)
+                event_id, p->>'mailbox' AS mailbox, (p->>'uidvalidity')::bigint AS uidvalidity,
+                (p->>'uid')::bigint AS uid
+            FROM (SELECT event_id, account_id, payload::jsonb AS p FROM events) AS e
+            WHERE p->>'type' = 'newMessage'
+            ORDER BY account_id, p->>'mailbox', (p->>'uidvalidity')::bigint,
+                (p->>'uid')::bigint, event_id
+        ) AS m
+        WHERE events.event_id = m.event_id""",
+        "CREATE UNIQUE INDEX events_one_per_message ON events (account_id, mailbox, uidvalidity,"
+        " uid) WHERE uid IS NOT NULL",
+    ),
 )
 
 PG_SCHEMA_VERSION = len(_MIGRATIONS)
@@ -195,6 +221,7 @@ class PostgresStore:
         clock: Callable[[], float] = time.time,
         max_connections: int = 10,
         command_timeout_s: float = 30.0,
+        connect_timeout_s: float = 10.0,
         node_id: str | None = None,
     ) -> PostgresStore:
         """Connect to ``dsn`` and bring the schema up to date.
@@ -206,6 +233,8 @@ class PostgresStore:
             clock: returns the current Unix time (injected so tests can age events).
             max_connections: the pool's size.
             command_timeout_s: the longest one statement may take before it fails.
+            connect_timeout_s: the longest opening one connection may take (the pool opens
+                them again after the database restarted).
             node_id: this node's name in a cluster; ``record`` then refuses (:class:`LeaseLost`)
                 to log events of an account whose lease another node holds or that expired.
 
@@ -213,14 +242,21 @@ class PostgresStore:
             SchemaTooNew: the database was written by a newer Switchboard.
             StoreError: the server cannot be reached or refuses the connection.
         """
+        # No floor (min_size=0): asyncpg would rebuild it in a loop during a database outage,
+        # logging a traceback each time. Connections are opened as needed instead.
+        pool = asyncpg.create_pool(
+            dsn,
+            min_size=0,
+            max_size=max_connections,
+            command_timeout=command_timeout_s,
+            timeout=connect_timeout_s,
+        )
         try:
-            pool = await asyncpg.create_pool(
-                dsn,
-                min_size=1,
-                max_size=max_connections,
-                command_timeout=command_timeout_s,
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await pool
+            async with pool.acquire():
+                pass  # fail here, with a clear error, when the server cannot be reached
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            pool.terminate()
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         store = cls(pool, secret_box, clock, node_id)
         try:
@@ -250,8 +286,17 @@ class PostgresStore:
                     return await fn(cast(asyncpg.Connection, conn))
             except asyncpg.UniqueViolationError:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except (
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,  # e.g. a connection lost in an odd state
+                OSError,
+            ) as exc:
                 raise StoreError(f"database error: {exc}") from exc
+            except TimeoutError as exc:
+                # A statement over command_timeout_s, or a connection that did not open: the
+                # database is unreachable or stuck. Callers handle StoreError, not this.
+                raise StoreError(f"database did not answer in time: {exc}") from exc
 
         # Shielded: a cancelled caller must not roll back a call half way through sending it
         # (the engine may be stopping; what it asked to record is still recorded).
@@ -305,6 +350,9 @@ class PostgresStore:
     ) -> Sequence[StoredEvent]:
         """Append ``events``, move the checkpoint and notify, in one transaction.
 
+        A message already announced (see the store rules) is skipped; the events stored are
+        returned.
+
         Raises:
             CheckpointMovedBackwards: same UIDVALIDITY, lower UID than stored (nothing changed).
             CodecError: an event cannot be encoded (nothing changed).
@@ -314,7 +362,7 @@ class PostgresStore:
         """
         events = list(events)
         # Encoded before the transaction: a codec error then changes nothing and holds no lock.
-        payloads = [codec.dump_event(e) for e in events]
+        payloads = {id(e): codec.dump_event(e) for e in events}
         now = self._clock()
 
         async def tx(conn: asyncpg.Connection) -> list[StoredEvent]:
@@ -330,24 +378,35 @@ class PostgresStore:
                 if self._node_id is not None:
                     await self._check_lease(conn, account_id)
                 stored: list[StoredEvent] = []
-                if events:
-                    # Locks the counter row until commit: see the module docstring.
+                fresh = drop_announced(account_id, mailbox, old, events)
+                if fresh:
+                    # Locks the counter row until commit (see the module docstring). Every
+                    # append holds it, so the log read next cannot change before we commit.
+                    await conn.execute("SELECT last_id FROM event_counter FOR UPDATE")
+                    fresh = await _not_logged(conn, fresh)
+                if fresh:
                     last = await conn.fetchval(
                         "UPDATE event_counter SET last_id = last_id + $1 RETURNING last_id",
-                        len(events),
+                        len(fresh),
                     )
-                    first = int(last) - len(events) + 1
-                    ids = list(range(first, first + len(events)))
+                    first = int(last) - len(fresh) + 1
+                    ids = list(range(first, first + len(fresh)))
+                    keys = [message_key(e) or (None, None, None, None) for e in fresh]
                     await conn.execute(
-                        "INSERT INTO events (event_id, account_id, payload, created_at)"
-                        " SELECT i, a, p, $4 FROM unnest($1::bigint[], $2::text[], $3::text[])"
-                        " AS t (i, a, p)",
+                        "INSERT INTO events (event_id, account_id, payload, created_at,"
+                        " mailbox, uidvalidity, uid)"
+                        " SELECT i, a, p, $4, m, v, u FROM unnest($1::bigint[], $2::text[],"
+                        " $3::text[], $5::text[], $6::bigint[], $7::bigint[])"
+                        " AS t (i, a, p, m, v, u)",
                         ids,
-                        [e.account_id for e in events],
-                        payloads,
+                        [e.account_id for e in fresh],
+                        [payloads[id(e)] for e in fresh],
                         now,
+                        [k[1] for k in keys],
+                        [k[2] for k in keys],
+                        [k[3] for k in keys],
                     )
-                    stored = [StoredEvent(i, e, now) for i, e in zip(ids, events, strict=True)]
+                    stored = [StoredEvent(i, e, now) for i, e in zip(ids, fresh, strict=True)]
                     await conn.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, str(last))
                 await conn.execute(
                     "INSERT INTO checkpoints"
@@ -785,6 +844,21 @@ class PostgresStore:
             lambda c: c.fetch("SELECT token_id FROM tokens WHERE revoked_at IS NULL")
         )
         return frozenset(str(row[0]) for row in rows)
+
+
+async def _not_logged(conn: asyncpg.Connection, events: list[EngineEvent]) -> list[EngineEvent]:
+    """``events`` without the messages the log already holds (by the unique index)."""
+    keys = [k for e in events if (k := message_key(e)) is not None]
+    if not keys:
+        return events
+    rows = await conn.fetch(
+        "SELECT e.account_id, e.mailbox, e.uidvalidity, e.uid FROM events e"
+        " JOIN unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS k (a, m, v, u)"
+        " ON e.account_id = k.a AND e.mailbox = k.m AND e.uidvalidity = k.v AND e.uid = k.u",
+        *(list(column) for column in zip(*keys, strict=True)),
+    )
+    logged = {(a, m, int(v), int(u)) for a, m, v, u in rows}
+    return [e for e in events if message_key(e) not in logged]
 
 
 def _to_token(row: tuple[Any, ...]) -> StoredToken:

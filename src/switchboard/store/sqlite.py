@@ -49,6 +49,8 @@ from switchboard.store.base import (
     check_event_ids,
     check_events_limit,
     check_prune,
+    drop_announced,
+    message_key,
     settle_group,
 )
 from switchboard.store.crypto import SecretBox
@@ -126,6 +128,28 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at REAL NOT NULL,
             revoked_at REAL
         )""",
+    ),
+    # 3: the cluster tables (nodes, leases) exist only in PostgreSQL; the step keeps the
+    # numbering of the two backends aligned.
+    (),
+    # 4 (issue 16): one event per message. A newMessage event carries its mailbox, UIDVALIDITY
+    # and UID in columns under a unique index, so the log cannot announce a message twice.
+    (
+        "ALTER TABLE events ADD COLUMN mailbox TEXT",
+        "ALTER TABLE events ADD COLUMN uidvalidity INTEGER",
+        "ALTER TABLE events ADD COLUMN uid INTEGER",
+        # Existing logs: the first event of each message gets the columns (a duplicate logged
+        # before this step stays, without them).
+        """UPDATE events SET mailbox = json_extract(payload, '$.mailbox'),
+            uidvalidity = json_extract(payload, '$.uidvalidity'),
+            uid = json_extract(payload, '$.uid')
+        WHERE event_id IN (
+            SELECT MIN(event_id) FROM events
+            WHERE json_extract(payload, '$.type') = 'newMessage'
+            GROUP BY account_id, json_extract(payload, '$.mailbox'),
+                json_extract(payload, '$.uidvalidity'), json_extract(payload, '$.uid'))""",
+        "CREATE UNIQUE INDEX events_one_per_message ON events (account_id, mailbox, uidvalidity,"
+        " uid) WHERE uid IS NOT NULL",
     ),
 )
 
@@ -304,6 +328,9 @@ class SqliteStore:
     ) -> Sequence[StoredEvent]:
         """Append ``events`` and move the checkpoint in one ``BEGIN IMMEDIATE`` transaction.
 
+        A message already announced (see the store rules) is skipped; the events stored are
+        returned.
+
         Raises:
             CheckpointMovedBackwards: same UIDVALIDITY, lower UID than stored (nothing changed).
             CodecError: an event cannot be encoded (nothing changed).
@@ -328,13 +355,22 @@ class SqliteStore:
             ).fetchone()
             old = None if row is None else Checkpoint(int(row[0]), int(row[1]))
             check_checkpoint_move(old, checkpoint, where=f"{(account_id, mailbox)}")
+            # Encoded before anything is written: a failure here changes nothing.
+            payloads = {id(e): codec.dump_event(e) for e in events}
             stored: list[StoredEvent] = []
-            for event in events:
-                # Encoded inside the transaction: a failure here rolls back the rows above.
-                payload = codec.dump_event(event)
+            for event in drop_announced(account_id, mailbox, old, events):
+                key = message_key(event)
+                if key is not None and conn.execute(
+                    "SELECT 1 FROM events WHERE account_id = ? AND mailbox = ?"
+                    " AND uidvalidity = ? AND uid = ?",
+                    key,
+                ).fetchone():
+                    continue  # announced before: the write lock makes this check atomic
+                mailbox_col, uidvalidity, uid = (None, None, None) if key is None else key[1:]
                 cur = conn.execute(
-                    "INSERT INTO events (account_id, payload, created_at) VALUES (?, ?, ?)",
-                    (event.account_id, payload, now),
+                    "INSERT INTO events (account_id, payload, created_at, mailbox, uidvalidity,"
+                    " uid) VALUES (?, ?, ?, ?, ?, ?)",
+                    (event.account_id, payloads[id(event)], now, mailbox_col, uidvalidity, uid),
                 )
                 assert cur.lastrowid is not None
                 stored.append(StoredEvent(cur.lastrowid, event, now))

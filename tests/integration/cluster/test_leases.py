@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 
 import asyncpg
 import pytest
 
-from switchboard.cluster.leases import LeaseTable
+from switchboard.cluster.leases import LeaseTable, NodeIdTaken
 from switchboard.cluster.node import ClusterNode
 from switchboard.engine.model import AccountConfig, Checkpoint, NewMessage, PasswordAuth
 from switchboard.store import SecretBox
@@ -142,7 +142,9 @@ async def test_record_is_fenced_by_the_lease(pg_dsn: str, pool: asyncpg.Pool) ->
     a = await PostgresStore.open(pg_dsn, SecretBox.generate(), node_id="a")
     b = await PostgresStore.open(pg_dsn, SecretBox.generate(), node_id="b")
     try:
-        assert await LeaseTable(pool, "a", ttl_s=TTL_S).acquire(1) == ["user00"]
+        table = LeaseTable(pool, "a", ttl_s=TTL_S)
+        assert (await table.claim()).owned  # only the process owning its node id may lease
+        assert await table.acquire(1) == ["user00"]
         event = NewMessage("user00", "INBOX", 1, 1)
         with pytest.raises(LeaseLost):
             await b.record("user00", "INBOX", Checkpoint(1, 1), [event])
@@ -153,3 +155,82 @@ async def test_record_is_fenced_by_the_lease(pg_dsn: str, pool: asyncpg.Pool) ->
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_second_process_with_a_live_node_id_is_refused(pool: asyncpg.Pool) -> None:
+    watching = Watching()
+    first = node(pool, watching, "n1")
+    await first.claim()
+    first.start()
+    try:
+        await until([first], lambda: len(first.held) == 30)
+        twin = node(pool, watching, "n1")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(NodeIdTaken, match=r"node id 'n1' is in use by a live node"):
+            await twin.claim()
+        # Refused as soon as the live node's heartbeat moved: within about one round.
+        assert loop.time() - started <= first.interval_s + 1.0
+        # The twin cannot beat for n1 either, nor take its accounts.
+        with pytest.raises(NodeIdTaken):
+            await twin.run_round()
+        assert await LeaseTable(pool, "n1", ttl_s=TTL_S).acquire(30) == []
+        assert twin.held == frozenset() and len(first.held) == 30
+        await twin.stop()  # gives back nothing: the id is not its own
+        holders = await LeaseTable(pool, "probe", ttl_s=TTL_S).holders()
+        assert len(holders) == 30 and set(holders.values()) == {"n1"}
+    finally:
+        await first.stop()
+
+
+async def test_a_restart_with_the_id_of_a_dead_process_waits_for_its_beat_to_expire(
+    pool: asyncpg.Pool,
+) -> None:
+    watching = Watching()
+    dead = node(pool, watching, "n1")
+    await dead.claim()
+    await dead.run_round()
+    assert len(dead.held) == 30
+    await dead.stop(leave=False)  # as after kill -9: the heartbeat stays, then expires
+    # Its leases outlive its heartbeat a little (they were renewed a moment after it): the
+    # new process must not renew them as its own, or nobody would watch those accounts.
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE leases SET expires_at = expires_at + 1")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    restarted = node(pool, watching, "n1")
+    await restarted.claim()
+    waited_s = loop.time() - started
+    assert TTL_S - 1.0 <= waited_s <= TTL_S + 2.0, waited_s
+    restarted.start()
+    try:
+        await until([restarted], lambda: len(restarted.held) == 30)
+    finally:
+        await restarted.stop()
+
+
+async def test_a_round_stuck_on_the_database_still_fences(pool: asyncpg.Pool) -> None:
+    # The lease loop waits on a renewal that never answers (a hung database): the watchdog
+    # stops every account on the node's own clock all the same.
+    class Stuck(LeaseTable):
+        hang = False
+
+        async def heartbeat_and_renew(self, held: Collection[str], info: str = "") -> set[str]:
+            if self.hang:
+                await asyncio.Event().wait()
+            return await super().heartbeat_and_renew(held, info)
+
+    watching = Watching()
+    table = Stuck(pool, "stuck", ttl_s=TTL_S)
+    n = ClusterNode(table, watching.holder("stuck"))
+    await n.claim()
+    n.start()
+    try:
+        await until([n], lambda: len(n.held) == 30)
+        table.hang = True
+        async with asyncio.timeout(TTL_S * 2):
+            while n.held:  # noqa: ASYNC110 - the watchdog has no event to wait on
+                await asyncio.sleep(0.05)
+        assert n.fenced and watching.by_account == {}
+    finally:
+        await n.stop(leave=False)

@@ -9,6 +9,7 @@ from switchboard.cluster.tail import EventTail, NullSink
 from switchboard.engine.model import Checkpoint, NewMessage, StoredEvent
 from switchboard.store import SecretBox
 from switchboard.store.postgres import PostgresStore
+from tests.support.pg_instance import PrivatePostgres
 
 WAIT_S = 10.0
 
@@ -50,3 +51,37 @@ async def test_tail_publishes_both_nodes_events_exactly_once(pg_dsn: str) -> Non
         await a.close()
         await b.close()
     NullSink().publish(before)  # the engine's sink in a cluster drops events silently
+
+
+async def test_tail_resumes_from_its_position_after_the_database_restarts(
+    private_postgres: PrivatePostgres,
+) -> None:
+    # Issue 16: after an outage a node's tail stopped for good, silently. Now it retries, says
+    # so on /health, and replays from its position once the database is back.
+    dsn = private_postgres.dsn
+    store = await PostgresStore.open(dsn, SecretBox.generate(), connect_timeout_s=2.0)
+    sink = Recorder()
+    tail = EventTail(store, dsn, sink, poll_interval_s=0.2, max_retry_s=0.5)
+    await tail.start()
+    try:
+        for uid in (1, 2):
+            await store.record("x", "INBOX", Checkpoint(1, uid), [NewMessage("x", "INBOX", 1, uid)])
+        await sink.wait_for(2)
+        await asyncio.to_thread(private_postgres.crash)
+        async with asyncio.timeout(WAIT_S):
+            while tail.status()["state"] != "reconnecting":  # noqa: ASYNC110 - polled state
+                await asyncio.sleep(0.05)
+        status = tail.status()
+        assert status["position"] == 2 and status["lastError"], status
+        await asyncio.sleep(1.0)  # several failed attempts
+        await asyncio.to_thread(private_postgres.start)
+        for uid in (3, 4, 5):  # the store's pool reconnects by itself
+            await store.record("x", "INBOX", Checkpoint(1, uid), [NewMessage("x", "INBOX", 1, uid)])
+        await sink.wait_for(5)
+        assert sink.ids == [1, 2, 3, 4, 5]
+        status = tail.status()
+        assert status["state"] == "connected" and status["recoveries"] == 1, status
+        assert status["position"] == 5
+    finally:
+        await tail.stop()
+        await store.close()

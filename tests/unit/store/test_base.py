@@ -143,6 +143,98 @@ async def test_concurrent_records_get_unique_ordered_ids(store: Store) -> None:
         assert [e.event.uid for e in log if e.event_id in r] == [1, 2, 3]  # type: ignore[union-attr]
 
 
+# -- one announcement per message (issue 16) -------------------------------------------------
+
+
+async def uids(store: Store) -> list[tuple[str, str, int, int]]:
+    log = await store.events_after(0, limit=1000)
+    return [
+        (e.event.account_id, e.event.mailbox, e.event.uidvalidity, e.event.uid)
+        for e in log
+        if isinstance(e.event, NewMessage)
+    ]
+
+
+async def test_a_message_the_checkpoint_covers_is_not_announced_again(store: Store) -> None:
+    stored = await store.record("a", "INBOX", Checkpoint(7, 12), [msg(12)])
+    assert [s.event_id for s in stored] == [1]
+    # A watcher with a stale checkpoint announces 12 again: nothing is stored, nothing fails.
+    assert await store.record("a", "INBOX", Checkpoint(7, 12), [msg(12)]) == []
+    # Together with a new one, only the new one is stored; the checkpoint moves.
+    stored = await store.record("a", "INBOX", Checkpoint(7, 13), [msg(12), msg(13)])
+    assert [(s.event_id, s.event) for s in stored] == [(2, msg(13))]
+    assert await store.load_checkpoint("a", "INBOX") == Checkpoint(7, 13)
+    assert await uids(store) == [("a", "INBOX", 7, 12), ("a", "INBOX", 7, 13)]
+    assert await store.last_event_id() == 2
+
+
+async def test_a_message_in_the_log_is_not_announced_again_without_a_checkpoint(
+    store: Store,
+) -> None:
+    await store.record("a", "INBOX", Checkpoint(7, 12), [msg(12)])
+    # The checkpoint is gone (the account was deleted and connected again): the log still
+    # knows message 12, so only 13 is stored.
+    await store.delete_account("a")
+    assert await store.load_checkpoint("a", "INBOX") is None
+    stored = await store.record("a", "INBOX", Checkpoint(7, 13), [msg(12), msg(13)])
+    assert [s.event for s in stored] == [msg(13)]
+    assert await uids(store) == [("a", "INBOX", 7, 12), ("a", "INBOX", 7, 13)]
+
+
+async def test_a_message_listed_twice_in_one_record_is_stored_once(store: Store) -> None:
+    stored = await store.record("a", "INBOX", Checkpoint(7, 2), [msg(1), msg(2), msg(1)])
+    assert [s.event for s in stored] == [msg(1), msg(2)]
+    assert [s.event_id for s in stored] == [1, 2]
+
+
+async def test_same_uid_elsewhere_is_another_message(store: Store) -> None:
+    await store.record("a", "INBOX", Checkpoint(7, 5), [msg(5)])
+    # Another UIDVALIDITY, mailbox or account: a different message each time.
+    reset = UidValidityChanged("a", "INBOX", 7, 8)
+    await store.record("a", "INBOX", Checkpoint(8, 5), [reset, msg(5, uv=8)])
+    await store.record("a", "Sent", Checkpoint(7, 5), [msg(5, mailbox="Sent")])
+    await store.record("b", "INBOX", Checkpoint(7, 5), [msg(5, account="b")])
+    assert await uids(store) == [
+        ("a", "INBOX", 7, 5),
+        ("a", "INBOX", 8, 5),
+        ("a", "Sent", 7, 5),
+        ("b", "INBOX", 7, 5),
+    ]
+    # Other events are never skipped as repeats.
+    gone = MailboxGone("a", "Sent", "deleted")
+    await store.record("a", "Sent", Checkpoint(7, 5), [gone])
+    await store.record("a", "Sent", Checkpoint(7, 5), [gone])
+    assert await store.last_event_id() == 7
+
+
+async def test_racing_records_of_one_message_store_it_once(store: Store) -> None:
+    # Two watchers of one mailbox (the old and the new lease holder) saw the same new mail.
+    for uid in range(1, 21):
+        results = await asyncio.gather(
+            *(store.record("a", "INBOX", Checkpoint(7, uid), [msg(uid)]) for _ in range(3))
+        )
+        assert sorted(len(r) for r in results) == [0, 0, 1], (uid, results)
+    assert await uids(store) == [("a", "INBOX", 7, u) for u in range(1, 21)]
+    assert await store.last_event_id() == 20
+
+
+async def test_the_guarantee_survives_reopen_and_pruning_keeps_the_checkpoint_rule(
+    backend: Backend,
+) -> None:
+    store = await backend.open()
+    await store.record("a", "INBOX", Checkpoint(7, 3), [msg(1), msg(2), msg(3)])
+    await store.close()
+    store = await backend.open()
+    try:
+        assert await store.record("a", "INBOX", Checkpoint(7, 3), [msg(3)]) == []
+        await store.prune_events(older_than=None, keep_last=1)
+        # Pruned from the log, but the checkpoint still says message 1 was announced.
+        assert await store.record("a", "INBOX", Checkpoint(7, 4), [msg(1), msg(4)]) != []
+        assert await uids(store) == [("a", "INBOX", 7, 3), ("a", "INBOX", 7, 4)]
+    finally:
+        await store.close()
+
+
 # -- the event log ----------------------------------------------------------------------------
 
 

@@ -112,3 +112,62 @@ async def test_two_nodes_appending_never_leave_a_gap_behind_a_tail(pg_dsn: str) 
         reader.cancel()
         await a.close()
         await b.close()
+
+
+async def test_two_nodes_recording_one_message_store_it_once(pg_dsn: str) -> None:
+    # The old and the new lease holder of one account (two nodes, two pools) both saw the same
+    # new mail, neither with a checkpoint row yet: the log holds it once (issue 16).
+    a = await PostgresStore.open(pg_dsn, SecretBox.generate())
+    b = await PostgresStore.open(pg_dsn, SecretBox.generate())
+    try:
+        for i in range(30):
+            account = f"user{i}"
+            events = [NewMessage(account, "INBOX", 7, 1), NewMessage(account, "INBOX", 7, 2)]
+            results = await asyncio.gather(
+                a.record(account, "INBOX", Checkpoint(7, 2), events),
+                b.record(account, "INBOX", Checkpoint(7, 2), events),
+            )
+            assert sorted(len(r) for r in results) == [0, 2], (account, results)
+        assert await a.last_event_id() == 60
+        log = await a.events_after(0, limit=100)
+        assert [e.event_id for e in log] == list(range(1, 61))
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_upgrade_keeps_an_old_duplicate_and_indexes_the_first(pg_dsn: str) -> None:
+    # A log written before schema step 4 may hold a message twice (the fault of issue 16):
+    # the upgrade keeps both rows and indexes the first, so only new duplicates are refused.
+    store = await PostgresStore.open(pg_dsn, SecretBox.generate())
+    await store.record("a", "INBOX", Checkpoint(7, 12), [NewMessage("a", "INBOX", 7, 12)])
+    await store.close()
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("DROP INDEX events_one_per_message")
+        await conn.execute(
+            "ALTER TABLE events DROP COLUMN mailbox, DROP COLUMN uidvalidity, DROP COLUMN uid"
+        )
+        await conn.execute("ALTER TABLE nodes DROP COLUMN instance")
+        await conn.execute(
+            "INSERT INTO events (event_id, account_id, payload, created_at)"
+            " SELECT 2, account_id, payload, created_at FROM events WHERE event_id = 1"
+        )
+        await conn.execute("UPDATE event_counter SET last_id = 2")
+        await conn.execute("UPDATE schema_version SET version = 3")
+    finally:
+        await conn.close()
+    store = await PostgresStore.open(pg_dsn, SecretBox.generate())
+    try:
+        assert [e.event_id for e in await store.events_after(0, limit=10)] == [1, 2]
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            rows = await conn.fetch("SELECT event_id, uid FROM events ORDER BY event_id")
+        finally:
+            await conn.close()
+        assert [tuple(r) for r in rows] == [(1, 12), (2, None)]
+        await store.delete_account("a")  # no checkpoint left: only the log remembers
+        again = [NewMessage("a", "INBOX", 7, 12)]
+        assert await store.record("a", "INBOX", Checkpoint(7, 12), again) == []
+    finally:
+        await store.close()

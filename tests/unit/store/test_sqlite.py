@@ -102,3 +102,38 @@ async def test_committed_records_survive_kill_9(tmp_path: Path) -> None:
     assert await store.load_checkpoint("a", "INBOX") == Checkpoint(1, 5)
     assert [e.event.uid for e in await store.events_after(0, limit=10)] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
     await store.close()
+
+
+async def test_upgrade_keeps_an_old_duplicate_and_indexes_the_first(tmp_path: Path) -> None:
+    # A log written before schema step 4 may hold a message twice (issue 16): the upgrade
+    # keeps both rows and indexes the first, so only new duplicates are refused.
+    path = tmp_path / "sb.db"
+    store = await SqliteStore.open(path, SecretBox.generate())
+    await store.record("a", "INBOX", Checkpoint(7, 12), [NewMessage("a", "INBOX", 7, 12)])
+    await store.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("DROP INDEX events_one_per_message")
+        for column in ("mailbox", "uidvalidity", "uid"):
+            conn.execute(f"ALTER TABLE events DROP COLUMN {column}")
+        conn.execute(
+            "INSERT INTO events (account_id, payload, created_at)"
+            " SELECT account_id, payload, created_at FROM events WHERE event_id = 1"
+        )
+        conn.execute("UPDATE schema_version SET version = 2")
+    finally:
+        conn.close()
+    store = await SqliteStore.open(path, SecretBox.generate())
+    try:
+        assert [e.event_id for e in await store.events_after(0, limit=10)] == [1, 2]
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute("SELECT event_id, uid FROM events ORDER BY event_id").fetchall()
+        finally:
+            conn.close()
+        assert rows == [(1, 12), (2, None)]
+        await store.delete_account("a")  # no checkpoint left: only the log remembers
+        again = [NewMessage("a", "INBOX", 7, 12)]
+        assert await store.record("a", "INBOX", Checkpoint(7, 12), again) == []
+    finally:
+        await store.close()
