@@ -7,10 +7,10 @@ asyncio client.
 
 from __future__ import annotations
 
-from switchboard.client.core import errors_in
-from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout
+from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout, errors_in
+from switchboard.client.fetcher import Fetcher
 from switchboard.client.promise import Promise
-from switchboard.client.threaded import Client, Fetcher
+from switchboard.client.threaded import Client
 from switchboard.errors import SwitchboardError
 
 __version__ = "0.2.0.dev0"

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
-__all__ = ["dumps", "loads"]
+__all__ = ["JsonLike", "JsonObject", "JsonValue", "dumps", "loads"]
+
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+"""A decoded JSON value, as :func:`loads` returns it (arrays are lists, objects dicts)."""
+
+JsonObject: TypeAlias = "dict[str, JsonValue]"
+"""A decoded JSON object."""
+
+JsonLike: TypeAlias = (
+    "bool | int | float | str | Sequence[JsonLike] | Mapping[str, JsonLike] | None"
+)
+"""A value :func:`dumps` can write: like :data:`JsonValue`, any sequence or mapping accepted."""
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 

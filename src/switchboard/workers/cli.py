@@ -22,7 +22,7 @@ from typing import Any
 
 from switchboard.workers.base import ConfigError, load_account_map, read_secret
 from switchboard.workers.delivery import DeadLetterFile, RetryPolicy
-from switchboard.workers.runner import WorkerEvent, add_common_options, run_worker, worker_options
+from switchboard.workers.runner import Handler, add_common_options, run_worker, worker_options
 
 __all__ = [
     "apns_main",
@@ -34,9 +34,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("switchboard.workers.cli")
-
-Handler = Callable[[WorkerEvent], Awaitable[None]]
-
 
 def _parser(prog: str, description: str, *, delivery: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -79,7 +76,7 @@ async def _serve(build: Build, options: dict[str, Any], concurrency: int) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     try:
-        await run_worker(handler, fetch_properties=tuple(properties), concurrency=concurrency,
+        await run_worker(handler, properties=tuple(properties), concurrency=concurrency,
                          **options)
     except asyncio.CancelledError:
         logger.info("stopping")
