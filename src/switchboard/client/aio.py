@@ -1,8 +1,9 @@
 """The asyncio client: ``async with connect(url) as sb``, ``await sb.call(...)``, ``async for``.
 
-A shell over :class:`~switchboard.client.session.ClientSession` (the protocol, resume and acks)
-and :class:`~switchboard.client.pushqueue.PushQueue` on ``websockets.asyncio.client``; it only
-moves frames, sleeps between reconnection attempts and awaits replies::
+The public face of a :class:`~switchboard.client.session.ClientSession` (protocol, resume, acks)
+and a :class:`~switchboard.client.pushqueue.PushQueue` moved over the WebSocket by the shell in
+``client/aioshell.py``; docs/reliability.md says what ``last_event_id`` and ``reconnect``
+guarantee::
 
     async with switchboard.aio.connect(url, token=T, reconnect=True, since=saved) as sb:
         await sb.call("connect", {"host": H, "port": 993, "auth": {...}})
@@ -10,57 +11,24 @@ moves frames, sleeps between reconnection attempts and awaits replies::
         async for push in sb.events():           # push.new_message: account, eventId, summary …
             await handle(push)
             save(sb.last_event_id)               # acked once the loop asks for the next one
-
-Reliability (docs/reliability.md): ``events()`` acknowledges a push when the loop asks for the
-next one — after the loop body handled it without raising — or earlier through :meth:`ack`.
-``last_event_id`` is the highest event id at or below which every push handed out was
-acknowledged. With ``reconnect=True`` a lost connection is opened again with capped, jittered
-exponential backoff and resumed after ``last_event_id`` (group watches rejoin: the server keeps
-the group's position). A push already acknowledged is never handed out twice.
-
-Bounds: each command's reply waits at most ``timeout_s`` (per client, overridable per call), as
-do opening and closing. ``events()`` has no timeout of its own — mail may not come for hours —
-but it ends when the connection ends for good, and keepalive pings (``ping_interval_s``) close a
-connection whose server went silent. Pushes wait in a queue of ``max_queue``; what overflows is
-dropped and counted in ``dropped_pushes``, then resumed (see :mod:`~switchboard.client.pushqueue`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed as WsConnectionClosed
-from websockets.exceptions import WebSocketException
-
-from switchboard.client.errors import ConnectionClosed, ResponseTimeout
+from switchboard.client.aioshell import DEFAULT_MAX_FRAME_BYTES, AsyncShell, Handle
 from switchboard.client.pushqueue import DEFAULT_MAX_QUEUE, END, PushQueue
 from switchboard.client.resume import DEFAULT_MAX_TRACKED_EVENTS, Backoff
-from switchboard.client.session import (
-    DEFAULT_MAX_PENDING_GROUPS,
-    ClientSession,
-    Dropped,
-    Outgoing,
-    Push,
-    Pushes,
-    Reply,
-    errors_of,
-    is_gap,
-)
-from switchboard.client.wsoptions import DEFAULT_MAX_FRAME_BYTES, open_async
-from switchboard.protocol.messages import Response
+from switchboard.client.session import DEFAULT_MAX_PENDING_GROUPS, ClientSession, Push, errors_of
 from switchboard.protocol.wirejson import JsonLike, JsonValue
 
 __all__ = ["DEFAULT_MAX_QUEUE", "AsyncClient", "Backoff", "Push", "connect"]
 
 logger = logging.getLogger("switchboard.aio")
-
-Handle = asyncio.Future[tuple[Response, ...]]
 
 
 class AsyncClient:
@@ -90,22 +58,18 @@ class AsyncClient:
                  ssl: ssl_module.SSLContext | None = None, reconnect: bool = False,
                  since: int | None = None, backoff: Backoff | None = None,
                  max_tracked_events: int = DEFAULT_MAX_TRACKED_EVENTS) -> None:
-        self.url, self.timeout_s, self.reconnect = url, timeout_s, reconnect
-        self.max_frame_bytes, self.ping_interval_s, self.ssl = max_frame_bytes, ping_interval_s, ssl
-        self.backoff = backoff or Backoff()
-        self.headers = dict(headers or {})
+        self.url, self.timeout_s = url, timeout_s
+        all_headers = dict(headers or {})
         if token is not None:
-            self.headers["Authorization"] = f"Bearer {token}"
-        self.reconnects = 0
-        """How many times the connection was opened again after it was lost."""
+            all_headers["Authorization"] = f"Bearer {token}"
         self._session: ClientSession[Handle] = ClientSession(
             since=since, max_pending_groups=max_pending_groups,
             max_tracked_events=max_tracked_events)
         self._queue = PushQueue(max_queue)
-        self._arrived = asyncio.Event()  # set when the queue got something for events()
-        self._ws: ClientConnection | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._closing = asyncio.Event()
+        self._shell = AsyncShell(
+            url, session=self._session, queue=self._queue, headers=all_headers, tls=ssl,
+            timeout_s=timeout_s, ping_interval_s=ping_interval_s,
+            max_frame_bytes=max_frame_bytes, reconnect=reconnect, backoff=backoff or Backoff())
 
     @property
     def close_code(self) -> int | None:
@@ -127,6 +91,11 @@ class AsyncClient:
         """How many pushes were dropped because the queue held ``max_queue`` already."""
         return self._queue.dropped
 
+    @property
+    def reconnects(self) -> int:
+        """How many times the connection was opened again after it was lost."""
+        return self._shell.reconnects
+
     async def open(self) -> None:
         """Open the WebSocket and start reading; ``async with`` calls this.
 
@@ -136,20 +105,14 @@ class AsyncClient:
             websockets.exceptions.InvalidHandshake: the server refused the upgrade (e.g.
                 ``InvalidStatus`` with HTTP 401 for a missing or wrong token).
         """
-        ws = await self._open_ws()
-        self._made(ws)
-        self._supervisor = asyncio.create_task(self._supervise(ws), name="switchboard-aio")
+        await self._shell.open()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close (bounded by ``timeout_s``), stop reconnecting, and wait for the end.
 
         Pending calls fail with ``ConnectionClosed``; ``events()`` iterations end.
         """
-        self._closing.set()
-        if self._ws is not None:
-            await self._ws.close(code, reason)
-        if self._supervisor is not None:
-            await self._supervisor
+        await self._shell.close(code, reason)
 
     async def __aenter__(self) -> AsyncClient:
         await self.open()
@@ -158,8 +121,6 @@ class AsyncClient:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
-
-    # -- commands ---------------------------------------------------------------------------
 
     async def send_cmds(self, *cmds: Sequence[JsonLike],
                         timeout_s: float | None = None) -> list[list[JsonValue]]:
@@ -176,8 +137,8 @@ class AsyncClient:
             ResponseTimeout: no reply within ``timeout_s`` (default: the client's).
             TooManyPending: ``max_pending_groups`` calls already await replies.
         """
-        responses = await self._exchange(self._session.send(cmds, self._future()), timeout_s)
-        return [response.to_json() for response in responses]
+        out = self._session.send(cmds, self._shell.future())
+        return [response.to_json() for response in await self._shell.exchange(out, timeout_s)]
 
     async def call(self, method: str, args: JsonLike = None, *,
                    timeout_s: float | None = None) -> JsonValue:
@@ -189,8 +150,8 @@ class AsyncClient:
             ResponseTimeout: no reply within ``timeout_s`` (default: the client's).
             ValueError: the reply is not one response.
         """
-        cmd = (method, {} if args is None else args)
-        responses = await self._exchange(self._session.send([cmd], self._future()), timeout_s)
+        out = self._session.send([(method, {} if args is None else args)], self._shell.future())
+        responses = await self._shell.exchange(out, timeout_s)
         if len(responses) != 1:
             raise ValueError(f"expected one response to {method}, got {responses!r}")
         for error in errors_of(responses):
@@ -245,9 +206,7 @@ class AsyncClient:
                 server will deliver the events again, and they will not be handed out twice.
             ResponseTimeout: no confirmation within ``timeout_s``.
         """
-        await self._confirm(self._session.ack(event_ids, self._future()))
-
-    # -- events -----------------------------------------------------------------------------
+        await self._shell.confirm(self._session.ack(event_ids, self._shell.future()))
 
     async def events(self, *, auto_ack: bool = True) -> AsyncIterator[Push]:
         """Yield each unsolicited response as a :class:`Push`, until the connection ends.
@@ -263,11 +222,11 @@ class AsyncClient:
         while True:
             item = self._queue.get()
             if item is None:
-                if self._queue.resync_due() and self.reconnect and self._ws is not None:
+                if self._queue.resync_due() and self._shell.reconnect:
                     logger.info("push queue overflowed; reconnecting to resume after the gap")
-                    await self._ws.close(1000, "client queue overflow; resuming")
-                self._arrived.clear()
-                await self._arrived.wait()
+                    await self._shell.drop(1000, "client queue overflow; resuming")
+                self._shell.arrived.clear()
+                await self._shell.arrived.wait()
                 continue
             if item is END:
                 return
@@ -275,138 +234,13 @@ class AsyncClient:
                 raise item
             handout = self._session.hand_out((item,))
             if not handout.deliver:
-                await self._confirm_quietly(self._session.reack(handout.redelivered,
-                                                                self._future()))
+                reack = self._session.reack(handout.redelivered, self._shell.future())
+                await self._shell.confirm(reack, quiet=True)
                 continue
             yield item
             if auto_ack and handout.event_ids:
-                await self._confirm_quietly(self._session.ack(handout.event_ids, self._future()))
-
-    # -- moving frames ----------------------------------------------------------------------
-
-    def _future(self) -> Handle:
-        return asyncio.get_running_loop().create_future()
-
-    async def _exchange(self, out: Outgoing[Handle],
-                        timeout_s: float | None) -> tuple[Response, ...]:
-        """Send ``out`` and wait for its reply (none for an empty group)."""
-        if out.text is None:
-            return ()
-        ws = self._ws
-        assert ws is not None  # the session only sends while a connection is open
-        limit_s = self.timeout_s if timeout_s is None else timeout_s
-        try:
-            async with asyncio.timeout(limit_s):
-                await ws.send(out.text)
-                return await out.group.handle
-        except TimeoutError:
-            raise ResponseTimeout(limit_s) from None
-        except WsConnectionClosed as exc:
-            raise ConnectionClosed(ws.close_code, ws.close_reason or "") from exc
-        finally:
-            self._session.expire(out.group.tags)  # settled or not, nobody waits any more
-
-    async def _confirm(self, out: Outgoing[Handle] | None) -> None:
-        """Send an ack frame and log the server's refusal, if any."""
-        for error in errors_of(() if out is None else await self._exchange(out, None)):
-            logger.warning("the server refused an ack: %s", error)
-
-    async def _confirm_quietly(self, out: Outgoing[Handle] | None) -> None:
-        try:
-            await self._confirm(out)
-        except (ConnectionClosed, ResponseTimeout) as exc:
-            # The server redelivers what it did not see acked; the session skips it then.
-            logger.info("ack not confirmed: %s", exc)
-
-    def _dispatch(self, data: str | bytes) -> None:
-        event = self._session.receive(data)
-        if isinstance(event, Reply):
-            if not event.group.handle.done():
-                event.group.handle.set_result(event.responses)
-        elif isinstance(event, Pushes):
-            for push in event.pushes:
-                self._queue.put(push)
-            self._arrived.set()
-        elif isinstance(event, Dropped):
-            logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
-        else:  # most likely the late reply to a call that timed out; it is not a push
-            logger.warning("reply matches no pending command (%s): %.200r", event.reason, data)
-
-    # -- connection lifetime ----------------------------------------------------------------
-
-    async def _open_ws(self) -> ClientConnection:
-        return await open_async(self.url, headers=self.headers, tls=self.ssl,
-                                timeout_s=self.timeout_s, ping_interval_s=self.ping_interval_s,
-                                max_frame_bytes=self.max_frame_bytes)
-
-    def _made(self, ws: ClientConnection) -> Outgoing[Handle] | None:
-        self._ws = ws
-        return self._session.connection_made(self._future())
-
-    async def _supervise(self, ws: ClientConnection) -> None:
-        """Read each connection to its end; reconnect and resume while asked to."""
-        resume: asyncio.Task[None] | None = None
-        try:
-            while True:
-                await self._read(ws)
-                final = not self.reconnect or self._closing.is_set()
-                self._lost(ws, final=final)  # fails the resume's call too, if still pending
-                if resume is not None:
-                    await resume
-                reopened = None if final else await self._reopen()
-                if reopened is None:
-                    return
-                ws = reopened
-                self.reconnects += 1
-                resume = asyncio.create_task(self._resume(ws, self._made(ws)),
-                                             name="switchboard-aio-resume")
-        finally:
-            self._lost(ws, final=True)
-
-    def _lost(self, ws: ClientConnection, *, final: bool) -> None:
-        code, reason = ws.close_code, ws.close_reason or ""
-        for group in self._session.connection_lost(code, reason, final=final):
-            if not group.handle.done():
-                group.handle.set_exception(ConnectionClosed(code, reason))
-        self._queue.connection_lost(final=final)
-        self._arrived.set()
-
-    async def _reopen(self) -> ClientConnection | None:
-        """Open a new connection with backoff; ``None`` if ``close()`` was called meanwhile."""
-        attempt = 0
-        while not self._closing.is_set():
-            try:
-                delay_s = self.backoff.delay_s(attempt, random.random)
-                await asyncio.wait_for(self._closing.wait(), delay_s)
-                return None
-            except TimeoutError:
-                attempt += 1
-            try:
-                return await self._open_ws()
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                logger.info("reconnecting to %s (attempt %d): %s", self.url, attempt, exc)
-        return None
-
-    async def _resume(self, ws: ClientConnection, out: Outgoing[Handle] | None) -> None:
-        try:
-            responses = () if out is None else await self._exchange(out, None)
-        except (ConnectionClosed, ResponseTimeout) as exc:
-            logger.info("resuming on %s failed: %s", self.url, exc)
-            if self._ws is ws:
-                await ws.close(1011, "resume failed")
-            return
-        for error in errors_of(responses):
-            logger.error("resuming failed: %s", error)
-            if is_gap(error):  # a gap we cannot close: tell the consumer, do not carry on
-                self._queue.put_error(error)
-                self._arrived.set()
-
-    async def _read(self, ws: ClientConnection) -> None:
-        try:
-            async for data in ws:
-                self._dispatch(data)
-        except WsConnectionClosed:
-            pass  # an abnormal close; the code is read by _lost either way
+                ack = self._session.ack(handout.event_ids, self._shell.future())
+                await self._shell.confirm(ack, quiet=True)
 
 
 def _watch(args: dict[str, JsonValue], since: int | None, group: str | None,

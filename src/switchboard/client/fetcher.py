@@ -39,8 +39,9 @@ class Fetcher(Client):
     Takes the arguments of :class:`~switchboard.client.threaded.Client`.
     """
 
-    def _deliver(self, pushes: Pushes) -> bool:
-        self._call_hook(self.received_unsolicited, pushes.to_json())
+    def _handle_pushes(self, pushes: Pushes) -> bool:
+        """Hand a push frame to ``received_unsolicited``, which fetches; acknowledge later."""
+        self._shell.call_hook(self.received_unsolicited, pushes.to_json())
         return False  # each event is acknowledged once received_new returned for it
 
     def received_unsolicited(self, resps: list[list[JsonValue]]) -> None:

@@ -1,8 +1,8 @@
-"""The threaded client with the API of switchboard-python 0.1.3: ``Client`` (``Fetcher``: fetcher.py).
+"""The threaded client with the API of switchboard-python 0.1.3: ``Client``.
 
-A shell over :class:`~switchboard.client.session.ClientSession` and ``websockets.sync.client``:
-``connect()`` opens the WebSocket and starts one daemon *reader thread*, which hands every
-received frame to the session and does what it answers. Like the original, the hooks
+The public face of a :class:`~switchboard.client.session.ClientSession` moved over the WebSocket
+by the shell in ``client/syncshell.py`` (``Fetcher`` is in ``client/fetcher.py``). ``connect()``
+opens the WebSocket and starts one daemon *reader thread*. Like the original, the hooks
 (``opened``, ``closed``, ``received_unsolicited``) and the promise callbacks run **on the reader
 thread**: while one runs, no other frame is delivered, so a hook that blocks on a reply it waits
 for would deadlock — chain with ``then()`` instead of calling ``get()`` inside a hook.
@@ -14,37 +14,25 @@ when a per-call timeout passes; unknown, untagged or malformed frames are logged
 settles at once with ``([], [])``.
 
 Reliability (docs/reliability.md; the same rules as ``switchboard.aio``, from the same session):
-a ``newMessage`` push is acknowledged once ``received_unsolicited`` returned without raising.
+a ``newMessage`` push is acknowledged once ``received_unsolicited`` returned without raising, and
 ``last_event_id`` is the highest event id at or below which every push handed to a hook was
 acknowledged; pass it back as ``since=`` after a restart. With ``reconnect=True`` (off by
-default, protocol.md §6.5) a lost connection is opened again with capped, jittered exponential
-backoff, the set-up commands that succeeded are sent again (watches with
-``since=last_event_id``), then ``reconnected()`` is called. ``opened()`` runs only on the first
-connection and ``closed()`` only once the client stops for good.
+default, protocol.md §6.5) a lost connection is opened again with backoff, the set-up commands
+that succeeded are sent again (watches with ``since=last_event_id``), then ``reconnected()`` is
+called. ``opened()`` runs only on the first connection, ``closed()`` once the client stops for good.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from websockets.exceptions import ConnectionClosed as WsConnectionClosed
-from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection
 
-from switchboard.client.errors import ConnectionClosed, ResponseTimeout, errors_in
 from switchboard.client.promise import Promise
 from switchboard.client.resume import DEFAULT_MAX_TRACKED_EVENTS, Backoff
-from switchboard.client.session import (
-    DEFAULT_MAX_PENDING_GROUPS,
-    ClientSession,
-    Dropped,
-    Outgoing,
-    Pushes,
-    Reply,
-)
+from switchboard.client.session import DEFAULT_MAX_PENDING_GROUPS, ClientSession, Pushes
+from switchboard.client.syncshell import Frames, SyncShell
 from switchboard.client.wsoptions import (
     DEFAULT_MAX_FRAME_BYTES,
     DEFAULT_PING_INTERVAL_S,
@@ -55,12 +43,9 @@ from switchboard.client.wsoptions import (
 )
 from switchboard.protocol.wirejson import JsonLike, JsonValue
 
-__all__ = ["DEFAULT_MAX_FRAME_BYTES", "DEFAULT_PING_INTERVAL_S", "Client"]
+__all__ = ["DEFAULT_MAX_FRAME_BYTES", "DEFAULT_PING_INTERVAL_S", "Client", "Frames"]
 
 logger = logging.getLogger("switchboard")
-
-Frames = tuple[list[list[JsonValue]], list[list[JsonValue]]]
-"""What a ``send_cmds`` promise is fulfilled with: the tagged commands and the reply frame."""
 
 
 class Client:
@@ -102,23 +87,11 @@ class Client:
         if token is not None:
             self.headers.append(("Authorization", f"Bearer {token}"))
         self.timeout_s, self.max_frame_bytes = timeout_s, max_frame_bytes
-        self.reconnect = reconnect
-        self.backoff = backoff or Backoff()
-        self.reconnects = 0
-        """How many times the connection was opened again after it was lost."""
-        # The lock guards the session and the timers: send_cmds runs on any thread, frames are
-        # handled on the reader thread. Promises are always settled outside the lock.
-        self._lock = threading.Lock()
-        self._session: ClientSession[Promise[Frames]] = ClientSession(
+        session: ClientSession[Promise[Frames]] = ClientSession(
             since=since, max_pending_groups=max_pending_groups,
             max_tracked_events=max_tracked_events)
-        self._timers: dict[tuple[int, ...], threading.Timer] = {}
-        self._ws: ClientConnection | None = None
-        self._reader: threading.Thread | None = None
-        self._done = threading.Event()
-        self._closing = threading.Event()
-
-    # -- connection -------------------------------------------------------------------------
+        self._shell = SyncShell(session, connect=self._open_ws, hooks=self, reconnect=reconnect,
+                                backoff=backoff or Backoff())
 
     def connect(self) -> None:
         """Open the WebSocket and start the reader thread, which first calls ``opened()``.
@@ -129,11 +102,7 @@ class Client:
             websockets.exceptions.InvalidHandshake: the server refused the upgrade (for instance
                 ``InvalidStatus`` with HTTP 401 for a missing or wrong token).
         """
-        ws = self._open_ws()
-        self._made(ws)
-        self._reader = threading.Thread(target=self._read_loop, args=(ws,),
-                                        name="switchboard-reader", daemon=True)
-        self._reader.start()
+        self._shell.open()
 
     def _open_ws(self) -> ClientConnection:
         return open_sync(self.url, headers=self.headers, protocols=self.protocols,
@@ -144,25 +113,32 @@ class Client:
 
     def run_forever(self) -> None:
         """Block until the connection has ended and ``closed()`` has returned."""
-        if self._reader is not None:
-            self._reader.join()
+        self._shell.join()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake (and stop reconnecting); ``closed()`` follows."""
-        self._closing.set()
-        if self._ws is not None:
-            self._ws.close(code, reason)
+        self._shell.close(code, reason)
+
+    @property
+    def reconnect(self) -> bool:
+        """Whether a lost connection is opened again."""
+        return self._shell.reconnect
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the connection was opened again after it was lost."""
+        return self._shell.reconnects
 
     @property
     def last_event_id(self) -> int | None:
         """The resume position: every push handed out at or below it was acknowledged."""
-        with self._lock:
-            return self._session.last_event_id
+        with self._shell.lock:
+            return self._shell.session.last_event_id
 
     @property
     def terminated(self) -> bool:
         """True once the connection has ended (the ws4py attribute of the same name)."""
-        return self._done.is_set()
+        return self._shell.done.is_set()
 
     def ack(self, *event_ids: int) -> None:
         """Acknowledge pushes by event id (done automatically after the hooks return).
@@ -170,9 +146,7 @@ class Client:
         A group member tells the server (``["ack", {"eventIds": [...]}]``, not waited for);
         a plain subscriber only moves ``last_event_id``. Already acknowledged ids are skipped.
         """
-        with self._lock:
-            out = self._session.ack(event_ids, Promise())
-        self._transmit(out)
+        self._shell.ack(event_ids)
 
     def send(self, payload: str | bytes, binary: bool = False) -> None:
         """Send one raw frame, bypassing tags and promises (inherited from ws4py in the original).
@@ -180,15 +154,11 @@ class Client:
         Raises:
             ConnectionClosed: not connected, or the connection is closed.
         """
-        ws = self._ws
-        if ws is None:
-            raise ConnectionClosed(None, "not connected yet: call connect() first")
-        try:
-            ws.send(payload if not binary or isinstance(payload, bytes) else payload.encode())
-        except WsConnectionClosed as exc:
-            raise ConnectionClosed(ws.close_code, ws.close_reason or "") from exc
+        self._shell.send_raw(payload if not binary or isinstance(payload, bytes)
+                             else payload.encode())
 
-    def send_cmds(self, *cmds: Sequence[JsonLike], timeout_s: float | None = None) -> Promise[Frames]:
+    def send_cmds(self, *cmds: Sequence[JsonLike],
+                  timeout_s: float | None = None) -> Promise[Frames]:
         """Send ``(method, args)`` commands as one tagged frame and return a promise of the reply.
 
         The promise is fulfilled with ``(cmds, resps)``: the tagged commands as sent
@@ -206,17 +176,7 @@ class Client:
             ConnectionClosed: not connected, or the connection is already closed.
             TooManyPending: ``max_pending_groups`` calls already await replies.
         """
-        with self._lock:
-            out = self._session.send(cmds, Promise())
-            if out.text is not None and timeout_s is not None:
-                timer = threading.Timer(timeout_s, self._expire, (out.group.tags, timeout_s))
-                timer.daemon = True
-                self._timers[out.group.tags] = timer
-                timer.start()
-        if out.text is None:
-            out.group.handle.fulfill(([], []))
-        self._transmit(out)
-        return out.group.handle
+        return self._shell.send_group(cmds, timeout_s)
 
     # -- hooks (run on the reader thread) ---------------------------------------------------
 
@@ -241,131 +201,6 @@ class Client:
         """
         logger.info("unsolicited: %r", resps)
 
-    def _deliver(self, pushes: Pushes) -> bool:
-        """Hand a push frame to user code; ``True`` to acknowledge its events now."""
-        return self._call_hook(self.received_unsolicited, pushes.to_json())
-
-    # -- reader thread ----------------------------------------------------------------------
-
-    def _made(self, ws: ClientConnection) -> Outgoing[Promise[Frames]] | None:
-        with self._lock:
-            self._ws = ws
-            return self._session.connection_made(Promise())
-
-    def _read_loop(self, ws: ClientConnection) -> None:
-        resume: Outgoing[Promise[Frames]] | None = None
-        first = True
-        try:
-            while True:
-                if first:
-                    self._call_hook(self.opened)
-                else:
-                    self._transmit(resume)  # a lost send is noticed by the read below
-                    if resume is not None:
-                        resume.group.handle.then(_log_resume_errors)
-                    self._call_hook(self.reconnected)
-                try:
-                    while True:
-                        self._dispatch(ws.recv())
-                except WsConnectionClosed:
-                    pass
-                if not self.reconnect or self._closing.is_set():
-                    return
-                self._reject(ws, final=False)
-                reopened = self._reopen()
-                if reopened is None:
-                    return
-                ws, first = reopened, False
-                resume = self._made(ws)
-        finally:
-            self._reject(ws, final=True)
-            self._call_hook(self.closed, ws.close_code, ws.close_reason or "")
-            self._done.set()
-
-    def _reopen(self) -> ClientConnection | None:
-        """Open a new connection with backoff; ``None`` once ``close()`` was called."""
-        attempt = 0
-        while not self._closing.wait(self.backoff.delay_s(attempt, random.random)):
-            attempt += 1
-            try:
-                ws = self._open_ws()
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                logger.info("reconnecting to %s (attempt %d): %s", self.url, attempt, exc)
-                continue
-            self.reconnects += 1
-            return ws
-        return None
-
-    def _dispatch(self, data: str | bytes) -> None:
-        with self._lock:
-            event = self._session.receive(data)
-            if isinstance(event, Reply):
-                self._cancel_timer(event.group.tags)
-        if isinstance(event, Reply):
-            event.group.handle.fulfill((event.group.to_json(), event.to_json()))
-        elif isinstance(event, Pushes):
-            with self._lock:
-                handout = self._session.hand_out(event.pushes)
-                reack = self._session.reack(handout.redelivered, Promise())
-            self._transmit(reack)
-            if handout.deliver and self._deliver(event) and handout.event_ids:
-                self.ack(*handout.event_ids)
-        elif isinstance(event, Dropped):
-            logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
-        else:
-            logger.warning("reply matches no pending command (%s): %r", event.reason, data)
-            self._call_hook(self.received_unsolicited, event.to_json())
-
-    def _transmit(self, out: Outgoing[Promise[Frames]] | None) -> None:
-        """Send a group's frame; if the connection is gone, fail the group at once."""
-        ws = self._ws
-        if out is None or out.text is None or ws is None:
-            return
-        try:
-            ws.send(out.text)
-        except WsConnectionClosed:
-            # The reader rejects whatever is still pending; if it already ran, this group
-            # was registered after it, so reject it here.
-            self._fail(out.group.tags, ConnectionClosed(ws.close_code, ws.close_reason or ""))
-
-    def _reject(self, ws: ClientConnection, *, final: bool) -> None:
-        """The connection ended: reject every pending promise with ``ConnectionClosed``."""
-        code, reason = ws.close_code, ws.close_reason or ""
-        with self._lock:
-            groups = self._session.connection_lost(code, reason, final=final)
-            for timer in self._timers.values():
-                timer.cancel()
-            self._timers.clear()
-        for group in groups:
-            group.handle.reject(ConnectionClosed(code, reason))
-
-    def _expire(self, tags: tuple[int, ...], timeout_s: float) -> None:
-        self._fail(tags, ResponseTimeout(timeout_s))
-
-    def _fail(self, tags: tuple[int, ...], error: Exception) -> None:
-        with self._lock:
-            group = self._session.expire(tags)
-            self._cancel_timer(tags)
-        if group is not None:
-            group.handle.reject(error)
-
-    def _cancel_timer(self, tags: tuple[int, ...]) -> None:
-        timer = self._timers.pop(tags, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _call_hook(self, hook: Callable[..., object], *args: object) -> bool:
-        """Call a user hook; ``True`` if it returned without raising."""
-        try:
-            hook(*args)
-            return True
-        except Exception:
-            # A failing user hook must not stop the delivery of later frames (the original's
-            # reader thread died on the first exception and the connection went with it).
-            logger.exception("%s raised on the reader thread", getattr(hook, "__name__", hook))
-            return False
-
-
-def _log_resume_errors(reply: Frames) -> None:
-    for error in errors_in(reply[1]):
-        logger.error("resuming after a reconnect failed: %r", error)
+    def _handle_pushes(self, pushes: Pushes) -> bool:
+        """Hand a push frame to ``received_unsolicited``; ``True`` to acknowledge it now."""
+        return self._shell.call_hook(self.received_unsolicited, pushes.to_json())

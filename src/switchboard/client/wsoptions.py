@@ -1,9 +1,8 @@
-"""How both client shells open their WebSocket: limits, TLS, headers, the ws4py-style options.
+"""How the threaded client opens its WebSocket: limits, TLS, headers, the ws4py-style options.
 
 The threaded client keeps the original's ws4py constructor options (``ssl_options`` as a dict of
 ``ssl`` settings, headers as ``(name, value)`` pairs, ``permessage-deflate`` as an extension
-name); this module turns them into ``websockets`` arguments, so that the shells themselves only
-move frames.
+name); this module turns them into ``websockets.sync`` arguments.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from websockets.asyncio.client import ClientConnection as AsyncConnection
-from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 from websockets.typing import Subprotocol
@@ -25,13 +22,13 @@ __all__ = [
     "HeadersLike",
     "SslOptions",
     "header_list",
-    "open_async",
     "open_sync",
     "ssl_context",
 ]
 
 DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
-"""Largest frame accepted from the server: ``getMessages`` with ``raw`` carries whole messages."""
+"""Largest frame accepted from the server: ``getMessages`` with ``raw`` carries whole messages
+(the asyncio client's default too)."""
 
 DEFAULT_PING_INTERVAL_S: Final = 20.0
 """Keepalive ping interval when none is given; a silent server is noticed within two intervals
@@ -106,25 +103,3 @@ def open_sync(url: str, *, headers: Sequence[tuple[str, str]], protocols: Sequen
     }
     connection: SyncConnection = sync_connect(url, **options)
     return connection
-
-
-async def open_async(url: str, *, headers: Mapping[str, str], tls: ssl.SSLContext | None,
-                     timeout_s: float, ping_interval_s: float | None,
-                     max_frame_bytes: int) -> AsyncConnection:
-    """Open the asyncio client's connection (``websockets.asyncio``).
-
-    Raises:
-        OSError: the TCP connection failed.
-        TimeoutError: the opening handshake took longer than ``timeout_s``.
-        websockets.exceptions.InvalidHandshake: the server refused the upgrade.
-    """
-    return await async_connect(
-        url,
-        additional_headers=dict(headers) or None,
-        compression=None,  # the server negotiates none (protocol.md §1.1)
-        ssl=tls if url.startswith("wss:") else None,
-        open_timeout=timeout_s,
-        close_timeout=timeout_s,
-        ping_interval=ping_interval_s,
-        max_size=max_frame_bytes,
-    )
