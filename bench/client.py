@@ -16,7 +16,10 @@ on uvloop) answers ``watchAll`` and then sends ``--events`` ``newMessage`` frame
 * ``threaded``: ``switchboard.Client`` with ``received_unsolicited`` counting pushes.
 
 The floor, in the same run: a raw ``websockets`` client that counts the same frames without
-decoding them. The last line prints each consumer's pushes/s and its ratio to the floor.
+decoding them. For each consumer the best of ``--rounds`` is kept, both as pushes per second
+(wall clock) and as CPU microseconds per push spent in this process (``time.process_time``: all
+threads, the floor's own WebSocket cost included) — the steadier figure on a shared machine. The
+last line prints each consumer's pushes/s and CPU µs/push, and the floor's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from _common import Child, machine
@@ -136,6 +140,13 @@ def main() -> None:
         uvloop.run(serve_peer(args.serve_peer))
         return
     results: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+
+    def measured(run: Callable[[], float]) -> tuple[float, float]:
+        before = time.process_time()
+        elapsed = run()
+        return elapsed, time.process_time() - before
+
     with Child([sys.executable, __file__, "--serve-peer", str(args.events)]) as child:
         url = f"ws://127.0.0.1:{child.info['port']}/workers"
         runs = {
@@ -145,16 +156,20 @@ def main() -> None:
             "threaded": lambda: threaded_consumer(url, args.events),
         }
         for name, run in runs.items():
-            results[name] = min(run() for _ in range(args.rounds))
+            rounds = [measured(run) for _ in range(args.rounds)]
+            results[name] = min(elapsed for elapsed, _ in rounds)
+            cpu[name] = min(used for _, used in rounds) / args.events * 1e6
             rate = args.events / results[name]
             print(f"{name:<10} {args.events} pushes in {results[name] * 1000:8.1f} ms: "
-                  f"{rate:8.0f} pushes/s", file=sys.stderr)
+                  f"{rate:8.0f} pushes/s, {cpu[name]:6.1f} CPU µs/push", file=sys.stderr)
     print(f"client: {args.events} pushes per round, best of {args.rounds}, peer in its own "
           f"process (websockets on uvloop), consumer on asyncio in this one; {machine()}")
     base = args.events / results["floor"]
-    ratios = "; ".join(f"{name}: {args.events / s:.0f} pushes/s = {args.events / s / base:.2f}x"
-                       for name, s in results.items() if name != "floor")
-    print(f"client pushes/s vs raw websockets floor ({base:.0f}/s): {ratios}")
+    ratios = "; ".join(f"{name}: {args.events / s:.0f} pushes/s = {args.events / s / base:.2f}x, "
+                       f"{cpu[name]:.1f} CPU µs/push" for name, s in results.items()
+                       if name != "floor")
+    print(f"client vs raw websockets floor ({base:.0f} pushes/s, {cpu['floor']:.1f} CPU µs/push): "
+          f"{ratios}")
 
 
 if __name__ == "__main__":

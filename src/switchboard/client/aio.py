@@ -206,7 +206,7 @@ class AsyncClient:
                 server will deliver the events again, and they will not be handed out twice.
             ResponseTimeout: no confirmation within ``timeout_s``.
         """
-        await self._shell.confirm(self._session.ack(event_ids, self._shell.future()))
+        await self._shell.confirm(self._session.ack(event_ids, self._shell.future))
 
     async def events(self, *, auto_ack: bool = True) -> AsyncIterator[Push]:
         """Yield each unsolicited response as a :class:`Push`, until the connection ends.
@@ -234,13 +234,15 @@ class AsyncClient:
                 raise item
             handout = self._session.hand_out((item,))
             if not handout.deliver:
-                reack = self._session.reack(handout.redelivered, self._shell.future())
-                await self._shell.confirm(reack, quiet=True)
+                reack = self._session.reack(handout.redelivered, self._shell.future)
+                if reack is not None:
+                    await self._shell.confirm(reack, quiet=True)
                 continue
             yield item
             if auto_ack and handout.event_ids:
-                ack = self._session.ack(handout.event_ids, self._shell.future())
-                await self._shell.confirm(ack, quiet=True)
+                ack = self._session.ack(handout.event_ids, self._shell.future)
+                if ack is not None:  # a group member's; a plain subscriber sends nothing
+                    await self._shell.confirm(ack, quiet=True)
 
 
 def _watch(args: dict[str, JsonValue], since: int | None, group: str | None,

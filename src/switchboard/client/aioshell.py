@@ -89,7 +89,7 @@ class AsyncShell:
             websockets.exceptions.InvalidHandshake: the server refused the upgrade.
         """
         self._ws = ws = await self._connect()
-        self.session.connection_made(self.future())  # open before the first frame is read
+        self.session.connection_made(self.future)  # open before the first frame is read
         self._supervisor = asyncio.create_task(self._supervise(ws), name="switchboard-aio")
 
     def future(self) -> Handle:
@@ -173,7 +173,7 @@ class AsyncShell:
                 return
             self._ws = ws = reopened
             self.reconnects += 1
-            out = self.session.connection_made(self.future())
+            out = self.session.connection_made(self.future)
             self._resume = asyncio.create_task(self._resumed(out), name="switchboard-resume")
 
     def _received(self, data: str | bytes) -> None:

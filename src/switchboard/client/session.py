@@ -50,7 +50,7 @@ the caller does (a command that is not a pair, sending while not open, too many 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
@@ -151,23 +151,32 @@ class Push:
     Attributes:
         name: the response name, ``"newMessage"`` for new mail.
         args: the response arguments as sent.
-        new_message: a ``newMessage`` push's arguments, typed (``None`` for other pushes, or
-            arguments without a ``messageId``); derived from ``args``.
     """
 
     name: str
     args: JsonValue
-    new_message: NewMessagePush | None = field(default=None, compare=False, repr=False)
+    # The typed args, read on first use: the session itself needs only the event id.
+    _typed: NewMessagePush | None = field(default=None, init=False, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.new_message is None and self.name == "newMessage":
-            # Frozen: the derived field is set the one way a frozen dataclass allows.
-            object.__setattr__(self, "new_message", NewMessagePush.from_args(self.args))
+    @property
+    def new_message(self) -> NewMessagePush | None:
+        """A ``newMessage`` push's arguments, typed; ``None`` for other pushes, or arguments
+        without a ``messageId``."""
+        typed = self._typed
+        if typed is None and self.name == "newMessage":
+            typed = NewMessagePush.from_args(self.args)
+            object.__setattr__(self, "_typed", typed)  # frozen: the one way to cache
+        return typed
 
     @property
     def event_id(self) -> int | None:
         """A ``newMessage`` push's ``eventId`` (the server's durable event id), else ``None``."""
-        return None if self.new_message is None else self.new_message.event_id
+        if self.name != "newMessage" or not isinstance(self.args, dict):
+            return None
+        event_id = self.args.get("eventId")
+        if type(event_id) is not int or not isinstance(self.args.get("messageId"), str):
+            return None
+        return event_id
 
     def to_json(self) -> list[JsonValue]:
         """The push as received, ``[name, args]``."""
@@ -301,8 +310,11 @@ class ClientSession(Generic[H]):
 
     # -- connection lifetime ----------------------------------------------------------------
 
-    def connection_made(self, handle: H) -> Outgoing[H] | None:
+    def connection_made(self, handle: Callable[[], H]) -> Outgoing[H] | None:
         """A connection is open; return what to send first, if anything.
+
+        Args:
+            handle: makes the handle of the resume group, if there is one.
 
         Returns:
             ``None`` on the first connection. On a reconnection, the recorded set-up commands
@@ -318,7 +330,7 @@ class ClientSession(Generic[H]):
         if self.generation == 1:
             return None
         commands = self._log.replay(self._cursor.position)
-        return self._tag(commands, handle) if commands else None
+        return self._tag(commands, handle()) if commands else None
 
     def connection_lost(self, code: int | None, reason: str = "", *, final: bool) -> list[Group[H]]:
         """The connection ended; return every pending group, now forgotten.
@@ -435,7 +447,7 @@ class ClientSession(Generic[H]):
         A push whose event was processed before (a resumed stream, a group's redelivery) is not
         handed out again; a push with no event id always is, and is never acknowledged.
         """
-        ids = [push.event_id for push in pushes if push.event_id is not None]
+        ids = [i for i in (push.event_id for push in pushes) if i is not None]
         if not ids:
             return HandOut(deliver=True)
         fresh = tuple(event_id for event_id in ids if self._cursor.hand_out(event_id))
@@ -444,23 +456,24 @@ class ClientSession(Generic[H]):
         redelivered = tuple(ids) if self._log.group is not None else ()
         return HandOut(deliver=False, redelivered=redelivered)
 
-    def ack(self, event_ids: Iterable[int], handle: H) -> Outgoing[H] | None:
+    def ack(self, event_ids: Iterable[int], handle: Callable[[], H]) -> Outgoing[H] | None:
         """Record that user code handled ``event_ids``; return the ``ack`` frame, if due.
 
         Ids already acknowledged are skipped. Only a group member tells the server (a plain
         subscriber's position is its own), and only while open: the server redelivers what it
-        did not hear about, and the cursor skips it then.
+        did not hear about, and the cursor skips it then. ``handle`` makes the frame's handle,
+        only when there is a frame (most pushes need none).
         """
         fresh = [i for i in dict.fromkeys(event_ids) if not self._cursor.is_done(i)]
         for event_id in fresh:
             self._cursor.ack(event_id)
         return self.reack(fresh, handle)
 
-    def reack(self, event_ids: Sequence[int], handle: H) -> Outgoing[H] | None:
+    def reack(self, event_ids: Sequence[int], handle: Callable[[], H]) -> Outgoing[H] | None:
         """The ``ack`` frame for ids acknowledged before, for a group member while open."""
         if not event_ids or self._log.group is None or self.state is not SessionState.OPEN:
             return None
-        return self._tag([("ack", {"eventIds": list(event_ids)})], handle)
+        return self._tag([("ack", {"eventIds": list(event_ids)})], handle())
 
 
 def _as_pair(cmd: Sequence[JsonLike]) -> tuple[str, JsonLike]:

@@ -136,7 +136,7 @@ class SyncShell:
     def ack(self, event_ids: Iterable[int]) -> None:
         """Record acks in the session and send the ack frame it makes, if any."""
         with self.lock:
-            out = self.session.ack(event_ids, Promise())
+            out = self.session.ack(event_ids, Promise)
         self.transmit(out)
 
     def send_raw(self, data: str | bytes) -> None:
@@ -180,7 +180,7 @@ class SyncShell:
     def _made(self, ws: ClientConnection) -> Outgoing[Promise[Frames]] | None:
         with self.lock:
             self._ws = ws
-            return self.session.connection_made(Promise())
+            return self.session.connection_made(Promise)
 
     def _read_loop(self, ws: ClientConnection) -> None:
         try:
@@ -227,12 +227,12 @@ class SyncShell:
             event = self.session.receive(data)
             if isinstance(event, Reply):
                 self._cancel_timer(event.group.tags)
+            elif isinstance(event, Pushes):
+                handout = self.session.hand_out(event.pushes)
+                reack = self.session.reack(handout.redelivered, Promise)
         if isinstance(event, Reply):
             event.group.handle.fulfill((event.group.to_json(), event.to_json()))
         elif isinstance(event, Pushes):
-            with self.lock:
-                handout = self.session.hand_out(event.pushes)
-                reack = self.session.reack(handout.redelivered, Promise())
             self.transmit(reack)
             if handout.deliver and self.hooks._handle_pushes(event) and handout.event_ids:
                 self.ack(handout.event_ids)

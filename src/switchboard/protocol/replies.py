@@ -157,14 +157,15 @@ class NewMessagePush:
         message_id = args.get("messageId")
         if not isinstance(message_id, str):
             return None
-        get = args.get
-        summary = get("summary")
+        # Inline type checks: every push a worker gets goes through here.
+        mailbox_id, account, group = args.get("mailboxId"), args.get("account"), args.get("group")
+        event_id, summary = args.get("eventId"), args.get("summary")
         return cls(
             message_id,
-            _str(get("mailboxId")),
-            _str(get("account")),
-            _int(get("eventId")),
-            _str(get("group")),
+            mailbox_id if isinstance(mailbox_id, str) else None,
+            account if isinstance(account, str) else None,
+            event_id if type(event_id) is int else None,
+            group if isinstance(group, str) else None,
             None if summary is None else PushSummary.from_json(summary),
         )
 

@@ -89,7 +89,7 @@ def test_frame_decoder_never_raises(text: str) -> None:
 @given(text=json_text(), raw=st.binary(max_size=64))
 def test_client_frame_classifier_never_raises(text: str, raw: bytes) -> None:
     session: ClientSession[None] = ClientSession(max_pending_groups=4)
-    session.connection_made(None)
+    session.connection_made(lambda: None)
     session.send([("watchAll", {})], None)
     for data in (text, raw):
         event = session.receive(data)

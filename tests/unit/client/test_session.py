@@ -145,7 +145,7 @@ def run(steps: list[Step], **options: int) -> ClientSession[str]:
     for number, step in enumerate(steps):
         where = f"step {number}: {step}"
         if isinstance(step, Made):
-            out = session.connection_made(step.handle)
+            out = session.connection_made(lambda handle=step.handle: handle)
             got = None if out is None else json.loads(out.text or "null")
             assert got == step.resume, where
         elif isinstance(step, Send):
@@ -162,7 +162,7 @@ def run(steps: list[Step], **options: int) -> ClientSession[str]:
             assert session.hand_out(event.pushes) == step.expect, where
         elif isinstance(step, Ack | Reack):
             method = session.ack if isinstance(step, Ack) else session.reack
-            out = method(step.ids, "ack")
+            out = method(step.ids, lambda: "ack")
             got = None if out is None or out.text is None else json.loads(out.text)
             assert got == step.frame, where
         elif isinstance(step, Expire):
@@ -352,7 +352,7 @@ def test_too_many_pending_groups_are_refused_until_a_reply_comes() -> None:
 
 def test_error_replies_are_typed_and_a_resume_gap_is_recognised() -> None:
     session: ClientSession[str] = ClientSession()
-    session.connection_made("x")
+    session.connection_made(lambda: "x")
     session.send([("watchAll", {"since": 1}), ("getMailboxes", {})], "h")
     event = session.receive(
         '[["error",{"type":"cannotCalculateChanges","method":"watchAll","arguments":{"since":1},'
@@ -368,7 +368,7 @@ def test_error_replies_are_typed_and_a_resume_gap_is_recognised() -> None:
 
 def test_pushes_are_typed() -> None:
     session: ClientSession[str] = ClientSession()
-    session.connection_made("x")
+    session.connection_made(lambda: "x")
     event = session.receive(push(7, group="g", summary={
         "subject": "Lunch?", "from": "Ann <ann@example.org>", "date": "Tue, 3 Jun 2014",
         "size": 1234}))
@@ -389,12 +389,12 @@ def test_pushes_are_typed() -> None:
 def test_the_state_table_is_the_only_way() -> None:
     assert TRANSITIONS[SessionState.CLOSED] == frozenset()
     session: ClientSession[str] = ClientSession()
-    session.connection_made("x")
+    session.connection_made(lambda: "x")
     with pytest.raises(InvalidState, match="OPEN to OPEN"):
-        session.connection_made("again")  # opening an open session is a shell bug
+        session.connection_made(lambda: "again")  # opening an open session is a shell bug
     session.connection_lost(1000, final=True)
     with pytest.raises(InvalidState):
-        session.connection_made("after the end")
+        session.connection_made(lambda: "after the end")
     assert isinstance(InvalidState("x"), AssertionError)
     closed_first: ClientSession[str] = ClientSession()
     closed_first.connection_lost(None, final=True)  # close() before any connection
@@ -404,7 +404,7 @@ def test_the_state_table_is_the_only_way() -> None:
 @given(st.text() | st.binary())
 def test_receive_never_raises(data: str | bytes) -> None:
     session: ClientSession[str] = ClientSession()
-    session.connection_made("x")
+    session.connection_made(lambda: "x")
     session.send([("a", {})], "h")
     assert isinstance(session.receive(data), Reply | Pushes | Unmatched | Dropped)
 
@@ -415,7 +415,7 @@ def test_receive_never_raises(data: str | bytes) -> None:
     max_size=4))
 def test_any_json_array_is_classified(frame: list[object]) -> None:
     session: ClientSession[str] = ClientSession()
-    session.connection_made("x")
+    session.connection_made(lambda: "x")
     session.send([("a", {})], "h")
     event = session.receive(json.dumps(frame))
     assert isinstance(event, Reply | Pushes | Unmatched | Dropped)
