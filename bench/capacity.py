@@ -21,8 +21,8 @@ raised), and this process as the worker (``switchboard.aio``). Steps and figures
    and the inject -> ``newMessage`` latency p50/p99 under that load.
 
 Targets (docs/benchmarks.md): <= 64 KB per account, all idle <= 120 s, idle CPU < 5 %, reconnect
-<= 120 s. The peer figures on the last line are the published ones in design.md (EmailEngine 1-2
-MB per account, "several thousand" per instance), not measured here.
+<= 120 s. The peer figures on the last line are the published ones in docs/benchmarks.md
+(EmailEngine 1-2 MB per account, "several thousand" per instance), not measured here.
 """
 
 from __future__ import annotations

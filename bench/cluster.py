@@ -74,7 +74,7 @@ PEER = {"n": 10_000, "kb_per_account": 52.6, "all_idle_s": 93.0, "events_per_s":
 
 def serve_node(argv: list[str]) -> None:
     """Run one cluster node until SIGTERM; print ``READY port=P pid=PID`` once listening."""
-    from serve import run_until_signalled
+    from serve import serve_until_signalled
 
     from switchboard.engine.settings import EngineSettings
     from switchboard.server.config import load_settings
@@ -95,7 +95,7 @@ def serve_node(argv: list[str]) -> None:
     engine = EngineSettings(connect_rate_per_s=args.connect_rate_per_s,
                             connect_rate_per_host_per_s=args.connect_rate_per_s,
                             command_idle_close_s=args.command_idle_close_s)
-    run_until_signalled(settings, engine, settings.log_level)
+    serve_until_signalled(settings, engine, settings.log_level)
 
 
 def node_child(name: str, dsn: str, key: str, tmp: Path, cert: Path,

@@ -27,12 +27,13 @@ import datetime
 import enum
 import ipaddress
 import re
-import signal
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
+
+from switchboard.cli.loop import run_async, run_until_signalled
 
 __all__ = ["FakeImapServer"]
 
@@ -590,14 +591,12 @@ async def _main(args: argparse.Namespace) -> None:
     await server.start()
     if args.cert_out:
         Path(args.cert_out).write_bytes(server.cert_pem)  # noqa: ASYNC240 - once, at startup
-    print(f"READY port={server.port} tls_port={server.tls_port} "
-          f"control_port={server.control_port} cert={args.cert_out or ''}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop()
+    ready = (f"READY port={server.port} tls_port={server.tls_port} "
+             f"control_port={server.control_port} cert={args.cert_out or ''}")
+    try:
+        await run_until_signalled(ready=lambda: print(ready, flush=True))
+    finally:
+        await server.stop()
 
 
 def main() -> None:
@@ -611,12 +610,7 @@ def main() -> None:
     parser.add_argument("--body-pad-bytes", type=int, default=0)
     parser.add_argument("--cert-out", help="write the TLS certificate (PEM) here to trust it")
     args = parser.parse_args()
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(_main(args))
-    else:
-        uvloop.run(_main(args))
+    run_async(lambda: _main(args))
 
 
 if __name__ == "__main__":

@@ -338,18 +338,13 @@ def pymap_server() -> Iterator[Imap]:
 
 
 async def _serve_pymap() -> None:
+    from switchboard.cli.loop import run_until_signalled
     from switchboard.demo.imapserver import EmbeddedImapServer
 
     async with EmbeddedImapServer() as imap:
-        print(f"READY port={imap.port} username={imap.username} password={imap.password}",
-              flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        import signal
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+        await run_until_signalled(ready=lambda: print(
+            f"READY port={imap.port} username={imap.username} password={imap.password}",
+            flush=True))
 
 
 @contextlib.contextmanager

@@ -14,13 +14,11 @@ Run: ``python bench/serve.py --data-dir D --imap-ca-file CERT --connect-rate-per
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import os
-import signal
 from pathlib import Path
 
-from switchboard.cli import run_async
+from switchboard.cli.loop import run_async, run_until_signalled
 from switchboard.engine.settings import EngineSettings
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
@@ -53,10 +51,12 @@ def main() -> None:
     engine = EngineSettings(connect_rate_per_s=args.connect_rate_per_s,
                             connect_rate_per_host_per_s=args.connect_rate_per_host_per_s,
                             command_idle_close_s=args.command_idle_close_s)
-    run_until_signalled(settings, engine, args.log_level)
+    serve_until_signalled(settings, engine, args.log_level)
 
 
-def run_until_signalled(settings: ServerSettings, engine: EngineSettings, log_level: str) -> None:
+def serve_until_signalled(
+    settings: ServerSettings, engine: EngineSettings, log_level: str
+) -> None:
     """Serve on uvloop, print ``READY port=P pid=PID`` once listening, stop on SIGINT/SIGTERM."""
 
     async def serve() -> None:
@@ -64,13 +64,9 @@ def run_until_signalled(settings: ServerSettings, engine: EngineSettings, log_le
 
         logging.basicConfig(level=log_level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         async with SwitchboardServer(settings, engine_settings=engine) as server:
-            print(f"READY port={server.port} pid={os.getpid()}", flush=True)
-            await stop.wait()
+            await run_until_signalled(
+                ready=lambda: print(f"READY port={server.port} pid={os.getpid()}", flush=True))
 
     run_async(serve)
 

@@ -34,16 +34,52 @@ ensure_system_packages() {
   PATH=$PATH:/usr/sbin apt_install_missing dovecot:dovecot-imapd openssl:openssl chromium:chromium
 }
 
-# .venv with the package installed editable plus the given extras (comma-separated).
+# .venv with the package installed editable plus the given extras (comma-separated). pip runs
+# only when something is missing: the stamp records pyproject.toml's hash and the requirements
+# installed under it, so a second ./scripts/demo starts at once, and ./scripts/test then
+# ./scripts/demo needs no pip either (the test extra holds the demo's requirements).
 ensure_venv() {
   local extras=$1 python
+  if [[ -x .venv/bin/switchboard ]] && _venv_stamp check "$extras"; then
+    return 0
+  fi
   if [[ ! -x .venv/bin/python ]]; then
     python=$(find_python)
     echo "== creating .venv with $python"
     "$python" -m venv .venv
   fi
+  echo "== pip install -e '.[$extras]' into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[$extras]"
+  _venv_stamp record "$extras"
+}
+
+# `_venv_stamp check EXTRAS`: exit 0 when .venv holds pyproject.toml's dependencies and those of
+# EXTRAS as they read now. `_venv_stamp record EXTRAS`: note that they were just installed.
+_venv_stamp() {
+  [[ -x .venv/bin/python ]] || return 1
+  .venv/bin/python - "$@" <<'PY'
+import hashlib, json, sys, tomllib
+from pathlib import Path
+
+mode, extras = sys.argv[1], [e for e in sys.argv[2].split(",") if e]
+raw = Path("pyproject.toml").read_bytes()
+project = tomllib.loads(raw.decode())["project"]
+wanted = set(project.get("dependencies", []))
+for extra in extras:
+    wanted.update(project.get("optional-dependencies", {}).get(extra, [f"[{extra}]"]))
+digest = hashlib.sha256(raw).hexdigest()
+stamp = Path(".venv/switchboard-installed.json")
+try:
+    old = json.loads(stamp.read_text())
+except (OSError, ValueError):
+    old = {}
+# Requirements recorded under another pyproject.toml may have changed since: they do not count.
+have = set(old.get("requirements", [])) if old.get("pyproject") == digest else set()
+if mode == "check":
+    sys.exit(0 if wanted <= have else 1)
+stamp.write_text(json.dumps({"pyproject": digest, "requirements": sorted(have | wanted)}))
+PY
 }
 
 # PostgreSQL on 127.0.0.1:5432 for the multi-node tests: start it when installed but stopped,

@@ -17,8 +17,8 @@ __all__ = ["SwitchboardError"]
 class SwitchboardError(Exception):
     """Base class of every exception Switchboard raises on purpose.
 
-    ``type`` is the protocol.md error type when the error is (or came from) a wire error
-    response, for instance ``"mailboxDoesNotExist"``; ``None`` otherwise.
+    ``type`` is the wire error type (docs/protocol.md, "Errors") when the error is (or came from)
+    a wire error response, for instance ``"mailboxDoesNotExist"``; ``None`` otherwise.
     """
 
     type: str | None = None

@@ -112,12 +112,25 @@ async def test_token_from_the_environment_and_json_output(
     assert documents[0]["mailboxes"][0]["name"] == "INBOX"
 
 
-async def test_a_missing_token_is_one_line_and_exit_1(server: SwitchboardServer) -> None:
-    result = await run("accounts", "list", "--url", base(server))
+@pytest.mark.parametrize("command", [["accounts", "list"], ["watch"]])
+async def test_a_missing_token_says_one_is_required_and_how_to_pass_it(
+    server: SwitchboardServer, command: list[str]
+) -> None:
+    result = await run(*command, "--url", base(server))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"switchboard: error: {base(server)} requires an auth token: pass --token or set "
+        "SWITCHBOARD_TOKEN (on the server's machine, `switchboard tokens create --scope worker` "
+        "makes one)"
+    ]
+
+
+async def test_a_wrong_token_is_refused_in_one_line(server: SwitchboardServer) -> None:
+    result = await run("accounts", "list", "--url", base(server), "--token", "wrong")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"switchboard: error: {base(server)} refused the token (HTTP 401): "
-        "set --token or SWITCHBOARD_TOKEN"
+        "check --token or SWITCHBOARD_TOKEN"
     ]
 
 
@@ -196,6 +209,37 @@ async def test_an_unreachable_server_is_one_clear_line(command: list[str]) -> No
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["accounts", "list"], ["watch"], ["accounts", "show", "x"]])
+@pytest.mark.parametrize("port", ["port", "tls_port"])
+async def test_a_port_that_is_not_switchboard_is_one_clear_line(
+    dovecot: DovecotServer, command: list[str], port: str
+) -> None:
+    url = f"http://127.0.0.1:{getattr(dovecot, port)}"  # IMAP, and IMAPS: not HTTP
+    result = await run(*command, "--url", url)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr  # no traceback
+    assert lines[0].startswith(f"switchboard: error: cannot reach {url}: "), lines
+    assert lines[0].endswith("(is this the Switchboard server's address?)"), lines
+
+
+async def test_https_to_a_plain_http_server_is_one_clear_line(server: SwitchboardServer) -> None:
+    url = f"https://127.0.0.1:{server.port}"
+    result = await run("accounts", "list", "--url", url, "--token", TOKEN)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"switchboard: error: cannot reach {url}: TLS failed ("), line
+    assert line.endswith("): is it an https:// server?"), line
+
+
+async def test_an_unknown_host_is_one_clear_line() -> None:
+    result = await run("accounts", "list", "--url", "http://no-such-host.invalid:8080")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr  # the resolver's reason varies; one line, no traceback
+    assert lines[0].startswith("switchboard: error: cannot reach http://no-such-host.invalid:8080:")
+
+
 async def test_watch_prints_each_new_message_with_its_summary(
     server: SwitchboardServer, account: str, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
@@ -220,4 +264,4 @@ async def test_watch_prints_each_new_message_with_its_summary(
     _clock, name, message_id, *rest = line.split("  ")
     assert name == account
     assert message_id.endswith(f"?{uid}")
-    assert " ".join(rest).strip() == "from bob@example.com: Invoice 42"
+    assert " ".join(rest).strip() == "from Bob <bob@example.com>: Invoice 42"  # name kept

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 import switchboard
+from switchboard.server.config import ServerSettings
 
 SWITCHBOARD = [sys.executable, "-m", "switchboard.cli"]
 
@@ -32,11 +35,59 @@ def test_version() -> None:
 
 
 def test_refuses_public_address_without_tokens(tmp_path: Path) -> None:
-    result = run("serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path))
+    data_dir = tmp_path / "data"
+    result = run("serve", "--host", "0.0.0.0", "--data-dir", str(data_dir))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # one clear line, no traceback
     assert lines[0].startswith("switchboard: error: refusing to listen on '0.0.0.0'")
+    assert not data_dir.exists()  # a refused start creates no data dir and no key
+
+
+def test_a_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = run("serve", "--port", str(port), "--data-dir", str(data_dir))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"switchboard: error: cannot listen on 127.0.0.1:{port}: address already in use"
+    ]
+    assert result.stdout == ""
+    assert not data_dir.exists()
+
+
+def test_an_address_not_on_this_machine_is_one_line(tmp_path: Path) -> None:
+    # TEST-NET-1 (RFC 5737): never assigned to a local interface.
+    result = run("serve", "--host", "192.0.2.1", "--token", "t", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "switchboard: error: cannot listen on 192.0.2.1:8080: cannot assign requested address"
+    ]
+    assert not (tmp_path / "d").exists()
+
+
+def test_every_setting_but_the_secret_ones_is_a_flag() -> None:
+    result = run("serve", "--help")
+    assert result.returncode == 0
+    for field in dataclasses.fields(ServerSettings):
+        if field.name in ("secret_key", "oauth_providers"):
+            assert f"--{field.name.replace('_', '-')}" not in result.stdout
+            continue
+        flag = {"tokens": "--token", "store_url": "--store"}.get(
+            field.name, "--" + field.name.replace("_", "-")
+        )
+        assert f"  {flag} " in result.stdout or f"  {flag}," in result.stdout, flag
+
+
+def test_a_bad_flag_value_gets_the_settings_message(tmp_path: Path) -> None:
+    result = run("serve", "--max-batch", "many", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "switchboard: error: setting max_batch: expected a whole number, not 'many'"
+    ]
 
 
 def test_bad_setting_from_environment(tmp_path: Path) -> None:
@@ -97,3 +148,20 @@ def test_serve_requires_token_and_stops_cleanly(
     assert "Traceback" not in log
     assert "sekrit-token" not in log
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_tokens_take_data_dir_before_or_after_the_action(tmp_path: Path, order: str) -> None:
+    data_dir = str(tmp_path / "data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    if order == "before":
+        created = run("tokens", "--data-dir", data_dir, "create", "--scope", "worker",
+                      "--name", "ci", env=env)  # fmt: skip
+    else:
+        created = run("tokens", "create", "--scope", "worker", "--name", "ci",
+                      "--data-dir", data_dir, env=env)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().startswith("sbt_")
+    listed = run("tokens", "list", "--data-dir", data_dir, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "\tci\tworker\t" in listed.stdout

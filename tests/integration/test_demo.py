@@ -10,9 +10,8 @@ import socket
 import subprocess
 import sys
 
+import pymap  # noqa: F401 - the test extra installs it; a missing one must fail, not skip
 import pytest
-
-pytest.importorskip("pymap")
 
 DEMO = [sys.executable, "-m", "switchboard", "demo"]
 TIMEOUT_S = 60.0
@@ -40,6 +39,22 @@ def test_timed_demo_succeeds_and_shows_a_received_message() -> None:
     assert re.search(r"^\[\d\d:\d\d:\d\d\.\d{3}\] ", out, re.MULTILINE)  # timestamped steps
     assert re.search(r"OK: \d+ of \d+ message\(s\) travelled IMAP -> server -> worker", out)
     assert "Traceback" not in result.stderr
+    # "N ms after delivery" counts from the APPEND's completion, which the "delivered" line
+    # follows at once: N never exceeds the time between that line and the "received" one.
+    for number in received:
+        sent = _stamp_ms(out, rf"\] delivered 'Switchboard demo message #{number}'")
+        got = _stamp_ms(out, rf"\] worker received new message: .*#{number}'")
+        took = re.search(rf"#{number}'.* \((\d+) ms after delivery\)", out)
+        assert took, out
+        assert int(took.group(1)) <= got - sent + 1, out  # +1: each stamp rounds down
+
+
+def _stamp_ms(out: str, after: str) -> int:
+    """The [HH:MM:SS.mmm] stamp, in ms, of the first line matching ``after``."""
+    match = re.search(r"^\[(\d\d):(\d\d):(\d\d)\.(\d{3})" + after, out, re.MULTILINE)
+    assert match, (after, out)
+    hours, minutes, seconds, millis = map(int, match.groups())
+    return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
 
 
 def test_taken_port_fails_with_one_line() -> None:
@@ -57,7 +72,7 @@ def test_taken_port_fails_with_one_line() -> None:
         )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    expected = f"switchboard: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    expected = f"switchboard: error: cannot listen on 127.0.0.1:{port}: address already in use"
     assert lines == [expected]
 
 
@@ -181,6 +196,7 @@ def test_without_pymap_says_how_to_install_it() -> None:
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "switchboard: error: the demo needs pymap (pymap is missing): "
-        "pip install 'switchboard-python[demo]'"
+        "switchboard: error: the demo's embedded IMAP server needs pymap: "
+        "pip install 'switchboard-python[demo]' into this environment "
+        "(from a checkout: pip install '.[demo]')"
     ]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pymap  # noqa: F401 - the test extra installs it; a missing one must fail, not skip
 import pytest
 
 from switchboard.demo.imapserver import DemoImapError, EmbeddedImapServer
-
-pytest.importorskip("pymap")
 
 TIMEOUT_S = 5.0
 MAX_LINE_BYTES = 64 * 1024

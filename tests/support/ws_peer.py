@@ -1,6 +1,6 @@
 """A scripted Switchboard WebSocket peer for client tests, on 127.0.0.1 port 0 in its own thread.
 
-It answers like protocol.md's example conversations (one reply frame per request frame, tags
+It answers like the server (docs/protocol.md: one reply frame per request frame, tags
 echoed unchanged, untagged commands answered untagged, ``[]`` answered with ``[]``, invalid JSON
 answered with an untagged ``invalidJson`` error) for ``connect``, ``watchAll``,
 ``watchMailboxes``, ``getMailboxes``, ``getMessageList`` and ``getMessages``
@@ -110,7 +110,7 @@ class WsPeer:
         self.paths.append(ws.request.path)
         async for message in ws:
             if isinstance(message, bytes):
-                continue  # binary frames are ignored, as by the server (protocol.md §1.2)
+                continue  # binary frames are ignored, as by the server
             self.frames.append(message)
             if not await self._answer(ws, message):
                 return

@@ -151,7 +151,7 @@ class AsyncShell:
     async def _connect(self) -> ClientConnection:
         return await ws_connect(
             self.url, additional_headers=self.headers or None,
-            compression=None,  # the server negotiates none (protocol.md §1.1)
+            compression=None,  # the server negotiates none (docs/protocol.md, "Endpoints")
             ssl=self.tls if self.url.startswith("wss:") else None,
             open_timeout=self.timeout_s, close_timeout=self.timeout_s,
             ping_interval=self.ping_interval_s, max_size=self.max_frame_bytes)

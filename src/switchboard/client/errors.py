@@ -57,9 +57,9 @@ class ResponseTimeout(SwitchboardError):  # noqa: N818 - name fixed by the API b
 class CommandError(SwitchboardError):
     """An ``["error", {...}, tag]`` response, as a value or raised by ``switchboard.aio``.
 
-    ``call()`` raises it when the server answers with an error response. ``type`` is the
-    protocol.md error type (``"mailboxDoesNotExist"``, ``"noAccount"`` …); ``method``,
-    ``arguments`` and ``description`` are copied from the error response.
+    ``call()`` raises it when the server answers with an error response. ``type`` is the wire
+    error type (``"mailboxDoesNotExist"``, ``"noAccount"`` …; docs/protocol.md, "Errors");
+    ``method``, ``arguments`` and ``description`` are copied from the error response.
     """
 
     def __init__(

@@ -30,9 +30,9 @@ Each command of a group gets the next integer tag (0, 1, 2 … per session, neve
 across reconnections, so a late reply from a lost connection can never match a new group), and
 the group is sent as one frame. A reply frame matches the group whose tag tuple it echoes, in
 order; the group is then forgotten. An empty group sends nothing and is settled at once with
-``[]``: the server answers ``[]`` to ``[]`` (protocol.md §1.2). Received frames are decoded by
-the protocol core (:func:`switchboard.protocol.replies.decode_responses`), pushes read into
-typed :class:`Push` values, error responses into :class:`CommandError` values.
+``[]``: the server answers ``[]`` to ``[]`` (docs/protocol.md, "Frames"). Received frames are
+decoded by the protocol core (:func:`switchboard.protocol.replies.decode_responses`), pushes
+read into typed :class:`Push` values, error responses into :class:`CommandError` values.
 
 Resume (:mod:`switchboard.client.resume`): a watch without ``since`` is sent with
 ``since=last_event_id``; one with its own ``since`` sets the position when there is none yet.
@@ -412,7 +412,7 @@ class ClientSession(Generic[H]):
     def receive(self, data: str | bytes) -> Event[H]:
         """Decode and classify one received WebSocket message (see the module docstring).
 
-        Binary messages are always ``Dropped``: the protocol only uses text frames (§1.2).
+        Binary messages are always ``Dropped``: the protocol only uses text frames.
 
         Raises:
             Nothing on purpose: any exception escaping this method is a bug.

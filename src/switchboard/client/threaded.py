@@ -7,7 +7,7 @@ opens the WebSocket and starts one daemon *reader thread*. Like the original, th
 thread**: while one runs, no other frame is delivered, so a hook that blocks on a reply it waits
 for would deadlock — chain with ``then()`` instead of calling ``get()`` inside a hook.
 
-Fixed from the original (protocol.md §6.5): finished command groups are forgotten; pending
+Fixed from the original 0.1.3 client: finished command groups are forgotten; pending
 promises are rejected with ``ConnectionClosed`` when the connection ends, or ``ResponseTimeout``
 when a per-call timeout passes; unknown, untagged or malformed frames are logged or handed to
 ``received_unsolicited`` and never stop the reader thread; ``send_cmds()`` with no commands
@@ -17,7 +17,7 @@ Reliability (docs/reliability.md; the same rules as ``switchboard.aio``, from th
 a ``newMessage`` push is acknowledged once ``received_unsolicited`` returned without raising, and
 ``last_event_id`` is the highest event id at or below which every push handed to a hook was
 acknowledged; pass it back as ``since=`` after a restart. With ``reconnect=True`` (off by
-default, protocol.md §6.5) a lost connection is opened again with backoff, the set-up commands
+default, as in the original) a lost connection is opened again with backoff, the set-up commands
 that succeeded are sent again (watches with ``since=last_event_id``), then ``reconnected()`` is
 called. ``opened()`` runs only on the first connection, ``closed()`` once the client stops for good.
 """

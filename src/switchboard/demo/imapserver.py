@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 from switchboard.errors import SwitchboardError
+from switchboard.extras import install_hint
 
 if TYPE_CHECKING:  # pymap is optional (the ``demo`` extra); imported when the server starts
     from pymap.backend.dict import Config, Login
@@ -144,7 +145,7 @@ class EmbeddedImapServer:
         """Create the account and listen.
 
         Raises:
-            DemoImapError: pymap is not installed (``pip install 'switchboard-python[demo]'``).
+            DemoImapError: pymap is not installed (the ``demo`` extra).
             OSError: the port cannot be bound.
         """
         login, config, self._inbox = await _create_backend(self.username, self.password)
@@ -240,7 +241,7 @@ async def _create_backend(username: str, password: str) -> tuple[Login, Config, 
     except ImportError as exc:
         missing = (exc.name or "pymap").partition(".")[0]
         raise DemoImapError(
-            f"the demo needs pymap ({missing} is missing): pip install 'switchboard-python[demo]'"
+            f"the demo needs pymap ({missing} is missing): {install_hint('demo')}"
         ) from None
 
     class DemoConfig(Config):

@@ -1,1 +1,4 @@
-"""Switchboard imap layer (see docs and design.md)."""
+"""Our asyncio IMAP client: a sans-I/O response parser and state machine under one connection.
+
+``docs/architecture.md`` says what each module does.
+"""

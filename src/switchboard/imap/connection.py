@@ -18,10 +18,10 @@ How it works:
 * Only :meth:`ImapConnection._set_state` changes ``state``; ``TRANSITIONS`` lists the legal
   moves and ``_require`` rejects a call made in the wrong state with :class:`InvalidState`.
 
-Why one module of ~970 lines (style.md asks for a reason past 800): more than half is the
-public commands' docstrings, and the commands and the pipeline share private state (the
-pending-tag map, the send lock, the continuation waiter); the sans-I/O rules already live in
-:mod:`switchboard.imap.state` and TLS in :mod:`switchboard.imap.tls`.
+Why one module of ~970 lines (docs/architecture.md, "Conventions", asks a long module to say why):
+more than half is the public commands' docstrings, and the commands and the pipeline share private
+state (the pending-tag map, the send lock, the continuation waiter); the sans-I/O rules already live
+in :mod:`switchboard.imap.state` and TLS in :mod:`switchboard.imap.tls`.
 
 Mailbox names are passed and returned raw (modified UTF-7, as ``ListItem.name`` holds them);
 use :mod:`switchboard.imap.utf7` to show them to people.
@@ -101,9 +101,10 @@ __all__ = ["ConnectionState", "ImapConnection", "SelectInfo", "TlsMode"]
 _log = logging.getLogger("switchboard.imap")
 
 # TCP keepalive: a peer that vanished without a FIN (host gone, NAT entry dropped) is noticed by
-# the kernel after idle + interval * count = 30 + 10 * 3 = 60 s (design.md's dead-peer target),
-# without any IMAP round trip. A peer whose process is alive but silent still answers keepalives:
-# the engine's DONE probe (idle_refresh_s + liveness_grace_s) covers that case.
+# the kernel after idle + interval * count = 30 + 10 * 3 = 60 s (docs/reliability.md: a dead peer
+# is noticed within a minute), without any IMAP round trip. A peer whose process is alive but
+# silent still answers keepalives: the engine's DONE probe (idle_refresh_s + liveness_grace_s)
+# covers that case.
 KEEPALIVE_IDLE_S = 30
 KEEPALIVE_INTERVAL_S = 10
 KEEPALIVE_COUNT = 3

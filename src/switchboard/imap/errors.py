@@ -14,9 +14,9 @@ The tree::
           ├── InsecureConnection       plain text to a non-loopback host was refused
           └── InvalidState             also an AssertionError: our own API was misused
 
-Blame is explicit (style.md §2.7): :class:`ImapProtocolError` means "log, reconnect, back
-off"; :class:`CommandFailed` means the server understood and said no; :class:`InvalidState`
-is a bug in the caller.
+Blame is explicit (docs/architecture.md, "Conventions"): :class:`ImapProtocolError` means "log,
+reconnect, back off"; :class:`CommandFailed` means the server understood and said no;
+:class:`InvalidState` is a bug in the caller.
 
 No message built here ever contains command arguments: :class:`CommandFailed` carries only
 the command *name* (``"LOGIN"``), never its arguments, so passwords and tokens cannot leak

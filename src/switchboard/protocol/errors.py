@@ -1,8 +1,8 @@
 """The wire error tree: every failure a peer can be told about, each building its own reply.
 
-Every class carries the protocol.md §7.1 ``type`` string and turns itself into the response
-``["error", {"type", "method", "arguments", "description"?}, tag?]`` for the command that failed
-(§2.1). Arguments are echoed with secrets redacted (§7.2 #15)::
+Every class carries its ``type`` string (docs/protocol.md, "Errors") and turns itself into the
+response ``["error", {"type", "method", "arguments", "description"?}, tag?]`` for the command that
+failed. Arguments are echoed with secrets redacted::
 
     SwitchboardError
      └── WireError                    (abstract: never raised itself)
@@ -30,7 +30,7 @@ the ``invalidJson`` shape (``method`` and ``arguments`` ``null``) so a client th
 for ``error`` still sees one.
 """
 
-# The class names mirror the protocol.md type strings (MailboxDoesNotExist ⇔ mailboxDoesNotExist),
+# The class names mirror the wire type strings (MailboxDoesNotExist ⇔ mailboxDoesNotExist),
 # which reads better than an Error suffix on every one of them.
 # ruff: noqa: N818
 
@@ -82,7 +82,7 @@ def error_response(
     tagged: bool = False,
     description: str | None = None,
 ) -> Response:
-    """Build an ``error`` response with its keys in the order of protocol.md §2.1.
+    """Build an ``error`` response with its keys in the documented order (docs/protocol.md).
 
     ``arguments`` is echoed with secrets replaced by ``"***"``
     (:func:`~switchboard.protocol.redaction.redact_arguments`); it is copied, never mutated.
@@ -102,7 +102,7 @@ class WireError(SwitchboardError):
     """Base of every error that is answered with an ``error`` response; never raised itself.
 
     Attributes:
-        type: the protocol.md error type string (a class attribute, one per subclass).
+        type: the wire error type string (a class attribute, one per subclass).
         description: optional human-readable detail, sent as ``description``; validators name
             the offending field here.
     """
@@ -127,7 +127,7 @@ class WireError(SwitchboardError):
 
 
 class InvalidJson(WireError):
-    """The frame is not JSON, not UTF-8, or its top level is not an array (§7.1)."""
+    """The frame is not JSON, not UTF-8, or its top level is not an array."""
 
     type = "invalidJson"
 

@@ -1,6 +1,6 @@
 """Request frames in, reply frames out: the byte-level edge of the wire protocol.
 
-How it works (protocol.md §1.2, §7.2 #1–#7): a request frame is a JSON array of commands
+How it works (docs/protocol.md, "Frames"): a request frame is a JSON array of commands
 ``[method, args, tag?]``. :func:`decode_frame` turns it into a :class:`DecodedFrame` whose
 ``items`` line up one to one with the commands — a :class:`Command` to run, or the ready
 ``invalidCommand`` :class:`Response` for a malformed element, so the batch goes on and the reply
@@ -15,9 +15,10 @@ frame ``[["error", {"type": …, "method": null, "arguments": null}]]``:
   than ``max_batch`` → ``tooLarge`` (same shape, with a description), checked before the bytes
   are parsed whenever the size alone decides.
 
-JSON numbers: integers stay exact Python ints of any size (the 160-bit ``state``), up to
-CPython's 4300-digit conversion limit, beyond which the frame is ``invalidJson``; a float that
-overflows to infinity (``1e999``) is ``invalidJson`` too, since it could never be echoed.
+JSON numbers: integers stay exact Python ints of any size (a tag is echoed digit for digit), up
+to CPython's 4300-digit conversion limit, beyond which the frame is ``invalidJson``; a float that
+overflows to infinity (``1e999``) is ``invalidJson`` too, since it could never be echoed. Whether
+a number is in range for its argument is the validators' business (``protocol.methods``).
 
 :func:`encode_frame` and :func:`encode_push` write compact JSON through
 :mod:`switchboard.protocol.wirejson`.
@@ -126,7 +127,7 @@ def _decode_command(element: Any) -> Command | Response:
         if len(element) == 3:
             return Command(element[0], element[1], element[2], tagged=True)
         return Command(element[0], element[1])
-    # §7.1: echo the tag only when there were exactly 3 elements (a 4-element "command" has no
+    # Echo the tag only when there were exactly 3 elements (a 4-element "command" has no
     # position that is clearly its tag); method when it is a string; arguments when present.
     method = arguments = tag = None
     tagged = False
@@ -219,7 +220,7 @@ def encode_frame(responses: Sequence[Response]) -> str:
 
 
 def encode_push(name: str, args: Any) -> str:
-    """Write an unsolicited frame, ``[[name, args]]``: one response, never tagged (§3).
+    """Write an unsolicited frame, ``[[name, args]]``: one response, never tagged.
 
     Raises:
         TypeError: ``args`` holds something JSON cannot represent (a bug in the caller).

@@ -1,8 +1,8 @@
 """Commands and responses as values: what one element of a request or reply frame means.
 
-A command is ``[method, args]`` or ``[method, args, tag]`` (protocol.md §1.2). The difference
-between "no third element" and "a third element that is ``null``" matters on the wire — the
-reply must copy it exactly (§7.2 #2) — so both classes carry ``tagged`` next to ``tag``.
+A command is ``[method, args]`` or ``[method, args, tag]`` (docs/protocol.md, "Frames"). The
+difference between "no third element" and "a third element that is ``null``" matters on the wire —
+the reply must copy it exactly — so both classes carry ``tagged`` next to ``tag``.
 """
 
 from __future__ import annotations

@@ -1,31 +1,39 @@
 """Which methods each interface offers, and the checks that turn raw arguments into requests.
 
 How it works: the server looks a method name up with :func:`lookup_method` (``None`` means
-``unknownMethod``, after the worker account checks of protocol.md §2.2), splits ``account`` off
-worker pass-through commands with :func:`split_account`, and calls the method's ``validate_…``
-function (or :func:`parse_arguments`, which picks it) to get a typed, frozen request or the
-:class:`~switchboard.protocol.errors.WireError` to answer with.
+``unknownMethod``, after the worker account checks of docs/protocol.md, "Commands"), splits
+``account`` off worker pass-through commands with :func:`split_account`, and calls the method's
+``validate_…`` function (or :func:`parse_arguments`, which picks it) to get a typed, frozen request
+or the :class:`~switchboard.protocol.errors.WireError` to answer with.
 Nothing here knows about connection state (``notConnected``/``alreadyConnected``) or accounts;
 that is the session's job.
 
-Argument rules (§1.2, §2, §7.1):
+Argument rules (docs/protocol.md, "Frames", "Commands" and "Errors"):
 
-* ``[]`` counts as ``{}``, except for ``watchAll``, which wants exactly an object (§2.4);
+* ``[]`` counts as ``{}``, except for ``watchAll``, which wants exactly an object;
   a string, number, boolean, ``null`` or non-empty array is ``invalidArguments``.
 * Unknown keys are ignored, except for ``watchAll``, where any key but ``since``/``group`` is
   ``badArgs``.
-* ``since`` (an integer event id ≥ 0, resume after it), ``group`` (a non-empty string naming
-  a consumer group) and ``visibilityTimeout`` (seconds, a number > 0, only with ``group``) are
-  optional on ``watchAll`` and ``watchMailboxes``; their meaning belongs to the server.
-* ``ack`` (issue 6) takes ``{"eventIds": [int, ...]}`` on both interfaces; it needs no account.
-* ``idle`` is accepted as an alias of ``watchMailboxes`` on both interfaces (§7.2 #53 MAY): a
+* ``since`` (an integer event id in ``0..2**53-1``, resume after it), ``group`` (a non-empty
+  string naming a consumer group) and ``visibilityTimeout`` (seconds, a number in
+  ``(0, MAX_VISIBILITY_TIMEOUT_S]``, only with ``group``) are optional on ``watchAll`` and
+  ``watchMailboxes``; their meaning belongs to the server.
+* ``ack`` (issue 6) takes ``{"eventIds": [int, ...]}`` (each in ``1..2**53-1``) on both
+  interfaces; it needs no account.
+* Every number has a range, checked here: an event id the server sent is never above
+  :data:`~switchboard.protocol.wirejson.MAX_SAFE_INTEGER`, so a larger one (``2**63``,
+  ``10**30``, a 4,000-digit number) is the client's mistake, answered like any other
+  ill-typed argument, and never reaches the store.
+* ``idle`` is accepted as an alias of ``watchMailboxes`` on both interfaces: a
   guide's Ruby example still sends it, and no client could rely on it failing. ``idling`` stays
-  unknown, as every other name of §2.9.
+  unknown, as every other name the original never had.
 """
 
 from __future__ import annotations
 
 import enum
+import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,10 +50,14 @@ from switchboard.protocol.errors import (
 )
 from switchboard.protocol.ids import MailboxId, MessageId, parse_mailbox_id, parse_message_id
 from switchboard.protocol.redaction import redact_arguments
+from switchboard.protocol.wirejson import MAX_SAFE_INTEGER
 
 __all__ = [
     "MAX_ACK_IDS",
     "MAX_GROUP_NAME_CHARS",
+    "MAX_SECRET_CHARS",
+    "MAX_USERNAME_CHARS",
+    "MAX_VISIBILITY_TIMEOUT_S",
     "METHOD_ALIASES",
     "SUPPORTED_PROPERTIES",
     "AckRequest",
@@ -78,7 +90,7 @@ __all__ = [
 
 
 class Interface(enum.Enum):
-    """The two WebSocket endpoints (§1.1)."""
+    """The two WebSocket endpoints."""
 
     WORKERS = "/workers"
     CLIENTS = "/clients"
@@ -100,7 +112,7 @@ _ACCOUNT_METHODS: Final = frozenset(
     {Method.WATCH_MAILBOXES, Method.GET_MAILBOXES, Method.GET_MESSAGE_LIST, Method.GET_MESSAGES}
 )
 
-# §2.2: watchAll exists only for workers; everything else exists on both interfaces.
+# watchAll exists only for workers; everything else exists on both interfaces.
 _METHODS: Final[Mapping[Interface, frozenset[Method]]] = MappingProxyType(
     {
         Interface.WORKERS: frozenset(
@@ -120,8 +132,8 @@ SUPPORTED_PROPERTIES: Final = frozenset(
         "isDraft", "isAnswered", "hasAttachment", "attachments", "headers",
     }
 )  # fmt: skip
-"""``getMessages`` property names (§2.8, §7.2 #35–37); ``body``, ``rawUrl``, ``labels`` and any
-other name are ``unknownProperty``."""
+"""``getMessages`` property names (docs/protocol.md, "getMessages properties"); ``body``,
+``rawUrl``, ``labels`` and any other name are ``unknownProperty``."""
 
 
 def methods_of(interface: Interface) -> frozenset[Method]:
@@ -132,7 +144,7 @@ def methods_of(interface: Interface) -> frozenset[Method]:
 def lookup_method(interface: Interface, name: str) -> Method | None:
     """Return the method ``name`` means on ``interface``, or ``None`` when it has none.
 
-    Names are case-sensitive (§1.2). ``watchAll`` on ``/clients`` is ``None``.
+    Names are case-sensitive. ``watchAll`` on ``/clients`` is ``None``.
     """
     method: Method | None
     try:
@@ -148,10 +160,10 @@ def is_known_method(interface: Interface, name: str) -> bool:
 
 
 def split_account(args: Any) -> tuple[str, dict[str, Any]]:
-    """Split ``account`` off the args of a ``/workers`` pass-through command (§2.2 step 3).
+    """Split ``account`` off the args of a ``/workers`` pass-through command.
 
     Returns the account name and a *copy* of ``args`` without ``account``; ``args`` itself is
-    untouched, so errors can still echo the arguments as sent (§7.2 #47).
+    untouched, so errors can still echo the arguments as sent.
 
     Raises:
         NoAccount: ``args`` is not an object, or has no ``account``, or it is not a string.
@@ -168,7 +180,7 @@ def split_account(args: Any) -> tuple[str, dict[str, Any]]:
 
 
 class TokenType(enum.StrEnum):
-    """The kind of OAuth2 token given to ``connect`` (§5.2)."""
+    """The kind of OAuth2 token given to ``connect``."""
 
     ACCESS = "access"
     REFRESH = "refresh"
@@ -187,7 +199,7 @@ class XOAuth2Auth:
     """``{"type": "xoauth2", "username": U, "token": {"type", "token", "provider"?}}``.
 
     ``provider`` names the server-side OAuth2 provider used to exchange a refresh token; an
-    unknown provider is for the server to reject. The older ``url`` key is ignored (§5.3).
+    unknown provider is for the server to reject. The older ``url`` key is ignored.
     """
 
     username: str
@@ -198,7 +210,7 @@ class XOAuth2Auth:
 
 @dataclass(frozen=True, slots=True)
 class ConnectRequest:
-    """``connect`` (§2.3, §5).
+    """``connect``.
 
     ``ssl`` (default true: implicit TLS, the original's only mode) and ``starttls`` (default
     false) are our additions; ``ssl`` false and ``starttls`` false means plain IMAP, which the
@@ -214,7 +226,7 @@ class ConnectRequest:
 
 @dataclass(frozen=True, slots=True)
 class WatchAllRequest:
-    """``watchAll`` (§2.4); ``since``/``group`` as in the module docstring."""
+    """``watchAll``; ``since``/``group`` as in the module docstring."""
 
     since: int | None = None
     group: str | None = None
@@ -224,7 +236,7 @@ class WatchAllRequest:
 
 @dataclass(frozen=True, slots=True)
 class WatchMailboxesRequest:
-    """``watchMailboxes`` (§2.5): mailbox names, deduplicated in first-seen order."""
+    """``watchMailboxes``: mailbox names, deduplicated in first-seen order."""
 
     names: tuple[str, ...]
     since: int | None = None
@@ -235,11 +247,12 @@ class WatchMailboxesRequest:
 
 @dataclass(frozen=True, slots=True)
 class GetMailboxesRequest:
-    """``getMailboxes`` (§2.6).
+    """``getMailboxes``.
 
     ``state`` is the state the caller already has; ``None`` when absent or when it can match
-    nothing. JavaScript clients echo a 160-bit state as an imprecise float (§6.6): a float is
-    kept as its integer value, which simply fails to match, as in the original.
+    nothing. States are integers in ``0..2**53-1``, which a JavaScript client echoes exactly;
+    an integral float is kept as its integer value (the original's 160-bit states came back
+    as imprecise floats in its JavaScript client, and simply failed to match).
     """
 
     state: int | None = None
@@ -247,14 +260,14 @@ class GetMailboxesRequest:
 
 @dataclass(frozen=True, slots=True)
 class GetMessageListRequest:
-    """``getMessageList`` (§2.7)."""
+    """``getMessageList``."""
 
     mailbox_id: MailboxId
 
 
 @dataclass(frozen=True, slots=True)
 class GetMessagesRequest:
-    """``getMessages`` (§2.8): ids in request order, properties deduplicated in request order."""
+    """``getMessages``: ids in request order, properties deduplicated in request order."""
 
     ids: tuple[MessageId, ...]
     properties: tuple[str, ...]
@@ -290,7 +303,7 @@ def _object(args: Any) -> dict[str, Any]:
     if isinstance(args, dict):
         return args
     if args == [] and isinstance(args, list):
-        return {}  # the JS client sends [] for getMailboxes (§1.2, §7.2 #5)
+        return {}  # the JS client sends [] for getMailboxes
     raise InvalidArguments("arguments must be an object")
 
 
@@ -311,6 +324,28 @@ def _flag(obj: dict[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+# Longest username and secret accepted: an address is at most 254 characters (RFC 5321
+# §4.5.3.1.3) and OAuth2 tokens run to a few kilobytes. Longer ones would only fail later, as a
+# login the IMAP server drops, which looks like the server's fault.
+MAX_USERNAME_CHARS: Final = 1024
+MAX_SECRET_CHARS: Final = 16_384
+
+# Characters no IMAP server can receive in a credential: NUL cannot travel in an IMAP string
+# (RFC 3501 §4.3) and separates SASL PLAIN's fields (RFC 4616 §2); ^A separates XOAUTH2's.
+_PLAIN_SEPARATORS: Final = "\x00"
+_XOAUTH2_SEPARATORS: Final = "\x00\x01"
+
+
+def _credential(value: str, name: str, limit: int, separators: str) -> str:
+    # The description names the field, never the value: it may be a secret.
+    if len(value) > limit:
+        raise InvalidArguments(f"{name} is longer than {limit} characters")
+    found = sorted({f"U+{ord(c):04X}" for c in value if c in separators})
+    if found:
+        raise InvalidArguments(f"{name} must not contain {' or '.join(found)}")
+    return value
+
+
 def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
     if "auth" not in obj:
         raise InvalidArguments("missing auth")
@@ -319,9 +354,14 @@ def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
         raise InvalidArguments("auth must be an object")
     kind = auth.get("type")
     if kind == "plain":
-        return PlainAuth(_string(auth, "username", "auth."), _password(auth))
+        username = _string(auth, "username", "auth.")
+        return PlainAuth(
+            _credential(username, "auth.username", MAX_USERNAME_CHARS, _PLAIN_SEPARATORS),
+            _credential(_password(auth), "auth.password", MAX_SECRET_CHARS, _PLAIN_SEPARATORS),
+        )
     if kind == "xoauth2":
         username = _string(auth, "username", "auth.")
+        _credential(username, "auth.username", MAX_USERNAME_CHARS, _XOAUTH2_SEPARATORS)
         token = auth.get("token")
         if not isinstance(token, dict):
             raise InvalidArguments("auth.token must be an object")
@@ -332,7 +372,9 @@ def _parse_auth(obj: dict[str, Any]) -> PlainAuth | XOAuth2Auth:
         provider = token.get("provider")
         if provider is not None and (not isinstance(provider, str) or not provider):
             raise InvalidArguments("auth.token.provider must be a non-empty string")
-        return XOAuth2Auth(username, token_type, _string(token, "token", "auth.token."), provider)
+        secret = _string(token, "token", "auth.token.")
+        _credential(secret, "auth.token.token", MAX_SECRET_CHARS, _XOAUTH2_SEPARATORS)
+        return XOAuth2Auth(username, token_type, secret, provider)
     raise InvalidArguments("auth.type must be plain or xoauth2")
 
 
@@ -345,17 +387,47 @@ def _password(auth: dict[str, Any]) -> str:
     return str(auth["password"])
 
 
+# A host name once IDNA-encoded (RFC 5890): letters, digits, hyphens, dots; underscores too, which
+# resolvers accept in internal names. At most 253 characters (RFC 1035 §2.3.4).
+_HOST_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,253}", re.ASCII)
+
+
+def _host(obj: dict[str, Any]) -> str:
+    """``host``: an IP address, or a host name that can be looked up (IDNA names included).
+
+    Anything else (NUL, spaces, ``/``, a 300-character label, ``[::1]``) could only fail later,
+    deep in the resolver or the TLS layer, as something that looks like our fault.
+    """
+    host = _string(obj, "host")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        # The stdlib codec checks label lengths (1..63) and maps Unicode names to xn-- form.
+        ascii_name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_name = ""
+    if _HOST_NAME.fullmatch(ascii_name) is None:
+        raise InvalidArguments("host must be a host name or an IP address")
+    return host
+
+
 def validate_connect(args: Any) -> ConnectRequest:
-    """Check ``connect`` args (§2.3, §5.2): ``host``, ``port``, ``auth``, optional TLS flags.
+    """Check ``connect`` args: ``host``, ``port``, ``auth``, optional TLS flags.
 
     Raises:
         InvalidArguments: a missing or ill-typed field (named in ``description``): ``host`` not
-            a non-empty string; ``port`` not an integer (booleans excluded) in 1..65535;
-            ``auth`` not an object, of unknown ``type``, or (xoauth2) with an unknown token
-            type; ``ssl``/``starttls`` not booleans or both true.
+            an IP address or a host name (see :func:`_host`); ``port`` not an integer (booleans
+            excluded) in 1..65535; ``auth`` not an object, of unknown ``type``, or (xoauth2)
+            with an unknown token type; a username over :data:`MAX_USERNAME_CHARS` or a
+            password/token over :data:`MAX_SECRET_CHARS` characters, or one holding a character
+            its SASL mechanism uses as a separator (NUL; ^A for xoauth2);
+            ``ssl``/``starttls`` not booleans or both true.
     """
     obj = _object(args)
-    host = _string(obj, "host")
+    host = _host(obj)
     if "port" not in obj:
         raise InvalidArguments("missing port")
     port = obj["port"]
@@ -368,27 +440,52 @@ def validate_connect(args: Any) -> ConnectRequest:
     return ConnectRequest(host, port, auth, ssl, starttls)
 
 
-# Group names are map keys and log fields; keep them short (bytes of UTF-8 text, roughly).
+# Group names are map keys, log fields and database text (PostgreSQL text cannot hold NUL):
+# short, and without control characters.
 MAX_GROUP_NAME_CHARS: Final = 200
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+MAX_VISIBILITY_TIMEOUT_S: Final = 86_400.0
+"""Longest ``visibilityTimeout`` a group member may ask for: one day. An event held longer is
+lost work, not work in progress; and the bound keeps the deadline arithmetic in range."""
+
+
+def _event_id(value: Any, lowest: int) -> bool:
+    """Whether ``value`` is an integer event id in ``lowest..MAX_SAFE_INTEGER``."""
+    return _is_int(value) and lowest <= value <= MAX_SAFE_INTEGER
 
 
 def _since_group(
     obj: dict[str, Any], error: type[BadArgs | InvalidArguments]
 ) -> tuple[int | None, str | None, float | None]:
     since = obj.get("since")
-    if since is not None and (not _is_int(since) or since < 0):
-        raise error("since must be an integer >= 0")
+    if since is not None and not _event_id(since, 0):
+        raise error(f"since must be an integer in 0..{MAX_SAFE_INTEGER}")
     group = obj.get("group")
     if group is not None and (
-        not isinstance(group, str) or not group or len(group) > MAX_GROUP_NAME_CHARS
+        not isinstance(group, str)
+        or not group
+        or len(group) > MAX_GROUP_NAME_CHARS
+        or _CONTROL.search(group) is not None
     ):
-        raise error(f"group must be a non-empty string of at most {MAX_GROUP_NAME_CHARS} chars")
+        raise error(
+            f"group must be a non-empty string of at most {MAX_GROUP_NAME_CHARS} chars,"
+            " without control characters"
+        )
     timeout = obj.get("visibilityTimeout")
     if timeout is not None:
         if group is None:
             raise error("visibilityTimeout needs group")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-            raise error("visibilityTimeout must be a number of seconds > 0")
+        # Compared before float(): a 400-digit integer does not convert.
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= MAX_VISIBILITY_TIMEOUT_S
+        ):
+            raise error(
+                "visibilityTimeout must be a number of seconds > 0 "
+                f"and at most {MAX_VISIBILITY_TIMEOUT_S:g}"
+            )
         timeout = float(timeout)
     return since, group, timeout
 
@@ -402,11 +499,11 @@ def _summary(obj: dict[str, Any], error: type[BadArgs | InvalidArguments]) -> bo
 
 
 def validate_watch_all(args: Any) -> WatchAllRequest:
-    """Check ``watchAll`` args: an object with at most ``since``, ``group``, ``summary`` (§2.4).
+    """Check ``watchAll`` args: an object with at most ``since``, ``group``, ``summary``.
 
     Raises:
         BadArgs: args are not an object (``[]`` included), hold another key, or ``since`` /
-            ``group`` are ill-typed.
+            ``group`` / ``visibilityTimeout`` / ``summary`` are ill-typed or out of range.
     """
     if not isinstance(args, dict):
         raise BadArgs("arguments must be {}")
@@ -417,11 +514,11 @@ def validate_watch_all(args: Any) -> WatchAllRequest:
 
 
 def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
-    """Check ``watchMailboxes`` args (§2.5); names are deduplicated keeping first-seen order.
+    """Check ``watchMailboxes`` args; names are deduplicated keeping first-seen order.
 
     Raises:
-        InvalidArguments: args are not an object (nor ``[]``), or ``since``/``group`` are
-            ill-typed.
+        InvalidArguments: args are not an object (nor ``[]``), or ``since`` / ``group`` /
+            ``visibilityTimeout`` / ``summary`` are ill-typed or out of range.
         NoList: no ``list`` key.
         BadList: ``list`` is not an array of non-empty strings.
         EmptyList: ``list`` is ``[]``.
@@ -444,22 +541,26 @@ def validate_watch_mailboxes(args: Any) -> WatchMailboxesRequest:
 
 
 def validate_get_mailboxes(args: Any) -> GetMailboxesRequest:
-    """Check ``getMailboxes`` args (§2.6): an optional integer ``state``.
+    """Check ``getMailboxes`` args: an optional integer ``state``.
+
+    A number no state can equal (fractional, negative, above ``2**53-1``) is kept as ``None``:
+    the caller simply gets the full list, as for a stale state.
 
     Raises:
         InvalidArguments: args are not an object (nor ``[]``), or ``state`` is not a number.
     """
     state = _object(args).get("state")
-    if state is None or _is_int(state):
+    if isinstance(state, float) and state.is_integer():
+        state = int(state)  # a JS client's echo of an integer
+    if state is None or _event_id(state, 0):
         return GetMailboxesRequest(state)
-    if isinstance(state, float):
-        # An integral float is a JS client's rounded echo; a fractional one can equal no state.
-        return GetMailboxesRequest(int(state) if state.is_integer() else None)
+    if _is_int(state) or isinstance(state, float):
+        return GetMailboxesRequest(None)
     raise InvalidArguments("state must be an integer")
 
 
 def validate_get_message_list(args: Any) -> GetMessageListRequest:
-    """Check ``getMessageList`` args (§2.7) and parse the ``mailboxId``.
+    """Check ``getMessageList`` args and parse the ``mailboxId``.
 
     Raises:
         InvalidArguments: args are not an object (nor ``[]``); ``mailboxId`` missing or not a
@@ -475,7 +576,7 @@ def validate_get_message_list(args: Any) -> GetMessageListRequest:
 
 
 def validate_get_messages(args: Any) -> GetMessagesRequest:
-    """Check ``getMessages`` args (§2.8), parse every id and check every property name.
+    """Check ``getMessages`` args, parse every id and check every property name.
 
     Checks run in this order: the shape of ``ids``, the shape of ``properties``, each property
     name, then each id.
@@ -512,18 +613,18 @@ MAX_ACK_IDS: Final = 10_000
 
 
 def validate_ack(args: Any) -> AckRequest:
-    """Check ``ack`` args: ``{"eventIds": [int >= 1, ...]}``, deduplicated in first-seen order.
+    """Check ``ack`` args: ``{"eventIds": [int, ...]}``, deduplicated in first-seen order.
 
     Raises:
         InvalidArguments: args are not an object (nor ``[]``); ``eventIds`` missing, not an
-            array of positive integers, or longer than :data:`MAX_ACK_IDS`.
+            array of integers in ``1..2**53-1``, or longer than :data:`MAX_ACK_IDS`.
     """
     obj = _object(args)
     if "eventIds" not in obj:
         raise InvalidArguments("missing eventIds")
     ids = obj["eventIds"]
-    if not isinstance(ids, list) or not all(_is_int(i) and i >= 1 for i in ids):
-        raise InvalidArguments("eventIds must be an array of integers >= 1")
+    if not isinstance(ids, list) or not all(_event_id(i, 1) for i in ids):
+        raise InvalidArguments(f"eventIds must be an array of integers in 1..{MAX_SAFE_INTEGER}")
     if len(ids) > MAX_ACK_IDS:
         raise InvalidArguments(f"at most {MAX_ACK_IDS} eventIds per ack")
     return AckRequest(tuple(dict.fromkeys(ids)))

@@ -1,9 +1,8 @@
 """Hide secrets in echoed command arguments before they go back on the wire or into a log.
 
-The original echoed a ``connect`` command's password in its ``alreadyConnected`` error
-(protocol.md §9 case 8); the re-implementation replaces every secret with ``"***"`` (§7.2 #15,
-§8 cases 3 and 18). The rule is by key name, anywhere in the tree, so new argument shapes are
-covered without touching this module.
+The original echoed a ``connect`` command's password in its ``alreadyConnected`` error; this
+server replaces every secret with ``"***"`` (docs/protocol.md, "Errors"). The rule is by key
+name, anywhere in the tree, so new argument shapes are covered without touching this module.
 """
 
 from __future__ import annotations

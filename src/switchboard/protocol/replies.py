@@ -1,8 +1,9 @@
 """Reply and push frames as values: what the server sends, decoded once for every client.
 
-How it works (protocol.md §1.2, §3): the server answers a request frame with one reply frame, a
-JSON array of ``[name, args, tag]`` responses in command order, and pushes events as frames of
-untagged ``[name, args]`` responses — the shape of a request frame's commands, written by the
+How it works (docs/protocol.md, "Frames" and "Pushes"): the server answers a request frame
+with one reply frame, a JSON array of ``[name, args, tag]`` responses in command order, and
+pushes events as frames of untagged ``[name, args]`` responses — the shape of a request
+frame's commands, written by the
 server with :meth:`Response.to_json <switchboard.protocol.messages.Response.to_json>`.
 :func:`decode_responses` is its inverse: the :class:`~switchboard.protocol.messages.Response`
 values of one frame, or a :class:`FrameFault` saying why the frame is unusable (not JSON, not an
@@ -130,7 +131,7 @@ class PushSummary:
 
 @dataclass(frozen=True, slots=True)
 class NewMessagePush:
-    """The arguments of one ``newMessage`` push (protocol.md "Pushes").
+    """The arguments of one ``newMessage`` push (docs/protocol.md, "Pushes").
 
     Attributes:
         message_id: ``NAME!UIDVALIDITY?UID``, what ``getMessages`` takes.

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
-__all__ = ["JsonLike", "JsonObject", "JsonValue", "dumps", "loads"]
+__all__ = ["MAX_SAFE_INTEGER", "JsonLike", "JsonObject", "JsonValue", "dumps", "loads", "safe_int"]
+
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+"""The largest integer every peer reads exactly: JavaScript's ``Number.MAX_SAFE_INTEGER``.
+
+Browsers are clients too, and ``JSON.parse`` rounds a larger integer to the nearest double, so
+a browser could never send such a value back. Every integer the server itself sends stays
+within ``-MAX_SAFE_INTEGER..MAX_SAFE_INTEGER``; a client's own values echoed back (tags, the
+``arguments`` of an error) are sent as they came.
+"""
 
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 """A decoded JSON value, as :func:`loads` returns it (arrays are lists, objects dicts)."""
@@ -22,8 +31,19 @@ JsonLike: TypeAlias = (
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def safe_int(value: int | None) -> int | None:
+    """``value`` when every client reads it exactly, else ``None`` ("unknown").
+
+    For numbers another server chose, such as an IMAP server's message sizes: RFC 3501 makes
+    them 32-bit, but nothing stops a broken server from sending 20 digits.
+    """
+    if value is None or -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    return None
+
+
 def dumps(value: Any) -> str:
-    """Serialise ``value`` compactly, non-ASCII as raw UTF-8 (protocol.md §1.3).
+    """Serialise ``value`` compactly, non-ASCII as raw UTF-8 (docs/protocol.md, "Frames").
 
     Raises:
         TypeError: ``value`` holds something JSON cannot represent.

@@ -1,6 +1,7 @@
 """The accounts the server manages: who may use them, how long they live, and what they watch.
 
-Rules (protocol.md §5.5 and §7.2 #11, #12, #22, #48, #49):
+Rules (docs/protocol.md, "Commands"; what changed from the original: its "Differences from the
+2014 server"):
 
 - ``connect`` answers only after a real login succeeded. Connecting to an account that already
   exists needs the same credentials, or credentials that log in afresh (which then replace the
@@ -34,13 +35,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from switchboard.engine.engine import Engine, WatchResult
-from switchboard.engine.errors import EngineError, UnknownAccount
+from switchboard.engine.errors import ConnectionFailed, EngineError, UnknownAccount
 from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import ImapError
 from switchboard.protocol.errors import AccountConflict, InvalidArguments
 from switchboard.protocol.methods import ConnectRequest, PlainAuth, XOAuth2Auth
+from switchboard.server.api import TLS_NAMES, scrub, secrets_of
 from switchboard.server.config import OAuthProvider, ServerSettings
+from switchboard.server.hints import ADVICE_MARK, advice, diagnose
 from switchboard.store.base import Store
 from switchboard.store.errors import StoreError
 
@@ -55,7 +58,7 @@ logger = logging.getLogger("switchboard.server")
 #: /workers, per connection on /clients).
 WORKERS = "workers"
 
-# Usernames whose refresh tokens go to a provider when the request names none (protocol.md §5.3).
+# Usernames whose refresh tokens go to a provider when the request names none (docs/protocol.md).
 _PROVIDER_BY_DOMAIN = {"gmail.com": "google", "googlemail.com": "google"}
 
 
@@ -191,7 +194,7 @@ class AccountRegistry:
             existing = self._configs.get(account_id)
             created = existing is None
             if existing is None:
-                verified = await self._engine.verify(wanted)
+                verified = await self._verify(wanted)
                 self._configs[account_id] = verified
                 if self._cluster is None or not by_worker:
                     # In a cluster, a worker's (pinned) account is started by its lease below.
@@ -204,7 +207,7 @@ class AccountRegistry:
                         f"{existing.host}:{existing.port}, not {wanted.host}:{wanted.port}"
                     )
                 if not _same_credentials(existing.auth, wanted.auth):
-                    verified = await self._engine.verify(replace(existing, auth=wanted.auth))
+                    verified = await self._verify(replace(existing, auth=wanted.auth))
                     self._configs[account_id] = verified
                     if self._engine.has_account(account_id):
                         await self._engine.update_account(verified)
@@ -221,6 +224,22 @@ class AccountRegistry:
             else:
                 self._clients.setdefault(account_id, set()).add(holder)
             return ConnectOutcome(account_id, created)
+
+    async def _verify(self, config: AccountConfig) -> AccountConfig:
+        """``Engine.verify``; a failure is logged with its reason, and TLS advice added."""
+        try:
+            return await self._engine.verify(config)
+        except (EngineError, ImapError) as exc:
+            logger.warning(
+                "account %s: cannot connect to %s:%d: %s", config.account_id, config.host,
+                config.port, scrub(str(exc), secrets_of(config)),
+            )  # fmt: skip
+            tls = TLS_NAMES[config.tls]
+            problem = diagnose(str(exc), tls) if isinstance(exc, ConnectionFailed) else None
+            if problem is None:
+                raise
+            hint = advice(problem, host=config.host, port=config.port, tls=tls, cli=False)
+            raise ConnectionFailed(f"{exc}.{ADVICE_MARK}{hint}") from exc
 
     async def credentials_changed(self, config: AccountConfig) -> None:
         """Store rotated OAuth2 tokens the engine obtained (the engine's callback)."""
@@ -239,8 +258,12 @@ class AccountRegistry:
     ) -> WatchResult:
         """Replace ``holder``'s watch set on the account; the engine watches the union.
 
-        Returns what the engine now watches and which requested names failed (nonexistent or
-        unselectable); failed names are not kept in the holder's set.
+        A name that cannot be watched (nonexistent, unselectable, over the provider's
+        connection limit) never costs a watch: when one fails, the names that work are added
+        to the set and nothing is removed, so a typo cannot leave an account unwatched.
+
+        Returns what the engine now watches and which requested names failed; failed names
+        are not kept in the holder's set (:meth:`watches` says what it holds afterwards).
         """
         async with self._lock(account_id):
             if self._cluster is not None and account_id in self._pinned:
@@ -249,14 +272,23 @@ class AccountRegistry:
                 if not self._engine.has_account(account_id):
                     return await self._watch_elsewhere(account_id, holder, names)
             sets = self._watch_sets.setdefault(account_id, {})
-            sets[holder] = names
+            old = sets.get(holder, ())
+            # Old names first: should the provider's connection limit bite, it bites the new
+            # names, and nothing watched now stops before every requested name is checked.
+            trial = tuple(dict.fromkeys(old + names))
+            sets[holder] = trial
             result = await self._engine.watch(account_id, self._union(account_id))
             failed = set(result.failed)
-            if failed:
-                sets[holder] = tuple(n for n in names if n not in failed)
+            if failed & set(names):
+                # The engine already skipped the failed names: the rest stays watched.
+                sets[holder] = tuple(n for n in trial if n not in failed)
+            else:
+                sets[holder] = names
+                if names != trial:  # the set shrank: stop what no watch set holds any more
+                    result = await self._engine.watch(account_id, self._union(account_id))
             if holder == WORKERS and account_id in self._pinned:
                 await self._store.save_watches(account_id, sets[holder])
-            return result
+            return WatchResult(result.watching, tuple(n for n in names if n in failed))
 
     def watches(self, account_id: str, holder: Hashable) -> tuple[str, ...]:
         """``holder``'s watch set on the account (empty when it has none)."""
@@ -398,7 +430,11 @@ class AccountRegistry:
     async def _watch_elsewhere(
         self, account_id: str, holder: Hashable, names: tuple[str, ...]
     ) -> WatchResult:
-        """Watches for an account another node holds; the caller holds its lock."""
+        """Watches for an account another node holds; the caller holds its lock.
+
+        Same rule as :meth:`set_watches`: the holder first applies the old set plus the new
+        names, and the set shrinks to ``names`` only when none of them failed.
+        """
         assert self._cluster is not None
         sets = self._watch_sets.setdefault(account_id, {})
         if holder != WORKERS:
@@ -406,16 +442,30 @@ class AccountRegistry:
             # events of the mailboxes the account's workers watch.
             sets[holder] = names
             return WatchResult(names, ())
+        trial = tuple(dict.fromkeys(sets.get(WORKERS, ()) + names))
+        failed = set(await self._request_watch(account_id, trial))
+        if failed & set(names):
+            # The holder stored the set without the failed names (apply_stored_watches).
+            kept = tuple(n for n in trial if n not in failed)
+        else:
+            kept = names
+            if names != trial:  # the set shrank: the holder stops what it no longer needs
+                failed_now = set(await self._request_watch(account_id, names))
+                kept = tuple(n for n in names if n not in failed_now)
+        sets[WORKERS] = kept
+        return WatchResult(kept, tuple(n for n in names if n in failed))
+
+    async def _request_watch(self, account_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Store the workers' watches and have the holder apply them; the names that failed."""
+        assert self._cluster is not None
         await self._store.save_watches(account_id, names)
         failed_names = await self._cluster.request_watch(account_id)
         if failed_names is None:
             # No holder answered in time: the watches are stored, and the node that takes the
             # lease starts the account with them.
             logger.warning("no node answered for %s; its watches are stored", account_id)
-            failed_names = ()
-        failed = set(failed_names)
-        sets[WORKERS] = tuple(n for n in names if n not in failed)
-        return WatchResult(sets[WORKERS], tuple(n for n in names if n in failed))
+            return ()
+        return failed_names
 
     # -- helpers ----------------------------------------------------------------------------
 

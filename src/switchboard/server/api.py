@@ -10,49 +10,69 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth
+from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.engine.state import AccountStatus, MailboxStatus
 from switchboard.imap.utf7 import decode_mailbox
 from switchboard.protocol.redaction import REDACTED
+from switchboard.store.base import EventTotals
 
 __all__ = [
     "REMOTE_STATE",
+    "TLS_NAMES",
     "account_document",
     "mailbox_document",
     "remote_account_document",
     "scrub",
+    "secrets_of",
 ]
 
 REMOTE_STATE = "remote"
 """The ``state`` of an account another cluster node watches (its live state is on that node)."""
+
+TLS_NAMES = {TlsMode.IMPLICIT: "implicit", TlsMode.STARTTLS: "starttls", TlsMode.PLAIN: "plain"}
+"""An account's ``tls`` in the documents: TLS from the first byte, STARTTLS, or none."""
 
 # Secrets shorter than this are not scrubbed: replacing every "a" of a text would only garble it,
 # and such a password is not one a server would echo recognisably anyway.
 _MIN_SCRUB_CHARS = 4
 
 
-def account_document(status: AccountStatus, config: AccountConfig | None) -> dict[str, Any]:
+def account_document(
+    status: AccountStatus,
+    config: AccountConfig | None,
+    *,
+    watches: tuple[str, ...] = (),
+    history: EventTotals | None = None,
+) -> dict[str, Any]:
     """One account as ``/api/accounts`` lists it.
 
     Args:
         status: the engine's snapshot of the account.
-        config: the account's settings, used only to scrub its secrets from error texts.
+        config: the account's settings: its TLS mode, and its secrets to scrub from error texts.
+        watches: the mailboxes the account's workers watch (what ``accounts add`` adds to).
+        history: the account's events in the log (``events``, ``lastEventAt``,
+            ``lastEventId`` survive a restart); ``None``: this run's counter only.
     """
-    secrets = _secrets_of(config)
+    secrets = secrets_of(config)
     return {
         "account": status.account_id,
         "host": status.host,
         "port": status.port,
+        "tls": None if config is None else TLS_NAMES[config.tls],
         "state": status.state.value,
         "lastError": scrub(status.last_error, secrets),
         "mailboxes": [mailbox_document(m, secrets) for m in status.mailboxes],
+        "watches": list(watches),
         "counters": dict(sorted(status.counters.items())),
-        "lastEventAt": status.last_event_at,
+        **_history_keys(history, status.counters.get("events", 0), status.last_event_at),
     }
 
 
 def remote_account_document(
-    config: AccountConfig, watches: tuple[str, ...], node: str | None
+    config: AccountConfig,
+    watches: tuple[str, ...],
+    node: str | None,
+    history: EventTotals | None = None,
 ) -> dict[str, Any]:
     """An account another cluster node watches, as ``/api/accounts`` lists it on this node.
 
@@ -63,6 +83,7 @@ def remote_account_document(
         "account": config.account_id,
         "host": config.host,
         "port": config.port,
+        "tls": TLS_NAMES[config.tls],
         "state": REMOTE_STATE,
         "lastError": None,
         "mailboxes": [
@@ -77,9 +98,26 @@ def remote_account_document(
             }
             for name in watches
         ],
+        "watches": list(watches),
         "counters": {},
-        "lastEventAt": None,
+        **_history_keys(history, 0, None),
         "node": node,
+    }
+
+
+def _history_keys(
+    history: EventTotals | None, counted: int, last_event_at: float | None
+) -> dict[str, Any]:
+    if history is None:
+        return {"events": counted, "lastEventAt": last_event_at, "lastEventId": None}
+    latest = history.last_event_at
+    if last_event_at is not None:
+        latest = max(latest, last_event_at)
+    return {
+        # The larger: the log's count, or this run's while the log is still being read.
+        "events": max(history.count, counted),
+        "lastEventAt": latest,
+        "lastEventId": history.last_event_id,
     }
 
 
@@ -106,7 +144,8 @@ def scrub(text: str | None, secrets: tuple[str, ...]) -> str | None:
     return text
 
 
-def _secrets_of(config: AccountConfig | None) -> tuple[str, ...]:
+def secrets_of(config: AccountConfig | None) -> tuple[str, ...]:
+    """The account's password or tokens: what :func:`scrub` removes from texts."""
     if config is None:
         return ()
     auth = config.auth

@@ -8,7 +8,8 @@ store, starts the engine, restores the accounts workers had connected, then list
 With ``store_url`` set the server is a cluster node (docs/scaling.md): the store is the
 shared PostgreSQL, the engine's sink is a ``NullSink`` (the cluster's event tail publishes every
 event, local or not, to the hub once), and a :class:`~switchboard.server.cluster.ClusterLink`
-decides which pinned accounts this node's engine watches. Without it nothing of that runs.
+decides which pinned accounts this node's engine watches. Without it nothing of that runs, and
+asyncpg (the ``postgres`` extra) is never imported.
 
 HTTP routes live in ``server.http``, the token check in ``server.auth``.
 """
@@ -18,37 +19,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
 
 from switchboard import __version__
-from switchboard.cluster.tail import NullSink
 from switchboard.engine.engine import Engine
 from switchboard.engine.model import EventSink
 from switchboard.engine.settings import EngineSettings
+from switchboard.errors import SwitchboardError
+from switchboard.extras import require
 from switchboard.imap.tls import default_ssl_context
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
-from switchboard.server.cluster import ClusterLink
-from switchboard.server.config import ServerSettings
+from switchboard.server.config import DATABASE_FILE, ServerSettings
 from switchboard.server.groups import GroupRegistry
 from switchboard.server.handlers import Handlers
+from switchboard.server.history import EventHistory
 from switchboard.server.http import INTERFACES, HttpRoutes
 from switchboard.server.hub import Hub
 from switchboard.server.metrics import ServerMetrics
 from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
+from switchboard.server.wslog import quiet_peer_faults
 from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
-from switchboard.store.postgres import PostgresStore
 from switchboard.store.sqlite import SqliteStore
 
-__all__ = ["ServerContext", "SwitchboardServer"]
+if TYPE_CHECKING:  # asyncpg (the ``postgres`` extra) is imported only when store_url is set
+    from switchboard.server.cluster import ClusterLink
+
+__all__ = ["ListenError", "ServerContext", "SwitchboardServer"]
 
 logger = logging.getLogger("switchboard.server")
+
+
+class ListenError(SwitchboardError):
+    """The server cannot listen on its address: the port is taken, the host unknown…
+
+    Attributes:
+        errno: the ``OSError``'s error number (``errno.EADDRINUSE`` for a port in use).
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        self.errno = cause.errno
+        # os.strerror gives "Address already in use" where the event loop wraps it in
+        # "error while attempting to bind on address (...)"; getaddrinfo errors are negative.
+        reason = cause.strerror
+        if cause.errno is not None and cause.errno > 0:
+            reason = os.strerror(cause.errno)
+        reason = (reason or str(cause) or type(cause).__name__).lower()
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
 
 
 @dataclass(eq=False)
@@ -67,6 +92,8 @@ class ServerContext:
     metrics: ServerMetrics = field(init=False)
     cluster: ClusterLink | None = None
     """This node's lease loop and event tail; ``None`` on a single node (SQLite)."""
+    history: EventHistory = field(default_factory=lambda: EventHistory(0))
+    """Each account's events in the log, for ``/api/accounts`` (survives restarts)."""
 
     def __post_init__(self) -> None:
         self.handlers = Handlers(self)
@@ -96,6 +123,8 @@ class SwitchboardServer:
         self._engine_settings = engine_settings or settings.engine_settings()
         self._context: ServerContext | None = None
         self._server: Server | None = None
+        self._routes: HttpRoutes | None = None
+        self._history_load: asyncio.Task[None] | None = None
         self._revocations: RevocationWatch | None = None
         self.node_id: str | None = None
         """This node's name in a cluster (``None`` on a single node); set by ``start``."""
@@ -116,32 +145,89 @@ class SwitchboardServer:
         return int(sockname[1])
 
     async def start(self) -> None:
-        """Open the store, start the engine, restore accounts, listen."""
+        """Check the settings, bind, open the store, start the engine, restore, accept.
+
+        Nothing is created on disk before the settings passed every check that can be made
+        without the store and the port was bound: a refused start leaves no data directory or
+        key file behind.
+
+        Raises:
+            ConfigError: unsafe or impossible settings (a public address without tokens…).
+            ListenError: the address cannot be bound (port in use, unknown host…).
+        """
         settings = self.settings
         settings.check()
+        if settings.store_url is not None:
+            require("asyncpg", "the PostgreSQL store (--store postgresql://…)")
+        if settings.store_url is None and not (settings.data_dir / DATABASE_FILE).exists():
+            # No store yet, so no stored token: the loopback rule can be checked right away.
+            settings.check_listen(store_has_tokens=False)
+        server = await self._bind()
+        try:
+            await self._open(server)
+        except BaseException:
+            server.close()
+            await server.wait_closed()
+            self._server = None
+            raise
+
+    async def _bind(self) -> Server:
+        """Bind the listening socket without accepting yet (``start_serving=False``)."""
+        settings = self.settings
+        try:
+            # A frame may be a little over max_frame_bytes and still get a proper error
+            # response; far beyond it, the WebSocket layer closes with 1009 before buffering it.
+            self._server = await serve(
+                self._handle,
+                settings.host,
+                settings.port,
+                process_request=self._process_request,
+                max_size=settings.max_frame_bytes * 4,
+                compression=None,
+                server_header=f"Switchboard/{__version__}",
+                # websockets logs frames and headers at DEBUG: through a redacting logger; a
+                # peer's failed handshake is one line, not a traceback (server.wslog).
+                logger=quiet_peer_faults(redacted_logger()),
+                start_serving=False,
+            )
+        except OSError as exc:
+            raise ListenError(settings.host, settings.port, exc) from None
+        return self._server
+
+    async def _open(self, server: Server) -> None:
+        settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
         store: Store
         if settings.store_url is not None:
+            from switchboard.store.postgres import PostgresStore
+
             self.node_id = settings.resolved_node_id()
             # record() is then fenced by this node's leases (store.postgres.LeaseLost).
             store = await PostgresStore.open(settings.store_url, box, node_id=self.node_id)
         else:
-            store = await SqliteStore.open(settings.data_dir / "switchboard.db", box)
+            store = await SqliteStore.open(settings.data_dir / DATABASE_FILE, box)
         try:
             # Stored tokens count as configured, so this check waits for the store.
             settings.check_listen(store_has_tokens=await store.has_active_tokens())
         except BaseException:
             await store.close()
             raise
+        # Events up to this id are read from the log in the background; the hub counts the rest.
+        history = EventHistory(await store.last_event_id())
         hub = Hub()
+        hub.add_listener(history.on_events)
         registry_ref: list[AccountRegistry] = []
 
         async def credentials_changed(config: Any) -> None:
             await registry_ref[0].credentials_changed(config)
 
         # In a cluster every event reaches the hub through the event tail, local ones too.
-        sink: EventSink = hub if self.node_id is None else NullSink()
+        sink: EventSink = hub
+        if self.node_id is not None:
+            from switchboard.cluster.tail import NullSink
+
+            sink = NullSink()
         engine = Engine(
             store,
             sink,
@@ -152,6 +238,8 @@ class SwitchboardServer:
         await engine.start()
         cluster = None
         if settings.store_url is not None and self.node_id is not None:
+            from switchboard.server.cluster import ClusterLink
+
             cluster = ClusterLink(
                 settings.store_url,
                 self.node_id,
@@ -162,27 +250,19 @@ class SwitchboardServer:
             )
         registry = AccountRegistry(engine, store, settings, cluster=cluster)
         registry_ref.append(registry)
-        self._context = ServerContext(settings, store, engine, hub, registry, cluster=cluster)
+        self._context = ServerContext(
+            settings, store, engine, hub, registry, cluster=cluster, history=history
+        )
+        self._history_load = asyncio.create_task(history.load(store), name="event-history")
         restored = await registry.restore()
         if cluster is not None:
             await cluster.start(registry)
-        # A frame may be a little over max_frame_bytes and still get a proper error response;
-        # far beyond it, the WebSocket layer closes with 1009 before buffering it all.
-        self._server = await serve(
-            self._handle,
-            settings.host,
-            settings.port,
-            process_request=HttpRoutes(self._context),
-            max_size=settings.max_frame_bytes * 4,
-            compression=None,
-            server_header=f"Switchboard/{__version__}",
-            # websockets logs frames and headers at DEBUG: through a redacting logger.
-            logger=redacted_logger(),
-        )
+        self._routes = HttpRoutes(self._context)
         # Sockets of a token revoked while they are open are closed within seconds.
         context = self._context
         self._revocations = RevocationWatch(store, lambda: tuple(context.sessions))
         self._revocations.start()
+        await server.start_serving()
         logger.info(
             "listening on %s:%d (%d stored account(s) %s)",
             settings.host,
@@ -207,6 +287,11 @@ class SwitchboardServer:
                 # Leases go back only once their accounts stopped; the tail stops after them.
                 await self._context.cluster.stop()
             await self._context.engine.stop()
+            if self._history_load is not None:
+                self._history_load.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._history_load
+                self._history_load = None
             await self._context.store.close()
             self._context = None
 
@@ -223,6 +308,13 @@ class SwitchboardServer:
         await self._server.serve_forever()
 
     # -- WebSocket entry point ------------------------------------------------------------
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        # The socket is bound before the context exists, but accepts only once it does.
+        assert self._routes is not None
+        return await self._routes(connection, request)
 
     async def _handle(self, websocket: ServerConnection) -> None:
         path = urlsplit(websocket.request.path if websocket.request else "/").path

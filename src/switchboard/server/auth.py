@@ -1,7 +1,7 @@
 """Who may open a socket or read the HTTP API: tokens, their scopes, and the 401/403 answers.
 
 A token arrives as ``Authorization: Bearer T`` or, for old clients that can only set a URL, as
-``?token=T`` (protocol.md §7.2 #18). Two kinds exist (docs/reliability.md "Tokens"):
+``?token=T`` (docs/protocol.md, "Endpoints"). Two kinds exist (docs/reliability.md "Tokens"):
 
 - static tokens (``--token`` / ``SWITCHBOARD_TOKENS``): worker scope;
 - stored tokens (``switchboard tokens create``): ``worker`` or ``client`` scope, a client token

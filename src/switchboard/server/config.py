@@ -1,8 +1,9 @@
 """Server settings: one frozen object from defaults < TOML file < environment < command line.
 
 Every setting has the same name in all three sources: ``port`` is ``--port`` on the command line,
-``SWITCHBOARD_PORT`` in the environment and ``port = 8080`` in the TOML file. Lists (``tokens``)
-are comma-separated in the environment. Nothing here reads the environment by itself: the caller
+``SWITCHBOARD_PORT`` in the environment and ``port = 8080`` in the TOML file (the flags, and the
+two settings that have none, are in ``server.flags``). Lists (``tokens``) are comma-separated in
+the environment. Nothing here reads the environment by itself: the caller
 passes ``os.environ`` (or a dict in tests), so no module hides global state.
 """
 
@@ -23,6 +24,7 @@ from switchboard.engine.settings import EngineSettings
 from switchboard.errors import SwitchboardError
 
 __all__ = [
+    "DATABASE_FILE",
     "ENV_PREFIX",
     "ConfigError",
     "OAuthProvider",
@@ -35,6 +37,9 @@ __all__ = [
 
 ENV_PREFIX = "SWITCHBOARD_"
 
+DATABASE_FILE = "switchboard.db"
+"""The SQLite store's file name in ``data_dir``."""
+
 
 class ConfigError(SwitchboardError):
     """A setting is missing, malformed or unsafe; the message names the setting."""
@@ -42,7 +47,7 @@ class ConfigError(SwitchboardError):
 
 @dataclass(frozen=True, slots=True)
 class OAuthProvider:
-    """A token endpoint for XOAUTH2 refresh tokens (protocol.md §5.3), e.g. ``google``."""
+    """A token endpoint for XOAUTH2 refresh tokens (docs/protocol.md, "Commands"): ``google``."""
 
     name: str
     token_url: str
@@ -126,6 +131,8 @@ class ServerSettings:
         self.engine_settings()  # raises ConfigError for an out-of-range pacing value
         if self.max_frame_bytes < 1024:
             raise ConfigError("max_frame_bytes must be at least 1024")
+        if self.max_batch < 1 or self.max_pending_frames < 1:
+            raise ConfigError("max_batch and max_pending_frames must be at least 1")
         if self.rate_limit_per_s <= 0 or self.rate_limit_burst < 1:
             raise ConfigError("rate_limit_per_s must be > 0 and rate_limit_burst at least 1")
         if self.group_visibility_timeout_s <= 0 or self.group_max_in_flight < 1:

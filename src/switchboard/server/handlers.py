@@ -1,6 +1,6 @@
-"""Command dispatch and one handler per method, for both interfaces (protocol.md §2).
+"""Command dispatch and one handler per method, for both interfaces (docs/protocol.md, "Commands").
 
-Dispatch order on ``/workers`` (§2.2): ``watchAll``, then ``connect``, then everything else is
+Dispatch order on ``/workers``: ``watchAll``, then ``connect``, then everything else is
 pass-through — it needs an ``account`` (``noAccount``) that the server manages
 (``inactiveAccount``) and then runs as on ``/clients`` for that account. On ``/clients``:
 ``connect`` first (``notConnected`` before it, ``alreadyConnected`` after it), ``watchAll``
@@ -11,7 +11,7 @@ anyone else gets ``acked`` as a no-op. ``group`` on ``watchAll``/``watchMailboxe
 group (``server.groups``) instead of subscribing to the live fan-out; ``since`` is then ignored.
 
 Every failure becomes an ``error`` response echoing the arguments as sent with secrets masked
-(§7.2 #15, #47); nothing escapes :meth:`Handlers.execute`.
+(docs/protocol.md, "Errors"); nothing escapes :meth:`Handlers.execute`.
 """
 
 from __future__ import annotations
@@ -234,7 +234,8 @@ class Handlers:
         holder = WORKERS if session.is_worker else session
         result = await self._context.accounts.set_watches(account_id, holder, request.names)
         failed = set(result.failed)
-        watching = [name for name in request.names if name not in failed]
+        # What the caller watches now: a failed name adds nothing and removes nothing.
+        watching = list(self._context.accounts.watches(account_id, holder))
         reply: dict[str, Any] = {"list": watching}
         if request.group is not None:
             await self._join_group(

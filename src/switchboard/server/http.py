@@ -33,6 +33,7 @@ from websockets.http11 import Request, Response
 
 from switchboard import __version__
 from switchboard.engine.errors import UnknownAccount
+from switchboard.engine.state import AccountStatus
 from switchboard.protocol.methods import Interface
 from switchboard.server.accounts import WORKERS
 from switchboard.server.api import account_document, remote_account_document
@@ -116,7 +117,7 @@ class HttpRoutes:
     # -- documents ----------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """The ``/health`` document: version, sessions, and each account's state.
+        """The ``/health`` document: version, sessions, the last event id, each account's state.
 
         On a cluster node also ``node``: its name and the accounts it holds leases on (the
         ``accounts`` list is what this node's engine watches).
@@ -126,6 +127,8 @@ class HttpRoutes:
             "status": "ok",
             "version": __version__,
             "sessions": len(context.sessions),
+            # Where the event log ends: `switchboard watch` resumes from here after a restart.
+            "lastEventId": context.history.last_event_id(),
             "accounts": [
                 {"account": s.account_id, "state": s.state.value, "lastError": s.last_error}
                 for s in context.engine.statuses()
@@ -145,7 +148,7 @@ class HttpRoutes:
         context = self._context
         registry = context.accounts
         statuses = sorted(context.engine.statuses(), key=lambda s: s.account_id)
-        documents = [account_document(s, registry.config(s.account_id)) for s in statuses]
+        documents = [self._document(s) for s in statuses]
         cluster = context.cluster
         if cluster is None:
             return documents
@@ -163,9 +166,23 @@ class HttpRoutes:
             if account_id in local or config is None:
                 continue
             watches = registry.watches(account_id, WORKERS)
-            documents.append(remote_account_document(config, watches, holders.get(account_id)))
+            documents.append(
+                remote_account_document(
+                    config, watches, holders.get(account_id), context.history.totals(account_id)
+                )
+            )
         documents.sort(key=lambda d: str(d["account"]))
         return documents
+
+    def _document(self, status: AccountStatus) -> dict[str, Any]:
+        """An account this node's engine watches, with its workers' watches and its history."""
+        context, account_id = self._context, status.account_id
+        return account_document(
+            status,
+            context.accounts.config(account_id),
+            watches=context.accounts.watches(account_id, WORKERS),
+            history=context.history.totals(account_id),
+        )
 
     def latency(self, query: str) -> dict[str, Any]:
         """The ``/api/latency`` document for the window ``?window_s=`` (default 600 s)."""
@@ -192,8 +209,9 @@ class HttpRoutes:
                 except StoreError:
                     node = None
                 watches = context.accounts.watches(account_id, WORKERS)
-                return json_response(remote_account_document(config, watches, node))
-            return json_response(account_document(status, config))
+                history = context.history.totals(account_id)
+                return json_response(remote_account_document(config, watches, node, history))
+            return json_response(self._document(status))
         if method == "DELETE":
             if not await context.accounts.remove(account_id):
                 return _no_account(account_id)

@@ -2,10 +2,10 @@
 
 The engine hands every batch of stored events to :meth:`Hub.publish` (the engine's
 ``EventSink``). The hub finds the subscribed sessions and gives each the push frame, encoded once
-per interface — workers get the ``account`` key, clients do not (protocol.md §3) — so the cost of
-a push does not grow with JSON encoding per subscriber.
+per interface — workers get the ``account`` key, clients do not (docs/protocol.md, "Pushes") —
+so the cost of a push does not grow with JSON encoding per subscriber.
 
-Who gets what (protocol.md §3 and §7.2 #20, #24):
+Who gets what (docs/protocol.md, "Pushes"):
 
 - a worker that sent ``watchAll`` gets every account's mail;
 - a worker that sent ``watchMailboxes`` for an account gets that account's mail (the original
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from switchboard.engine.model import NewMessage, StoredEvent
 from switchboard.protocol.frames import encode_push
 from switchboard.protocol.ids import MailboxId, MessageId
+from switchboard.protocol.wirejson import safe_int
 from switchboard.server.latency import LatencyRing
 
 __all__ = ["Hub", "Subscriber", "push_args"]
@@ -78,7 +79,7 @@ def push_args(
             "subject": summary.subject,
             "from": summary.from_,
             "date": summary.date,
-            "size": summary.size,
+            "size": safe_int(summary.size),
         }
     return args
 

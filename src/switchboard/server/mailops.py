@@ -4,19 +4,24 @@ Each runs on the account's command connection (``Engine.command_connection``: on
 authenticated connection per account, used by one caller at a time; on a cluster node that
 does not watch the account, one opened for the command, see
 ``AccountRegistry.command_connection``) and returns the response
-arguments of protocol.md §2.6–2.8 with the fixes of §7.2 (#30, #33, #37–41).
-IMAP failures surface as the layer's own exceptions; the session turns them into wire errors.
+arguments of docs/protocol.md, "Commands" (what changed from the original: its "Differences
+from the 2014 server").
+IMAP failures surface as the layer's own exceptions; the session turns them into wire errors,
+except where the client chose the mailbox: a name no mailbox can have, or one the IMAP server
+refuses as such, is ``mailboxDoesNotExist`` (the client's mistake), never ``serverError`` (ours).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from switchboard.imap.connection import ImapConnection
-from switchboard.imap.errors import MailboxNotFound
+from switchboard.imap.errors import CommandFailed, MailboxNotFound
+from switchboard.imap.responses import Status
 from switchboard.imap.utf7 import decode_mailbox
 from switchboard.protocol.errors import MailboxDoesNotExist
 from switchboard.protocol.ids import MailboxId, MessageId
@@ -33,6 +38,28 @@ __all__ = [
 # Cap on UIDs per UID FETCH command line (servers limit line length; 500 UIDs ~ 4 KB).
 _FETCH_CHUNK = 500
 
+# No mailbox name holds a control character: in modified UTF-7 (RFC 3501 §5.1.3) they are
+# encoded, and UTF-8 names (RFC 6855 §3) must be Net-Unicode (RFC 5198), which has none. A NUL
+# cannot even travel in an IMAP string. Refused before the server is asked.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+# A longer name is refused before the server is asked: RFC 7162 §4 only asks servers to take
+# command lines of about 8192 octets, and one over a server's limit is answered BAD ("Too long
+# argument", Dovecot at 64 KiB), which would read as a malformed command of ours.
+_MAX_NAME_BYTES = 8000
+
+# NO response codes (RFC 5530 §3) that say the mailbox named can never be opened by this user:
+# it does not exist (NONEXISTENT, TRYCREATE), the name is invalid for this server (CANNOT), or the
+# ACL hides it (NOPERM). Others — UNAVAILABLE, SERVERBUG, INUSE, LIMIT, … — are the server's
+# trouble or ours and stay serverError.
+_NAME_REFUSALS = frozenset({"NONEXISTENT", "TRYCREATE", "CANNOT", "NOPERM"})
+# Codeless NO texts that refuse a name as invalid: Dovecot 2.3 "Mailbox name is not valid
+# mUTF-7", Cyrus and others "Invalid mailbox name".
+_INVALID_NAME_TEXTS = ("mailbox name is not valid", "invalid mailbox name")
+
+# ``state`` fits a JavaScript number (2**53 - 1; see wirejson.MAX_SAFE_INTEGER): 53 bits.
+_STATE_BITS = 53
+
 
 class CommandConnections(Protocol):
     """Where an account's command connection comes from (the engine, or the account registry)."""
@@ -43,10 +70,12 @@ class CommandConnections(Protocol):
 
 
 def mailboxes_state(entries: Sequence[tuple[str, int]]) -> int:
-    """The ``state`` of a mailbox list: SHA-1 over names and UIDVALIDITYs as a 160-bit integer.
+    """The ``state`` of a mailbox list: the top 53 bits of a SHA-1 over names and UIDVALIDITYs.
 
-    The original hashed one byte per UIDVALIDITY and crashed above 255 (§7.2 #30); any integer
-    that stays equal while the set of mailboxes and their UIDVALIDITYs does is acceptable.
+    The original hashed one byte per UIDVALIDITY and crashed above 255, and sent all
+    160 bits, which a browser's ``JSON.parse`` rounds, so its echo never matched. Any integer
+    that stays equal while the set of mailboxes and their UIDVALIDITYs does is acceptable; 53
+    bits make a false match after a change a 1 in 9·10^15 chance.
     """
     digest = hashlib.sha1(usedforsecurity=False)
     for name, uidvalidity in entries:
@@ -54,7 +83,7 @@ def mailboxes_state(entries: Sequence[tuple[str, int]]) -> int:
         digest.update(b"\0")
         digest.update(str(uidvalidity).encode())
         digest.update(b"\n")
-    return int.from_bytes(digest.digest(), "big")
+    return int.from_bytes(digest.digest(), "big") >> (digest.digest_size * 8 - _STATE_BITS)
 
 
 async def get_mailboxes(
@@ -108,7 +137,7 @@ async def get_messages(
 ) -> dict[str, Any]:
     """``getMessages``: the requested properties of each message, in request order.
 
-    Messages that do not exist are listed under ``notFound`` (§7.2 #41).
+    Messages that do not exist are listed under ``notFound``.
     """
     plan = MessagePlan(properties)
     by_mailbox: dict[MailboxId, list[int]] = {}
@@ -142,15 +171,42 @@ async def get_messages(
 
 
 async def _examine(imap: ImapConnection, mailbox: MailboxId) -> None:
-    """EXAMINE (read-only: never sets \\Seen) and check the id's UIDVALIDITY still holds."""
+    """EXAMINE (read-only: never sets \\Seen) and check the id's UIDVALIDITY still holds.
+
+    Raises:
+        MailboxDoesNotExist: no mailbox can have that name (a control character, over
+            8000 bytes), the server refuses the name (see
+            :func:`_refuses_name`), or the UIDVALIDITY changed.
+        CommandFailed: the server refused for another reason (its trouble, not the client's).
+    """
+    if _CONTROL.search(mailbox.name) is not None:
+        raise MailboxDoesNotExist(f"no mailbox named {mailbox.name!r}: control character")
+    if len(mailbox.name.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        raise MailboxDoesNotExist(f"no mailbox name is over {_MAX_NAME_BYTES} bytes long")
     try:
         info = await imap.select(mailbox.name, readonly=True)
     except MailboxNotFound:
         raise MailboxDoesNotExist(f"no mailbox named {mailbox.name!r}") from None
+    except CommandFailed as exc:
+        if not _refuses_name(exc):
+            raise
+        raise MailboxDoesNotExist(f"no mailbox named {mailbox.name!r}: {exc.text}") from None
     if info.uidvalidity != mailbox.uidvalidity:
         raise MailboxDoesNotExist(
             f"{mailbox.encode()} is stale: the mailbox's UIDVALIDITY is now {info.uidvalidity}"
         )
+
+
+def _refuses_name(exc: CommandFailed) -> bool:
+    """Whether a failed EXAMINE says the *name* cannot be opened, rather than a fault.
+
+    Only ``NO`` counts: ``BAD`` means the command was malformed, which is ours to fix.
+    """
+    if exc.status is not Status.NO:
+        return False
+    if exc.code is not None:
+        return exc.code.name in _NAME_REFUSALS
+    return exc.text.lower().startswith(_INVALID_NAME_TEXTS)
 
 
 def _display_name(name: str) -> str:

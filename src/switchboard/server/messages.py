@@ -7,17 +7,18 @@ Pure: no asyncio, no sockets. The session handler validates the request with
 ``preview`` can only be named once BODYSTRUCTURE is known), and calls
 :meth:`MessagePlan.render` for each message found.
 
-How it works (protocol.md §2.8, §7.2 #25, #35–#45):
+How it works (docs/protocol.md, "getMessages properties" and "Differences from the 2014
+server"):
 
 * **Minimal FETCH.** Each property maps to the items it needs; only id properties give
-  ``(UID)`` (#37). When ``raw`` is requested, ``BODY.PEEK[]`` also serves ``textBody`` and
+  ``(UID)``. When ``raw`` is requested, ``BODY.PEEK[]`` also serves ``textBody`` and
   ``headers`` (split at the first empty line, which is what ``BODY[TEXT]`` and
   ``BODY[HEADER]`` are), and a single-part message's text comes from ``BODY[TEXT]``/``BODY[]``
   instead of a second fetch of part ``1``.
-* **Key order** is the request order (#39); values never depend on it (#38). A repeated
+* **Key order** is the request order; values never depend on it. A repeated
   property is rendered once, at its first position.
-* **Raw values stay raw** (#43): ``subject``, ``date`` and address ``name`` are the header
-  bytes decoded as UTF-8 with U+FFFD, encoded-words untouched; NIL is ``null`` (#25).
+* **Raw values stay raw**: ``subject``, ``date`` and address ``name`` are the header
+  bytes decoded as UTF-8 with U+FFFD, encoded-words untouched; NIL is ``null``.
   Decoded companions are added under new keys, which old clients ignore:
 
   - ``subjectDecoded`` is added whenever ``subject`` is requested, after all the requested
@@ -26,13 +27,13 @@ How it works (protocol.md §2.8, §7.2 #25, #35–#45):
     subject).
   - An address object is ``{"name", "email"}`` exactly as the original's, plus
     ``"decodedName"`` **only when the decoded name differs from** ``name``. So every address
-    without encoded-words or 8-bit bytes is byte-identical to the original's (the frames of
-    protocol.md §8 and §9 still match), and a client reads ``a.get("decodedName", a["name"])``.
+    without encoded-words or 8-bit bytes is byte-identical to the original's (the frames recorded
+    from it still match), and a client reads ``a.get("decodedName", a["name"])``.
 
 * **Addresses** are ``null`` when absent or empty, never ``[]``; ``email`` is
   ``mailbox@host``, ``mailbox@`` when the host is NIL; groups are flattened to their members
-  (#45) and a group with no members adds nothing.
-* **raw / textBody** (#44): valid UTF-8 as is (the original's output); otherwise each invalid
+  and a group with no members adds nothing.
+* **raw / textBody**: valid UTF-8 as is (the original's output); otherwise each invalid
   line is decoded as Windows-1252, so no character becomes U+FFFD. Transfer encodings are not
   undone. ``rawBase64`` is not offered (not in the supported list).
 * **htmlBody** is the first ``text/html`` body part (not an attachment), transfer encoding and
@@ -60,6 +61,7 @@ from typing import Any, Final
 from switchboard.imap.responses import Address, BodyPart, Envelope, Fetch
 from switchboard.protocol.ids import MessageId
 from switchboard.protocol.methods import SUPPORTED_PROPERTIES
+from switchboard.protocol.wirejson import safe_int
 from switchboard.server import mime
 
 __all__ = [
@@ -325,7 +327,7 @@ class MessagePlan:
                 else:
                     out[name] = _FLAG_OF[name] in flags
             elif name == "size":
-                out[name] = first.size
+                out[name] = safe_int(first.size)
             elif name == "raw":
                 raw = first.sections.get("BODY[]")
                 out[name] = mime.decode_raw(raw) if raw is not None else None
@@ -394,7 +396,7 @@ def _render_attachments(body: BodyPart | None, *, as_bool: bool) -> Any:
         {
             "name": mime.part_filename(part),
             "type": f"{part.maintype}/{part.subtype}",
-            "size": part.size,
+            "size": safe_int(part.size),
             "partId": part_id,
         }
         for part_id, part in found

@@ -98,7 +98,7 @@ def decode_raw(data: bytes) -> str:
 
     Valid UTF-8 (every 7-bit message among them) decodes unchanged, as the original did. Invalid
     UTF-8 is decoded line by line with :func:`decode_lossless`, so a message whose headers are
-    UTF-8 and whose one 8-bit part is Latin-1 keeps both readable (protocol.md §7.2 #44). The
+    UTF-8 and whose one 8-bit part is Latin-1 keeps both readable (docs/protocol.md). The
     result is not guaranteed to re-encode to the same bytes; ``raw`` is for reading.
     """
     try:

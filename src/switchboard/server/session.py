@@ -1,9 +1,9 @@
 """One WebSocket session on ``/workers`` or ``/clients``: frames in, one reply frame out, pushes.
 
 How it works: the reader takes one request frame at a time, runs its commands in order and
-queues exactly one reply frame (protocol.md §1.2). Pushes (``newMessage``) that arrive while a
-frame is being processed are held and queued after that frame's reply, so a reply and a push are
-never interleaved or merged. A single writer task drains the queue to the socket.
+queues exactly one reply frame (docs/protocol.md, "Frames"). Pushes (``newMessage``) that arrive
+while a frame is being processed are held and queued after that frame's reply, so a reply and a
+push are never interleaved or merged. A single writer task drains the queue to the socket.
 
 The outbox is bounded (``max_pending_frames``): a consumer that stops reading is disconnected with
 close code 1013 and a reason saying so, instead of the server buffering without limit. A session
@@ -177,7 +177,7 @@ class Session:
                 if self.state is SessionState.CLOSED:
                     break  # closed by us (revoked token, slow consumer): run nothing more
                 if isinstance(message, bytes):
-                    continue  # binary frames are ignored, as the original did (§1.2)
+                    continue  # binary frames are ignored, as the original did
                 self._holding = True
                 try:
                     reply = await self.process_frame(message)

@@ -10,20 +10,25 @@ Typical wiring (the caller reads the environment, never this package)::
 
 from __future__ import annotations
 
-from switchboard.store.base import Store, StoredAccount
-from switchboard.store.crypto import KEY_FILE_NAME, SecretBox, load_or_create_key
-from switchboard.store.errors import (
-    CheckpointMovedBackwards,
-    CodecError,
-    CorruptCredentials,
-    InvalidSecretKey,
-    SchemaTooNew,
-    StoreClosed,
-    StoreError,
-    UnknownAccount,
-)
-from switchboard.store.memory import MemoryData, MemoryStore
-from switchboard.store.sqlite import SCHEMA_VERSION, SqliteStore
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from switchboard.store.base import Store, StoredAccount
+    from switchboard.store.crypto import KEY_FILE_NAME, SecretBox, load_or_create_key
+    from switchboard.store.errors import (
+        CheckpointMovedBackwards,
+        CodecError,
+        CorruptCredentials,
+        EventIdOutOfRange,
+        InvalidSecretKey,
+        SchemaTooNew,
+        StoreClosed,
+        StoreError,
+        UnknownAccount,
+    )
+    from switchboard.store.memory import MemoryData, MemoryStore
+    from switchboard.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 __all__ = [
     "KEY_FILE_NAME",
@@ -31,6 +36,7 @@ __all__ = [
     "CheckpointMovedBackwards",
     "CodecError",
     "CorruptCredentials",
+    "EventIdOutOfRange",
     "InvalidSecretKey",
     "MemoryData",
     "MemoryStore",
@@ -44,3 +50,38 @@ __all__ = [
     "UnknownAccount",
     "load_or_create_key",
 ]
+
+# Each name -> the module that defines it, imported on first use (PEP 562).
+_HOME = {
+    "KEY_FILE_NAME": "switchboard.store.crypto",
+    "SCHEMA_VERSION": "switchboard.store.sqlite",
+    "CheckpointMovedBackwards": "switchboard.store.errors",
+    "CodecError": "switchboard.store.errors",
+    "CorruptCredentials": "switchboard.store.errors",
+    "EventIdOutOfRange": "switchboard.store.errors",
+    "InvalidSecretKey": "switchboard.store.errors",
+    "MemoryData": "switchboard.store.memory",
+    "MemoryStore": "switchboard.store.memory",
+    "SchemaTooNew": "switchboard.store.errors",
+    "SecretBox": "switchboard.store.crypto",
+    "SqliteStore": "switchboard.store.sqlite",
+    "Store": "switchboard.store.base",
+    "StoreClosed": "switchboard.store.errors",
+    "StoreError": "switchboard.store.errors",
+    "StoredAccount": "switchboard.store.base",
+    "UnknownAccount": "switchboard.store.errors",
+    "load_or_create_key": "switchboard.store.crypto",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

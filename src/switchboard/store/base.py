@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from switchboard.engine.model import AccountConfig, Checkpoint, CheckpointStore, StoredEvent
-from switchboard.store.errors import CheckpointMovedBackwards
+from switchboard.store.errors import CheckpointMovedBackwards, EventIdOutOfRange
 
 __all__ = [
+    "EventTotals",
     "GroupPosition",
     "Store",
     "StoredAccount",
@@ -50,6 +51,15 @@ class StoredAccount:
     pinned: bool
     watches: tuple[str, ...]
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventTotals:
+    """One account's share of the event log: how many events, and the newest one's id and time."""
+
+    count: int
+    last_event_id: int
+    last_event_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +180,7 @@ class Store(CheckpointStore, Protocol):
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
         ...
@@ -186,6 +197,17 @@ class Store(CheckpointStore, Protocol):
 
     async def last_event_id(self) -> int:
         """Return the largest id ever given to an event, 0 when none ever was.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        ...
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        What ``switchboard accounts list`` shows after a restart (events, last event); read
+        once at start-up, with ``up_to`` the last id then, so later events are counted live.
 
         Raises:
             StoreClosed: the store was closed.
@@ -229,6 +251,7 @@ class Store(CheckpointStore, Protocol):
         acknowledged or out of the group's scope (the store cannot tell scope).
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
         ...
@@ -324,6 +347,25 @@ def check_events_limit(limit: int) -> None:
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
+
+
+# SQLite INTEGER and PostgreSQL bigint: signed 64-bit.
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def check_event_ids(*event_ids: int) -> None:
+    """Refuse event ids no backend can hold (``events_after``'s cursor, ``group_ack``'s ids).
+
+    Raises:
+        EventIdOutOfRange: an id is outside ``-2**63..2**63-1``.
+    """
+    for event_id in event_ids:
+        if not _INT64_MIN <= event_id <= _INT64_MAX:
+            # A 4,000-digit id would make a 4,000-character log line: say how long it is.
+            digits = len(str(abs(event_id)))
+            shown = str(event_id) if digits <= 30 else f"of {digits} digits"
+            raise EventIdOutOfRange(f"event id {shown} is outside the signed 64-bit range")
 
 
 def check_prune(keep_last: int | None) -> None:

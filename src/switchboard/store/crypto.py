@@ -2,8 +2,8 @@
 
 The key comes from the caller-supplied ``SWITCHBOARD_SECRET_KEY`` value when there is one,
 otherwise from ``<data dir>/secret.key``, created on first use with mode 0600. This module never
-reads the environment itself: the caller passes the value in (style.md: no configuration read
-deep inside a module).
+reads the environment itself: the caller passes the value in (docs/architecture.md, "Conventions":
+no configuration is read deep inside a module).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@
           ├── SchemaTooNew          the database was written by a newer Switchboard
           ├── CheckpointMovedBackwards   record() would move a checkpoint back (same UIDVALIDITY)
           ├── UnknownAccount        an operation names an account the store does not hold
+          ├── EventIdOutOfRange     an event id outside what every backend holds (signed 64 bits)
           └── CodecError            a value cannot be encoded for storage, or a stored one decoded
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "CheckpointMovedBackwards",
     "CodecError",
     "CorruptCredentials",
+    "EventIdOutOfRange",
     "InvalidSecretKey",
     "SchemaTooNew",
     "StoreClosed",
@@ -73,6 +75,15 @@ class CheckpointMovedBackwards(StoreError):
 
 class UnknownAccount(StoreError):
     """Raised when an operation (such as ``save_watches``) names an account not in the store."""
+
+
+class EventIdOutOfRange(StoreError):
+    """Raised when an event id given to the store is outside ``-2**63..2**63-1``.
+
+    SQLite's INTEGER and PostgreSQL's bigint hold no more; every backend refuses the same
+    values, so a caller that forgot to range-check a client's number gets this error instead of
+    a driver's ``OverflowError`` (the protocol layer refuses such numbers before they get here).
+    """
 
 
 class CodecError(StoreError):

@@ -26,10 +26,12 @@ from switchboard.engine.model import (
 )
 from switchboard.store import codec
 from switchboard.store.base import (
+    EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -144,9 +146,11 @@ class MemoryStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         data = self._check_open()
         wanted = None if account_ids is None else frozenset(account_ids)
         out: list[StoredEvent] = []
@@ -174,6 +178,21 @@ class MemoryStore:
             StoreClosed: the store was closed.
         """
         return self._check_open().last_event_id
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        Raises:
+            StoreClosed: the store was closed.
+        """
+        totals: dict[str, EventTotals] = {}
+        for row in self._check_open().events:
+            if row.event_id > up_to:
+                break
+            seen = totals.get(row.account_id)
+            count = 1 if seen is None else seen.count + 1
+            totals[row.account_id] = EventTotals(count, row.event_id, row.created_at)
+        return totals
 
     async def prune_events(self, *, older_than: float | None, keep_last: int | None) -> int:
         """Drop events older than ``older_than`` or beyond the newest ``keep_last``.
@@ -287,8 +306,10 @@ class MemoryStore:
         """Record acknowledgements and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
         """
+        check_event_ids(*event_ids, settled_through)
         old = await self.group_position(name)
         new = settle_group(old, event_ids, settled_through)
         self.data.groups[name] = new

@@ -36,11 +36,13 @@ import asyncpg
 from switchboard.engine.model import AccountConfig, Checkpoint, EngineEvent, StoredEvent
 from switchboard.store import codec
 from switchboard.store.base import (
+    EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
     TokenScope,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -385,10 +387,12 @@ class PostgresStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be read, or holds an undecodable event.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         ids = None if account_ids is None else sorted(set(account_ids))
 
         async def q(conn: asyncpg.Connection) -> list[StoredEvent]:
@@ -430,6 +434,26 @@ class PostgresStore:
             StoreError: the database cannot be read.
         """
         return int(await self._run(lambda c: c.fetchval("SELECT last_id FROM event_counter")))
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+
+        async def q(conn: asyncpg.Connection) -> dict[str, EventTotals]:
+            rows = await conn.fetch(
+                "SELECT t.account_id, t.n, t.last_id, e.created_at FROM"
+                " (SELECT account_id, COUNT(*) AS n, MAX(event_id) AS last_id FROM events"
+                "  WHERE event_id <= $1 GROUP BY account_id) AS t"
+                " JOIN events AS e ON e.event_id = t.last_id",
+                up_to,
+            )
+            return {str(a): EventTotals(int(n), int(i), float(t)) for a, n, i, t in rows}
+
+        return await self._run(q)
 
     async def prune_events(self, *, older_than: float | None, keep_last: int | None) -> int:
         """Drop events older than ``older_than`` or beyond the newest ``keep_last``.
@@ -598,10 +622,12 @@ class PostgresStore:
         """Record acknowledgements in one transaction and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written.
         """
         acked = list(event_ids)
+        check_event_ids(*acked, settled_through)
         now = self._clock()
 
         async def tx(conn: asyncpg.Connection) -> GroupPosition:

@@ -40,11 +40,13 @@ from switchboard.engine.model import (
 from switchboard.protocol import wirejson
 from switchboard.store import codec
 from switchboard.store.base import (
+    EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
     TokenScope,
     check_checkpoint_move,
+    check_event_ids,
     check_events_limit,
     check_prune,
     settle_group,
@@ -353,10 +355,12 @@ class SqliteStore:
 
         Raises:
             ValueError: ``limit`` is below 1.
+            EventIdOutOfRange: ``after_id`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be read, or holds an undecodable event.
         """
         check_events_limit(limit)
+        check_event_ids(after_id)
         ids = None if account_ids is None else wirejson.dumps(sorted(set(account_ids)))
         return await self._call(self._events_after_sync, after_id, limit, ids)
 
@@ -403,6 +407,27 @@ class SqliteStore:
         # sqlite_sequence, not MAX(event_id): the highest id ever handed out.
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         return 0 if row is None else int(row[0])
+
+    async def event_totals(self, up_to: int) -> dict[str, EventTotals]:
+        """Per account, the events still in the log with ids up to ``up_to``.
+
+        Raises:
+            StoreClosed: the store was closed.
+            StoreError: the database cannot be read.
+        """
+        return await self._call(self._event_totals_sync, up_to)
+
+    def _event_totals_sync(self, up_to: int) -> dict[str, EventTotals]:
+        # The count and the newest id come from the (account_id, event_id) index alone; only
+        # the newest row of each account is read for its time.
+        rows = self._db.execute(
+            "SELECT t.account_id, t.n, t.last_id, e.created_at FROM"
+            " (SELECT account_id, COUNT(*) AS n, MAX(event_id) AS last_id FROM events"
+            "  WHERE event_id <= ? GROUP BY account_id) AS t"
+            " JOIN events AS e ON e.event_id = t.last_id",
+            (up_to,),
+        )
+        return {str(a): EventTotals(int(n), int(i), float(t)) for a, n, i, t in rows}
 
     async def prune_events(self, *, older_than: float | None, keep_last: int | None) -> int:
         """Drop events older than ``older_than`` or beyond the newest ``keep_last``.
@@ -572,10 +597,13 @@ class SqliteStore:
         """Record acknowledgements in one transaction and return the new position.
 
         Raises:
+            EventIdOutOfRange: an id or ``settled_through`` is outside the signed 64-bit range.
             StoreClosed: the store was closed.
             StoreError: the database cannot be written.
         """
-        return await self._call(self._group_ack_sync, name, list(event_ids), settled_through)
+        acked = list(event_ids)
+        check_event_ids(*acked, settled_through)
+        return await self._call(self._group_ack_sync, name, acked, settled_through)
 
     def _group_ack_sync(self, name: str, acked: list[int], settled_through: int) -> GroupPosition:
         with self._transaction() as conn:

@@ -31,3 +31,7 @@ def __getattr__(name: str) -> object:
         module = _HOMES.get(name, "switchboard.workers.runner")
         return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import ssl
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from switchboard.cli.loop import run_until_signalled
+from switchboard.extras import MissingExtraError, require
 from switchboard.workers.base import ConfigError, load_account_map, read_secret
 from switchboard.workers.delivery import DeadLetterFile, RetryPolicy
 from switchboard.workers.runner import Handler, add_common_options, run_worker, worker_options
@@ -56,6 +57,14 @@ def _parser(prog: str, description: str, *, delivery: bool = True) -> argparse.A
     return parser
 
 
+def _require(parser: argparse.ArgumentParser, module: str, feature: str) -> None:
+    """Exit 1 with one line naming the extra when the worker's service SDK is missing."""
+    try:
+        require(module, feature)
+    except MissingExtraError as exc:
+        parser.exit(1, f"{parser.prog}: error: {exc}\n")
+
+
 def _retry(args: argparse.Namespace) -> RetryPolicy:
     return RetryPolicy(args.retries, args.retry_base_s, args.retry_max_s)
 
@@ -70,19 +79,13 @@ Build = Callable[[], tuple[Handler, Sequence[str], Callable[[], Awaitable[None]]
 async def _serve(build: Build, options: dict[str, Any], concurrency: int) -> None:
     """Build the handler in the loop (SDK sessions bind to it), run until SIGINT/SIGTERM."""
     handler, properties, close = build()
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
     try:
-        await run_worker(handler, properties=tuple(properties), concurrency=concurrency,
-                         **options)
-    except asyncio.CancelledError:
-        logger.info("stopping")
+        await run_until_signalled(
+            run_worker(handler, properties=tuple(properties), concurrency=concurrency,
+                       **options),
+            on_signal=lambda: logger.info("stopping"),
+        )
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         if close is not None:
             await close()
 
@@ -123,8 +126,6 @@ def listener_main(argv: Sequence[str] | None = None) -> int:
 
 def webhook_main(argv: Sequence[str] | None = None) -> int:
     """POST each new message as a signed JSON event."""
-    from switchboard.workers.webhook import WEBHOOK_PROPERTIES, WebhookSender
-
     parser = _parser("webhook_worker.py", "POST each new message as a signed JSON event.")
     group = parser.add_argument_group("webhook")
     group.add_argument("--webhook-url", required=True, help="where to POST the events")
@@ -133,6 +134,8 @@ def webhook_main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--timeout-s", type=float, default=10.0,
                        help="limit per POST in seconds (default 10)")
     args = parser.parse_args(argv)
+    _require(parser, "httpx", "the webhook worker")
+    from switchboard.workers.webhook import WEBHOOK_PROPERTIES, WebhookSender
 
     def build() -> tuple[Handler, Sequence[str], Callable[[], Awaitable[None]]]:
         secret = read_secret(env="SWITCHBOARD_WEBHOOK_SECRET", file=args.secret_file,
@@ -150,8 +153,6 @@ def webhook_main(argv: Sequence[str] | None = None) -> int:
 
 def relay_main(argv: Sequence[str] | None = None) -> int:
     """Forward each new message unchanged to an SMTP server."""
-    from switchboard.workers.relay import RELAY_PROPERTIES, EnvelopeRewrite, SmtpRelay
-
     parser = _parser("relay_worker.py", "Forward each new message unchanged over SMTP.")
     group = parser.add_argument_group("SMTP")
     group.add_argument("--smtp-host", default="127.0.0.1", help="SMTP server (default 127.0.0.1)")
@@ -173,6 +174,8 @@ def relay_main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--keep-recipients", action="store_true",
                        help="without --rcpt-to/--rcpt-map, send to the message's To/Cc/Bcc")
     args = parser.parse_args(argv)
+    _require(parser, "aiosmtplib", "the SMTP relay worker")
+    from switchboard.workers.relay import RELAY_PROPERTIES, EnvelopeRewrite, SmtpRelay
 
     def build() -> tuple[Handler, Sequence[str], None]:
         password = read_secret(env="SWITCHBOARD_SMTP_PASSWORD", file=args.smtp_password_file,
@@ -222,8 +225,6 @@ def attachments_main(argv: Sequence[str] | None = None) -> int:
 
 def apns_main(argv: Sequence[str] | None = None) -> int:
     """Push each new message to the account's Apple devices."""
-    from switchboard.workers.apns import APNS_PROPERTIES, ApnsNotifier, apns_client
-
     parser = _parser("apns_worker.py", "Push 'From – Subject' to each account's Apple devices.")
     group = parser.add_argument_group("APNs")
     group.add_argument("--topic", required=True, help="your app's bundle id")
@@ -240,6 +241,8 @@ def apns_main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--apns-server", help="HOST:PORT instead of Apple's (testing)")
     group.add_argument("--apns-ca-file", help="CA bundle for --apns-server")
     args = parser.parse_args(argv)
+    _require(parser, "aioapns", "the APNs worker")
+    from switchboard.workers.apns import APNS_PROPERTIES, ApnsNotifier, apns_client
 
     def build() -> tuple[Handler, Sequence[str], Callable[[], Awaitable[None]]]:
         devices = dict(load_account_map(args.devices)) if args.devices else {}
@@ -271,8 +274,6 @@ def apns_main(argv: Sequence[str] | None = None) -> int:
 
 def twilio_main(argv: Sequence[str] | None = None) -> int:
     """Text each new message's sender and subject via Twilio."""
-    from switchboard.workers.twilio_sms import SMS_PROPERTIES, TwilioSms, twilio_client
-
     parser = _parser("twilio_worker.py", "Text 'From - Subject' to each account's numbers.")
     group = parser.add_argument_group("Twilio")
     group.add_argument("--sid", help="account SID (or set TWILIO_ACCOUNT_SID)")
@@ -287,6 +288,8 @@ def twilio_main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--max-chars", type=int, help="SMS length (default: one segment)")
     group.add_argument("--twilio-base-url", help="API base instead of https://api.twilio.com")
     args = parser.parse_args(argv)
+    _require(parser, "twilio", "the Twilio SMS worker")
+    from switchboard.workers.twilio_sms import SMS_PROPERTIES, TwilioSms, twilio_client
 
     def build() -> tuple[Handler, Sequence[str], Callable[[], Awaitable[None]]]:
         sid = read_secret(args.sid, env="TWILIO_ACCOUNT_SID", what="Twilio account SID")

@@ -13,7 +13,7 @@ to a callback, printing it by default::
 On the runner, :class:`ListenerHandler` prints the same line; there the push summary gives the
 subject and sender, and only the recipients (and with ``--raw`` the source) are fetched. Values
 are shown decoded: the server's ``subjectDecoded`` and ``decodedName`` companions are used where
-it sends them (protocol.md §2.8 keeps ``subject`` and ``name`` raw).
+it sends them (docs/protocol.md, "getMessages properties": ``subject`` and ``name`` stay raw).
 """
 
 from __future__ import annotations

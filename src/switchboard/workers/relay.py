@@ -16,7 +16,8 @@ denied) is permanent. What finally fails goes to the dead-letter file with its r
 the handler raises and the event stays unacknowledged.
 
 Not byte-exact for 8-bit mail that is not UTF-8: the server's ``raw`` is text (invalid lines
-decoded as Windows-1252, protocol.md §2.8), and it is re-encoded as UTF-8 here.
+decoded as Windows-1252: docs/protocol.md, "getMessages properties"), and it is re-encoded as
+UTF-8 here.
 """
 
 from __future__ import annotations

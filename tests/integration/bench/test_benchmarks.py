@@ -44,7 +44,7 @@ def test_imap_memory_measures_every_stack_against_the_fake_server() -> None:
 
 
 def test_latency_against_pymap_pairs_every_append_with_both_observers() -> None:
-    pytest.importorskip("pymap")
+    import pymap  # noqa: F401 - the test extra installs it; a missing one must fail, not skip
     lines = run_bench("latency.py", "--servers", "pymap", "--samples", "3", "--timeout-s", "10")
     for pattern in ("isolated", "spaced", "burst"):
         assert any(re.match(rf"pymap\s+{pattern}\s+n=3 ", line) for line in lines), lines

@@ -1,4 +1,4 @@
-"""examples/listener.py: its command line, and the listener against the scripted peer."""
+"""examples/original/listener.py: its command line, and the listener against the scripted peer."""
 
 import email
 import importlib.util
@@ -14,7 +14,7 @@ import pytest
 from tests.support.ws_peer import WsPeer
 
 WAIT_S = 5.0
-SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "listener.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "original" / "listener.py"
 
 
 def load_example() -> ModuleType:

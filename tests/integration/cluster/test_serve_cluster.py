@@ -208,9 +208,13 @@ async def test_three_serve_processes_share_accounts_and_survive_kill9(
             # answers (account notices); a mailbox that does not exist comes back failed.
             reply = await sb.watch_mailboxes(remote, ["INBOX", "NoSuchBox"])
             assert reply["list"] == ["INBOX"] and reply["failed"] == ["NoSuchBox"], reply
+            # A typo alone never costs the watch, there either.
+            reply = await sb.watch_mailboxes(remote, ["NoSuchBox"])
+            assert reply["list"] == ["INBOX"] and reply["failed"] == ["NoSuchBox"], reply
             docs = {d["account"]: d for d in await asyncio.to_thread(nodes[0].api_accounts)}
             assert len(docs) == ACCOUNTS
             assert docs[remote]["node"] == "n2" and docs[remote]["state"] == "remote"
+            assert [m["name"] for m in docs[remote]["mailboxes"]] == ["INBOX"]
 
             # Kill -9 node 3 during a burst of appends.
             dead = nodes[2]

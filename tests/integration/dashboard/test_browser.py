@@ -137,3 +137,29 @@ async def test_a_bad_token_shows_an_auth_error_and_no_data(
         f'#accounts tr[data-account="{imap_user.username}"]', timeout=WAIT_MS
     )
     assert not await page.is_visible("#auth")
+
+
+async def test_without_a_token_the_page_asks_for_one_rather_than_failing(
+    watched_server: SwitchboardServer, browser_page: Page, imap_user: ImapUser
+) -> None:
+    page = browser_page
+    errors = console_errors(page)
+    await page.goto(f"http://127.0.0.1:{watched_server.port}/")
+
+    await page.wait_for_selector("#conn[data-state='token required']", timeout=WAIT_MS)
+    assert await page.is_visible("#token-input")
+    assert await page.inner_text("#auth-title") == "Sign in"
+    assert not await page.is_visible("#auth-error")
+    assert "failed" not in (await page.inner_text("body")).lower()
+    assert not await page.is_visible("#data")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-sign-in.png"))
+
+    await page.fill("#token-input", TOKEN)
+    await page.click("#token-form button")
+    await page.wait_for_selector(
+        f'#accounts tr[data-account="{imap_user.username}"]', timeout=WAIT_MS
+    )
+    assert not await page.is_visible("#auth")
+    # The 401s before the token was given are the browser's own console lines, not ours.
+    assert all("401" in e for e in errors), errors

@@ -443,7 +443,7 @@ async def test_refused_port_is_connection_lost() -> None:
 
 
 def test_tls_login_idle_on_uvloop(dovecot: DovecotServer, imap_user: ImapUser) -> None:
-    uvloop = pytest.importorskip("uvloop")
+    import uvloop  # the test extra installs it; a missing one must fail, not skip
 
     async def session() -> list[object]:
         conn = await ImapConnection.open(

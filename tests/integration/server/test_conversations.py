@@ -1,4 +1,7 @@
-"""protocol.md §8's example conversations end to end: real server, Dovecot and WebSockets."""
+"""The original server's example conversations end to end: real server, Dovecot and WebSockets.
+
+The frames are those the 2014 server exchanged with its clients; docs/protocol.md describes them.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ pytestmark = pytest.mark.dovecot
 
 
 def seed(dovecot: DovecotServer, user: ImapUser) -> tuple[int, int]:
-    """The §8 fixture: INBOX with 3 messages, `[Gmail].Sent Mail` with one, empty `Work`.
+    """The fixture: INBOX with 3 messages, `[Gmail].Sent Mail` with one, empty `Work`.
 
     (Dovecot's hierarchy delimiter is ".", where the original's Gmail fixture had "/".)
     """
@@ -85,7 +88,7 @@ async def test_connect_and_watch_in_one_frame_then_mail(
     push = await peer.push()
     assert push["mailboxId"] == f"INBOX!{uidvalidity}"
     assert push["messageId"] == f"INBOX!{uidvalidity}?{uid}"
-    assert "account" not in push  # /clients pushes carry no account (§3)
+    assert "account" not in push  # /clients pushes carry no account (docs/protocol.md, "Pushes")
     # two deliveries together give two frames, in UID order
     uids = await asyncio.to_thread(
         dovecot.append_many, imap_user, [message("five"), message("six")]
@@ -164,7 +167,7 @@ async def test_get_messages(open_peer: Any, dovecot: DovecotServer, imap_user: I
     )
     assert (name, tag, args["state"]) == ("messages", 6, "TODO")
     first, second = args["list"]
-    assert list(first)[: len(props) + 1] == [*props, "textBody"]  # request order (§7.2 #39)
+    assert list(first)[: len(props) + 1] == [*props, "textBody"]  # request order
     assert first["messageId"] == f"{inbox}?1"
     assert first["from"] == [{"name": "Alice Example", "email": "alice@example.com"}]
     assert first["to"] == [{"name": "", "email": "bob@example.com"}]

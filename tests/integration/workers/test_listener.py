@@ -8,6 +8,7 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pymap  # noqa: F401 - the test extra installs it; a missing one must fail, not skip
 import pytest
 
 from switchboard.client.aio import AsyncClient
@@ -16,8 +17,6 @@ from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
 from switchboard.workers.listener import Address, listen
 from switchboard.workers.mail import NewMail
-
-pytest.importorskip("pymap")
 
 TIMEOUT_S = 10.0
 

@@ -1,4 +1,4 @@
-"""The original example scripts (apnsworker, twilioworker, lamsonworker) run as users run them.
+"""examples/original/ (apnsworker, twilioworker, lamsonworker) run as users run them.
 
 Each runs as a subprocess against the real server on the session Dovecot and a real local
 stand-in for its service. twilioworker and lamsonworker send only ``watchAll``, as the originals
@@ -27,7 +27,7 @@ from tests.support.fake_services.http import FakeHttpServer, Reply, Request
 from tests.support.fake_services.smtp import FakeSmtpServer
 from tests.support.switchboard import message
 
-EXAMPLES = Path(__file__).parents[3] / "examples"
+EXAMPLES = Path(__file__).parents[3] / "examples" / "original"
 DELIVERY_TIMEOUT_S = 30.0
 APPEND_EVERY_S = 2.0
 

@@ -162,7 +162,7 @@ def test_seq_set_rejects(bad: list[int] | str) -> None:
 
 
 def test_sasl_helpers_match_the_specification() -> None:
-    # protocol.md §5.2's example.
+    # The original server's XOAUTH2 example.
     assert sasl_xoauth2("xena@example.com", "goodtoken") == (
         b"dXNlcj14ZW5hQGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIGdvb2R0b2tlbgEB"
     )

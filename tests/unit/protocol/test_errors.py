@@ -22,7 +22,7 @@ def _subclasses(cls: type[WireError]) -> list[type[WireError]]:
 
 SUBCLASSES = _subclasses(WireError)
 
-# protocol.md §7.1 plus the additions.
+# The error types of docs/protocol.md, "Errors".
 SPEC_TYPES = {
     "invalidJson", "invalidCommand", "invalidArguments", "unknownProperty", "notConnected",
     "alreadyConnected", "connectionFailed", "authenticationFailed", "accountConflict",
@@ -60,7 +60,7 @@ def test_base_is_abstract_and_a_switchboard_error() -> None:
 
 
 def test_to_response_echoes_method_arguments_and_tag_without_description() -> None:
-    # protocol.md §8 case 1.
+    # As the original server answered.
     command = Command("getMailboxes", {}, "pre", tagged=True)
     frame = encode_frame([errors.NotConnected().to_response(command)])
     assert frame == (
@@ -69,7 +69,7 @@ def test_to_response_echoes_method_arguments_and_tag_without_description() -> No
 
 
 def test_to_response_redacts_secrets_and_keeps_a_null_tag() -> None:
-    # protocol.md §8 case 3, with a null tag to check the third element survives.
+    # As the original server answered, with a null tag to check the third element survives.
     args = {
         "host": "imap.example.com",
         "port": 993,

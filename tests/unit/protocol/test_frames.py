@@ -1,4 +1,5 @@
-# The tables quote protocol.md frames verbatim, one per line, so they can be compared by eye.
+# The tables quote frames of the original server verbatim, one per line, so they can be compared
+# by eye.
 # ruff: noqa: E501
 
 import json
@@ -28,7 +29,7 @@ def commands(frame: DecodedFrame) -> list[Command | Response]:
     return list(frame.items)
 
 
-# Request frames of protocol.md §8 and §9 → the commands they mean.
+# Request frames of the original's clients → the commands they mean.
 DECODE_TABLE: list[tuple[str, list[Command]]] = [
     ('[["getMailboxes",{},"pre"]]', [Command("getMailboxes", {}, "pre")]),
     (json.dumps([["connect", cs("bob@example.com"), 1]]), [Command("connect", cs("bob@example.com"), 1)]),
@@ -96,7 +97,7 @@ def test_the_160_bit_state_stays_exact_both_ways() -> None:
     state = 799937025476307479201211947323216845891755025787
     (command,) = commands(decode_frame(f'[["getMailboxes",{{"state":{state}}}]]'))
     assert isinstance(command, Command) and command.args["state"] == state
-    # protocol.md §9 case 1, byte for byte.
+    # A reply recorded from the original server, byte for byte.
     reply = Response(
         "mailboxes", {"state": state, "list": [{"name": "INBOX", "id": "INBOX!200"}]}, "4"
     )
@@ -106,7 +107,7 @@ def test_the_160_bit_state_stays_exact_both_ways() -> None:
     )
 
 
-# Reply frames recorded from the original (protocol.md §9) → exactly the same bytes.
+# Reply frames recorded from the original server → exactly the same bytes.
 ENCODE_TABLE: list[tuple[list[Response], str]] = [
     (
         [Response("messageList", {"messageIds": ["INBOX!200?1", "INBOX!200?2"]}, "5")],
@@ -135,7 +136,7 @@ def test_reply_frames_encode_to_the_recorded_bytes(responses: list[Response], te
 
 
 def test_pushes_are_untagged_one_element_frames() -> None:
-    # protocol.md §9 case 3.
+    # As recorded from the original server.
     assert (
         encode_push(
             "newMessage",
@@ -162,7 +163,7 @@ def frame_error_type(frame: DecodedFrame) -> str:
 
 
 def test_not_json_is_the_exact_invalid_json_frame() -> None:
-    # protocol.md §8 case 19.
+    # docs/protocol.md, "Frames".
     frame = decode_frame("this is not json")
     assert frame_error_type(frame) == "invalidJson"
     assert frame.frame_error is not None
@@ -207,7 +208,7 @@ def test_limits_give_too_large() -> None:
 @pytest.mark.parametrize(
     ("element", "expected"),
     [
-        # protocol.md §8 case 19: method echoed, arguments null, untagged.
+        # Method echoed, arguments null, untagged.
         ('["getMailboxes"]', ["error", {"type": "invalidCommand", "method": "getMailboxes", "arguments": None}]),
         ("[]", ["error", {"type": "invalidCommand", "method": None, "arguments": None}]),
         ("[1,{},\"t\"]", ["error", {"type": "invalidCommand", "method": None, "arguments": {}}, "t"]),

@@ -1,4 +1,5 @@
-# The tables quote protocol.md frames verbatim, one per line, so they can be compared by eye.
+# The tables quote frames of the original server verbatim, one per line, so they can be compared
+# by eye.
 # ruff: noqa: E501
 
 from typing import Any
@@ -43,7 +44,7 @@ H, P = "imap.example.com", 993
 
 
 def answer(interface: Interface, command: Command, *, connected: bool = True) -> Response | Any:
-    """A stateless sketch of protocol.md §2.2 dispatch: the request, or the error response."""
+    """A stateless sketch of the server's dispatch: the request, or the error response."""
     try:
         args = command.args
         if interface is Interface.WORKERS and command.method not in ("watchAll", "connect"):
@@ -70,14 +71,14 @@ def reply_frame(interface: Interface, request: str, **kw: Any) -> str:
         if not isinstance(result, Response):
             result = Response.reply(item, "ok", {})  # type: ignore[arg-type]
         elif result.name == "error":
-            result.args.pop("description", None)  # protocol.md's frames mostly omit it
+            result.args.pop("description", None)  # the original's frames have none
         out.append(result)
     return encode_frame(out)
 
 
 CONNECT = '{"host":"imap.example.com","port":993,"auth":{"type":"plain","username":"wanda@example.com","password":"secret"}}'
 
-# protocol.md §8 and §9 request frames → the exact reply bytes (descriptions removed).
+# Request frames of the original's clients → the exact reply bytes (descriptions removed).
 TABLE = [
     (Interface.CLIENTS, {"connected": False}, '[["getMailboxes",{},"pre"]]',
      '[["error",{"type":"notConnected","method":"getMailboxes","arguments":{}},"pre"]]'),
@@ -117,7 +118,7 @@ def test_protocol_md_frames(
 
 
 def test_invalid_arguments_for_connect_says_which_field() -> None:
-    # protocol.md §8 case 19, description included.
+    # The description names the field.
     command = Command(
         "connect", {"port": P, "auth": {"type": "plain", "username": "u", "password": "p"}}, 1
     )
@@ -197,6 +198,14 @@ def test_connect_request_hides_secrets_in_repr() -> None:
         ({"port": P, "auth": PLAIN}, "missing host"),
         ({"host": "", "port": P, "auth": PLAIN}, "host"),
         ({"host": 1, "port": P, "auth": PLAIN}, "host"),
+        ({"host": "\u0000", "port": P, "auth": PLAIN}, "host"),
+        ({"host": "a" * 64 + ".example.com", "port": P, "auth": PLAIN}, "host"),
+        ({"host": "a" * 300, "port": P, "auth": PLAIN}, "host"),
+        ({"host": "imap example.com", "port": P, "auth": PLAIN}, "host"),
+        ({"host": "imap..example.com", "port": P, "auth": PLAIN}, "host"),
+        ({"host": "[::1]", "port": P, "auth": PLAIN}, "host"),
+        ({"host": "imap.example.com/x", "port": P, "auth": PLAIN}, "host"),
+        ({"host": "\u202e", "port": P, "auth": PLAIN}, "host"),
         ({"host": H, "auth": PLAIN}, "missing port"),
         ({"host": H, "port": "993", "auth": PLAIN}, "port"),
         ({"host": H, "port": True, "auth": PLAIN}, "port"),
@@ -214,6 +223,13 @@ def test_connect_request_hides_secrets_in_repr() -> None:
         ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": ["access"], "token": "t"}}}, "auth.token.type"),
         ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "access"}}}, "auth.token.token"),
         ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "refresh", "token": "t", "provider": 3}}}, "provider"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "a\u0000b", "password": "p"}}, "auth.username"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "u" * 1025, "password": "p"}}, "auth.username"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "u", "password": "p\u0000"}}, "auth.password"),
+        ({"host": H, "port": P, "auth": {"type": "plain", "username": "u", "password": "p" * 16385}}, "auth.password"),
+        ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "a\u0001b", "token": {"type": "access", "token": "t"}}}, "auth.username"),
+        ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "access", "token": "t\u0001"}}}, "auth.token.token"),
+        ({"host": H, "port": P, "auth": {"type": "xoauth2", "username": "u", "token": {"type": "refresh", "token": "t" * 16385}}}, "auth.token.token"),
         ({"host": H, "port": P, "auth": PLAIN, "ssl": "yes"}, "ssl"),
         ({"host": H, "port": P, "auth": PLAIN, "ssl": True, "starttls": True}, "starttls"),
     ],
@@ -222,6 +238,20 @@ def test_connect_refuses_naming_the_field(args: Any, field: str) -> None:
     with pytest.raises(wire.InvalidArguments) as info:
         validate_connect(args)
     assert field in (info.value.description or "")
+
+
+def test_credentials_at_the_limits_are_taken() -> None:
+    auth = {"type": "plain", "username": "u" * 1024, "password": "p\r\n\u0001" + "p" * 16380}
+    request = validate_connect({"host": H, "port": P, "auth": auth})
+    assert request.auth == PlainAuth("u" * 1024, auth["password"])
+
+
+@pytest.mark.parametrize(
+    "host", ["imap.example.com", "127.0.0.1", "::1", "fe80::1%eth0", "localhost", "imap.example.com.",
+             "mail_server.internal", "☃.example", "bücher.example"],
+)  # fmt: skip
+def test_connect_takes_names_and_addresses(host: str) -> None:
+    assert validate_connect({"host": host, "port": P, "auth": PLAIN}).host == host
 
 
 def test_watch_all() -> None:
@@ -235,6 +265,12 @@ def test_watch_all() -> None:
         {"since": -1},
         {"since": True},
         {"since": "1"},
+        {"since": 2**53},
+        {"since": 2**63},
+        {"since": 10**30},
+        {"since": 1e308},
+        {"since": int("9" * 4000)},
+        {"since": -(2**63) - 1},
         {"group": ""},
         {"group": 1},
     ]:
@@ -266,10 +302,13 @@ def test_get_mailboxes() -> None:
     assert validate_get_mailboxes({}) == GetMailboxesRequest()
     assert validate_get_mailboxes([]) == GetMailboxesRequest()
     assert validate_get_mailboxes({"state": None}) == GetMailboxesRequest()
-    assert validate_get_mailboxes({"state": big}) == GetMailboxesRequest(big)
-    # A JS client's echo of a 160-bit state is a rounded float: accepted, never equal.
-    assert validate_get_mailboxes({"state": float(big)}).state != big
-    assert validate_get_mailboxes({"state": 1.5}) == GetMailboxesRequest(None)
+    safe = 2**53 - 1
+    assert validate_get_mailboxes({"state": safe}) == GetMailboxesRequest(safe)
+    assert validate_get_mailboxes({"state": float(2**52)}) == GetMailboxesRequest(2**52)
+    # States fit 53 bits (issue 12): a larger number, e.g. the original's 160-bit state or a JS
+    # client's rounded float of one, can match none and is accepted as no state at all.
+    for unmatched in [big, float(big), safe + 1, -1, 1.5, 1e308, -(10**4000)]:
+        assert validate_get_mailboxes({"state": unmatched}) == GetMailboxesRequest(None)
     for bad in [{"state": "1"}, {"state": True}, {"state": [1]}, "x", None, [1]]:
         with pytest.raises(wire.InvalidArguments):
             validate_get_mailboxes(bad)
@@ -352,8 +391,9 @@ def test_supported_properties_match_the_issue() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["list", "ids", "properties", "host", "port", "auth", "state", "mailboxId", "since", "group", "type", "token"]), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
+    | st.sampled_from([2**53, 2**63, -(2**63) - 1, 10**30, 10**400, int("9" * 4000), 1e308]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["list", "ids", "properties", "host", "port", "auth", "state", "mailboxId", "since", "group", "type", "token", "visibilityTimeout", "eventIds", "summary"]), inner, max_size=4),
     max_leaves=10,
 )  # fmt: skip
 
@@ -382,7 +422,8 @@ def test_ack_ids_are_deduplicated_in_order() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [{}, [1], {"eventIds": "1"}, {"eventIds": [0]}, {"eventIds": [True]}, {"eventIds": [1.5]}],
+    [{}, [1], {"eventIds": "1"}, {"eventIds": [0]}, {"eventIds": [True]}, {"eventIds": [1.5]},
+     {"eventIds": [2**53]}, {"eventIds": [1, 2**63]}, {"eventIds": [10**30]}],
 )
 def test_ack_rejects_bad_ids(args: Any) -> None:
     with pytest.raises(wire.InvalidArguments):
@@ -403,3 +444,25 @@ def test_visibility_timeout_needs_a_group_and_a_positive_number() -> None:
         validate_watch_mailboxes({"list": ["INBOX"], "group": "g", "visibilityTimeout": 0})
     with pytest.raises(wire.BadArgs, match="group"):
         validate_watch_all({"group": "g" * 201})
+    for bad in ["a\u0000b", "line\nbreak", "\u0085"]:
+        with pytest.raises(wire.InvalidArguments, match="control"):
+            validate_watch_mailboxes({"list": ["INBOX"], "group": bad})
+    assert validate_watch_all({"group": "☃ workers"}).group == "☃ workers"
+
+
+def test_event_ids_and_timeouts_have_a_range() -> None:
+    """Issue 12: numbers past what the server can send or hold are the client's mistake."""
+    safe = 2**53 - 1
+    assert validate_watch_all({"since": safe}).since == safe
+    assert validate_watch_mailboxes({"list": ["A"], "since": safe}).since == safe
+    assert validate_ack({"eventIds": [safe]}).event_ids == (safe,)
+    for huge in [safe + 1, 2**63, -(2**63) - 1, 10**30, int("9" * 4000)]:
+        with pytest.raises(wire.InvalidArguments, match="since"):
+            validate_watch_mailboxes({"list": ["A"], "since": huge})
+    day = validate_watch_all({"group": "g", "visibilityTimeout": 86_400})
+    assert day.visibility_timeout_s == 86_400.0
+    for huge in [86_400.5, 10**400, 1e308, int("9" * 4000)]:
+        with pytest.raises(wire.BadArgs, match="at most 86400"):
+            validate_watch_all({"group": "g", "visibilityTimeout": huge})
+        with pytest.raises(wire.InvalidArguments, match="at most 86400"):
+            validate_watch_mailboxes({"list": ["A"], "group": "g", "visibilityTimeout": huge})

@@ -1,4 +1,4 @@
-"""style.md §2 rule 1: protocol code never imports I/O."""
+"""Protocol code never imports I/O (docs/architecture.md, "Conventions": sans-I/O cores)."""
 
 import ast
 from pathlib import Path

@@ -3,7 +3,8 @@
 Captured by APPENDing ``MESSAGES`` (flags in ``FLAGS``) to user1's INBOX of a throwaway Dovecot
 (``dovecot-fixture.sh``), then sending the commands named above each constant over a raw
 socket; the bytes are the server's, untouched, tagged completion included. Messages 1 and 2
-rebuild the seed of protocol.md §9 frame 5 (same sizes, 376 and 516, and same values).
+rebuild the seed of a getMessages reply recorded from the original server (same sizes, 376 and
+516, and same values).
 
 1. plain UTF-8 8bit (frame 5, first message)   5. message/rfc822 inside, no Subject, groups
 2. multipart/mixed, encoded-words (frame 5)    6. 8-bit Latin-1 headers and body, no charset

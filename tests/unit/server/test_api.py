@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth
+from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.engine.state import AccountState, AccountStatus, MailboxStatus
 from switchboard.server.api import account_document, scrub
+from switchboard.store.base import EventTotals
 
 CONFIG = AccountConfig("bob", "imap.example.com", 993, PasswordAuth("bob", "hunter2-secret"))
 
@@ -35,6 +36,7 @@ def test_account_document_has_the_dashboard_keys_and_no_password() -> None:
         "account": "bob",
         "host": "imap.example.com",
         "port": 993,
+        "tls": "implicit",
         "state": "backoff",
         "lastError": "AuthenticationFailed: LOGIN *** refused",
         "mailboxes": [
@@ -57,10 +59,31 @@ def test_account_document_has_the_dashboard_keys_and_no_password() -> None:
                 "lastError": "timeout ***",
             },
         ],
+        "watches": [],
         "counters": {"connects": 2, "events": 3},
+        "events": 3,
         "lastEventAt": 1700000000.5,
+        "lastEventId": None,
     }
     assert "hunter2" not in repr(doc)
+
+
+def test_the_event_history_outlives_this_run_s_counters() -> None:
+    # After a restart: the log holds 41 events, the last at t0; this run has seen none yet.
+    t0 = 1_690_000_000.0
+    fresh = status(counters={}, last_event_at=None)
+    doc = account_document(fresh, CONFIG, history=EventTotals(41, 97, t0))
+    assert (doc["events"], doc["lastEventAt"], doc["lastEventId"]) == (41, t0, 97)
+    # The engine's newer time wins; the count is the log's (which includes this run's).
+    doc = account_document(status(), CONFIG, history=EventTotals(44, 100, t0))
+    assert (doc["events"], doc["lastEventAt"]) == (44, 1700000000.5)
+
+
+def test_the_tls_mode_and_the_workers_watches_are_in_the_document() -> None:
+    config = AccountConfig("bob", "h", 143, PasswordAuth("bob", "pw"), tls=TlsMode.STARTTLS)
+    doc = account_document(status(), config, watches=("INBOX", "Sent"))
+    assert (doc["tls"], doc["watches"]) == ("starttls", ["INBOX", "Sent"])
+    assert account_document(status(), CONFIG)["tls"] == "implicit"
 
 
 def test_oauth2_tokens_are_scrubbed_too() -> None:

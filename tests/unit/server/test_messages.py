@@ -3,7 +3,7 @@
 Most rows run the server's whole flow on real Dovecot data (``dovecot_fetch``): build the plan,
 answer its first fetch with exactly the items it asked for, answer its second fetch from
 captured part bytes (a plan asking for a part that was not captured fails), render. The rest
-are Fetch objects built by hand from protocol.md §8 and §9 and for edge cases.
+are Fetch objects built by hand from the original server's recorded frames and for edge cases.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def _strip_companions(value: Any) -> Any:
     return value
 
 
-# protocol.md §9 frame 5, the original's two objects verbatim (keys in its reversed order).
+# A getMessages reply recorded from the original server: its two objects verbatim (keys in its
+# reversed order).
 FRAME_5_OBJECTS = [
     r'{"mailboxId":"INBOX!200","messageId":"INBOX!200?1","textBody":"Plain body line 1\r\nCafé'
     r' \"quoted\" back\\slash / tab\there\r\n","size":376,"date":"Mon, 02 Jan 2017 10:00:00 +00'
@@ -245,7 +246,7 @@ def test_section_8_case_9_hand_built() -> None:
         {"name": "", "email": "dave@example.com"},
     ]
     assert two["cc"] == [{"name": "", "email": "eve@example.com"}]
-    assert two["date"] is None  # NIL Date: null, not a crash (§7.2 #25)
+    assert two["date"] is None  # NIL Date: null, not a crash as in the original
 
 
 def test_section_8_case_11_mailbox_id_before_message_id() -> None:

@@ -22,11 +22,14 @@ from switchboard.store import (
     CheckpointMovedBackwards,
     CodecError,
     CorruptCredentials,
+    EventIdOutOfRange,
     SecretBox,
     Store,
     StoreClosed,
+    StoreError,
     UnknownAccount,
 )
+from switchboard.store.base import EventTotals
 
 from .conftest import Backend
 
@@ -158,6 +161,44 @@ async def test_events_after_filters_and_limits(store: Store) -> None:
     assert [e.event_id for e in await store.events_after(1, limit=1, account_ids=["a"])] == [2]
     with pytest.raises(ValueError):
         await store.events_after(0, limit=0)
+
+
+async def test_event_totals_per_account_up_to_an_id(store: Store, backend: Backend) -> None:
+    assert await store.event_totals(up_to=0) == {}
+    t0 = backend.clock.now
+    await store.record("a", "INBOX", Checkpoint(7, 2), [msg(1, "a"), msg(2, "a")])
+    backend.clock.now = t0 + 10
+    await store.record("b", "INBOX", Checkpoint(7, 1), [msg(1, "b")])
+    backend.clock.now = t0 + 20
+    await store.record("a", "Sent", Checkpoint(7, 1), [msg(1, "a", "Sent")])
+    totals = await store.event_totals(up_to=await store.last_event_id())
+    assert totals == {
+        "a": EventTotals(count=3, last_event_id=4, last_event_at=t0 + 20),
+        "b": EventTotals(count=1, last_event_id=3, last_event_at=t0 + 10),
+    }
+    # Up to id 2: what the log held when the server started, say.
+    assert await store.event_totals(up_to=2) == {"a": EventTotals(2, 2, t0)}
+    # Pruned events are no longer counted.
+    await store.prune_events(older_than=None, keep_last=1)
+    assert await store.event_totals(up_to=4) == {"a": EventTotals(1, 4, t0 + 20)}
+
+
+@pytest.mark.parametrize("event_id", [2**63, -(2**63) - 1, 10**30, int("9" * 4000)])
+async def test_event_ids_beyond_64_bits_are_a_store_error(store: Store, event_id: int) -> None:
+    """Issue 12: SQLite raised OverflowError here, which closed the client's socket (1011)."""
+    await store.record("a", "INBOX", Checkpoint(7, 1), [msg(1, "a")])
+    with pytest.raises(EventIdOutOfRange) as info:
+        await store.events_after(event_id, limit=10)
+    assert isinstance(info.value, StoreError)
+    assert len(str(info.value)) < 100  # a 4,000-digit id is not copied into the message
+    with pytest.raises(EventIdOutOfRange):
+        await store.group_ack("g", [1, event_id])
+    with pytest.raises(EventIdOutOfRange):
+        await store.group_ack("g", [1], settled_through=event_id)
+    # The edges of the range itself are fine, and nothing was recorded by the refusals.
+    assert await store.events_after(2**63 - 1, limit=10) == []
+    assert [e.event_id for e in await store.events_after(-(2**63), limit=10)] == [1]
+    assert (await store.group_position("g")).position == 1
 
 
 async def test_prune_by_count(store: Store) -> None:

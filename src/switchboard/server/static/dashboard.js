@@ -65,7 +65,7 @@
     } catch (err) {
       if (err instanceof AuthError) {
         authMessage = err.message;
-        showAuthFailed();
+        showAuthNeeded();
       } else {
         setBanner("Cannot reach the Switchboard server; retrying… (" + err.message + ")");
         setPill("bad", "server unreachable");
@@ -80,7 +80,9 @@
     $("data").hidden = false;
   }
 
-  function showAuthFailed() {
+  // The server answered 401/403. Without a token nothing was tried yet: ask for one. Only a
+  // token that was sent and refused is an authentication failure.
+  function showAuthNeeded() {
     authFailed = true;
     closeSocket();
     // No data may stay on the page once the server refused us.
@@ -91,13 +93,19 @@
     $("version").textContent = "";
     $("auth").hidden = false;
     const error = $("auth-error");
-    error.hidden = false;
-    error.textContent = token
-      ? "Authentication failed: " + (authMessage || "the server refused this token.")
-      : "Authentication failed: this server requires a token.";
-    $("auth-title").textContent = "Authentication failed";
-    setPill("bad", "authentication failed");
+    if (token) {
+      error.hidden = false;
+      error.textContent = "Authentication failed: " + (authMessage || "the server refused this token.");
+      $("auth-title").textContent = "Authentication failed";
+      setPill("bad", "authentication failed");
+    } else {
+      error.hidden = true;
+      error.textContent = "";
+      $("auth-title").textContent = "Sign in";
+      setPill("wait", "token required");
+    }
     setBanner(null);
+    $("token-input").focus();
   }
 
   function setBanner(text) {
@@ -138,11 +146,17 @@
     return total;
   }
 
+  // The account's events in the server's log (they survive restarts); this run's counter
+  // from a server that does not send them.
+  function eventCount(account) {
+    return account.events ?? (account.counters.events || 0);
+  }
+
   function renderTiles(accounts, latency) {
     // In a cluster, accounts another node watches ("remote") count as healthy there.
     const healthy = accounts.filter(
       (a) => a.state === "idle" || a.state === "syncing" || a.state === "remote").length;
-    const events = accounts.reduce((sum, a) => sum + (a.counters.events || 0), 0);
+    const events = accounts.reduce((sum, a) => sum + eventCount(a), 0);
     $("t-accounts").textContent = accounts.length;
     $("t-healthy").textContent = healthy + " / " + accounts.length;
     $("t-events").textContent = events;
@@ -189,7 +203,7 @@
       }
       tr.append(boxes);
       tr.append(el("td", null, ago(account.lastEventAt)));
-      tr.append(el("td", "num", account.counters.events || 0));
+      tr.append(el("td", "num", eventCount(account)));
       tr.append(el("td", "num", account.counters.connects || 0));
       tr.append(el("td", "num", failures(account.counters)));
       return tr;

@@ -1,0 +1,7 @@
+"""``python -m switchboard.cli``: the same as the ``switchboard`` command."""
+
+import sys
+
+from switchboard.cli.command import main
+
+sys.exit(main())

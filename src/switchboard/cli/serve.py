@@ -1,0 +1,77 @@
+"""``switchboard serve``: run the server until SIGINT or SIGTERM.
+
+The settings come from the flags (one per setting, :mod:`switchboard.server.flags`), the
+environment and a TOML file; the server itself is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from switchboard.cli.loop import run_async, run_until_signalled
+from switchboard.server.flags import add_setting_flags, flag_overrides
+
+__all__ = ["add_serve_command"]
+
+
+def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``serve`` on the ``switchboard`` command's subparsers and return its parser.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the server",
+        description=(
+            "Run the Switchboard server. Each setting below is also SWITCHBOARD_<NAME> in the "
+            "environment (SWITCHBOARD_IMAP_CA_FILE) and a key of a TOML file (--config); the "
+            "command line wins over the environment, which wins over the file. secret_key and "
+            "oauth_providers are environment/file only."
+        ),
+    )
+    serve.add_argument("--config", type=Path, help="TOML config file")
+    add_setting_flags(serve)
+    serve.set_defaults(func=_serve)
+    return serve  # type: ignore[no-any-return]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from switchboard import __version__
+    from switchboard.server.app import SwitchboardServer
+    from switchboard.server.config import load_settings
+
+    settings = load_settings(
+        config_file=args.config, environ=os.environ, overrides=flag_overrides(args)
+    )
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    async def serve_until_signalled() -> None:
+        server = SwitchboardServer(settings)
+        await server.start()
+        where = f"data in {settings.data_dir}"
+        if server.node_id is not None:
+            where = f"cluster node {server.node_id}, shared store"
+
+        def announce() -> None:
+            # One line, first on stdout: scripts and tests read the port from it.
+            print(
+                f"switchboard {__version__} listening on ws://{settings.host}:{server.port}"
+                f"/workers and /clients ({where})",
+                flush=True,
+            )
+
+        try:
+            await run_until_signalled(ready=announce)  # a clean stop: LOGOUT, state flushed
+        finally:
+            await server.stop()
+
+    run_async(serve_until_signalled)
+    return 0
