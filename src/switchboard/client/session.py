@@ -3,28 +3,30 @@
 How it works
 ------------
 
-A shell — the threaded client (``client/threaded.py``) or the asyncio one (``client/aio.py``) —
-owns the WebSocket, the timers and the user's hooks. It tells one :class:`ClientSession` what
-happened and does what the session answers, so the two shells cannot disagree about the
-protocol:
+A shell — ``client/syncshell.py`` under the threaded client, ``client/aioshell.py`` under the
+asyncio one — owns the WebSocket, the timers and the user's hooks. It tells one
+:class:`ClientSession` what happened and does what the session answers, so the two clients
+cannot disagree about the protocol. A *handle* is what the shell settles when a group's reply
+comes (a ``Promise``, an ``asyncio.Future``); where a frame is not always due, the session takes
+a function that makes one, called only when it is:
 
-=======================================  ====================================================
-the shell calls                          the session answers
-=======================================  ====================================================
-``connection_made(handle)``              ``None`` on the first connection (the shell then
-                                         calls its ``opened`` hook); on a reconnection the
-                                         resume frame: the set-up commands that succeeded,
-                                         watches with ``since=last_event_id``
-``send(cmds, handle)``                   an :class:`Outgoing`: the tagged group and its frame
-``receive(data)``                        one event: :class:`Reply`, :class:`Pushes`,
-                                         :class:`Unmatched` or :class:`Dropped`
-``hand_out(pushes)``                     a :class:`HandOut`: whether user code gets them and
-                                         which event ids to acknowledge after it returned
-``ack(ids, handle)``                     the ``ack`` frame to send, if the server must hear
-``reack(ids, handle)``                   the same for a redelivery processed before
-``expire(tags)``                         the group nobody waits for any more (a timeout)
-``connection_lost(code, reason, final)``  the pending groups, to reject with ConnectionClosed
-=======================================  ====================================================
+==========================================  =================================================
+the shell calls                             the session answers
+==========================================  =================================================
+``connection_made(make_handle)``            ``None`` on the first connection (the shell then
+                                            calls its ``opened`` hook); on a reconnection the
+                                            resume frame: the set-up commands that succeeded,
+                                            watches with ``since=last_event_id``
+``send(cmds, handle)``                      an :class:`Outgoing`: the tagged group, its frame
+``receive(data)``                           one event: :class:`Reply`, :class:`Pushes`,
+                                            :class:`Unmatched` or :class:`Dropped`
+``hand_out(pushes)``                        a :class:`HandOut`: whether user code gets them,
+                                            which event ids to acknowledge after it returned
+``ack(ids, make_handle)``                   the ``ack`` frame to send, if the server must hear
+``reack(ids, make_handle)``                 the same for a redelivery processed before
+``expire(tags)``                            the group nobody waits for any more (a timeout)
+``connection_lost(code, reason, final=…)``  the pending groups, to reject (ConnectionClosed)
+==========================================  =================================================
 
 Each command of a group gets the next integer tag (0, 1, 2 … per session, never reused, also
 across reconnections, so a late reply from a lost connection can never match a new group), and
