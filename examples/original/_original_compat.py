@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.cli.loop import run_until_signalled
-from switchboard.workers.base import NewMail, Summary, read_secret
+from switchboard.workers.base import notification_text, read_secret
 from switchboard.workers.delivery import DeadLetterFile
-from switchboard.workers.runner import DEFAULT_URL, WorkerEvent, run_worker
+from switchboard.workers.mail import NewMail
+from switchboard.workers.runner import DEFAULT_URL, Handler, run_worker
 
 logger = logging.getLogger("switchboard.examples")
 
-Handler = Callable[[WorkerEvent], Awaitable[None]]
 Close = Callable[[], Awaitable[None]]
 Build = Callable[[], tuple[Handler, Sequence[str], Close | None]]
 
@@ -38,10 +38,7 @@ def original_text(mail: NewMail) -> str:
     The originals raised on a message without a sender (``from`` is ``null``); here it reads
     ``(unknown sender)``, and a missing subject ``(no subject)``.
     """
-    summary = Summary.of(mail)
-    sender = summary.sender[0] if summary.sender else None
-    who = (sender.name or sender.email) if sender else "(unknown sender)"
-    return f"{who} - {summary.subject or '(no subject)'}"
+    return notification_text(mail, "-")
 
 
 def add_runner_options(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +69,7 @@ async def _serve(build: Build, options: Mapping[str, Any]) -> None:
     try:
         # One event at a time, in order, as the originals handled them.
         await run_until_signalled(
-            run_worker(handler, fetch_properties=tuple(properties), concurrency=1, **options),
+            run_worker(handler, properties=tuple(properties), concurrency=1, **options),
             on_signal=lambda: logger.info("stopping"),
         )
     finally:
@@ -93,7 +90,7 @@ def run(
     Args:
         parser: the script's parser (its ``error`` exits with status 2).
         args: the parsed options of :func:`add_runner_options` and the script's own.
-        build: makes the handler, the ``getMessages`` properties it needs, and its closer.
+        build: makes the handler, the ``getMessages`` properties it reads, and its closer.
         accounts: ``connect`` argument objects; none means ``watchAll`` only.
         log_level: overrides ``--log-level`` (lamsonworker's ``--debug``).
 

@@ -37,13 +37,14 @@ from aioapns import NotificationRequest
 from aioapns.common import NotificationResult
 
 from switchboard.workers.apns import ApnsNotifier, ApnsSender, apns_client
-from switchboard.workers.base import ConfigError, new_mail_from, read_secret
-from switchboard.workers.runner import WorkerEvent
+from switchboard.workers.base import ConfigError, read_secret
+from switchboard.workers.mail import NewMail
 
 logger = logging.getLogger("apnsworker")
 
 ORIGINAL_PROPERTIES = ("subject", "from")
-"""What the original fetched for each message (no preview: its alert was one line)."""
+"""What the original fetched for each message (no preview: its alert was one line); both come
+with the push's summary now, so nothing is fetched."""
 
 
 class OriginalAlert:
@@ -129,9 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def build() -> tuple[Handler, Sequence[str], Close | None]:
         if not args.pushtoken:
-            async def log_only(event: WorkerEvent) -> None:
-                logger.info("%s: %s (no --pushtoken: not pushed)", event.account,
-                            original_text(new_mail_from(event)))
+            async def log_only(mail: NewMail) -> None:
+                logger.info("%s: %s (no --pushtoken: not pushed)", mail.account,
+                            original_text(mail))
 
             return log_only, ORIGINAL_PROPERTIES, None
         server = None
@@ -152,8 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notifier = ApnsNotifier(alert, {"*": (args.pushtoken,)}, badge=1, sound="default",
                                 dead_letter=dead_letter(args))
 
-        async def push(event: WorkerEvent) -> None:
-            mail = new_mail_from(event)
+        async def push(mail: NewMail) -> None:
             text = original_text(mail)
             logger.info("%s: %s", mail.account, text)
             alert.texts[mail.message_id] = text

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 from _original_compat import Close, Handler, add_runner_options, dead_letter, original_text, run
 
-from switchboard.workers.base import new_mail_from, read_secret
-from switchboard.workers.runner import WorkerEvent
+from switchboard.workers.base import read_secret
+from switchboard.workers.mail import NewMail
 from switchboard.workers.twilio_sms import SMS_PROPERTIES, TwilioSms, twilio_client
 
 logger = logging.getLogger("twilioworker")
@@ -62,9 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sms = TwilioSms(twilio_client(sid, token, base_url=args.twilio_base_url),
                         args.from_number, {"*": tuple(args.to)}, dead_letter=dead_letter(args))
 
-        async def handle(event: WorkerEvent) -> None:
-            logger.info("%s: %s", event.account, original_text(new_mail_from(event)))
-            await sms(event)
+        async def handle(mail: NewMail) -> None:
+            logger.info("%s: %s", mail.account, original_text(mail))
+            await sms(mail)
 
         return handle, SMS_PROPERTIES, sms.aclose
 

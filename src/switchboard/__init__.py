@@ -14,10 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from switchboard.client.core import errors_in
-    from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout
+    from switchboard.client.errors import (
+        CommandError,
+        ConnectionClosed,
+        ResponseTimeout,
+        errors_in,
+    )
+    from switchboard.client.fetcher import Fetcher
     from switchboard.client.promise import Promise
-    from switchboard.client.threaded import Client, Fetcher
+    from switchboard.client.threaded import Client
     from switchboard.errors import SwitchboardError
 
 __version__ = "0.2.0.dev0"
@@ -39,11 +44,11 @@ _HOME = {
     "Client": "switchboard.client.threaded",
     "CommandError": "switchboard.client.errors",
     "ConnectionClosed": "switchboard.client.errors",
-    "Fetcher": "switchboard.client.threaded",
+    "Fetcher": "switchboard.client.fetcher",
     "Promise": "switchboard.client.promise",
     "ResponseTimeout": "switchboard.client.errors",
     "SwitchboardError": "switchboard.errors",
-    "errors_in": "switchboard.client.core",
+    "errors_in": "switchboard.client.errors",
 }
 
 

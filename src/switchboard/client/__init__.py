@@ -1,6 +1,9 @@
-"""The Python client library: a sans-I/O core with a threaded shell and an asyncio shell.
+"""The Python client library: one sans-I/O session under a threaded shell and an asyncio shell.
 
-``core`` tags commands and matches replies; ``threaded`` holds ``Client`` and ``Fetcher`` (the
-original's API); ``aio`` the asyncio client; ``promise`` the aplus-style ``Promise``; ``errors``
-the exceptions. The public names are re-exported from ``switchboard`` and ``switchboard.aio``.
+``session`` holds the protocol state (tags, replies, pushes, resume cursor, watch log, acks) and
+``resume`` its cursor and log; ``pushqueue`` the asyncio client's bounded push queue. The shells
+only move frames: ``threaded`` (``Client``, the original's API; ``fetcher``: ``Fetcher``) and
+``aio`` (``AsyncClient``), both opened by ``wsoptions``. ``promise`` is the aplus-style
+``Promise``; ``errors`` the exceptions. Public names are re-exported from ``switchboard`` and
+``switchboard.aio``.
 """

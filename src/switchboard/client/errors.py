@@ -6,16 +6,26 @@ The tree (all derive from :class:`switchboard.errors.SwitchboardError`)::
      ├── ConnectionClosed     the WebSocket closed while commands were waiting for replies
      ├── ResponseTimeout      no reply arrived within the per-call timeout
      ├── CommandError         the server answered a command with an ["error", {...}, tag] response
-     └── TooManyPending       too many command groups await replies (max_pending_groups)
+     ├── TooManyPending       too many command groups await replies (max_pending_groups)
+     └── InvalidState         a client shell moved its session along no legal transition (a bug)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 from switchboard.errors import SwitchboardError
+from switchboard.protocol.messages import Response
+from switchboard.protocol.wirejson import JsonValue
 
-__all__ = ["CommandError", "ConnectionClosed", "ResponseTimeout", "TooManyPending"]
+__all__ = [
+    "CommandError",
+    "ConnectionClosed",
+    "InvalidState",
+    "ResponseTimeout",
+    "TooManyPending",
+    "errors_in",
+]
 
 
 class ConnectionClosed(SwitchboardError):  # noqa: N818 - name fixed by the API brief
@@ -36,7 +46,7 @@ class ResponseTimeout(SwitchboardError):  # noqa: N818 - name fixed by the API b
     """Raised (or used to reject a pending promise) when a reply did not arrive in time.
 
     ``timeout_s`` is the limit that passed. The command may still run on the server; a reply that
-    arrives later is treated as unmatched (see ``switchboard.client.core``).
+    arrives later is treated as unmatched (see ``switchboard.client.session``).
     """
 
     def __init__(self, timeout_s: float) -> None:
@@ -45,18 +55,19 @@ class ResponseTimeout(SwitchboardError):  # noqa: N818 - name fixed by the API b
 
 
 class CommandError(SwitchboardError):
-    """Raised by ``switchboard.aio`` ``call()`` when the server answers with an error response.
+    """An ``["error", {...}, tag]`` response, as a value or raised by ``switchboard.aio``.
 
-    ``type`` is the wire error type (``"mailboxDoesNotExist"``, ``"noAccount"`` …; docs/protocol.md,
-    "Errors"); ``method``, ``arguments`` and ``description`` are copied from the error response.
+    ``call()`` raises it when the server answers with an error response. ``type`` is the wire
+    error type (``"mailboxDoesNotExist"``, ``"noAccount"`` …; docs/protocol.md, "Errors");
+    ``method``, ``arguments`` and ``description`` are copied from the error response.
     """
 
     def __init__(
         self,
         type: str | None,
         *,
-        method: Any = None,
-        arguments: Any = None,
+        method: JsonValue = None,
+        arguments: JsonValue = None,
         description: str | None = None,
     ) -> None:
         text = f"{method} failed: {type}"
@@ -67,6 +78,20 @@ class CommandError(SwitchboardError):
         self.arguments = arguments
         self.description = description
 
+    @classmethod
+    def from_response(cls, response: Response) -> CommandError | None:
+        """The error an ``error`` response stands for; ``None`` for any other response."""
+        if response.name != "error":
+            return None
+        args = response.args if isinstance(response.args, dict) else {}
+        error_type, description = args.get("type"), args.get("description")
+        return cls(
+            error_type if isinstance(error_type, str) else None,
+            method=args.get("method"),
+            arguments=args.get("arguments"),
+            description=description if isinstance(description, str) else None,
+        )
+
 
 class TooManyPending(SwitchboardError, RuntimeError):  # noqa: N818 - websockets-style name
     """Raised by ``send_cmds`` when ``max_pending_groups`` command groups already await replies.
@@ -74,3 +99,20 @@ class TooManyPending(SwitchboardError, RuntimeError):  # noqa: N818 - websockets
     It is our caller's fault, not the server's: the program sends faster than replies come back
     (or never waits for them). It also subclasses ``RuntimeError`` like other misuse errors.
     """
+
+
+class InvalidState(SwitchboardError, AssertionError):  # noqa: N818 - websockets-style name
+    """Raised when a client shell asks its session for a move its state table forbids.
+
+    It is a bug in the shell, never the server's doing; like websockets' error of the same name
+    it is also an ``AssertionError``.
+    """
+
+
+def errors_in(resps: Iterable[object]) -> list[list[JsonValue]]:
+    """Return the ``["error", {...}, tag?]`` responses of a reply frame, in order.
+
+    Error responses fulfil a ``send_cmds`` promise like any other reply (the original's
+    contract); this finds them: ``cmds, resps = promise.get(); if errors_in(resps): ...``.
+    """
+    return [r for r in resps if isinstance(r, list) and len(r) >= 2 and r[0] == "error"]

@@ -20,17 +20,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Generic, TypeVar, overload
 
 __all__ = ["Promise", "dictPromise", "listPromise"]
 
 logger = logging.getLogger(__name__)
 
-Callback = Callable[[Any], Any]
+T = TypeVar("T")
+U = TypeVar("U")
+K = TypeVar("K")
 
 
-class Promise:
-    """A value that will be available later, or a reason why it will not.
+class Promise(Generic[T]):
+    """A value of type ``T`` that will be available later, or a reason why it will not.
+
+    ``send_cmds`` returns a ``Promise[tuple[cmds, resps]]``. A ``then`` handler may return a
+    promise-like object, which the derived promise follows; its value type is not checked.
 
     Attributes:
         value: the fulfilment value (``None`` until fulfilled).
@@ -43,17 +48,17 @@ class Promise:
 
     def __init__(self) -> None:
         self._state = self.PENDING
-        self.value: Any = None
-        self.reason: Any = None
+        self.value: T | None = None
+        self.reason: object = None
         # One condition guards the state and the callback lists, so wait() and fulfill() on
         # different threads cannot race (the original checked the state outside any lock).
         self._cond = threading.Condition()
-        self._callbacks: list[Callback] = []
-        self._errbacks: list[Callback] = []
+        self._callbacks: list[Callable[[T], object]] = []
+        self._errbacks: list[Callable[[object], object]] = []
 
     # -- settling ---------------------------------------------------------------------------
 
-    def fulfill(self, value: Any) -> None:
+    def fulfill(self, value: T) -> None:
         """Fulfil the promise with ``value`` and run the success callbacks.
 
         Raises:
@@ -68,7 +73,7 @@ class Promise:
         for callback in callbacks:
             _run_logged(callback, value)
 
-    def reject(self, reason: Any) -> None:
+    def reject(self, reason: object) -> None:
         """Reject the promise with ``reason`` (normally an exception) and run the errbacks.
 
         Raises:
@@ -115,7 +120,7 @@ class Promise:
         with self._cond:
             return self._cond.wait_for(lambda: self._state != self.PENDING, timeout)
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout: float | None = None) -> T:
         """Wait for the promise and return its value.
 
         Raises:
@@ -127,7 +132,7 @@ class Promise:
         with self._cond:
             state, value, reason = self._state, self.value, self.reason
         if state == self.FULFILLED:
-            return value
+            return value  # type: ignore[return-value]  # T, set by fulfill()
         if state == self.PENDING:
             error = ValueError(f"promise still pending after {timeout} s")
             error.reason = None  # type: ignore[attr-defined]
@@ -140,7 +145,7 @@ class Promise:
 
     # -- chaining ---------------------------------------------------------------------------
 
-    def addCallback(self, f: Callback) -> None:  # noqa: N802 - the original's name
+    def addCallback(self, f: Callable[[T], object]) -> None:  # noqa: N802 - the original's name
         """Call ``f(value)`` when fulfilled (at once if already fulfilled)."""
         with self._cond:
             if self._state == self.PENDING:
@@ -148,9 +153,9 @@ class Promise:
                 return
             fulfilled, value = self._state == self.FULFILLED, self.value
         if fulfilled:
-            _run_logged(f, value)
+            _run_logged(f, value)  # type: ignore[arg-type]  # T, set by fulfill()
 
-    def addErrback(self, f: Callback) -> None:  # noqa: N802 - the original's name
+    def addErrback(self, f: Callable[[object], object]) -> None:  # noqa: N802 - the original's name
         """Call ``f(reason)`` when rejected (at once if already rejected)."""
         with self._cond:
             if self._state == self.PENDING:
@@ -163,7 +168,16 @@ class Promise:
     add_callback = addCallback
     add_errback = addErrback
 
-    def then(self, success: Callback | None = None, failure: Callback | None = None) -> Promise:
+    @overload
+    def then(self, success: Callable[[T], U],
+             failure: Callable[[object], U] | None = None) -> Promise[U]: ...
+
+    @overload
+    def then(self, success: None = None,
+             failure: Callable[[object], U] | None = None) -> Promise[T | U]: ...
+
+    def then(self, success: Callable[[T], U] | None = None,
+             failure: Callable[[object], U] | None = None) -> Promise[U] | Promise[T | U]:
         """Return a new promise settled by ``success(value)`` or ``failure(reason)``.
 
         A missing handler passes the value or the rejection through unchanged. A handler's
@@ -171,15 +185,15 @@ class Promise:
         case the new promise follows it. A handler that raises rejects the new promise with the
         exception.
         """
-        derived = Promise()
+        derived: Promise[T | U] = Promise()
 
-        def on_value(value: Any) -> None:
+        def on_value(value: T) -> None:
             if success is None:
                 derived.fulfill(value)
             else:
                 _settle_with(derived, success, value)
 
-        def on_reason(reason: Any) -> None:
+        def on_reason(reason: object) -> None:
             if failure is None:
                 derived.reject(reason)
             else:
@@ -189,7 +203,7 @@ class Promise:
         self.addErrback(on_reason)
         return derived
 
-    def catch(self, failure: Callback) -> Promise:
+    def catch(self, failure: Callable[[object], U]) -> Promise[T | U]:
         """Shorthand for ``then(None, failure)``."""
         return self.then(None, failure)
 
@@ -198,7 +212,7 @@ class Promise:
         return f"<Promise {names[self._state]}>"
 
 
-def _settle_with(derived: Promise, handler: Callback, arg: Any) -> None:
+def _settle_with(derived: Promise[U], handler: Callable[[T], U], arg: T) -> None:
     try:
         result = handler(arg)
     except Exception as exc:  # the Promises/A+ rule: a throwing handler rejects the chain
@@ -207,9 +221,10 @@ def _settle_with(derived: Promise, handler: Callback, arg: Any) -> None:
     _follow(derived, result)
 
 
-def _follow(derived: Promise, result: Any) -> None:
+def _follow(derived: Promise[U], result: U) -> None:
     """Settle ``derived`` with ``result``, adopting its outcome when it is promise-like."""
-    if result is derived:
+    follows_itself = result is derived  # a flag, so that derived keeps its type below
+    if follows_itself:
         derived.reject(TypeError("a promise cannot follow itself"))
         return
     then = getattr(result, "then", None)
@@ -219,7 +234,7 @@ def _follow(derived: Promise, result: Any) -> None:
         derived.fulfill(result)
 
 
-def _run_logged(callback: Callback, arg: Any) -> None:
+def _run_logged(callback: Callable[[T], object], arg: T) -> None:
     try:
         callback(arg)
     except Exception:
@@ -228,13 +243,13 @@ def _run_logged(callback: Callback, arg: Any) -> None:
         logger.exception("promise callback %r raised", callback)
 
 
-def listPromise(*promises: Promise) -> Promise:  # noqa: N802 - the original's name
+def listPromise(*promises: Promise[T]) -> Promise[list[T]]:  # noqa: N802 - the original's name
     """Return a promise fulfilled with the list of the values of ``promises``, in order.
 
     It is rejected with the first rejection reason. No promises give an immediate ``[]``.
     """
-    combined = Promise()
-    values: list[Any] = [None] * len(promises)
+    combined: Promise[list[T]] = Promise()
+    values: list[T | None] = [None] * len(promises)
     # remaining counts unsettled inputs; settled is set once, under the lock, by whichever
     # input settles the combined promise, so two threads can never both settle it.
     state = {"remaining": len(promises), "settled": False}
@@ -243,19 +258,19 @@ def listPromise(*promises: Promise) -> Promise:  # noqa: N802 - the original's n
         combined.fulfill([])
         return combined
 
-    def make_callback(index: int) -> Callback:
-        def on_value(value: Any) -> None:
+    def make_callback(index: int) -> Callable[[T], None]:
+        def on_value(value: T) -> None:
             with lock:
                 values[index] = value
                 state["remaining"] -= 1
                 done = state["remaining"] == 0 and not state["settled"]
                 state["settled"] = state["settled"] or done
             if done:
-                combined.fulfill(list(values))
+                combined.fulfill(list(values))  # type: ignore[arg-type]  # all set by now
 
         return on_value
 
-    def on_reason(reason: Any) -> None:
+    def on_reason(reason: object) -> None:
         with lock:
             first = not state["settled"]
             state["settled"] = True
@@ -268,7 +283,7 @@ def listPromise(*promises: Promise) -> Promise:  # noqa: N802 - the original's n
     return combined
 
 
-def dictPromise(promises: Mapping[Any, Promise]) -> Promise:  # noqa: N802 - the original's name
+def dictPromise(promises: Mapping[K, Promise[T]]) -> Promise[dict[K, T]]:  # noqa: N802 - original
     """Return a promise fulfilled with a dict mapping each key to its promise's value."""
     keys = list(promises)
     return listPromise(*(promises[k] for k in keys)).then(

@@ -1,7 +1,7 @@
 """The sans-I/O half of reconnect, resume and ack: backoff delays, the event cursor, watch replay.
 
-Both client shells (threaded and asyncio) use these three pieces, so they resume the same way
-(docs/architecture.md, "Conventions": one core, thin shells):
+The client session (:mod:`switchboard.client.session`) holds one of each, so both shells
+(threaded and asyncio) resume the same way:
 
 * :class:`Backoff` computes the delay before each reconnection attempt: exponential, capped, with
   full jitter so that many workers cut off by one server restart do not come back in lockstep.
@@ -20,16 +20,19 @@ Both client shells (threaded and asyncio) use these three pieces, so they resume
   ``since=position`` — or, when they joined a group, are sent as they were (the group's durable
   position on the server rules, and the server ignores ``since`` there).
 
-Rules of this module: no I/O, no clocks, no threads; the shells hold their own locks.
+Rules of this module: no I/O, no clocks, no threads; the session's owner holds the locks.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
+
+from switchboard.protocol.messages import Command, Response
+from switchboard.protocol.wirejson import JsonValue
 
 __all__ = [
     "DEFAULT_MAX_TRACKED_EVENTS",
@@ -38,8 +41,6 @@ __all__ = [
     "Backoff",
     "EventCursor",
     "WatchLog",
-    "event_id_of",
-    "prepare_watch",
     "with_since",
 ]
 
@@ -87,15 +88,6 @@ class Backoff:
         # Cap the exponent too: factor**attempt overflows a float after ~1000 attempts.
         ceiling = min(self.max_s, self.first_s * self.factor ** min(attempt, 64))
         return self.min_s + (ceiling - self.min_s) * random()
-
-
-def event_id_of(args: Any) -> int | None:
-    """The ``eventId`` of a ``newMessage`` push's args, or ``None`` (an old server sends none)."""
-    if isinstance(args, Mapping):
-        value = args.get("eventId")
-        if type(value) is int:  # not a bool, not a float
-            return value
-    return None
 
 
 class EventCursor:
@@ -175,30 +167,12 @@ class EventCursor:
             self._acked_above.difference_update(movable)
 
 
-def prepare_watch(cmd: Sequence[Any], cursor: EventCursor) -> Sequence[Any]:
-    """A command as a resuming client sends it: watches carry ``since`` = the cursor's position.
-
-    A watch that names its own ``since`` (and no group) sets the cursor instead, when it has
-    none yet: the caller says it already processed those events. Group watches and other
-    commands are sent unchanged.
-    """
-    if isinstance(cmd, Sequence) and len(cmd) == 2 and cmd[0] in WATCH_METHODS:
-        args = cmd[1]
-        if isinstance(args, Mapping) and args.get("group") is None:
-            explicit = args.get("since")
-            if type(explicit) is int and cursor.position is None:
-                cursor.position = explicit
-            elif explicit is None:
-                return (cmd[0], with_since(args, cursor.position))
-    return cmd
-
-
-def with_since(args: Any, since: int | None) -> Any:
+def with_since(args: JsonValue, since: int | None) -> JsonValue:
     """``args`` of a watch command with ``since`` set, unless it has a ``group`` or no position.
 
     Args that are not an object are returned unchanged (the server answers them with an error).
     """
-    if since is None or not isinstance(args, Mapping) or args.get("group") is not None:
+    if since is None or not isinstance(args, dict) or args.get("group") is not None:
         return args
     return {**args, "since": since}
 
@@ -211,7 +185,7 @@ class WatchLog:
     """
 
     def __init__(self) -> None:
-        self._commands: list[tuple[str, Any]] = []
+        self._commands: list[tuple[str, JsonValue]] = []
         # A worker may connect 10,000 accounts: membership and the group are kept up to date
         # as commands are recorded, never found by scanning the list (which made recording
         # quadratic and cost every received push a scan; bench/capacity.py).
@@ -219,7 +193,7 @@ class WatchLog:
         self._group: str | None = None
 
     @property
-    def commands(self) -> list[tuple[str, Any]]:
+    def commands(self) -> list[tuple[str, JsonValue]]:
         """The recorded ``(method, args)`` pairs, in the order first sent."""
         return list(self._commands)
 
@@ -228,13 +202,11 @@ class WatchLog:
         """The consumer group a recorded watch joined, if any."""
         return self._group
 
-    def record(self, cmds: Iterable[Sequence[Any]], resps: Sequence[Any]) -> None:
+    def record(self, commands: Sequence[Command], responses: Sequence[Response]) -> None:
         """Remember the set-up commands of a group whose responses were not errors."""
-        for cmd, resp in zip(cmds, resps, strict=False):
-            method, args = cmd[0], cmd[1]
-            if method not in RESUMABLE_METHODS or not isinstance(resp, list) or not resp:
-                continue
-            if resp[0] == "error":
+        for command, response in zip(commands, responses, strict=False):
+            method, args = command.method, command.args
+            if method not in RESUMABLE_METHODS or response.name == "error":
                 continue
             key = (method, _without_since(args))
             # Canonical JSON: equal argument objects give equal text whatever their key order.
@@ -243,12 +215,12 @@ class WatchLog:
                 continue
             self._keys.add(text)
             self._commands.append(key)
-            if self._group is None and method in WATCH_METHODS and isinstance(args, Mapping):
+            if self._group is None and method in WATCH_METHODS and isinstance(args, dict):
                 group = args.get("group")
                 if isinstance(group, str):
                     self._group = group
 
-    def replay(self, since: int | None) -> list[tuple[str, Any]]:
+    def replay(self, since: int | None) -> list[tuple[str, JsonValue]]:
         """The commands to send on a new connection, watches resuming after ``since``."""
         return [
             (method, with_since(args, since) if method in WATCH_METHODS else args)
@@ -256,7 +228,7 @@ class WatchLog:
         ]
 
 
-def _without_since(args: Any) -> Any:
-    if isinstance(args, Mapping) and "since" in args:
+def _without_since(args: JsonValue) -> JsonValue:
+    if isinstance(args, dict) and "since" in args:
         return {k: v for k, v in args.items() if k != "since"}
     return args

@@ -37,7 +37,8 @@ from switchboard.cli.loop import run_until_signalled
 from switchboard.client.aio import AsyncClient
 from switchboard.demo.imapserver import EmbeddedImapServer
 from switchboard.errors import SwitchboardError
-from switchboard.workers.listener import ReceivedMessage, format_message, listen
+from switchboard.workers.listener import format_message, listen
+from switchboard.workers.mail import NewMail
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
@@ -271,7 +272,7 @@ class _Demo:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._deliver_now.wait(), self.options.interval_s)
 
-    def _on_message(self, message: ReceivedMessage) -> None:
+    def _on_message(self, message: NewMail) -> None:
         subject = message.subject or ""
         took = ""
         if subject in self.sent:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from switchboard.protocol.wirejson import JsonValue
+
 __all__ = ["Command", "Response"]
 
 
@@ -54,15 +56,15 @@ class Response:
     """
 
     name: str
-    args: Any
-    tag: Any = None
+    args: JsonValue
+    tag: JsonValue = None
     tagged: bool = False
 
     def __post_init__(self) -> None:
         if self.tag is not None and not self.tagged:
             object.__setattr__(self, "tagged", True)
 
-    def to_json(self) -> list[Any]:
+    def to_json(self) -> list[JsonValue]:
         """Return the response as a JSON array: ``[name, args]`` or ``[name, args, tag]``."""
         if self.tagged:
             return [self.name, self.args, self.tag]

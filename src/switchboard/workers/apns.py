@@ -32,7 +32,7 @@ from aioapns.exceptions import ConnectionClosed as ApnsConnectionClosed
 from aioapns.exceptions import ConnectionError as ApnsConnectionError
 from aioapns.exceptions import MaxAttemptsExceeded
 
-from switchboard.workers.base import NewMail, Summary, new_mail_from, notification_text, targets_for
+from switchboard.workers.base import notification_text, targets_for
 from switchboard.workers.base import truncate as _truncate
 from switchboard.workers.delivery import (
     DeadLetterFile,
@@ -40,6 +40,7 @@ from switchboard.workers.delivery import (
     RetryPolicy,
     deliver_to_each,
 )
+from switchboard.workers.mail import NewMail
 
 __all__ = [
     "APNS_PROPERTIES",
@@ -54,7 +55,7 @@ __all__ = [
 logger = logging.getLogger("switchboard.workers.apns")
 
 APNS_PROPERTIES: Final = ("from", "subject", "preview")
-"""The ``getMessages`` properties a notification needs."""
+"""What a notification reads; the runner fetches only the preview (the rest is in the summary)."""
 
 MAX_TITLE_CHARS: Final = 120
 """Longest alert title; iOS shows about one line of it anyway."""
@@ -76,10 +77,9 @@ class ApnsSender(Protocol):
 def payload_for(mail: NewMail, *, badge: int | None = None, sound: str | None = "default",
                 ) -> dict[str, Any]:
     """The APNs JSON payload for ``mail`` (see the module docstring)."""
-    summary = Summary.of(mail)
-    alert: dict[str, Any] = {"title": _truncate(notification_text(summary), MAX_TITLE_CHARS)}
-    if summary.preview:
-        alert["body"] = _truncate(summary.preview, MAX_BODY_CHARS)
+    alert: dict[str, Any] = {"title": _truncate(notification_text(mail), MAX_TITLE_CHARS)}
+    if mail.preview:
+        alert["body"] = _truncate(mail.preview, MAX_BODY_CHARS)
     aps: dict[str, Any] = {"alert": alert}
     if badge is not None:
         aps["badge"] = badge
@@ -222,9 +222,9 @@ class ApnsNotifier:
         self.pushed += accepted
         return accepted
 
-    async def __call__(self, event: object) -> None:
+    async def __call__(self, mail: NewMail) -> None:
         """The runner's handler: push, raise if a device could neither get it nor be recorded."""
-        await self.deliver(new_mail_from(event))
+        await self.deliver(mail)
 
 
 def _apns_id(mail: NewMail, token: str) -> str:

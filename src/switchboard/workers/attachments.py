@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Final, Protocol
 
-from switchboard.workers.base import NewMail, new_mail_from
+from switchboard.workers.mail import NewMail
 
 __all__ = [
     "ATTACHMENT_PROPERTIES",
@@ -218,8 +218,8 @@ class AttachmentSaver:
             OSError: the storage failed (nothing is acknowledged; files saved so far are
                 recognised as identical when the event comes back).
         """
-        text = mail.properties.get("raw")
-        if not isinstance(text, str):
+        text = mail.raw
+        if text is None:
             raise ValueError(f"{mail.message_id} was fetched without 'raw'")
         raw = text.encode("utf-8", "surrogateescape")
         day = message_day(raw)
@@ -232,6 +232,6 @@ class AttachmentSaver:
             logger.info("%s: saved %d attachment(s)", mail.key, len(places))
         return places
 
-    async def __call__(self, event: object) -> None:
+    async def __call__(self, mail: NewMail) -> None:
         """The runner's handler: save every attachment, raise if the storage failed."""
-        await self.deliver(new_mail_from(event))
+        await self.deliver(mail)

@@ -1,10 +1,9 @@
-"""What every ready-made worker shares: the new-mail input, its summary, account maps, secrets.
+"""What every ready-made worker shares: notification text, account maps, secrets, config errors.
 
 A worker's service logic (push, SMS, webhook, relay, attachment saver) takes a
-:class:`NewMail` — the ``newMessage`` push plus the ``getMessages`` properties fetched for it — and
-delivers it, returning only once delivered (or dead-lettered) and raising otherwise, so that the
-runner acknowledges exactly what was processed. :func:`new_mail_from` turns the runner's event into
-a :class:`NewMail`, whatever attribute spelling it uses, so the cores never depend on the runner.
+:class:`~switchboard.workers.mail.NewMail` — the one shape of a new message, built by the runner
+— and delivers it, returning only once delivered (or dead-lettered) and raising otherwise, so
+that the runner acknowledges exactly what was processed.
 """
 
 from __future__ import annotations
@@ -13,22 +12,17 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from switchboard.errors import SwitchboardError
-from switchboard.workers.listener import Address, parse_addresses
+from switchboard.workers.mail import NewMail
 
 __all__ = [
     "MAX_ACCOUNT_MAP_BYTES",
     "MAX_SECRET_FILE_BYTES",
-    "Address",
     "ConfigError",
-    "NewMail",
-    "Summary",
     "load_account_map",
-    "new_mail_from",
     "notification_text",
     "read_secret",
     "targets_for",
@@ -44,124 +38,6 @@ MAX_SECRET_FILE_BYTES: Final = 64 * 1024
 
 class ConfigError(SwitchboardError, ValueError):
     """A worker's configuration is unusable: a missing secret, a malformed account map."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewMail:
-    """One new message as a worker's core sees it.
-
-    Attributes:
-        account: the account (login name) the push names, ``None`` on /clients.
-        message_id: the ``N!V?uid`` id of the message.
-        event_id: the server's event id (the dedup key), ``None`` from an old server.
-        mailbox_id: the ``N!V`` id of its mailbox, ``""`` if the push had none.
-        properties: the ``getMessages`` object fetched for it (empty if nothing was fetched).
-    """
-
-    account: str | None
-    message_id: str
-    event_id: int | None = None
-    mailbox_id: str = ""
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        """A stable id for this delivery: the event id when known, else account and message."""
-        if self.event_id is not None:
-            return f"sb-{self.event_id}"
-        return f"sb-{self.account or ''}-{self.message_id}"
-
-
-def _attr(event: object, *names: str) -> Any:
-    for name in names:
-        if isinstance(event, Mapping) and name in event:
-            return event[name]
-        if hasattr(event, name):
-            return getattr(event, name)
-    return None
-
-
-def new_mail_from(event: object) -> NewMail:
-    """Read a runner event (or a push's args mapping) into a :class:`NewMail`.
-
-    Accepts ``account``, ``message_id``/``messageId``, ``event_id``/``eventId``,
-    ``mailbox_id``/``mailboxId`` and ``properties``/``message`` from attributes or mapping keys,
-    and also an ``args`` mapping holding the push's arguments.
-
-    Raises:
-        ValueError: the event names no message id.
-    """
-    args = _attr(event, "args")
-    sources: list[object] = [event] + ([args] if isinstance(args, Mapping) else [])
-    found: dict[str, Any] = {}
-    for key, names in {
-        "account": ("account",),
-        "message_id": ("message_id", "messageId"),
-        "event_id": ("event_id", "eventId"),
-        "mailbox_id": ("mailbox_id", "mailboxId"),
-        "properties": ("properties", "message", "fetched"),
-    }.items():
-        for source in sources:
-            value = _attr(source, *names)
-            if value is not None:
-                found[key] = value
-                break
-    message_id = found.get("message_id")
-    if not isinstance(message_id, str):
-        raise ValueError(f"event without a message id: {event!r}")
-    account = found.get("account")
-    event_id = found.get("event_id")
-    mailbox_id = found.get("mailbox_id")
-    properties = found.get("properties")
-    return NewMail(
-        account=account if isinstance(account, str) else None,
-        message_id=message_id,
-        event_id=event_id if isinstance(event_id, int) else None,
-        mailbox_id=mailbox_id if isinstance(mailbox_id, str) else "",
-        properties=properties if isinstance(properties, Mapping) else {},
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """The human-facing fields of a message, decoded where the server offers it."""
-
-    sender: tuple[Address, ...]
-    recipients: tuple[Address, ...]
-    subject: str | None
-    date: str | None
-    size: int | None
-    preview: str | None
-
-    @classmethod
-    def of(cls, mail: NewMail) -> Summary:
-        """Summarise ``mail.properties`` (missing or ill-typed fields become ``None``/empty)."""
-        props = mail.properties
-        subject = props.get("subjectDecoded", props.get("subject"))
-        date, size, preview = props.get("date"), props.get("size"), props.get("preview")
-        return cls(
-            sender=parse_addresses(props.get("from")),
-            recipients=parse_addresses(props.get("to")),
-            subject=subject if isinstance(subject, str) else None,
-            date=date if isinstance(date, str) else None,
-            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-            preview=preview if isinstance(preview, str) else None,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The summary as the webhook's JSON object."""
-
-        def addresses(values: tuple[Address, ...]) -> list[dict[str, str]]:
-            return [{"name": a.name, "email": a.email} for a in values]
-
-        return {
-            "from": addresses(self.sender),
-            "to": addresses(self.recipients),
-            "subject": self.subject,
-            "date": self.date,
-            "size": self.size,
-            "preview": self.preview,
-        }
 
 
 def truncate(text: str, max_chars: int, ellipsis: str = "…") -> str:
@@ -182,15 +58,11 @@ def truncate(text: str, max_chars: int, ellipsis: str = "…") -> str:
     return cut.rstrip() + ellipsis
 
 
-def notification_text(summary: Summary) -> str:
-    """``"From – Subject"``: the sender's name (or address), an en dash, the subject."""
-    if summary.sender:
-        first = summary.sender[0]
-        sender = first.name or first.email
-    else:
-        sender = "(unknown sender)"
-    subject = summary.subject if summary.subject else "(no subject)"
-    return f"{sender} – {subject}"
+def notification_text(mail: NewMail, dash: str = "–") -> str:
+    """``"From – Subject"``: the sender's name (or address), a dash, the subject."""
+    sender = mail.sender[0] if mail.sender else None
+    who = (sender.name or sender.email) if sender else "(unknown sender)"
+    return f"{who} {dash} {mail.subject or '(no subject)'}"
 
 
 def read_secret(

@@ -23,7 +23,7 @@ from switchboard.cli.loop import run_until_signalled
 from switchboard.extras import MissingExtraError, require
 from switchboard.workers.base import ConfigError, load_account_map, read_secret
 from switchboard.workers.delivery import DeadLetterFile, RetryPolicy
-from switchboard.workers.runner import WorkerEvent, add_common_options, run_worker, worker_options
+from switchboard.workers.runner import Handler, add_common_options, run_worker, worker_options
 
 __all__ = [
     "apns_main",
@@ -35,9 +35,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("switchboard.workers.cli")
-
-Handler = Callable[[WorkerEvent], Awaitable[None]]
-
 
 def _parser(prog: str, description: str, *, delivery: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -84,7 +81,7 @@ async def _serve(build: Build, options: dict[str, Any], concurrency: int) -> Non
     handler, properties, close = build()
     try:
         await run_until_signalled(
-            run_worker(handler, fetch_properties=tuple(properties), concurrency=concurrency,
+            run_worker(handler, properties=tuple(properties), concurrency=concurrency,
                        **options),
             on_signal=lambda: logger.info("stopping"),
         )

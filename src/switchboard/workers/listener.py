@@ -2,17 +2,18 @@
 
 Given a connected :class:`switchboard.aio.AsyncClient` (subscribed with ``watchAll`` or
 ``watchMailboxes``), :func:`listen` answers each ``newMessage`` push with one ``getMessages``
-call for ``["subject", "from", "to"]`` and hands the result to a callback, printing it by
-default::
+call for ``["subject", "from", "to"]`` and hands the :class:`~switchboard.workers.mail.NewMail`
+to a callback, printing it by default::
 
     async with switchboard.aio.connect("ws://127.0.0.1:8080/workers") as sb:
         await sb.call("connect", {...})
         await sb.call("watchAll", {})
         await listen(sb)                # prints one line per new message until the socket ends
 
-Values are shown decoded: the server's ``subjectDecoded`` and ``decodedName`` companions are
-used where it sends them (docs/protocol.md, "getMessages properties": ``subject`` and ``name``
-stay raw).
+On the runner, :class:`ListenerHandler` prints the same line; there the push summary gives the
+subject and sender, and only the recipients (and with ``--raw`` the source) are fetched. Values
+are shown decoded: the server's ``subjectDecoded`` and ``decodedName`` companions are used where
+it sends them (docs/protocol.md, "getMessages properties": ``subject`` and ``name`` stay raw).
 """
 
 from __future__ import annotations
@@ -20,20 +21,21 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, Final
+from typing import Final
 
 from switchboard.client.aio import AsyncClient
 from switchboard.client.errors import CommandError, ResponseTimeout
+from switchboard.protocol.replies import message_items
+from switchboard.protocol.wirejson import JsonObject
+from switchboard.workers.mail import Address, NewMail, parse_addresses
 
 __all__ = [
     "LISTENER_PROPERTIES",
     "LISTENER_RAW_PROPERTIES",
     "Address",
     "ListenerHandler",
-    "ReceivedMessage",
     "format_message",
     "format_parsed",
     "listen",
@@ -43,82 +45,25 @@ __all__ = [
 logger = logging.getLogger("switchboard.workers.listener")
 
 LISTENER_PROPERTIES: Final = ("subject", "from", "to")
-"""The ``getMessages`` properties the listener asks for."""
+"""The ``getMessages`` properties the listener reads."""
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
-    """One mailbox of a From or To header; ``name`` is ``""`` when the header has none."""
-
-    name: str
-    email: str
-
-    def __str__(self) -> str:
-        return f"{self.name} <{self.email}>" if self.name else self.email
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
-    """A new message as the listener saw it: its push and the fetched headers."""
-
-    account: str | None
-    message_id: str
-    subject: str | None
-    sender: tuple[Address, ...]
-    recipients: tuple[Address, ...]
-    event_id: int | None = None
-
-
-def parse_addresses(value: Any) -> tuple[Address, ...]:
-    """Read a ``getMessages`` address list (``[{"name", "email"}]`` or ``null``).
-
-    Malformed entries are skipped rather than raised: a listener should not die because one
-    message has an odd header.
-    """
-    if not isinstance(value, list):
-        return ()
-    out = []
-    for entry in value:
-        if not isinstance(entry, Mapping):
-            continue
-        name = entry.get("decodedName", entry.get("name"))
-        email = entry.get("email")
-        if isinstance(email, str):
-            out.append(Address(name if isinstance(name, str) else "", email))
-    return tuple(out)
-
-
-def message_from_reply(push_args: Mapping[str, Any], item: Mapping[str, Any]) -> ReceivedMessage:
-    """Combine a ``newMessage`` push's args and one ``getMessages`` list item."""
-    subject = item.get("subjectDecoded", item.get("subject"))
-    account = push_args.get("account")
-    event_id = push_args.get("eventId")
-    return ReceivedMessage(
-        account=account if isinstance(account, str) else None,
-        message_id=str(item.get("messageId", push_args.get("messageId", ""))),
-        subject=subject if isinstance(subject, str) else None,
-        sender=parse_addresses(item.get("from")),
-        recipients=parse_addresses(item.get("to")),
-        event_id=event_id if isinstance(event_id, int) else None,
-    )
-
-
-def format_message(message: ReceivedMessage) -> str:
+def format_message(mail: NewMail) -> str:
     """One line for a new message: ``account: "Subject" from A <a@x> to B <b@y>``."""
-    subject = "(no subject)" if message.subject is None else repr(message.subject)
-    sender = ", ".join(map(str, message.sender)) or "(nobody)"
-    recipients = ", ".join(map(str, message.recipients)) or "(nobody)"
-    prefix = f"{message.account}: " if message.account else ""
+    subject = "(no subject)" if mail.subject is None else repr(mail.subject)
+    sender = ", ".join(map(str, mail.sender)) or "(nobody)"
+    recipients = ", ".join(map(str, mail.recipients)) or "(nobody)"
+    prefix = f"{mail.account}: " if mail.account else ""
     return f"{prefix}{subject} from {sender} to {recipients}"
 
 
-def _print_message(message: ReceivedMessage) -> None:
-    print(format_message(message), flush=True)
+def _print_message(mail: NewMail) -> None:
+    print(format_message(mail), flush=True)
 
 
 async def listen(
     client: AsyncClient,
-    on_message: Callable[[ReceivedMessage], object] | None = None,
+    on_message: Callable[[NewMail], object] | None = None,
     *,
     timeout_s: float | None = None,
 ) -> int:
@@ -138,24 +83,20 @@ async def listen(
     report = on_message or _print_message
     reported = 0
     async for push in client.events():
-        if push.name != "newMessage" or not isinstance(push.args, Mapping):
+        new = push.new_message
+        if new is None:
             continue
-        args: dict[str, Any] = {
-            "ids": [push.args.get("messageId")],
-            "properties": list(LISTENER_PROPERTIES),
-        }
-        if "account" in push.args:  # /workers pushes name the account; /clients ones do not
-            args["account"] = push.args["account"]
+        args: JsonObject = {"ids": [new.message_id], "properties": list(LISTENER_PROPERTIES)}
+        if new.account is not None:  # /workers pushes name the account; /clients ones do not
+            args["account"] = new.account
         try:
             reply = await client.call("getMessages", args, timeout_s=timeout_s)
         except (CommandError, ResponseTimeout) as exc:
-            logger.warning("could not fetch %s: %s", push.args.get("messageId"), exc)
+            logger.warning("could not fetch %s: %s", new.message_id, exc)
             continue
-        items = reply.get("list") if isinstance(reply, Mapping) else None
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, Mapping):
-                report(message_from_reply(push.args, item))
-                reported += 1
+        for item in message_items(reply):
+            report(NewMail.of(new, item))
+            reported += 1
     return reported
 
 
@@ -185,7 +126,7 @@ class ListenerHandler:
     """The runner's handler for the listener: print each message (and with ``raw``, its parse).
 
     Args:
-        raw: also print the parsed message (needs :data:`LISTENER_RAW_PROPERTIES` fetched).
+        raw: also print the parsed message (needs :data:`LISTENER_RAW_PROPERTIES`).
         write: where lines go (default: ``print``, flushed).
     """
 
@@ -196,14 +137,12 @@ class ListenerHandler:
 
     @property
     def properties(self) -> tuple[str, ...]:
-        """What the runner must fetch for this handler."""
+        """What the handler reads (the runner fetches what the push summary lacks)."""
         return LISTENER_RAW_PROPERTIES if self.raw else LISTENER_PROPERTIES
 
-    async def __call__(self, event: Any) -> None:
-        """Print one event (a runner ``WorkerEvent`` with its fetched ``message``)."""
-        item = event.message if isinstance(event.message, Mapping) else {}
-        self.write(format_message(message_from_reply(event.args, item)))
-        raw = item.get("raw")
-        if self.raw and isinstance(raw, str):
-            self.write(format_parsed(raw))
+    async def __call__(self, mail: NewMail) -> None:
+        """Print one message."""
+        self.write(format_message(mail))
+        if self.raw and mail.raw is not None:
+            self.write(format_parsed(mail.raw))
             self.write("")

@@ -33,7 +33,7 @@ from typing import Final
 
 import aiosmtplib
 
-from switchboard.workers.base import NewMail, new_mail_from, targets_for
+from switchboard.workers.base import targets_for
 from switchboard.workers.delivery import (
     DeadLetterFile,
     DeliveryError,
@@ -41,6 +41,7 @@ from switchboard.workers.delivery import (
     RetryPolicy,
     deliver_with_retries,
 )
+from switchboard.workers.mail import NewMail
 
 __all__ = ["RELAY_PROPERTIES", "Envelope", "EnvelopeRewrite", "SmtpRelay"]
 
@@ -183,8 +184,8 @@ class SmtpRelay:
             ValueError: ``mail`` was fetched without ``raw``.
             OSError: the dead-letter file cannot be written.
         """
-        text = mail.properties.get("raw")
-        if not isinstance(text, str):
+        text = mail.raw
+        if text is None:
             raise ValueError(f"{mail.message_id} was fetched without 'raw'")
         raw = text.encode("utf-8", "surrogateescape")
         try:
@@ -203,6 +204,6 @@ class SmtpRelay:
         self.relayed += 1
         return True
 
-    async def __call__(self, event: object) -> None:
+    async def __call__(self, mail: NewMail) -> None:
         """The runner's handler: relay (or dead-letter) the event, raise if neither."""
-        await self.deliver(new_mail_from(event))
+        await self.deliver(mail)

@@ -1,18 +1,25 @@
-"""Run a worker: connect, watch, fetch, call the handler, ack and persist the position, resume.
+"""Run a worker: connect, watch, build each ``NewMail``, call the handler, ack, persist, resume.
 
 Every ready-made worker (and yours) is a handler plus this loop::
 
-    async def handle(event: WorkerEvent) -> None:
-        print(event.account, event.message and event.message.get("subject"))
+    async def handle(mail: NewMail) -> None:
+        print(mail.account, mail.subject, mail.sender)
 
     asyncio.run(run_worker(handle, url="ws://127.0.0.1:8080/workers",
-                           state_file=Path("worker.state"), fetch_properties=("subject",)))
+                           state_file=Path("worker.state"), properties=("subject", "from")))
+
+Each new message reaches the handler as one :class:`~switchboard.workers.mail.NewMail`, built
+here from the client's typed push. The runner subscribes with ``"summary": true``, so a push
+carries the subject, first sender, date and size; ``properties`` names what the handler reads
+(``getMessages`` property names), and ``getMessages`` is asked only for those the summary does
+not hold — never when it holds them all (an SMS's sender and subject), and for the raw source,
+the recipients or a preview when the handler needs them.
 
 What it guarantees (docs/reliability.md): an event is acknowledged only after ``handler``
 returned without raising, and then — for a plain (non-group) worker — the new position is written
 to ``state_file`` atomically (write a temporary file, fsync, rename). A worker killed at any point
 restarts from the persisted position, so no event is lost; an event whose handler ran but whose
-position was not yet written is delivered again (at-least-once; ``event.event_id`` is the key to
+position was not yet written is delivered again (at-least-once; ``mail.event_id`` is the key to
 deduplicate by). A lost connection is opened again with backoff and the watches resume after the
 position (or rejoin the group, whose position the server keeps).
 
@@ -34,20 +41,23 @@ import os
 import random
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from switchboard.client.aio import AsyncClient, Push
 from switchboard.client.errors import CommandError, ConnectionClosed, ResponseTimeout
 from switchboard.client.resume import Backoff
+from switchboard.protocol.replies import SUMMARY_PROPERTIES, NewMessagePush, message_items
+from switchboard.protocol.wirejson import JsonObject
+from switchboard.workers.mail import NewMail
 
 __all__ = [
     "DEFAULT_URL",
-    "WorkerEvent",
+    "Handler",
     "add_common_options",
     "main",
+    "properties_to_fetch",
     "read_state",
     "run_worker",
     "worker_options",
@@ -61,32 +71,11 @@ DEFAULT_URL: Final = "ws://127.0.0.1:8080/workers"
 MAX_STATE_FILE_BYTES: Final = 4096
 """A state file holds one small JSON object; anything larger is not ours."""
 
+Handler = Callable[[NewMail], Awaitable[None]]
+"""What the runner calls with each new message; returning acknowledges it, raising does not."""
+
 # Errors that mean the server is not reachable yet; the first connection is retried on them.
 _UNREACHABLE = (OSError, TimeoutError)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerEvent:
-    """One new message, as a handler gets it.
-
-    Attributes:
-        event_id: the server's durable event id (the deduplication key), ``None`` from an old
-            server.
-        account: the account (login name) the message arrived for.
-        mailbox_id: ``NAME!UIDVALIDITY``.
-        message_id: ``NAME!UIDVALIDITY?UID``.
-        group: the consumer group the event was delivered through, if any.
-        args: the ``newMessage`` push's arguments as received.
-        message: the fetched ``getMessages`` item when ``fetch_properties`` was given.
-    """
-
-    event_id: int | None
-    account: str | None
-    mailbox_id: str | None
-    message_id: str | None
-    group: str | None
-    args: Mapping[str, Any]
-    message: Mapping[str, Any] | None = None
 
 
 def read_state(path: Path) -> int | None:
@@ -130,7 +119,7 @@ def write_state(path: Path, last_event_id: int | None) -> None:
 
 
 async def run_worker(
-    handler: Callable[[WorkerEvent], Awaitable[None]],
+    handler: Handler,
     *,
     url: str = DEFAULT_URL,
     token: str | None = None,
@@ -138,7 +127,7 @@ async def run_worker(
     state_file: Path | None = None,
     accounts: Sequence[Mapping[str, Any]] = (),
     mailboxes: Sequence[str] = ("INBOX",),
-    fetch_properties: Sequence[str] | None = None,
+    properties: Collection[str] = (),
     concurrency: int = 1,
     reconnect: bool = True,
     backoff: Backoff | None = None,
@@ -156,7 +145,8 @@ async def run_worker(
         accounts: ``connect`` argument objects (``{"host", "port", "auth"}``) to connect and
             watch; with none, the worker watches every account (``watchAll``).
         mailboxes: the mailbox names watched on each of ``accounts``.
-        fetch_properties: ``getMessages`` properties fetched for each event before the handler.
+        properties: the ``getMessages`` properties the handler reads; those the push summary
+            does not hold are fetched before the handler runs.
         concurrency: how many handlers may run at once.
         reconnect: reconnect and resume when the connection is lost.
         backoff: delays between connection attempts.
@@ -191,33 +181,45 @@ async def run_worker(
             await client.call("connect", dict(connect_args))
         if accounts:
             for connect_args in accounts:
-                await client.watch_mailboxes(_login(connect_args), mailboxes, group=group)
+                await client.watch_mailboxes(_login(connect_args), mailboxes, group=group,
+                                             summary=True)
         else:
-            await client.watch_all(group=group)
+            await client.watch_all(group=group, summary=True)
         if ready is not None:
             ready.set()
         await _consume(client, handler, state_file if group is None else None,
-                       fetch_properties, concurrency)
+                       tuple(dict.fromkeys(properties)), concurrency)
     finally:
         await client.close()
 
 
+def properties_to_fetch(push: NewMessagePush, properties: Collection[str]) -> list[str]:
+    """The ``getMessages`` properties to ask for ``push``: those its summary does not hold.
+
+    Without a summary (an old server, or a subscriber that did not ask) that is all of them;
+    with one, nothing when it holds them all.
+    """
+    if push.summary is None:
+        return list(properties)
+    return [name for name in properties if name not in SUMMARY_PROPERTIES]
+
+
 async def _consume(
     client: AsyncClient,
-    handler: Callable[[WorkerEvent], Awaitable[None]],
+    handler: Handler,
     state_file: Path | None,
-    fetch_properties: Sequence[str] | None,
+    properties: Collection[str],
     concurrency: int,
 ) -> None:
     slots = asyncio.Semaphore(concurrency)
     persist_lock = asyncio.Lock()
 
-    async def process(push: Push) -> None:
+    async def process(push: NewMessagePush) -> None:
         try:
-            event = await _event_for(client, push, fetch_properties)
-            if event is None:
+            mail = await _new_mail(client, push, properties)
+            if mail is None:
                 return
-            await handler(event)
+            await handler(mail)
         except (ConnectionClosed, ResponseTimeout, CommandError) as exc:
             logger.warning("event %s not processed, will come again: %s", push.event_id, exc)
             return
@@ -239,47 +241,37 @@ async def _consume(
 
     async with asyncio.TaskGroup() as tasks:
         async for push in client.events(auto_ack=False):
-            if push.name != "newMessage":
+            new = _new_message(push)
+            if new is None:
                 continue
             await slots.acquire()
             if concurrency == 1:
-                await process(push)  # in order, and no task per event
+                await process(new)  # in order, and no task per event
             else:
-                tasks.create_task(process(push))
+                tasks.create_task(process(new))
 
 
-async def _event_for(
-    client: AsyncClient, push: Push, fetch_properties: Sequence[str] | None
-) -> WorkerEvent | None:
-    args = push.args if isinstance(push.args, Mapping) else {}
-    account = args.get("account")
-    message: Mapping[str, Any] | None = None
-    if fetch_properties:
-        request: dict[str, Any] = {
-            "ids": [args.get("messageId")],
-            "properties": list(fetch_properties),
-        }
-        if account is not None:
-            request["account"] = account
-        reply = await client.call("getMessages", request)
-        items = reply.get("list") if isinstance(reply, Mapping) else None
-        if not items or not isinstance(items[0], Mapping):
-            logger.warning("message %s is gone; skipping it", args.get("messageId"))
-            return None
-        message = items[0]
-    return WorkerEvent(
-        event_id=push.event_id,
-        account=_str_or_none(account),
-        mailbox_id=_str_or_none(args.get("mailboxId")),
-        message_id=_str_or_none(args.get("messageId")),
-        group=_str_or_none(args.get("group")),
-        args=args,
-        message=message,
-    )
+def _new_message(push: Push) -> NewMessagePush | None:
+    if push.name == "newMessage" and push.new_message is None:
+        logger.warning("ignored a newMessage push without a messageId: %.200r", push.args)
+    return push.new_message
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+async def _new_mail(
+    client: AsyncClient, push: NewMessagePush, properties: Collection[str]
+) -> NewMail | None:
+    """The one :class:`NewMail` of ``push``, with what ``getMessages`` had to add."""
+    wanted = properties_to_fetch(push, properties)
+    if not wanted:
+        return NewMail.of(push)
+    request: JsonObject = {"ids": [push.message_id], "properties": list(wanted)}
+    if push.account is not None:
+        request["account"] = push.account
+    items = message_items(await client.call("getMessages", request))
+    if not items:
+        logger.warning("message %s is gone; skipping it", push.message_id)
+        return None
+    return NewMail.of(push, items[0])
 
 
 def _login(connect_args: Mapping[str, Any]) -> str:
@@ -349,12 +341,14 @@ def worker_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def _print_event(event: WorkerEvent) -> None:
+async def _print_event(mail: NewMail) -> None:
     line: dict[str, Any] = {
-        "eventId": event.event_id, "account": event.account, "messageId": event.message_id
+        "eventId": mail.event_id, "account": mail.account, "messageId": mail.message_id
     }
-    if event.message is not None:
-        line["message"] = dict(event.message)
+    if mail.summary is not None:
+        line["summary"] = mail.summary.to_json()
+    if mail.properties:
+        line["message"] = dict(mail.properties)
     print(json.dumps(line, ensure_ascii=False), flush=True)
 
 
@@ -365,8 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Print every new message as a JSON line (a probe worker).",
     )
     add_common_options(parser)
-    parser.add_argument("--fetch", action="append", metavar="PROPERTY",
-                        help="getMessages property to fetch and print (repeatable)")
+    parser.add_argument("--fetch", action="append", metavar="PROPERTY", default=[],
+                        help="getMessages property to print (repeatable); fetched unless the "
+                             "push summary holds it")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -374,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     try:
-        asyncio.run(run_worker(_print_event, fetch_properties=args.fetch, **options))
+        asyncio.run(run_worker(_print_event, properties=args.fetch, **options))
     except KeyboardInterrupt:
         return 0
     return 0

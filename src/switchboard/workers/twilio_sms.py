@@ -26,13 +26,14 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from switchboard.workers.base import NewMail, Summary, new_mail_from, targets_for, truncate
+from switchboard.workers.base import notification_text, targets_for, truncate
 from switchboard.workers.delivery import (
     DeadLetterFile,
     DeliveryError,
     RetryPolicy,
     deliver_to_each,
 )
+from switchboard.workers.mail import NewMail
 
 __all__ = [
     "GSM7_SEGMENT_CHARS",
@@ -47,7 +48,7 @@ __all__ = [
 logger = logging.getLogger("switchboard.workers.twilio")
 
 SMS_PROPERTIES: Final = ("from", "subject")
-"""The ``getMessages`` properties an SMS needs."""
+"""What an SMS reads: both are in the push summary, so the runner sends no ``getMessages``."""
 
 GSM7_SEGMENT_CHARS: Final = 160
 UCS2_SEGMENT_CHARS: Final = 70
@@ -66,10 +67,7 @@ def is_gsm7(text: str) -> bool:
 
 def sms_text(mail: NewMail, max_chars: int | None = None) -> str:
     """``"<sender> - <subject>"``, truncated to one segment (or ``max_chars``)."""
-    summary = Summary.of(mail)
-    sender = summary.sender[0] if summary.sender else None
-    who = (sender.name or sender.email) if sender else "(unknown sender)"
-    text = f"{who} - {summary.subject or '(no subject)'}"
+    text = notification_text(mail, "-")
     if max_chars is None:
         max_chars = GSM7_SEGMENT_CHARS if is_gsm7(text) else UCS2_SEGMENT_CHARS
     # "..." keeps a GSM-7 text in GSM-7; "…" would make it UCS-2.
@@ -172,6 +170,6 @@ class TwilioSms:
         self.sent += accepted
         return accepted
 
-    async def __call__(self, event: object) -> None:
+    async def __call__(self, mail: NewMail) -> None:
         """The runner's handler: text, raise if a number could neither get it nor be recorded."""
-        await self.deliver(new_mail_from(event))
+        await self.deliver(mail)

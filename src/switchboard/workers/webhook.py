@@ -31,7 +31,6 @@ from typing import Any, Final
 
 import httpx
 
-from switchboard.workers.base import NewMail, Summary, new_mail_from
 from switchboard.workers.delivery import (
     DeadLetterFile,
     DeliveryError,
@@ -40,6 +39,7 @@ from switchboard.workers.delivery import (
     RetryPolicy,
     deliver_with_retries,
 )
+from switchboard.workers.mail import Address, NewMail
 
 __all__ = [
     "EVENT_ID_HEADER",
@@ -55,7 +55,8 @@ __all__ = [
 logger = logging.getLogger("switchboard.workers.webhook")
 
 WEBHOOK_PROPERTIES: Final = ("from", "to", "subject", "date", "size", "preview")
-"""The ``getMessages`` properties the webhook's summary needs."""
+"""What the posted summary holds; the runner fetches ``to`` and ``preview``, the rest comes with
+the push (its ``from``: the first sender)."""
 
 EVENT_ID_HEADER: Final = "X-Switchboard-Event-Id"
 TIMESTAMP_HEADER: Final = "X-Switchboard-Timestamp"
@@ -73,8 +74,19 @@ def event_body(mail: NewMail) -> dict[str, Any]:
         "account": mail.account,
         "mailboxId": mail.mailbox_id,
         "messageId": mail.message_id,
-        "summary": Summary.of(mail).to_json(),
+        "summary": {
+            "from": _addresses(mail.sender),
+            "to": _addresses(mail.recipients),
+            "subject": mail.subject,
+            "date": mail.date,
+            "size": mail.size,
+            "preview": mail.preview,
+        },
     }
+
+
+def _addresses(values: tuple[Address, ...]) -> list[dict[str, str]]:
+    return [{"name": a.name, "email": a.email} for a in values]
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -198,6 +210,6 @@ class WebhookSender:
         self.delivered += 1
         return True
 
-    async def __call__(self, event: object) -> None:
+    async def __call__(self, mail: NewMail) -> None:
         """The runner's handler: deliver (or dead-letter) the event, raise if neither."""
-        await self.deliver(new_mail_from(event))
+        await self.deliver(mail)

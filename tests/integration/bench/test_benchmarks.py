@@ -74,3 +74,11 @@ def test_fetch_returns_the_same_bytes_as_imaplib() -> None:
     lines = run_bench("fetch.py", "--messages", "20", "--message-bytes", "2000", "--rounds", "1")
     assert "20 messages" in lines[0], lines
     assert lines[-1].startswith("getMessages raw throughput vs imaplib: "), lines
+
+
+def test_client_counts_every_push_through_both_shells_and_the_floor() -> None:
+    lines = run_bench("client.py", "--events", "50", "--rounds", "1")
+    assert lines[0].startswith("client: 50 pushes per round"), lines
+    assert lines[-1].startswith("client vs raw websockets floor ("), lines
+    for consumer in ("aio:", "aio group:", "threaded:"):
+        assert consumer in lines[-1], lines

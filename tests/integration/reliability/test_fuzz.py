@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from switchboard.client.core import ClientCore, Dropped, Reply, Unmatched, Unsolicited
+from switchboard.client.session import ClientSession, Dropped, Pushes, Reply, Unmatched
 from switchboard.imap.errors import ConnectionLost, ImapProtocolError
 from switchboard.imap.parser import ResponseParser
 from switchboard.protocol.frames import DecodedFrame, decode_frame
@@ -88,8 +88,9 @@ def test_frame_decoder_never_raises(text: str) -> None:
 @FUZZ
 @given(text=json_text(), raw=st.binary(max_size=64))
 def test_client_frame_classifier_never_raises(text: str, raw: bytes) -> None:
-    core: ClientCore[None] = ClientCore(max_pending_groups=4)
-    core.send_group([("watchAll", {})], None)
+    session: ClientSession[None] = ClientSession(max_pending_groups=4)
+    session.connection_made(lambda: None)
+    session.send([("watchAll", {})], None)
     for data in (text, raw):
-        event = core.receive_frame(data)
-        assert isinstance(event, Reply | Unsolicited | Unmatched | Dropped)
+        event = session.receive(data)
+        assert isinstance(event, Reply | Pushes | Unmatched | Dropped)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 import switchboard.aio
 from switchboard.server.app import SwitchboardServer
-from switchboard.workers.runner import WorkerEvent, run_worker
+from switchboard.workers.mail import NewMail
+from switchboard.workers.runner import Handler, run_worker
 from tests.integration.reliability.conftest import (
     DELIVERY_TIMEOUT_S,
     connect_args,
@@ -40,10 +40,10 @@ async def test_runner_group_retries_a_failed_handler_on_redelivery(
     failures: list[int] = []
     changed = asyncio.Condition()
 
-    def handler_for(name: str) -> Callable[[WorkerEvent], Awaitable[None]]:
-        async def handle(event: WorkerEvent) -> None:
+    def handler_for(name: str) -> Handler:
+        async def handle(event: NewMail) -> None:
             assert event.event_id is not None and event.group == "g"
-            assert event.message is not None and "subject" in event.message
+            assert event.subject is not None and event.subject.startswith("runner-group")
             async with changed:
                 if not failures:
                     failures.append(event.event_id)
@@ -59,7 +59,7 @@ async def test_runner_group_retries_a_failed_handler_on_redelivery(
         readies = [asyncio.Event(), asyncio.Event()]
         workers = [
             asyncio.create_task(run_worker(handler_for(name), url=url, group="g", ready=ready,
-                                           fetch_properties=("subject",)))
+                                           properties=("subject",)))
             for name, ready in zip("ab", readies, strict=True)
         ]
         async with asyncio.timeout(DELIVERY_TIMEOUT_S):

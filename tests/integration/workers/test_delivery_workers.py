@@ -33,7 +33,12 @@ from switchboard.workers.webhook import (
     WebhookSender,
     verify_signature,
 )
-from tests.integration.workers.conftest import append, running_worker
+from tests.integration.workers.conftest import (
+    FrameRecorder,
+    append,
+    running_worker,
+    workers_url,
+)
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.fake_services.apns import FakeApns
 from tests.support.fake_services.http import HANG_UP, FakeHttpServer, Reply, Request
@@ -192,12 +197,15 @@ async def test_apns_pushes_to_the_mapped_devices(
         notifier = ApnsNotifier(client, {imap_user.username: ("feedface",)}, badge=1,
                                 retry=FAST)
         try:
-            async with running_worker(notifier, server, dovecot, imap_user,
-                                      APNS_PROPERTIES):
+            async with FrameRecorder(workers_url(server)) as recorder, running_worker(
+                    notifier, server, dovecot, imap_user, APNS_PROPERTIES, url=recorder.url):
                 await append(dovecot, imap_user, message("Lunch?", "Are you free?\r\n"))
                 requests = await apns.wait_requests(2)
         finally:
             client.pool.close()
+    # The title comes with the push's summary; only the preview is fetched.
+    fetches = [args for method, args, _tag in recorder.commands() if method == "getMessages"]
+    assert [f["properties"] for f in fetches] == [["preview"]]
     retry = requests[-1]
     assert retry.path == "/3/device/feedface"
     assert retry.headers["apns-topic"] == "org.example.mail"
@@ -208,7 +216,7 @@ async def test_apns_pushes_to_the_mapped_devices(
     assert body["account"] == imap_user.username and isinstance(body["eventId"], int)
 
 
-async def test_twilio_texts_the_mapped_numbers(
+async def test_twilio_texts_the_mapped_numbers_without_any_get_messages(
     server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser,
 ) -> None:
     created = Reply(201, b'{"sid": "SM1", "status": "queued"}')
@@ -216,11 +224,19 @@ async def test_twilio_texts_the_mapped_numbers(
         sms = TwilioSms(twilio_client("AC1", "tok", base_url=api.url), "+15005550006",
                         {"*": ("+15551230001",)}, retry=FAST)
         try:
-            async with running_worker(sms, server, dovecot, imap_user, SMS_PROPERTIES):
+            async with FrameRecorder(workers_url(server)) as recorder, running_worker(
+                    sms, server, dovecot, imap_user, SMS_PROPERTIES, url=recorder.url):
                 await append(dovecot, imap_user, message("Lunch?"))
-                (request,) = await api.wait_requests(1)
+                await append(dovecot, imap_user, message("=?utf-8?q?Gr=C3=BC=C3=9Fe?=",
+                                                         from_="Zoë <zoe@example.com>"))
+                first, second = await api.wait_requests(2)
         finally:
             await sms.aclose()
-    assert request.path == "/2010-04-01/Accounts/AC1/Messages.json"
-    assert request.form() == {"To": ["+15551230001"], "From": ["+15005550006"],
-                              "Body": ["Alice Example - Lunch?"]}
+    assert first.path == "/2010-04-01/Accounts/AC1/Messages.json"
+    assert first.form() == {"To": ["+15551230001"], "From": ["+15005550006"],
+                            "Body": ["Alice Example - Lunch?"]}
+    assert second.form()["Body"] == ["Zoë - Grüße"]
+    # Sender and subject came with each push's summary: not one getMessages was sent.
+    methods = [method for method, _args, _tag in recorder.commands()]
+    assert methods == ["connect", "watchMailboxes"]
+    assert recorder.commands()[1][1]["summary"] is True

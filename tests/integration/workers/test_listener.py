@@ -15,7 +15,8 @@ from switchboard.client.aio import AsyncClient
 from switchboard.demo.imapserver import EmbeddedImapServer
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
-from switchboard.workers.listener import Address, ReceivedMessage, listen
+from switchboard.workers.listener import Address, listen
+from switchboard.workers.mail import NewMail
 
 TIMEOUT_S = 10.0
 
@@ -39,7 +40,7 @@ async def test_listener_reports_subject_from_and_to(
     worker: tuple[EmbeddedImapServer, AsyncClient],
 ) -> None:
     imap, client = worker
-    received: asyncio.Queue[ReceivedMessage] = asyncio.Queue()
+    received: asyncio.Queue[NewMail] = asyncio.Queue()
     task = asyncio.create_task(listen(client, received.put_nowait))
     try:
         await imap.deliver("First", "one", sender="Ann <ann@example.com>")

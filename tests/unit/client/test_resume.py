@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from switchboard.client.core import Push
-from switchboard.client.resume import (
-    Backoff,
-    EventCursor,
-    WatchLog,
-    event_id_of,
-    prepare_watch,
-    with_since,
-)
+from switchboard.client.resume import Backoff, EventCursor, WatchLog, with_since
+from switchboard.protocol.messages import Command, Response
+from switchboard.protocol.wirejson import JsonValue
+
+
+def record(log: WatchLog, cmds: list[tuple[str, JsonValue]], names: list[str]) -> None:
+    """Record ``cmds`` as answered by responses with ``names`` (``"error"`` for a failure)."""
+    log.record([Command(m, a, i) for i, (m, a) in enumerate(cmds)],
+               [Response(n, {}, i) for i, n in enumerate(names)])
 
 
 class TestBackoff:
@@ -35,15 +35,6 @@ class TestBackoff:
     def test_inconsistent_settings_are_refused(self, kwargs: dict[str, float]) -> None:
         with pytest.raises(ValueError):
             Backoff(**kwargs)
-
-
-def test_event_id_of_reads_only_integer_ids() -> None:
-    assert event_id_of({"eventId": 7}) == 7
-    assert event_id_of({"eventId": True}) is None
-    assert event_id_of({"eventId": 7.0}) is None
-    assert event_id_of({}) is None
-    assert event_id_of(["eventId"]) is None
-    assert Push("newMessage", {"eventId": 3}).event_id == 3
 
 
 class TestEventCursor:
@@ -103,22 +94,13 @@ class TestEventCursor:
 class TestWatchLog:
     def test_replays_set_up_commands_with_since(self) -> None:
         log = WatchLog()
-        connect = {"host": "h", "port": 993, "auth": {"type": "plain"}}
-        cmds = [
+        connect: dict[str, JsonValue] = {"host": "h", "port": 993, "auth": {"type": "plain"}}
+        record(log, [
             ("connect", connect),
             ("watchMailboxes", {"account": "a", "list": ["INBOX"], "since": 3}),
             ("getMailboxes", {"account": "a"}),
             ("watchAll", {}),
-        ]
-        log.record(
-            cmds,
-            [
-                ["connected", {}, 0],
-                ["watchingMailboxes", {}, 1],
-                ["mailboxes", {}, 2],
-                ["error", {"type": "badArgs"}, 3],
-            ],
-        )
+        ], ["connected", "watchingMailboxes", "mailboxes", "error"])
         assert log.replay(9) == [
             ("connect", connect),
             ("watchMailboxes", {"account": "a", "list": ["INBOX"], "since": 9}),
@@ -129,7 +111,7 @@ class TestWatchLog:
     def test_the_same_watch_is_kept_once_and_groups_rejoin_without_since(self) -> None:
         log = WatchLog()
         for since in (1, 2):
-            log.record([("watchAll", {"group": "g", "since": since})], [["watchingAll", {}, 0]])
+            record(log, [("watchAll", {"group": "g", "since": since})], ["watchingAll"])
         assert log.commands == [("watchAll", {"group": "g"})]
         assert log.replay(5) == [("watchAll", {"group": "g"})]
         assert log.group == "g"
@@ -137,45 +119,25 @@ class TestWatchLog:
     def test_many_accounts_are_each_kept_once_whatever_the_key_order(self) -> None:
         log = WatchLog()
         for i in range(2000):
-            auth = {"type": "plain", "username": f"u{i}", "password": "p"}
-            log.record(
-                [
-                    ("connect", {"host": "h", "port": 993, "auth": auth}),
-                    ("watchMailboxes", {"account": f"u{i}", "list": ["INBOX"]}),
-                ],
-                [["connected", {}], ["watchingMailboxes", {}]],
-            )
-        log.record(
-            [
-                (
-                    "connect",
-                    {
-                        "auth": {"password": "p", "username": "u7", "type": "plain"},
-                        "port": 993,
-                        "host": "h",
-                    },
-                )
-            ],
-            [["connected", {}]],
-        )
-        log.record(
-            [("watchAll", {"group": "g"}), ("watchAll", {"group": "other"})],
-            [["watchingAll", {}], ["watchingAll", {}]],
-        )
+            auth: JsonValue = {"type": "plain", "username": f"u{i}", "password": "p"}
+            record(log, [
+                ("connect", {"host": "h", "port": 993, "auth": auth}),
+                ("watchMailboxes", {"account": f"u{i}", "list": ["INBOX"]}),
+            ], ["connected", "watchingMailboxes"])
+        record(log, [("connect", {
+            "auth": {"password": "p", "username": "u7", "type": "plain"}, "port": 993,
+            "host": "h"})], ["connected"])
+        record(log, [("watchAll", {"group": "g"}), ("watchAll", {"group": "other"})],
+               ["watchingAll", "watchingAll"])
         assert len(log.commands) == 4002
-        assert log.commands[14] == (
-            "connect",
-            {
-                "host": "h",
-                "port": 993,
-                "auth": {"type": "plain", "username": "u7", "password": "p"},
-            },
-        )
+        assert log.commands[14] == ("connect", {
+            "host": "h", "port": 993, "auth": {"type": "plain", "username": "u7", "password": "p"}})
         assert log.group == "g"  # the first group a watch joined
 
     def test_with_since_leaves_non_objects_alone(self) -> None:
         assert with_since([], 3) == []
         assert with_since({"list": []}, None) == {"list": []}
+        assert with_since({"group": "g"}, 3) == {"group": "g"}
 
 
 def test_sparse_cursor_counts_only_its_own_acks() -> None:
@@ -189,20 +151,3 @@ def test_sparse_cursor_counts_only_its_own_acks() -> None:
     assert not cursor.hand_out(4)  # ours, acknowledged: not handed out again
     cursor.ack(2)
     assert cursor.hand_out(1)  # forgotten: only max_tracked_events ids are kept
-
-
-def test_prepare_watch_adds_since_or_adopts_the_callers() -> None:
-
-    cursor = EventCursor()
-    # no position yet: sent as is
-    assert prepare_watch(("watchAll", {}), cursor) == ("watchAll", {})
-    # the caller's own since sets the cursor and is sent unchanged
-    assert prepare_watch(("watchAll", {"since": 7}), cursor) == ("watchAll", {"since": 7})
-    assert cursor.position == 7
-    # later watches resume from the cursor; groups and other commands are untouched
-    assert prepare_watch(("watchMailboxes", {"list": ["INBOX"]}), cursor) == (
-        "watchMailboxes",
-        {"list": ["INBOX"], "since": 7},
-    )
-    assert prepare_watch(("watchAll", {"group": "g"}), cursor) == ("watchAll", {"group": "g"})
-    assert prepare_watch(("getMailboxes", {}), cursor) == ("getMailboxes", {})

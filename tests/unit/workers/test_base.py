@@ -1,4 +1,4 @@
-"""NewMail from runner events, summaries, truncation, secrets and account maps."""
+"""Notification text, truncation, secrets and account maps."""
 
 from __future__ import annotations
 
@@ -6,36 +6,25 @@ from pathlib import Path
 
 import pytest
 
+from switchboard.protocol.replies import PushSummary
 from switchboard.workers.base import (
     ConfigError,
-    NewMail,
-    Summary,
     load_account_map,
-    new_mail_from,
     notification_text,
     read_secret,
     targets_for,
     truncate,
 )
-from switchboard.workers.runner import WorkerEvent
+from switchboard.workers.mail import NewMail
 
 
-def test_new_mail_from_a_runner_event() -> None:
-    event = WorkerEvent(event_id=5, account="bob", mailbox_id="INBOX!1", message_id="INBOX!1?3",
-                        group=None, args={}, message={"subject": "s"})
-    assert new_mail_from(event) == NewMail("bob", "INBOX!1?3", 5, "INBOX!1", {"subject": "s"})
-    assert new_mail_from({"messageId": "m", "eventId": 1}).key == "sb-1"
-    assert NewMail("a", "m").key == "sb-a-m"
-    with pytest.raises(ValueError):
-        new_mail_from({"account": "x"})
-
-
-def test_summary_and_notification_text() -> None:
-    summary = Summary.of(NewMail("a", "m", properties={
-        "from": [{"name": "", "email": "ann@x.org"}], "subject": "raw", "subjectDecoded": "Hi",
-        "size": True, "date": 3}))
-    assert (summary.subject, summary.size, summary.date) == ("Hi", None, None)
-    assert notification_text(summary) == "ann@x.org – Hi"
+def test_notification_text() -> None:
+    fetched = NewMail("a", "m", properties={
+        "from": [{"name": "", "email": "ann@x.org"}], "subject": "raw", "subjectDecoded": "Hi"})
+    assert notification_text(fetched) == "ann@x.org – Hi"
+    pushed = NewMail("a", "m", summary=PushSummary("Lunch?", "Ann Example <ann@x.org>"))
+    assert notification_text(pushed, "-") == "Ann Example - Lunch?"
+    assert notification_text(NewMail("a", "m")) == "(unknown sender) – (no subject)"
 
 
 def test_truncate() -> None:

@@ -1,85 +1,45 @@
-"""Unit tests for the pure parts of switchboard.workers.listener (reading and formatting)."""
+"""Unit tests for the pure parts of switchboard.workers.listener (formatting, the handler)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from switchboard.workers.listener import (
-    Address,
-    ReceivedMessage,
-    format_message,
-    message_from_reply,
-    parse_addresses,
-)
+from switchboard.protocol.replies import NewMessagePush, PushSummary
+from switchboard.workers.listener import ListenerHandler, format_message
+from switchboard.workers.mail import NewMail
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, ()),
-        ([], ()),
-        ("a@example.com", ()),
-        ([{"name": "Ann", "email": "ann@example.com"}], (Address("Ann", "ann@example.com"),)),
-        ([{"name": "", "email": "b@example.com"}], (Address("", "b@example.com"),)),
-        (
-            [{"name": "=?utf-8?q?Zo=C3=AB?=", "decodedName": "Zoë", "email": "z@example.org"}],
-            (Address("Zoë", "z@example.org"),),
-        ),
-        # Malformed entries are skipped, well-formed neighbours kept.
-        (
-            [42, {"name": "x"}, {"name": None, "email": "c@example.com"}],
-            (Address("", "c@example.com"),),
-        ),
-    ],
-)
-def test_parse_addresses(value: Any, expected: tuple[Address, ...]) -> None:
-    assert parse_addresses(value) == expected
-
-
-def test_address_str() -> None:
-    assert str(Address("Ann", "ann@example.com")) == "Ann <ann@example.com>"
-    assert str(Address("", "ann@example.com")) == "ann@example.com"
-
-
-def test_message_from_worker_push_prefers_decoded_subject() -> None:
-    push = {"mailboxId": "INBOX!7", "messageId": "INBOX!7?3", "account": "bob", "eventId": 12}
-    item = {
-        "subject": "=?utf-8?q?Gr=C3=BC=C3=9Fe?=",
-        "subjectDecoded": "Grüße",
-        "from": [{"name": "Ann", "email": "ann@example.com"}],
-        "to": None,
-    }
-    assert message_from_reply(push, item) == ReceivedMessage(
-        account="bob",
-        message_id="INBOX!7?3",
-        subject="Grüße",
-        sender=(Address("Ann", "ann@example.com"),),
-        recipients=(),
-        event_id=12,
-    )
-
-
-def test_message_from_client_push_without_account_or_subject() -> None:
-    push = {"mailboxId": "INBOX!7", "messageId": "INBOX!7?4"}
-    message = message_from_reply(push, {"subject": None, "from": None, "to": None})
-    assert message == ReceivedMessage(None, "INBOX!7?4", None, (), (), None)
+def test_a_fetched_message_prefers_the_decoded_subject() -> None:
+    push = NewMessagePush("INBOX!7?3", "INBOX!7", "bob", 12)
+    mail = NewMail.of(push, {
+        "subject": "=?utf-8?q?Gr=C3=BC=C3=9Fe?=", "subjectDecoded": "Grüße",
+        "from": [{"name": "Ann", "email": "ann@example.com"}], "to": None,
+    })
+    assert (mail.account, mail.message_id, mail.event_id) == ("bob", "INBOX!7?3", 12)
+    assert format_message(mail) == "bob: 'Grüße' from Ann <ann@example.com> to (nobody)"
 
 
 def test_format_message() -> None:
-    message = ReceivedMessage(
-        account="bob",
-        message_id="INBOX!7?3",
-        subject="Hi 'there'",
-        sender=(Address("Ann", "ann@example.com"),),
-        recipients=(Address("", "bob@example.com"), Address("Cy", "cy@example.com")),
-    )
-    assert format_message(message) == (
+    mail = NewMail("bob", "INBOX!7?3", properties={
+        "subject": "Hi 'there'", "from": [{"name": "Ann", "email": "ann@example.com"}],
+        "to": [{"name": "", "email": "bob@example.com"}, {"name": "Cy", "email": "cy@example.com"}],
+    })
+    assert format_message(mail) == (
         "bob: \"Hi 'there'\" from Ann <ann@example.com> to bob@example.com, Cy <cy@example.com>"
     )
 
 
 def test_format_message_without_account_subject_or_addresses() -> None:
-    message = ReceivedMessage(None, "INBOX!7?4", None, (), ())
-    assert format_message(message) == "(no subject) from (nobody) to (nobody)"
+    assert format_message(NewMail(None, "INBOX!7?4")) == "(no subject) from (nobody) to (nobody)"
+
+
+async def test_the_handler_prints_from_the_summary_and_the_fetched_recipients() -> None:
+    lines: list[str] = []
+    handler = ListenerHandler(write=lines.append)
+    assert handler.properties == ("subject", "from", "to")
+    push = NewMessagePush("INBOX!1?2", "INBOX!1", "bob", 3,
+                          summary=PushSummary("Hello", "Ann <ann@example.com>"))
+    await handler(NewMail.of(push, {"to": [{"name": "", "email": "bob@example.com"}]}))
+    assert lines == ["bob: 'Hello' from Ann <ann@example.com> to bob@example.com"]
+    raw = ListenerHandler(raw=True, write=lines.append)
+    assert raw.properties == ("subject", "from", "to", "raw")
+    await raw(NewMail("bob", "m", properties={"raw": "Subject: x\r\n\r\nbody\r\n"}))
+    assert lines[1:] == ["bob: (no subject) from (nobody) to (nobody)", "Subject: x\n\nbody", ""]

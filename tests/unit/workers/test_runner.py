@@ -1,4 +1,4 @@
-"""The runner's state file and command-line options (the loop itself: tests/integration)."""
+"""The runner's fetch decision, state file and options (the loop itself: tests/integration)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,31 @@ from pathlib import Path
 
 import pytest
 
+from switchboard.protocol.replies import NewMessagePush, PushSummary
 from switchboard.workers.runner import (
     DEFAULT_URL,
     add_common_options,
+    properties_to_fetch,
     read_state,
     worker_options,
     write_state,
 )
+
+
+@pytest.mark.parametrize(("properties", "with_summary", "without"), [
+    (("from", "subject"), [], ["from", "subject"]),  # the SMS: no getMessages at all
+    (("from", "subject", "preview"), ["preview"], ["from", "subject", "preview"]),  # APNs
+    (("subject", "from", "to"), ["to"], ["subject", "from", "to"]),  # the listener
+    (("raw",), ["raw"], ["raw"]),  # relay, attachments
+    ((), [], []),  # a handler that reads nothing beyond the push
+])
+def test_only_what_the_summary_lacks_is_fetched(
+    properties: tuple[str, ...], with_summary: list[str], without: list[str],
+) -> None:
+    summarised = NewMessagePush("INBOX!1?2", summary=PushSummary(subject=None, sender=None))
+    assert properties_to_fetch(summarised, properties) == with_summary
+    # No summary (an old server): everything the handler reads is fetched.
+    assert properties_to_fetch(NewMessagePush("INBOX!1?2"), properties) == without
 
 
 def test_state_file_round_trip_and_absence(tmp_path: Path) -> None:
