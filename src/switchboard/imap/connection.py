@@ -101,9 +101,9 @@ __all__ = ["ConnectionState", "ImapConnection", "SelectInfo", "TlsMode"]
 _log = logging.getLogger("switchboard.imap")
 
 # TCP keepalive: a peer that vanished without a FIN (host gone, NAT entry dropped) is noticed by
-# the kernel after idle + interval * count = 30 + 10 * 3 = 60 s (design.md's dead-peer target),
+# the kernel after idle + interval * count = 30 + 10 * 3 = 60 s,
 # without any IMAP round trip. A peer whose process is alive but silent still answers keepalives:
-# the engine's DONE probe (idle_refresh_s + liveness_grace_s) covers that case.
+# the engine's probe of a quiet IDLE (probe_quiet_s + liveness_grace_s) covers that case.
 KEEPALIVE_IDLE_S = 30
 KEEPALIVE_INTERVAL_S = 10
 KEEPALIVE_COUNT = 3

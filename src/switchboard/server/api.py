@@ -18,6 +18,7 @@ from switchboard.protocol.redaction import REDACTED
 __all__ = [
     "REMOTE_STATE",
     "account_document",
+    "health_entry",
     "mailbox_document",
     "remote_account_document",
     "scrub",
@@ -48,6 +49,17 @@ def account_document(status: AccountStatus, config: AccountConfig | None) -> dic
         "mailboxes": [mailbox_document(m, secrets) for m in status.mailboxes],
         "counters": dict(sorted(status.counters.items())),
         "lastEventAt": status.last_event_at,
+        "retryAt": status.retry_at,
+    }
+
+
+def health_entry(status: AccountStatus, config: AccountConfig | None) -> dict[str, Any]:
+    """One account as ``/health`` lists it: its state, last error and next attempt."""
+    return {
+        "account": status.account_id,
+        "state": status.state.value,
+        "lastError": scrub(status.last_error, _secrets_of(config)),
+        "retryAt": status.retry_at,
     }
 
 
@@ -93,6 +105,7 @@ def mailbox_document(status: MailboxStatus, secrets: tuple[str, ...] = ()) -> di
         "lastUid": status.last_uid,
         "lastEventAt": status.last_event_at,
         "lastError": scrub(status.last_error, secrets),
+        "retryAt": status.retry_at,
     }
 
 

@@ -34,7 +34,7 @@ from switchboard import __version__
 from switchboard.engine.errors import UnknownAccount
 from switchboard.protocol.methods import Interface
 from switchboard.server.accounts import WORKERS
-from switchboard.server.api import account_document, remote_account_document
+from switchboard.server.api import account_document, health_entry, remote_account_document
 from switchboard.server.dashboard import StaticFiles
 from switchboard.store.errors import StoreError
 
@@ -122,7 +122,7 @@ class HttpRoutes:
             "version": __version__,
             "sessions": len(context.sessions),
             "accounts": [
-                {"account": s.account_id, "state": s.state.value, "lastError": s.last_error}
+                health_entry(s, context.accounts.config(s.account_id))
                 for s in context.engine.statuses()
             ],
         }
