@@ -19,11 +19,11 @@ Exactly-once rules:
 - A mailbox that no longer exists records one :class:`MailboxGone` and stops the watcher.
 
 Liveness: IDLE is re-issued every ``idle_refresh_s`` (with a check of the mailbox's identity).
-Between refreshes, an IDLE from which nothing arrived for ``probe_quiet_s`` is probed: DONE, then
-IDLE again. Each probe step, and the DONE of a refresh, must be answered within
+Between refreshes, an IDLE from which nothing arrived for ``probe_quiet_s`` is probed: DONE and
+a new IDLE in one write. The probe, and the DONE of a refresh, must be answered within
 ``liveness_grace_s`` or the connection is declared dead and reopened, so a peer that went silent
 with the socket still open (a black-holed NAT entry) is noticed within ``probe_quiet_s +
-liveness_grace_s`` — 45 s at the defaults; every other command is bounded by
+liveness_grace_s`` — 55 s at the defaults; every other command is bounded by
 ``command_timeout_s``. TCP keepalive (set by the connection) covers a vanished host. Failures
 back off with jitter: network ones on the normal schedule, refused credentials on the slow auth
 schedule, so a wrong password is never a hot loop.
@@ -398,8 +398,7 @@ class MailboxWatcher:
     async def _idle_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
         """IDLE until new mail or the refresh deadline; return what the server pushed.
 
-        A connection quiet for ``probe_quiet_s`` is probed on the way (see :meth:`_probe`);
-        when the probe brings news this returns early, out of IDLE, with what it collected.
+        A connection quiet for ``probe_quiet_s`` is probed on the way (see :meth:`_probe`).
 
         Raises:
             ConnectionLost: the connection broke, a probe went unanswered, or the server
@@ -417,15 +416,12 @@ class MailboxWatcher:
                 break
             probe_at = quiet_since + self._settings.probe_quiet_s
             if now >= probe_at:
-                news = await self._probe(conn)
-                seen.extend(news)
-                if _has_news(news):
-                    return _checked(seen)
+                pushed = await self._probe(conn)
                 quiet_since = self._clock()
-                continue
-            pushed = await conn.idle_wait(min(deadline, probe_at) - now)
-            if pushed:
-                quiet_since = self._clock()
+            else:
+                pushed = await conn.idle_wait(min(deadline, probe_at) - now)
+                if pushed:
+                    quiet_since = self._clock()
             seen.extend(pushed)
             if _has_news(pushed):
                 break
@@ -434,31 +430,25 @@ class MailboxWatcher:
         return _checked(seen)
 
     async def _probe(self, conn: ImapConnection) -> list[UntaggedResponse]:
-        """Probe a quiet IDLE: DONE, then IDLE again unless the server had news.
+        """Probe a quiet IDLE: DONE and a new IDLE in one write, answered within the grace.
 
-        Two small round trips, each bounded by ``liveness_grace_s``: a peer that went silent
-        with the socket still open is noticed within ``probe_quiet_s + liveness_grace_s``
-        rather than at the next refresh. Nothing pushed meanwhile is lost: what arrived up to
-        IDLE's completion is returned (the caller announces it before idling again), and what
-        arrives between that completion and the new IDLE's ``+`` waits in the connection's
-        queue, where the next ``idle_wait`` finds it. Announcing always starts from the durable
-        checkpoint, so a probe can neither skip nor repeat a message.
+        One write and one read: a peer that went silent with the socket still open is noticed
+        within ``probe_quiet_s + liveness_grace_s`` rather than at the next refresh. Nothing
+        pushed meanwhile is lost: whatever arrived until the new IDLE's ``+`` (before or after
+        the old IDLE's completion) is returned, and the caller leaves IDLE and announces when
+        it holds news. Announcing always starts from the durable checkpoint, so a probe can
+        neither skip nor repeat a message.
 
         Raises:
-            ConnectionLost: DONE or the new IDLE went unanswered (counted as a dead connection).
+            ConnectionLost: no answer within ``liveness_grace_s`` (counted as a dead
+                connection).
         """
         self._counters["probes"] += 1
-        news = await self._done(conn)
-        if _has_news(news):
-            return news  # out of IDLE: the caller announces first
-        grace_s = self._settings.liveness_grace_s
         try:
-            async with asyncio.timeout(grace_s):
-                await conn.idle_start()
-        except TimeoutError as exc:
+            return await conn.idle_renew(timeout_s=self._settings.liveness_grace_s)
+        except ImapTimeout as exc:
             self._counters["dead_connections"] += 1
-            raise ConnectionLost(f"no answer to IDLE within {grace_s} s") from exc
-        return news
+            raise ConnectionLost(str(exc)) from exc
 
     async def _done(self, conn: ImapConnection) -> list[UntaggedResponse]:
         """Leave IDLE within ``liveness_grace_s``; return what the server pushed until then.

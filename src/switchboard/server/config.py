@@ -71,13 +71,13 @@ class ServerSettings:
     # and per IMAP host (so 10,000 accounts reconnect without flooding a provider), how often IDLE
     # is re-issued, after how much silence an IDLE is probed (DONE + IDLE) and how long a probe
     # may go unanswered before the connection counts as dead (together: a dead connection is
-    # noticed within 45 s), how long an account's command connection (getMessages & co.) stays
+    # noticed within 55 s), how long an account's command connection (getMessages & co.) stays
     # open unused, and the reconnect delays after network failures and after refused logins.
     imap_connect_rate_per_s: float = 50.0
     imap_connect_rate_per_host_per_s: float = 10.0
     imap_idle_refresh_s: float = 600.0
-    imap_probe_quiet_s: float = 30.0
-    imap_liveness_grace_s: float = 15.0
+    imap_probe_quiet_s: float = 45.0
+    imap_liveness_grace_s: float = 10.0
     imap_command_idle_close_s: float = 10.0
     imap_backoff_initial_s: float = 1.0
     imap_backoff_cap_s: float = 600.0

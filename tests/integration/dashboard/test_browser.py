@@ -137,3 +137,23 @@ async def test_a_bad_token_shows_an_auth_error_and_no_data(
         f'#accounts tr[data-account="{imap_user.username}"]', timeout=WAIT_MS
     )
     assert not await page.is_visible("#auth")
+
+
+async def test_an_account_whose_password_changed_shows_auth_failed_and_the_next_attempt(
+    watched_server: SwitchboardServer,
+    browser_page: Page,
+    dovecot: DovecotServer,
+    imap_user: ImapUser,
+) -> None:
+    page = browser_page
+    await page.goto(f"http://127.0.0.1:{watched_server.port}/#token={TOKEN}")
+    row = f'#accounts tr[data-account="{imap_user.username}"]'
+    await page.wait_for_selector(f"{row} td[data-state=idle]", timeout=WAIT_MS)
+    # The provider changes the password and drops the session: the watcher's next login fails.
+    await asyncio.to_thread(dovecot.set_password, imap_user, "changed-by-the-provider")
+    await asyncio.to_thread(dovecot.kill_imap_processes, imap_user)
+
+    await page.wait_for_selector(f"{row} td[data-state=authFailed]", timeout=WAIT_MS)
+    error = await page.inner_text(f"{row} .error")
+    assert "AuthenticationFailed" in error and "retrying in" in error
+    assert imap_user.password not in await page.content()

@@ -1,10 +1,10 @@
-"""The probe of a quiet IDLE (DONE, then IDLE again): new mail it meets is announced exactly once.
+"""The probe of a quiet IDLE (DONE and a new IDLE, pipelined): mail it meets is announced once.
 
 Dovecot cannot be made to send ``EXISTS`` at an exact point of the probe, so these tests use a
-scripted IMAP peer over a real socket that does: with IDLE's completion, or after it and before
-the next IDLE's ``+`` (the window in which a push falls between two commands). The engine, the IMAP
-connection and the checkpoint logic are the real ones. The same probe against Dovecot, black-holed,
-is in tests/integration/reliability/test_silent_connection.py.
+scripted IMAP peer over a real socket that does: just before IDLE's completion, or after it and
+before the new IDLE's ``+`` (the window in which a push falls between two commands). The engine,
+the IMAP connection and the checkpoint logic are the real ones. The same probe against Dovecot,
+black-holed, is in tests/integration/reliability/test_silent_connection.py.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ class ScriptedImap:
     """One INBOX with UIDs 1..``count``; mail arrives at the first DONE, pushed as ``when`` says.
 
     ``when`` is ``"before_ok"`` (``* 2 EXISTS`` in the same write as IDLE's completion, just
-    before it) or ``"before_plus"`` (IDLE's completion alone; ``* 2 EXISTS`` once the client sent
-    its next IDLE, before the ``+``: the client has left the completion behind and does not idle
-    yet).
+    before it) or ``"before_plus"`` (IDLE's completion alone; ``* 2 EXISTS`` in a write of its
+    own once the new IDLE was read, before the ``+``).
     """
 
     when: str
@@ -143,5 +142,6 @@ async def test_mail_met_by_a_probe_is_announced_once(scripted: ScriptedImap) -> 
         assert counters["connects"] == 1  # one session throughout: probes do not reconnect
         # A probe is DONE + IDLE only: the refresh's STATUS did not run.
         assert "STATUS" not in scripted.commands
+        assert set(scripted.commands) >= {"DONE", "IDLE"}
     finally:
         await engine.stop()

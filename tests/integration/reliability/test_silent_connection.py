@@ -4,7 +4,7 @@ The guarantee of docs/reliability.md, measured at the engine's default settings:
 behind the fault proxy, whose open connections are black-holed (forwarding stops, sockets stay
 open, as behind a NAT box that lost its entry). A message delivered during the silence must be
 announced after the reconnect, exactly once. This test waits out the probe's real timers
-(about 45 s); every other liveness test runs at short settings.
+(about 56 s); every other liveness test runs at short settings.
 """
 
 from __future__ import annotations
