@@ -124,7 +124,8 @@ def switchboard_server(data_dir: Path, *, ca_file: Path | None = None,
                        connect_rate_per_s: float | None = None,
                        connect_rate_per_host_per_s: float | None = None,
                        command_rate_per_s: float | None = None,
-                       command_idle_close_s: float | None = None) -> Child:
+                       command_idle_close_s: float | None = None,
+                       probe_quiet_s: float | None = None) -> Child:
     """``bench/serve.py``: the real server in its own process (engine rates settable)."""
     argv = [sys.executable, str(BENCH / "serve.py"), "--data-dir", str(data_dir)]
     if ca_file is not None:
@@ -137,6 +138,8 @@ def switchboard_server(data_dir: Path, *, ca_file: Path | None = None,
         argv += ["--command-idle-close-s", str(command_idle_close_s)]
     if command_rate_per_s is not None:
         argv += ["--command-rate-per-s", str(command_rate_per_s)]
+    if probe_quiet_s is not None:
+        argv += ["--probe-quiet-s", str(probe_quiet_s)]
     return Child(argv)
 
 
@@ -185,6 +188,15 @@ def proc_cpu_s(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_S
+
+
+def proc_io_bytes(pid: int) -> tuple[int, int]:
+    """Bytes ``pid`` has passed to read() and write()-like calls so far (``/proc/PID/io``).
+
+    For an idle server that is its sockets' traffic: TLS records included, TCP/IP headers not.
+    """
+    values = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(values["rchar"]), int(values["wchar"])
 
 
 def proc_fds(pid: int) -> int:

@@ -13,9 +13,11 @@ raised), and this process as the worker (``switchboard.aio``). Steps and figures
    the fake server sees all N sessions in IDLE;
 2. server RSS per account: (RSS - RSS before the first account) / N, when all are idle and
    again in step 3;
-3. the steady state: once the engine closed the idle command connections (after 60 s unused)
-   RSS and fds again, then server CPU while idle over ``--idle-seconds`` (default 60), in % of
-   one core;
+3. the steady state: once the engine closed the idle command connections (after 10 s unused)
+   RSS and fds again, then over ``--idle-seconds`` (default 60) while idle: server CPU in % of
+   one core, the liveness probes (DONEs the fake server received) and their traffic — IMAP
+   bytes before TLS (the fake server's count) and the server's socket bytes with TLS
+   (``/proc/PID/io``). ``--probe-quiet-s 600`` (the IDLE refresh) turns the probe off;
 4. the fake server aborts every connection; time until all N are in IDLE again;
 5. one message injected into each of the N mailboxes at once: events/s delivered to the worker
    and the inject -> ``newMessage`` latency p50/p99 under that load.
@@ -45,14 +47,17 @@ from _common import (
     percentile,
     proc_cpu_s,
     proc_fds,
+    proc_io_bytes,
     proc_rss_bytes,
     raise_fd_limit,
     switchboard_server,
 )
 
 from switchboard.client.aio import AsyncClient, Push
+from switchboard.engine.settings import EngineSettings
 
 PASSWORD = "secret"
+DEFAULT_PROBE_QUIET_S = EngineSettings().probe_quiet_s
 TARGET_KB_PER_ACCOUNT = 64
 TARGET_ALL_IDLE_S = 120.0
 TARGET_IDLE_CPU_PERCENT = 5.0
@@ -121,7 +126,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     with fake_imap(cert) as imap, switchboard_server(
         tmp / "data", ca_file=cert, connect_rate_per_s=args.connect_rate_per_s,
         connect_rate_per_host_per_s=args.connect_rate_per_s, command_rate_per_s=1e6,
-        command_idle_close_s=args.command_idle_close_s,
+        command_idle_close_s=args.command_idle_close_s, probe_quiet_s=args.probe_quiet_s,
     ) as server:
         control = Control(int(imap.info["control_port"]))
         url = f"ws://127.0.0.1:{server.info['port']}/workers"
@@ -159,10 +164,20 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
                 rss_steady, fds_steady = proc_rss_bytes(server.pid), proc_fds(server.pid)
                 log(f"steady: server RSS {rss_steady / 2**20:.0f} MiB, {fds_steady} fds; "
                     f"measuring idle CPU for {args.idle_seconds:.0f} s")
+                traffic0 = await asyncio.to_thread(traffic, control)
+                io0 = proc_io_bytes(server.pid)
                 cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
                 await asyncio.sleep(args.idle_seconds)  # the measurement window itself
-                idle_cpu = (proc_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0) * 100
-                log(f"idle CPU {idle_cpu:.2f} %; dropping every IMAP connection")
+                window_s = time.monotonic() - t0
+                idle_cpu = (proc_cpu_s(server.pid) - cpu0) / window_s * 100
+                io1 = proc_io_bytes(server.pid)
+                traffic1 = await asyncio.to_thread(traffic, control)
+                idle_probes_per_s = (traffic1[2] - traffic0[2]) / window_s
+                idle_imap_bytes_per_s = (sum(traffic1[:2]) - sum(traffic0[:2])) / window_s
+                idle_socket_bytes_per_s = (sum(io1) - sum(io0)) / window_s
+                log(f"idle CPU {idle_cpu:.2f} %, {idle_probes_per_s:.0f} probes/s, IMAP "
+                    f"{idle_imap_bytes_per_s:.0f} B/s, sockets {idle_socket_bytes_per_s:.0f} B/s;"
+                    " dropping every IMAP connection")
                 start = time.monotonic()
                 dropped = int(await asyncio.to_thread(control.ask, "drop"))
                 await wait_idling(control, n, args.timeout_s, "reconnect")
@@ -204,6 +219,9 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         "rss_before_mib": rss_before / 2**20,
         "fds_idle": fds_idle,
         "idle_cpu_percent": idle_cpu,
+        "idle_probes_per_s": idle_probes_per_s,
+        "idle_imap_bytes_per_s": idle_imap_bytes_per_s,
+        "idle_socket_bytes_per_s": idle_socket_bytes_per_s,
         "reconnect_s": reconnect_s,
         "events": len(received),
         "events_per_s": rate,
@@ -215,6 +233,12 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         "engine_p50_ms": float(engine.get("p50Ms") or "nan"),
         "engine_p95_ms": float(engine.get("p95Ms") or "nan"),
     }
+
+
+def traffic(control: Control) -> tuple[int, int, int]:
+    """The fake server's IMAP bytes received and sent (before TLS) and DONEs received so far."""
+    bytes_in, bytes_out, dones = control.ask("traffic").split()
+    return int(bytes_in), int(bytes_out), int(dones)
 
 
 def server_latency(port: int) -> dict[str, Any]:
@@ -254,6 +278,12 @@ def report(args: argparse.Namespace, r: dict[str, float]) -> None:
     print(f"  idle CPU                {r['idle_cpu_percent']:8.2f} %   target < "
           f"{TARGET_IDLE_CPU_PERCENT:.0f}  {mark(r['idle_cpu_percent'] < TARGET_IDLE_CPU_PERCENT)}"
           f"  (over {args.idle_seconds:.0f} s)")
+    per_account = r["idle_socket_bytes_per_s"] / n
+    quiet_s = args.probe_quiet_s if args.probe_quiet_s is not None else DEFAULT_PROBE_QUIET_S
+    print(f"  idle liveness probes    {r['idle_probes_per_s']:8.1f} /s  (probe after "
+          f"{quiet_s:g} s quiet); "
+          f"IMAP {r['idle_imap_bytes_per_s']:.0f} B/s before TLS, server sockets "
+          f"{r['idle_socket_bytes_per_s']:.0f} B/s with TLS = {per_account:.2f} B/s per account")
     print(f"  reconnect all           {r['reconnect_s']:8.1f} s   target <= "
           f"{TARGET_RECONNECT_S:.0f}  {mark(r['reconnect_s'] <= TARGET_RECONNECT_S)}")
     print(f"  inject 1 per mailbox    {int(r['events'])}/{n} events, {r['events_per_s']:.0f} "
@@ -280,7 +310,10 @@ def main() -> None:
                         help="engine admission: new IMAP connections per second (global and "
                              "per host)")
     parser.add_argument("--command-idle-close-s", type=float, default=None,
-                        help="the engine's command_idle_close_s (default: the engine's, 60)")
+                        help="the engine's command_idle_close_s (default: the engine's, 10)")
+    parser.add_argument("--probe-quiet-s", type=float, default=None,
+                        help="the engine's probe_quiet_s (default: the engine's, "
+                             f"{DEFAULT_PROBE_QUIET_S:g}; 600 = the IDLE refresh: no probe)")
     parser.add_argument("--idle-seconds", type=float, default=60.0,
                         help="idle CPU window, once the idle command connections are closed")
     parser.add_argument("--timeout-s", type=float, default=600.0)

@@ -8,7 +8,8 @@ STATUS, (UID) SEARCH, (UID) FETCH, IDLE/DONE, NOOP, LOGOUT. New mail arrives thr
 
 Control it in-process (``FakeImapServer``) or over a tiny line protocol on ``--control-port``:
 ``inject USER [COUNT]``, ``drop``, ``silent on|off``, ``sessions``, ``idling`` (sessions in IDLE
-now); each answers ``OK ...`` or ``ERR ...``.
+now), ``traffic`` (IMAP bytes received and sent before TLS, and DONEs received, since the
+start); each answers ``OK ...`` or ``ERR ...``.
 
 Run: ``python bench/fake_imap.py --port 1143 --tls-port 1993 --control-port 1144`` (0 = any
 free port); it prints ``READY port=... tls_port=... control_port=... cert=...``.
@@ -162,6 +163,7 @@ class Session(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.server.silent:
             return  # a dead peer: everything sent to it is lost
+        self.server.bytes_in += len(data)
         buf = self._buf + data if self._buf else bytearray(data)
         while buf:
             if self._literal:
@@ -205,7 +207,9 @@ class Session(asyncio.Protocol):
 
     def send(self, text: str, raw: bytes = b"") -> None:
         if self.transport is not None and not self.server.silent:
-            self.transport.write(text.encode() + (raw or b"\r\n"))
+            data = text.encode() + (raw or b"\r\n")
+            self.server.bytes_out += len(data)
+            self.transport.write(data)
 
     def bye(self, why: str) -> None:
         self.send(f"* BYE {why}")
@@ -229,6 +233,7 @@ class Session(asyncio.Protocol):
     def line(self, tokens: list[str]) -> None:
         if self.state is State.IDLE:
             if tokens[:1] and tokens[0].upper() == "DONE":
+                self.server.dones += 1
                 self.state = State.SELECTED
                 self.send(f"{self._tag} OK IDLE terminated")
             else:
@@ -431,6 +436,10 @@ class FakeImapServer:
         self.initial_messages = initial_messages
         self.body_pad_bytes = body_pad_bytes
         self.silent = False
+        # IMAP bytes (plain text, before TLS) received and sent, and DONEs received, so far.
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.dones = 0
         self.cert_pem = b""
         self._mailboxes: dict[str, Mailbox] = {}
         self._watchers: dict[str, set[Session]] = {}
@@ -545,6 +554,8 @@ class FakeImapServer:
                         reply = f"OK {self.session_count}"
                     elif words[0] == "idling":
                         reply = f"OK {self.idling_count}"
+                    elif words[0] == "traffic":
+                        reply = f"OK {self.bytes_in} {self.bytes_out} {self.dones}"
                     else:
                         reply = "ERR unknown command"
                 except (IndexError, ValueError):

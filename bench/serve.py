@@ -39,6 +39,8 @@ def main() -> None:
                         default=DEFAULTS.command_idle_close_s)
     parser.add_argument("--command-rate-per-s", type=float,
                         help="per-session command rate limit (when the server has one)")
+    parser.add_argument("--probe-quiet-s", type=float, default=DEFAULTS.probe_quiet_s,
+                        help="probe an IDLE quiet this long (>= the IDLE refresh: no probe)")
     args = parser.parse_args()
     settings = ServerSettings(port=args.port, data_dir=args.data_dir,
                               imap_ca_file=args.imap_ca_file, log_level=args.log_level)
@@ -50,7 +52,8 @@ def main() -> None:
             rate_limit_burst=max(1, int(args.command_rate_per_s)))
     engine = EngineSettings(connect_rate_per_s=args.connect_rate_per_s,
                             connect_rate_per_host_per_s=args.connect_rate_per_host_per_s,
-                            command_idle_close_s=args.command_idle_close_s)
+                            command_idle_close_s=args.command_idle_close_s,
+                            probe_quiet_s=args.probe_quiet_s)
     serve_until_signalled(settings, engine, args.log_level)
 
 

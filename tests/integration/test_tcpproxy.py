@@ -98,3 +98,38 @@ async def test_unreachable_target_resets_client(tcp_proxy_factory: ProxyFactory)
     with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
         await asyncio.wait_for(reader.readexactly(1), TIMEOUT_S)
     writer.close()
+
+
+async def test_blackhole_current_silences_open_connections_only(
+        tcp_proxy_factory: ProxyFactory, echo_port: int) -> None:
+    proxy = await tcp_proxy_factory("127.0.0.1", echo_port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    assert await _roundtrip(reader, writer, b"one\r\n") == b"one\r\n"
+    assert proxy.blackhole_current() == 1
+    writer.write(b"two\r\n")
+    await writer.drain()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(reader.read(100), SILENCE_S)
+    assert not reader.at_eof()  # silent, not closed
+    reader2, writer2 = await asyncio.open_connection("127.0.0.1", proxy.port)
+    assert await _roundtrip(reader2, writer2, b"new\r\n") == b"new\r\n"
+    writer.close()
+    writer2.close()
+
+
+async def test_stop_refuses_connects_and_restart_listens_on_the_same_port(
+        tcp_proxy_factory: ProxyFactory, echo_port: int) -> None:
+    proxy = await tcp_proxy_factory("127.0.0.1", echo_port)
+    port = proxy.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await proxy.stop()
+    with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
+        await asyncio.wait_for(reader.readexactly(1), TIMEOUT_S)
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", port)
+    await proxy.restart()
+    assert proxy.port == port
+    reader2, writer2 = await asyncio.open_connection("127.0.0.1", port)
+    assert await _roundtrip(reader2, writer2, b"back") == b"back"
+    writer.close()
+    writer2.close()

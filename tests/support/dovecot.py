@@ -384,10 +384,25 @@ class DovecotServer:
             self._next_user += 1
             return user
 
+    def set_password(self, user: ImapUser, password: str) -> None:
+        """Change ``user``'s password in the users file, as an administrator would.
+
+        Waits out Dovecot's once-a-second re-read, so the next login sees the new password.
+        ``user`` itself still holds the password it was created with.
+        """
+        with self._lock:
+            self._users = [ImapUser(u.username, password) if u.username == user.username else u
+                           for u in self._users]
+            self._write_users()
+        time.sleep(1.1)  # unavoidable: Dovecot stat()s the users file at most once a second
+
     def _add_users(self, count: int) -> None:
         start = len(self._users) + 1
         self._users += [ImapUser(f"user{n}", f"pass{n}-{secrets.token_hex(4)}")
                         for n in range(start, start + count)]
+        self._write_users()
+
+    def _write_users(self) -> None:
         tmp = self.dir / "users.tmp"
         tmp.write_text("".join(f"{u.username}:{{PLAIN}}{u.password}\n" for u in self._users))
         tmp.chmod(0o644)

@@ -5,12 +5,17 @@ Faults:
 - :meth:`TcpProxy.blackhole` — stop forwarding in both directions while every socket stays open:
   the peer goes silent, as behind a dead NAT or an unplugged cable. Bytes that arrive meanwhile
   are held, not dropped (TCP would retransmit them), and flow again after :meth:`TcpProxy.resume`.
+- :meth:`TcpProxy.blackhole_current` — the same for the connections open now only: new ones are
+  forwarded (one dead NAT entry; a reconnect gets through).
 - :meth:`TcpProxy.cut_all` — close every current connection abruptly, with a RST (SO_LINGER 0),
   on both sides. New connections are still accepted afterwards.
+- :meth:`TcpProxy.stop` / :meth:`TcpProxy.restart` — the server is down: stop listening (connects
+  are refused) and cut every connection; later listen again on the same port.
 
 How it works: for each accepted client the proxy opens one upstream connection and runs two pump
-tasks (client→server, server→client). A pump waits on the shared ``forwarding`` event before it
-reads and again before it writes, so a blackhole takes effect even for a chunk already in hand.
+tasks (client→server, server→client). A pump waits on the shared ``forwarding`` event and its
+link's own before it reads and again before it writes, so a blackhole takes effect even for a
+chunk already in hand.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class _Link:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    forwarding: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:
@@ -83,9 +89,32 @@ class TcpProxy:
         """Stop forwarding in both directions; every socket stays open (a silent peer)."""
         self._forwarding.clear()
 
+    def blackhole_current(self) -> int:
+        """Silence every connection open now (sockets stay open); return how many.
+
+        Connections accepted afterwards are forwarded as usual. :meth:`resume` does not undo
+        this: the silenced connections stay silent until they are closed.
+        """
+        for link in self._links:
+            link.forwarding.clear()
+        return len(self._links)
+
     def resume(self) -> None:
         """Forward again, starting with whatever was held during the blackhole."""
         self._forwarding.set()
+
+    async def stop(self) -> None:
+        """Stop listening and cut every connection: connects are refused until :meth:`restart`."""
+        await self.close()
+
+    async def restart(self) -> None:
+        """Listen again on the same port after :meth:`stop`.
+
+        Raises:
+            OSError: if the port was taken meanwhile.
+        """
+        if self._server is None:
+            self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     async def cut_all(self) -> int:
         """Abort every current connection on both sides (RST); return how many were cut."""
@@ -97,7 +126,7 @@ class TcpProxy:
         return len(links)
 
     async def close(self) -> None:
-        """Stop listening and abort every connection (idempotent)."""
+        """Stop listening and abort every connection, also those being set up (idempotent)."""
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -133,6 +162,7 @@ class TcpProxy:
             except OSError:
                 return  # the target is down: the client sees a reset, as it would direct
             link = _Link(writer, up_writer)
+            link.forwarding.set()
             link.tasks = [
                 asyncio.create_task(self._pump(reader, up_writer, link)),
                 asyncio.create_task(self._pump(up_reader, writer, link)),
@@ -151,8 +181,10 @@ class TcpProxy:
         try:
             while True:
                 await self._forwarding.wait()
+                await link.forwarding.wait()
                 data = await src.read(CHUNK_BYTES)
                 await self._forwarding.wait()
+                await link.forwarding.wait()
                 if not data:
                     # orderly EOF: pass the half-close on, like a real path would
                     if dst.can_write_eof():

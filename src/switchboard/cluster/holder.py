@@ -50,7 +50,12 @@ class EngineLeaseHolder:
         """Accounts stopped."""
 
     async def start_account(self, account_id: str) -> None:
-        """Add the stored account to the engine and watch its stored mailboxes; never raises."""
+        """Add the stored account to the engine and watch its stored mailboxes; never raises.
+
+        Like a restart (``Engine.resume``): nothing is asked of the IMAP server here, so an
+        account whose server is down or refuses its password keeps its lease and its watchers
+        retry on their backoff schedule, showing their state on ``/health`` and the dashboard.
+        """
         try:
             stored = await self._store.get_account(account_id)
             if stored is None:  # deleted since the lease was taken; the next renewal drops it
@@ -59,10 +64,8 @@ class EngineLeaseHolder:
                 self._engine.add_account(stored.config)
             self.starts += 1
             if stored.watches:
-                await self._engine.watch(account_id, stored.watches)
+                self._engine.resume(account_id, stored.watches)
         except (StoreError, EngineError, ImapError, OSError) as exc:
-            # The lease stays: the supervisor retries connecting with its own backoff only once
-            # it watches something, so log loudly; the dashboard shows the account's state.
             logger.warning("cannot start leased account %s: %s", account_id, exc)
 
     async def stop_account(self, account_id: str) -> None:

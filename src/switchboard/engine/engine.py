@@ -220,6 +220,20 @@ class Engine:
         """
         return await self._supervisor(account_id).watch(mailboxes)
 
+    def resume(self, account_id: str, mailboxes: Collection[str]) -> tuple[str, ...]:
+        """Watch ``mailboxes`` again after a restart, without reaching the server first.
+
+        For the stored watches of an account (their baselines were recorded when they were
+        first watched): returns at once, and each mailbox's watcher connects, catches up from
+        its checkpoint (mail that arrived while the server was down is announced once) and
+        keeps retrying on its backoff schedule while the account's server is unreachable or
+        refuses the credentials. One account's trouble therefore never holds up another's.
+
+        Raises:
+            UnknownAccount: no such account.
+        """
+        return self._supervisor(account_id).resume(mailboxes)
+
     def watched(self, account_id: str) -> tuple[str, ...]:
         """The account's watched mailboxes (a mailbox reported gone is no longer listed).
 

@@ -19,11 +19,20 @@ class EngineSettings:
         connect_timeout_s: TCP connect + TLS handshake + greeting.
         command_timeout_s: any single IMAP command, including LOGIN and DONE.
         idle_refresh_s: re-issue IDLE at least this often (RFC 2177 asks for < 29 minutes;
-            NAT boxes and providers want less). A provider profile may lower it.
-        liveness_grace_s: silence tolerated past the expected keepalive before the connection
-            is declared dead; also the bound on the NOOP that probes a quiet connection.
+            NAT boxes and providers want less), checking the mailbox's identity each time. A
+            provider profile may lower it.
+        probe_quiet_s: an IDLE connection from which nothing arrived for this long is probed
+            (DONE and a new IDLE in one write: one small round trip), so a peer that went
+            silent with the socket still open is noticed within ``probe_quiet_s +
+            liveness_grace_s`` (55 s by default, inside the 60 s the docs promise, with room
+            for the reconnect). The probe's cost grows with the number of connections over
+            this interval: 8-10 % of one core at 10,000 accounts (docs/benchmarks.md). A
+            value at or above ``idle_refresh_s`` leaves the refresh as the only probe.
+            Servers without IDLE are polled (NOOP) this often.
+        liveness_grace_s: how long a liveness probe (DONE + IDLE, a refresh's DONE, NOOP) may
+            go unanswered before the connection is declared dead and reopened.
         backoff_initial_s / backoff_cap_s: reconnect delay after a network or server failure,
-            doubling with full jitter up to the cap.
+            doubling (with jitter) up to the cap.
         auth_backoff_initial_s / auth_backoff_cap_s: the slower schedule after the server
             refused our credentials (never a hot loop on a wrong password).
         connect_rate_per_s: new connections per second over the whole engine.
@@ -43,7 +52,8 @@ class EngineSettings:
     connect_timeout_s: float = 15.0
     command_timeout_s: float = 30.0
     idle_refresh_s: float = 600.0
-    liveness_grace_s: float = 60.0
+    probe_quiet_s: float = 45.0
+    liveness_grace_s: float = 10.0
     backoff_initial_s: float = 1.0
     backoff_cap_s: float = 600.0
     auth_backoff_initial_s: float = 60.0
@@ -60,6 +70,7 @@ class EngineSettings:
             "connect_timeout_s",
             "command_timeout_s",
             "idle_refresh_s",
+            "probe_quiet_s",
             "liveness_grace_s",
             "backoff_cap_s",
             "auth_backoff_cap_s",
@@ -74,3 +85,13 @@ class EngineSettings:
             raise ValueError("initial backoff must not be negative")
         if self.fetch_batch < 1:
             raise ValueError("fetch_batch must be at least 1")
+
+    @property
+    def dead_connection_bound_s(self) -> float:
+        """How long a connection that stopped answering (socket still open) may go unnoticed.
+
+        While idling: quiet for ``probe_quiet_s`` (or until the refresh, if sooner), then the
+        probe's ``liveness_grace_s``. While a command is in flight: ``command_timeout_s``.
+        """
+        idle_s = min(self.probe_quiet_s, self.idle_refresh_s) + self.liveness_grace_s
+        return max(idle_s, self.command_timeout_s)

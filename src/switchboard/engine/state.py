@@ -129,6 +129,7 @@ class MailboxStatus:
     last_uid: int | None
     last_event_at: float | None  # Unix time of the last announced event
     last_error: str | None  # free of secrets
+    retry_at: float | None = None  # Unix time of the next attempt while failing (backoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class AccountStatus:
     ``state`` is the worst of its watchers' states (see :data:`SEVERITY`) and of its command
     connection's condition; an account without watchers that works shows IDLE. ``counters``
     hold monotonically increasing totals (connects, auth failures, events announced...).
+    ``retry_at`` is the earliest next attempt of a watcher waiting out its backoff (Unix time).
     """
 
     account_id: str
@@ -148,3 +150,4 @@ class AccountStatus:
     mailboxes: tuple[MailboxStatus, ...]
     counters: Mapping[str, int] = field(default_factory=dict)
     last_event_at: float | None = None
+    retry_at: float | None = None

@@ -256,6 +256,26 @@ class AccountSupervisor:
                 self._start_watcher(name)
         return WatchResult(tuple(ok), tuple(failed))
 
+    def resume(self, mailboxes: Collection[str]) -> tuple[str, ...]:
+        """Watch ``mailboxes`` again, as they were watched before a restart; no I/O here.
+
+        Unlike :meth:`watch` nothing is checked first (that needs the server): each watcher
+        connects on its own, catches up from its durable checkpoint, and retries on its backoff
+        schedule while the server is unreachable or refuses the credentials. A mailbox deleted
+        meanwhile is reported gone by its watcher, which then stops. Returns the mailboxes now
+        watched; names beyond the provider's connection limit are left out.
+        """
+        profile = lookup_profile(self._config.provider, self._config.host)
+        limit = None if profile.max_connections is None else profile.max_connections - 1
+        for name in dict.fromkeys(mailboxes):
+            key = "INBOX" if name.upper() == "INBOX" else name
+            if key in self._watchers:
+                continue
+            if limit is not None and len(self._watchers) >= limit:
+                break
+            self._start_watcher(key)
+        return self.watched()
+
     async def _ensure_baseline(self, conn: ImapConnection, mailbox: str) -> None:
         # The watch starts now: mail already there is never announced, mail arriving after
         # watch() returns always is — even before the watcher's own SELECT.
@@ -328,11 +348,12 @@ class AccountSupervisor:
             conn = self._command_conn = None
         # last_received_at is the connection's own time.monotonic(), not our injected clock.
         quiet_s = time.monotonic() - conn.last_received_at if conn is not None else 0.0
-        if conn is not None and quiet_s > self._settings.liveness_grace_s:
+        if conn is not None and quiet_s > self._settings.probe_quiet_s:
             # Quiet for a while: servers autologout idle sessions; probe before handing it out.
             try:
-                await conn.noop()
-            except (ConnectionLost, ImapTimeout):
+                async with asyncio.timeout(self._settings.liveness_grace_s):
+                    await conn.noop()
+            except (ConnectionLost, ImapTimeout, TimeoutError):
                 await self._drop_command_connection()
                 conn = None
         if conn is None:
@@ -379,6 +400,7 @@ class AccountSupervisor:
             [self._command_error] if self._command_error else []
         )
         event_times = [m.last_event_at for m in mailboxes if m.last_event_at is not None]
+        retries = [m.retry_at for m in mailboxes if m.retry_at is not None]
         return AccountStatus(
             account_id=self._config.account_id,
             host=self._config.host,
@@ -388,4 +410,5 @@ class AccountSupervisor:
             mailboxes=mailboxes,
             counters=dict(self.counters),
             last_event_at=max(event_times, default=None),
+            retry_at=min(retries, default=None),
         )

@@ -18,11 +18,15 @@ Exactly-once rules:
   records one :class:`UidValidityChanged` event, never a flood of old mail.
 - A mailbox that no longer exists records one :class:`MailboxGone` and stops the watcher.
 
-Liveness: IDLE is re-issued every ``idle_refresh_s``; the DONE's tagged OK must come back within
-``liveness_grace_s`` or the connection is declared dead (a black-holed peer is noticed within
-``idle_refresh_s + liveness_grace_s``). TCP keepalive (set by the connection) covers a vanished
-host. Failures back off with jitter: network ones on the normal schedule, refused credentials on
-the slow auth schedule, so a wrong password is never a hot loop.
+Liveness: IDLE is re-issued every ``idle_refresh_s`` (with a check of the mailbox's identity).
+Between refreshes, an IDLE from which nothing arrived for ``probe_quiet_s`` is probed: DONE and
+a new IDLE in one write. The probe, and the DONE of a refresh, must be answered within
+``liveness_grace_s`` or the connection is declared dead and reopened, so a peer that went silent
+with the socket still open (a black-holed NAT entry) is noticed within ``probe_quiet_s +
+liveness_grace_s`` — 55 s at the defaults; every other command is bounded by
+``command_timeout_s``. TCP keepalive (set by the connection) covers a vanished host. Failures
+back off with jitter: network ones on the normal schedule, refused credentials on the slow auth
+schedule, so a wrong password is never a hot loop.
 """
 
 from __future__ import annotations
@@ -141,6 +145,8 @@ class MailboxWatcher:
         self._synced_exists: int | None = None
         self.last_event_at: float | None = None
         self.last_error: str | None = None
+        # Wall time of the next attempt while waiting out a backoff, else None.
+        self.retry_at: float | None = None
         # Wall time of the EXISTS push being handled now (NewMessage.detected_at), else None.
         self._pushed_at: float | None = None
 
@@ -183,6 +189,7 @@ class MailboxWatcher:
             last_uid=checkpoint.last_uid if checkpoint else None,
             last_event_at=self.last_event_at,
             last_error=self.last_error,
+            retry_at=self.retry_at,
         )
 
     # ------------------------------------------------------------------ the loop
@@ -191,6 +198,7 @@ class MailboxWatcher:
         try:
             while True:
                 self._machine.move(S.CONNECTING)
+                self.retry_at = None
                 # LOGOUT when the peer is sane; a broken or silent one is just closed.
                 polite = True
                 try:
@@ -222,6 +230,7 @@ class MailboxWatcher:
         self.last_error = f"{type(exc.__cause__ or exc).__name__}: {text}"[:500]
         self._counters[f"failures_{state.value}"] += 1
         delay_s = backoff.next_delay_s()
+        self.retry_at = self._wall_clock() + delay_s
         logger.info(
             "%s/%s: %s; retrying in %.1f s", self.account_id, self.mailbox, self.last_error, delay_s
         )
@@ -387,40 +396,103 @@ class MailboxWatcher:
             raise ConnectionLost("UIDVALIDITY changed under the session; reselecting")
 
     async def _idle_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
-        """IDLE until new mail or the refresh deadline; return what the server pushed."""
+        """IDLE until new mail or the refresh deadline; return what the server pushed.
+
+        A connection quiet for ``probe_quiet_s`` is probed on the way (see :meth:`_probe`).
+
+        Raises:
+            ConnectionLost: the connection broke, a probe went unanswered, or the server
+                warned about the selected mailbox.
+        """
         await conn.idle_start()
-        deadline = self._clock() + self._idle_refresh_s
+        now = self._clock()
+        deadline = now + self._idle_refresh_s
+        quiet_since = now  # the server's "+" just arrived
         seen: list[UntaggedResponse] = []
         while True:
-            remaining_s = deadline - self._clock()
-            if remaining_s <= 0:
+            now = self._clock()
+            if now >= deadline:
                 self._counters["idle_refreshes"] += 1
                 break
-            pushed = await conn.idle_wait(remaining_s)
+            probe_at = quiet_since + self._settings.probe_quiet_s
+            if now >= probe_at:
+                pushed = await self._probe(conn)
+                quiet_since = self._clock()
+            else:
+                pushed = await conn.idle_wait(min(deadline, probe_at) - now)
+                if pushed:
+                    quiet_since = self._clock()
             seen.extend(pushed)
-            if any(isinstance(r, Exists) or _is_warning(r) for r in pushed):
+            if _has_news(pushed):
                 break
         # The DONE round trip doubles as the liveness probe (RFC 2177: the server must answer).
+        seen.extend(await self._done(conn))
+        return _checked(seen)
+
+    async def _probe(self, conn: ImapConnection) -> list[UntaggedResponse]:
+        """Probe a quiet IDLE: DONE and a new IDLE in one write, answered within the grace.
+
+        One write and one read: a peer that went silent with the socket still open is noticed
+        within ``probe_quiet_s + liveness_grace_s`` rather than at the next refresh. Nothing
+        pushed meanwhile is lost: whatever arrived until the new IDLE's ``+`` (before or after
+        the old IDLE's completion) is returned, and the caller leaves IDLE and announces when
+        it holds news. Announcing always starts from the durable checkpoint, so a probe can
+        neither skip nor repeat a message.
+
+        Raises:
+            ConnectionLost: no answer within ``liveness_grace_s`` (counted as a dead
+                connection).
+        """
+        self._counters["probes"] += 1
         try:
-            async with asyncio.timeout(self._settings.liveness_grace_s):
-                seen.extend(await conn.idle_done())
+            return await conn.idle_renew(timeout_s=self._settings.liveness_grace_s)
+        except ImapTimeout as exc:
+            self._counters["dead_connections"] += 1
+            raise ConnectionLost(str(exc)) from exc
+
+    async def _done(self, conn: ImapConnection) -> list[UntaggedResponse]:
+        """Leave IDLE within ``liveness_grace_s``; return what the server pushed until then.
+
+        Raises:
+            ConnectionLost: no completion in time (counted as a dead connection).
+        """
+        grace_s = self._settings.liveness_grace_s
+        try:
+            async with asyncio.timeout(grace_s):
+                return await conn.idle_done()
         except TimeoutError as exc:
             self._counters["dead_connections"] += 1
-            raise ConnectionLost(
-                f"no answer to DONE within {self._settings.liveness_grace_s} s"
-            ) from exc
-        if any(_is_warning(r) for r in seen):
-            # Dovecot's session on a mailbox deleted and recreated under it only says
-            # "* NO Internal error" and keeps serving the stale view: start afresh.
-            raise ConnectionLost("the server reported an error on the selected mailbox")
-        return seen
+            raise ConnectionLost(f"no answer to DONE within {grace_s} s") from exc
 
     async def _poll_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
-        """Without IDLE: wait a polling interval, then NOOP (which reports new mail)."""
-        await self._sleep(min(self._idle_refresh_s, 60.0))
+        """Without IDLE: wait a polling interval, then NOOP (which reports new mail).
+
+        Raises:
+            ConnectionLost: the NOOP went unanswered for ``liveness_grace_s``.
+        """
+        await self._sleep(min(self._idle_refresh_s, self._settings.probe_quiet_s))
+        grace_s = self._settings.liveness_grace_s
         try:
-            async with asyncio.timeout(self._settings.liveness_grace_s):
+            async with asyncio.timeout(grace_s):
                 return await conn.noop()
         except TimeoutError as exc:
             self._counters["dead_connections"] += 1
-            raise ConnectionLost("no answer to NOOP") from exc
+            raise ConnectionLost(f"no answer to NOOP within {grace_s} s") from exc
+
+
+def _has_news(responses: Sequence[UntaggedResponse]) -> bool:
+    """Whether ``responses`` call for leaving IDLE now: possible new mail, or a warning."""
+    return any(isinstance(r, Exists) or _is_warning(r) for r in responses)
+
+
+def _checked(seen: list[UntaggedResponse]) -> list[UntaggedResponse]:
+    """``seen``, unless the server warned about the selected mailbox.
+
+    Raises:
+        ConnectionLost: an untagged NO/BAD: Dovecot's session on a mailbox deleted and
+            recreated under it only says "* NO Internal error" and keeps serving the stale
+            view, so start afresh.
+    """
+    if any(_is_warning(r) for r in seen):
+        raise ConnectionLost("the server reported an error on the selected mailbox")
+    return seen

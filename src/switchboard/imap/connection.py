@@ -18,10 +18,10 @@ How it works:
 * Only :meth:`ImapConnection._set_state` changes ``state``; ``TRANSITIONS`` lists the legal
   moves and ``_require`` rejects a call made in the wrong state with :class:`InvalidState`.
 
-Why one module of ~970 lines (docs/architecture.md, "Conventions", asks a long module to say why):
-more than half is the public commands' docstrings, and the commands and the pipeline share private
-state (the pending-tag map, the send lock, the continuation waiter); the sans-I/O rules already live
-in :mod:`switchboard.imap.state` and TLS in :mod:`switchboard.imap.tls`.
+Why one module of ~1,040 lines (docs/architecture.md, "Conventions", asks a long module to say
+why): more than half is the public commands' docstrings, and the commands and the pipeline share
+private state (the pending-tag map, the send lock, the continuation waiter); the sans-I/O rules
+already live in :mod:`switchboard.imap.state` and TLS in :mod:`switchboard.imap.tls`.
 
 Mailbox names are passed and returned raw (modified UTF-7, as ``ListItem.name`` holds them);
 use :mod:`switchboard.imap.utf7` to show them to people.
@@ -103,8 +103,8 @@ _log = logging.getLogger("switchboard.imap")
 # TCP keepalive: a peer that vanished without a FIN (host gone, NAT entry dropped) is noticed by
 # the kernel after idle + interval * count = 30 + 10 * 3 = 60 s (docs/reliability.md: a dead peer
 # is noticed within a minute), without any IMAP round trip. A peer whose process is alive but
-# silent still answers keepalives: the engine's DONE probe (idle_refresh_s + liveness_grace_s)
-# covers that case.
+# silent still answers keepalives: the engine's probe of a quiet IDLE (probe_quiet_s +
+# liveness_grace_s) covers that case.
 KEEPALIVE_IDLE_S = 30
 KEEPALIVE_INTERVAL_S = 10
 KEEPALIVE_COUNT = 3
@@ -898,12 +898,16 @@ class ImapConnection(asyncio.Protocol):
             raise self._closed_error
         if not self._unsolicited:
             self._require("idle_wait", ConnectionState.IDLING)
-            self._unsolicited_arrived.clear()
+            arrived = self._unsolicited_arrived
+            arrived.clear()
+            # A timer that sets the event, not asyncio.timeout: at 10,000 idle connections
+            # this wait ends by timeout every probe interval, and a plain wake-up is cheaper
+            # than a cancellation.
+            timer = self._loop.call_later(timeout_s, arrived.set)
             try:
-                async with asyncio.timeout(timeout_s):
-                    await self._unsolicited_arrived.wait()
-            except TimeoutError:
-                return []
+                await arrived.wait()
+            finally:
+                timer.cancel()
             if self._closed_error is not None:
                 raise self._closed_error
         return self.take_unsolicited()
@@ -933,6 +937,63 @@ class ImapConnection(asyncio.Protocol):
         if self.state is ConnectionState.IDLING:
             self._set_state(self._state_before_idle)
         if tagged.status is not Status.OK:
+            raise CommandFailed.from_response("IDLE", tagged)
+        return self.take_unsolicited()
+
+    async def idle_renew(self, timeout_s: float | None = None) -> builtins.list[UntaggedResponse]:
+        """End the current IDLE and start the next one in a single write: DONE, then IDLE.
+
+        A cheap liveness probe: one write and (usually) one read, where :meth:`idle_done`
+        then :meth:`idle_start` take two round trips. Pipelining a command right behind DONE is
+        plain RFC 3501 §5.5 pipelining; RFC 2177 only forbids commands *before* DONE. When the
+        server already ended IDLE on its own, this is just :meth:`idle_start`.
+
+        Args:
+            timeout_s: bound on both answers (default ``command_timeout_s``).
+
+        Returns:
+            Every unsolicited response queued until the new IDLE's ``+`` (EXISTS included,
+            whether it came before or after the old IDLE's completion); the connection is
+            idling again.
+
+        Raises:
+            CommandFailed: the server completed the old IDLE with NO/BAD, or refused the new one
+                (the connection is then not idling).
+            InvalidState: the connection is not idling.
+            ImapTimeout: no answer within ``timeout_s`` (the connection is closed).
+            ConnectionLost: the connection broke.
+        """
+        bound_s = self._command_timeout_s if timeout_s is None else timeout_s
+        old = self._idle_command
+        if old is None and self._closed_error is None and self.state in AUTHED:
+            await self.idle_start()  # the server already ended IDLE on its own
+            return self.take_unsolicited()
+        self._require("idle_renew", ConnectionState.IDLING)
+        assert old is not None
+        new = self._start("IDLE", ())
+        # From here the old IDLE's completion is an ordinary one (see _on_tagged), and an IDLE
+        # completion the server sends unasked is the new one's.
+        self._idle_command = new
+        _log.debug("%s > DONE, %s IDLE", self._host, new.tag)
+        started = False
+        try:
+            async with asyncio.timeout(bound_s):
+                async with self._send_lock:
+                    self._write(DONE + f"{new.tag} IDLE\r\n".encode("ascii"))
+                    started = await self._continuation(new) is not None
+                ended = await old.done
+        except TimeoutError:
+            error = ImapTimeout(f"DONE + IDLE to {self._host} got no answer in {bound_s} s")
+            self._abort(error)
+            raise error from None
+        if ended.status is not Status.OK:
+            self._abort(ConnectionLost(f"{self._host} refused to end IDLE"))
+            raise CommandFailed.from_response("IDLE", ended)
+        if not started:
+            tagged = await new.done  # already completed: the refusal
+            if self.state is ConnectionState.IDLING:
+                self._set_state(self._state_before_idle)
+            self._idle_command = None
             raise CommandFailed.from_response("IDLE", tagged)
         return self.take_unsolicited()
 

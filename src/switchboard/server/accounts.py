@@ -94,7 +94,14 @@ class AccountRegistry:
     # -- lifetime -------------------------------------------------------------------------
 
     async def restore(self) -> int:
-        """Start every pinned account of the store with its saved watches; return how many."""
+        """Start every pinned account of the store with its saved watches; return how many.
+
+        No IMAP server is contacted here (``Engine.resume``): the accounts' watchers connect
+        in the background, each on its own, so an unreachable server or a changed password
+        holds up neither the start nor any other account. A broken account shows its state and
+        last error while its watchers retry on their backoff schedule, and its stored watches
+        apply as soon as it recovers.
+        """
         restored = 0
         for stored in await self._store.load_accounts():
             account_id = stored.config.account_id
@@ -112,7 +119,7 @@ class AccountRegistry:
             self._engine.add_account(stored.config)
             if stored.watches:
                 self._watch_sets[account_id] = {WORKERS: tuple(stored.watches)}
-                await self._engine.watch(account_id, stored.watches)
+                self._engine.resume(account_id, stored.watches)
             restored += 1
         return restored
 

@@ -20,6 +20,7 @@ __all__ = [
     "REMOTE_STATE",
     "TLS_NAMES",
     "account_document",
+    "health_entry",
     "mailbox_document",
     "remote_account_document",
     "scrub",
@@ -65,6 +66,17 @@ def account_document(
         "watches": list(watches),
         "counters": dict(sorted(status.counters.items())),
         **_history_keys(history, status.counters.get("events", 0), status.last_event_at),
+        "retryAt": status.retry_at,
+    }
+
+
+def health_entry(status: AccountStatus, config: AccountConfig | None) -> dict[str, Any]:
+    """One account as ``/health`` lists it: its state, last error and next attempt."""
+    return {
+        "account": status.account_id,
+        "state": status.state.value,
+        "lastError": scrub(status.last_error, secrets_of(config)),
+        "retryAt": status.retry_at,
     }
 
 
@@ -131,6 +143,7 @@ def mailbox_document(status: MailboxStatus, secrets: tuple[str, ...] = ()) -> di
         "lastUid": status.last_uid,
         "lastEventAt": status.last_event_at,
         "lastError": scrub(status.last_error, secrets),
+        "retryAt": status.retry_at,
     }
 
 

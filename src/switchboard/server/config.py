@@ -74,13 +74,20 @@ class ServerSettings:
     imap_allow_plain: bool = False
     # The IMAP engine's pacing and liveness (EngineSettings): new connections per second overall
     # and per IMAP host (so 10,000 accounts reconnect without flooding a provider), how often IDLE
-    # is re-issued, how long an unanswered DONE may take before the connection counts as dead,
-    # and how long an account's command connection (getMessages & co.) stays open unused.
+    # is re-issued, after how much silence an IDLE is probed (DONE + IDLE) and how long a probe
+    # may go unanswered before the connection counts as dead (together: a dead connection is
+    # noticed within 55 s), how long an account's command connection (getMessages & co.) stays
+    # open unused, and the reconnect delays after network failures and after refused logins.
     imap_connect_rate_per_s: float = 50.0
     imap_connect_rate_per_host_per_s: float = 10.0
     imap_idle_refresh_s: float = 600.0
-    imap_liveness_grace_s: float = 60.0
+    imap_probe_quiet_s: float = 45.0
+    imap_liveness_grace_s: float = 10.0
     imap_command_idle_close_s: float = 10.0
+    imap_backoff_initial_s: float = 1.0
+    imap_backoff_cap_s: float = 600.0
+    imap_auth_backoff_initial_s: float = 60.0
+    imap_auth_backoff_cap_s: float = 3600.0
     max_frame_bytes: int = 1_048_576
     max_batch: int = 1000
     max_pending_frames: int = 10_000
@@ -113,8 +120,13 @@ class ServerSettings:
                 connect_rate_per_s=self.imap_connect_rate_per_s,
                 connect_rate_per_host_per_s=self.imap_connect_rate_per_host_per_s,
                 idle_refresh_s=self.imap_idle_refresh_s,
+                probe_quiet_s=self.imap_probe_quiet_s,
                 liveness_grace_s=self.imap_liveness_grace_s,
                 command_idle_close_s=self.imap_command_idle_close_s,
+                backoff_initial_s=self.imap_backoff_initial_s,
+                backoff_cap_s=self.imap_backoff_cap_s,
+                auth_backoff_initial_s=self.imap_auth_backoff_initial_s,
+                auth_backoff_cap_s=self.imap_auth_backoff_cap_s,
             )
         except ValueError as exc:
             raise ConfigError(f"IMAP engine settings: {exc}") from None

@@ -36,7 +36,7 @@ from switchboard.engine.errors import UnknownAccount
 from switchboard.engine.state import AccountStatus
 from switchboard.protocol.methods import Interface
 from switchboard.server.accounts import WORKERS
-from switchboard.server.api import account_document, remote_account_document
+from switchboard.server.api import account_document, health_entry, remote_account_document
 from switchboard.server.dashboard import StaticFiles
 from switchboard.server.metrics import METRICS_CONTENT_TYPE
 from switchboard.store.errors import StoreError
@@ -130,7 +130,7 @@ class HttpRoutes:
             # Where the event log ends: `switchboard watch` resumes from here after a restart.
             "lastEventId": context.history.last_event_id(),
             "accounts": [
-                {"account": s.account_id, "state": s.state.value, "lastError": s.last_error}
+                health_entry(s, context.accounts.config(s.account_id))
                 for s in context.engine.statuses()
             ],
         }

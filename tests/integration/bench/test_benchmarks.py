@@ -29,9 +29,13 @@ def run_bench(script: str, *args: str) -> list[str]:
 
 
 def test_capacity_connects_idles_reconnects_and_delivers_every_injected_message() -> None:
-    lines = run_bench("capacity.py", "--accounts", "5", "--idle-seconds", "0.5",
-                      "--command-idle-close-s", "0.5", "--timeout-s", "30")
+    lines = run_bench("capacity.py", "--accounts", "5", "--idle-seconds", "1",
+                      "--command-idle-close-s", "0.5", "--probe-quiet-s", "0.2",
+                      "--timeout-s", "30")
     assert any("inject 1 per mailbox    5/5 events" in line for line in lines), lines
+    # The fake server answers the liveness probe (DONE, IDLE) and the traffic is measured.
+    probes = next(line for line in lines if "idle liveness probes" in line)
+    assert float(probes.split()[3]) > 0, probes
     assert lines[-1].startswith("capacity N=5: "), lines
 
 

@@ -163,3 +163,23 @@ async def test_without_a_token_the_page_asks_for_one_rather_than_failing(
     assert not await page.is_visible("#auth")
     # The 401s before the token was given are the browser's own console lines, not ours.
     assert all("401" in e for e in errors), errors
+
+
+async def test_an_account_whose_password_changed_shows_auth_failed_and_the_next_attempt(
+    watched_server: SwitchboardServer,
+    browser_page: Page,
+    dovecot: DovecotServer,
+    imap_user: ImapUser,
+) -> None:
+    page = browser_page
+    await page.goto(f"http://127.0.0.1:{watched_server.port}/#token={TOKEN}")
+    row = f'#accounts tr[data-account="{imap_user.username}"]'
+    await page.wait_for_selector(f"{row} td[data-state=idle]", timeout=WAIT_MS)
+    # The provider changes the password and drops the session: the watcher's next login fails.
+    await asyncio.to_thread(dovecot.set_password, imap_user, "changed-by-the-provider")
+    await asyncio.to_thread(dovecot.kill_imap_processes, imap_user)
+
+    await page.wait_for_selector(f"{row} td[data-state=authFailed]", timeout=WAIT_MS)
+    error = await page.inner_text(f"{row} .error")
+    assert "AuthenticationFailed" in error and "retrying in" in error
+    assert imap_user.password not in await page.content()

@@ -325,6 +325,30 @@ async def test_idle_wait_times_out_empty_and_done(connect: Connect, imap_user: I
     await conn.noop()
 
 
+async def test_idle_renew_pipelines_done_and_idle_and_keeps_every_push(
+    connect: Connect, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    conn = await logged_in(connect, imap_user)
+    await conn.select("INBOX")
+    await conn.idle_start()
+    for _ in range(3):  # Dovecot takes IDLE right behind DONE, again and again
+        assert await conn.idle_renew(timeout_s=5.0) == []
+        assert conn.state is ConnectionState.IDLING
+    uid = await asyncio.to_thread(dovecot.append, imap_user, MESSAGE)
+    seen: list[object] = []
+    deadline = time.monotonic() + PUSH_TIMEOUT_S
+    while not any(isinstance(r, Exists) for r in seen):
+        # Renewing while the push is on its way: it arrives through one call or the other.
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no EXISTS within {PUSH_TIMEOUT_S} s; got {seen!r}"
+        seen += await conn.idle_renew(timeout_s=5.0)
+        seen += await conn.idle_wait(min(0.2, remaining))
+    assert Exists(1) in seen
+    assert await conn.idle_done() == []
+    assert conn.state is ConnectionState.SELECTED
+    assert await conn.uid_search() == [uid]
+
+
 # ----------------------------------------------------------------- pipelining and failures
 
 
@@ -369,6 +393,24 @@ async def test_blackholed_command_times_out(
     assert conn.state is ConnectionState.CLOSED
     with pytest.raises(ImapTimeout):  # the connection stays failed with the same reason
         await conn.noop()
+
+
+async def test_blackholed_idle_renew_times_out_and_closes(
+    dovecot: DovecotServer, imap_user: ImapUser, tcp_proxy_factory: Callable[..., Awaitable[object]]
+) -> None:
+    proxy = await tcp_proxy_factory(dovecot.host, dovecot.port)
+    conn = await ImapConnection.open(
+        "127.0.0.1", proxy.port, tls=TlsMode.PLAIN  # type: ignore[attr-defined]
+    )
+    await conn.login(imap_user.username, imap_user.password)
+    await conn.select("INBOX")
+    await conn.idle_start()
+    proxy.blackhole()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    with pytest.raises(ImapTimeout):
+        await conn.idle_renew(timeout_s=0.5)  # the bound given, not command_timeout_s (30 s)
+    assert time.monotonic() - started < 2.0
+    assert conn.state is ConnectionState.CLOSED
 
 
 async def test_logout(connect: Connect, imap_user: ImapUser) -> None:

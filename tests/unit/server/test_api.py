@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.engine.state import AccountState, AccountStatus, MailboxStatus
-from switchboard.server.api import account_document, scrub
+from switchboard.server.api import account_document, health_entry, scrub
 from switchboard.store.base import EventTotals
 
 CONFIG = AccountConfig("bob", "imap.example.com", 993, PasswordAuth("bob", "hunter2-secret"))
@@ -20,11 +20,13 @@ def status(**changes: object) -> AccountStatus:
         "mailboxes": (
             MailboxStatus("&AMk-t&AOk-", AccountState.IDLE, 7, 41, 1700000000.5, None),
             MailboxStatus(
-                "INBOX", AccountState.BACKOFF, None, None, None, "timeout hunter2-secret"
+                "INBOX", AccountState.BACKOFF, None, None, None, "timeout hunter2-secret",
+                retry_at=1700000042.0,
             ),
         ),
         "counters": {"events": 3, "connects": 2},
         "last_event_at": 1700000000.5,
+        "retry_at": 1700000042.0,
     }
     values.update(changes)
     return AccountStatus(**values)  # type: ignore[arg-type]
@@ -48,6 +50,7 @@ def test_account_document_has_the_dashboard_keys_and_no_password() -> None:
                 "lastUid": 41,
                 "lastEventAt": 1700000000.5,
                 "lastError": None,
+                "retryAt": None,
             },
             {
                 "name": "INBOX",
@@ -57,6 +60,7 @@ def test_account_document_has_the_dashboard_keys_and_no_password() -> None:
                 "lastUid": None,
                 "lastEventAt": None,
                 "lastError": "timeout ***",
+                "retryAt": 1700000042.0,
             },
         ],
         "watches": [],
@@ -64,6 +68,7 @@ def test_account_document_has_the_dashboard_keys_and_no_password() -> None:
         "events": 3,
         "lastEventAt": 1700000000.5,
         "lastEventId": None,
+        "retryAt": 1700000042.0,
     }
     assert "hunter2" not in repr(doc)
 
@@ -84,6 +89,15 @@ def test_the_tls_mode_and_the_workers_watches_are_in_the_document() -> None:
     doc = account_document(status(), config, watches=("INBOX", "Sent"))
     assert (doc["tls"], doc["watches"]) == ("starttls", ["INBOX", "Sent"])
     assert account_document(status(), CONFIG)["tls"] == "implicit"
+
+
+def test_health_entry_has_state_error_and_next_attempt_without_the_password() -> None:
+    assert health_entry(status(), CONFIG) == {
+        "account": "bob",
+        "state": "backoff",
+        "lastError": "AuthenticationFailed: LOGIN *** refused",
+        "retryAt": 1700000042.0,
+    }
 
 
 def test_oauth2_tokens_are_scrubbed_too() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard.engine.settings import EngineSettings
 from switchboard.server.config import ConfigError, ServerSettings, load_settings
 
 
@@ -63,3 +64,29 @@ def test_imap_engine_settings_come_from_the_environment() -> None:
 def test_imap_engine_settings_out_of_range_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="idle_refresh_s must be positive"):
         load_settings(environ={"SWITCHBOARD_IMAP_IDLE_REFRESH_S": "0"})
+
+
+def test_liveness_and_backoff_settings_come_from_the_environment() -> None:
+    settings = load_settings(
+        environ={
+            "SWITCHBOARD_IMAP_PROBE_QUIET_S": "20",
+            "SWITCHBOARD_IMAP_LIVENESS_GRACE_S": "5",
+            "SWITCHBOARD_IMAP_BACKOFF_INITIAL_S": "0.5",
+            "SWITCHBOARD_IMAP_BACKOFF_CAP_S": "30",
+            "SWITCHBOARD_IMAP_AUTH_BACKOFF_INITIAL_S": "2",
+            "SWITCHBOARD_IMAP_AUTH_BACKOFF_CAP_S": "120",
+        }
+    )
+    engine = settings.engine_settings()
+    assert (engine.probe_quiet_s, engine.liveness_grace_s) == (20.0, 5.0)
+    assert (engine.backoff_initial_s, engine.backoff_cap_s) == (0.5, 30.0)
+    assert (engine.auth_backoff_initial_s, engine.auth_backoff_cap_s) == (2.0, 120.0)
+    with pytest.raises(ConfigError, match="probe_quiet_s must be positive"):
+        load_settings(environ={"SWITCHBOARD_IMAP_PROBE_QUIET_S": "0"})
+
+
+def test_the_default_settings_notice_a_dead_connection_within_60_s() -> None:
+    engine = ServerSettings().engine_settings()
+    assert engine == EngineSettings()  # serve's defaults are the engine's own
+    assert engine.idle_refresh_s == 600.0  # the probe does not shorten IDLE's own refresh
+    assert engine.dead_connection_bound_s <= 60.0

@@ -138,6 +138,14 @@
     return new Date(unixTime * 1000).toLocaleString();
   }
 
+  // "retrying in 42 s" for an account waiting out its backoff; "" when none is scheduled.
+  function retryIn(unixTime) {
+    if (unixTime === null || unixTime === undefined) return "";
+    const seconds = Math.max(0, unixTime - Date.now() / 1000);
+    if (seconds < 90) return "retrying in " + Math.round(seconds) + " s";
+    return "retrying in " + Math.round(seconds / 60) + " min";
+  }
+
   function failures(counters) {
     let total = 0;
     for (const [name, value] of Object.entries(counters)) {
@@ -185,7 +193,10 @@
       tr.dataset.account = account.account;
       const name = el("td");
       name.append(el("div", "account", account.account));
-      if (account.lastError) name.append(el("div", "error", account.lastError));
+      if (account.lastError) {
+        const retry = retryIn(account.retryAt);
+        name.append(el("div", "error", account.lastError + (retry ? " — " + retry : "")));
+      }
       tr.append(name);
       tr.append(el("td", "muted", account.host + ":" + account.port));
       if (clustered) tr.append(el("td", "node", account.node || "–"));
@@ -197,7 +208,8 @@
       if (account.mailboxes.length === 0) boxes.append(el("span", "muted", "none watched"));
       for (const box of account.mailboxes) {
         const item = el("span", "mailbox");
-        item.title = box.state + (box.lastError ? ": " + box.lastError : "");
+        item.title = box.state + (box.lastError ? ": " + box.lastError : "") +
+          (box.retryAt ? " (" + retryIn(box.retryAt) + ")" : "");
         item.append(el("span", "dot s-" + box.state), el("span", null, box.displayName));
         boxes.append(item);
       }
