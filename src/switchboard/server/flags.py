@@ -98,8 +98,29 @@ SETTING_GROUPS: Final[tuple[tuple[str, tuple[SettingDoc, ...]], ...]] = (
             ),
             SettingDoc("imap_idle_refresh_s", "IDLE re-issue interval", metavar="SECONDS"),
             SettingDoc(
+                "imap_probe_quiet_s",
+                "an IDLE quiet this long is probed (DONE + IDLE)",
+                metavar="SECONDS",
+            ),
+            SettingDoc(
                 "imap_liveness_grace_s",
-                "silence allowed before a connection counts as dead",
+                "how long a probe may go unanswered before the connection counts as dead",
+                metavar="SECONDS",
+            ),
+            SettingDoc(
+                "imap_backoff_initial_s",
+                "first reconnect delay after a network failure (doubles, with jitter)",
+                metavar="SECONDS",
+            ),
+            SettingDoc("imap_backoff_cap_s", "longest reconnect delay", metavar="SECONDS"),
+            SettingDoc(
+                "imap_auth_backoff_initial_s",
+                "first retry delay after the server refused the credentials",
+                metavar="SECONDS",
+            ),
+            SettingDoc(
+                "imap_auth_backoff_cap_s",
+                "longest retry delay after refused credentials",
                 metavar="SECONDS",
             ),
             SettingDoc(
