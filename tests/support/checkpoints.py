@@ -13,12 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from switchboard.engine.model import (
-    Checkpoint,
-    EngineEvent,
-    NewMessage,
-    StoredEvent,
-)
+from switchboard.model.events import Checkpoint, EngineEvent, NewMessage, StoredEvent
 from switchboard.store.errors import StoreError
 
 __all__ = ["CollectingSink", "MemoryCheckpoints", "RecordCall"]

@@ -34,12 +34,13 @@ CASES = {
     "switchboard.imap.parser": ["switchboard", "switchboard.errors", "switchboard.imap."],
     "switchboard.protocol": ["switchboard", "switchboard.protocol"],
     "switchboard.protocol.frames": ["switchboard", "switchboard.errors", "switchboard.protocol."],
-    # The store still reads the engine's vocabulary and the wire's JSON codec (issue 13 moves
-    # both); never the IMAP client, the engine's runtime or the server.
+    # The store reads the shared model, and keeps its own JSON: never the engine, the wire
+    # protocol, the IMAP client or the server.
     "switchboard.store.codec": [
-        "switchboard", "switchboard.errors", "switchboard.store.", "switchboard.engine",
-        "switchboard.engine.model", "switchboard.protocol", "switchboard.protocol.wirejson",
+        "switchboard", "switchboard.errors", "switchboard.store.", "switchboard.model",
+        "switchboard.model.",
     ],
+    "switchboard.model.store": ["switchboard", "switchboard.model", "switchboard.model."],
     "switchboard.jmap": ["switchboard", "switchboard.jmap"],
     "switchboard.jmap.request": ["switchboard", "switchboard.errors", "switchboard.jmap."],
     "switchboard.engine": ["switchboard", "switchboard.engine"],

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.errors import SwitchboardError
+from switchboard.model.store import Store, StoredToken, TokenScope
 from switchboard.server.config import ENV_PREFIX, default_data_dir
 from switchboard.server.tokens import create_token
-from switchboard.store.base import Store, StoredToken, TokenScope
 from switchboard.store.crypto import SecretBox, load_or_create_key
 from switchboard.store.sqlite import SqliteStore
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from switchboard.engine.engine import Engine
 from switchboard.engine.errors import EngineError, UnknownAccount
 from switchboard.imap.errors import ImapError
-from switchboard.store.base import Store
+from switchboard.model.store import Store
 from switchboard.store.errors import StoreError
 
 __all__ = ["EngineLeaseHolder"]

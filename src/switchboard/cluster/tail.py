@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 
 import asyncpg
 
-from switchboard.engine.model import EventSink, StoredEvent
-from switchboard.store.base import Store
+from switchboard.model.events import StoredEvent
+from switchboard.model.store import EventSink, Store
 from switchboard.store.errors import StoreError
 from switchboard.store.postgres import EVENTS_CHANNEL
 

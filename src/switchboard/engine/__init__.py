@@ -1,7 +1,7 @@
 """Switchboard's engine: supervisors and watchers that announce new IMAP mail exactly once.
 
 The server uses :class:`Engine`; the vocabulary it shares with the store lives in
-:mod:`switchboard.engine.model`.
+:mod:`switchboard.model`.
 """
 
 from __future__ import annotations

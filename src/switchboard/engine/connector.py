@@ -16,8 +16,6 @@ from collections.abc import Callable
 
 from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.errors import ConnectionFailed
-from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth
-from switchboard.engine.model import TlsMode as ConfigTlsMode
 from switchboard.engine.oauth2 import OAuth2Credentials
 from switchboard.engine.settings import EngineSettings
 from switchboard.imap.connection import ImapConnection
@@ -29,6 +27,8 @@ from switchboard.imap.errors import (
     InsecureConnection,
 )
 from switchboard.imap.tls import TlsMode
+from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth
+from switchboard.model.accounts import TlsMode as ConfigTlsMode
 
 __all__ = ["AccountConnector", "SslContextFactory", "close_connection"]
 

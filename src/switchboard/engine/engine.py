@@ -20,7 +20,6 @@ from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, SslContextFactory, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable, UnknownAccount
-from switchboard.engine.model import AccountConfig, CheckpointStore, EventSink, OAuth2Auth
 from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenRefresher
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountStatus
@@ -28,6 +27,8 @@ from switchboard.engine.supervisor import AccountSupervisor, WatchResult
 from switchboard.engine.watcher import MailboxWatcher
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.tls import default_ssl_context
+from switchboard.model.accounts import AccountConfig, OAuth2Auth
+from switchboard.model.store import CheckpointStore, EventSink
 
 __all__ = ["Engine", "WatchResult"]
 

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.errors import OAuth2Error, OAuth2Rejected, OAuth2Unavailable
-from switchboard.engine.model import OAuth2Auth
+from switchboard.model.accounts import OAuth2Auth
 
 __all__ = ["HttpTokenRefresher", "OAuth2Credentials", "TokenGrant", "TokenRefresher"]
 

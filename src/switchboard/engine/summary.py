@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import email.header
 
-from switchboard.engine.model import MessageSummary
 from switchboard.imap.responses import Address, Fetch
+from switchboard.model.events import MessageSummary
 
 __all__ = ["decode_header_value", "format_address", "summarize"]
 

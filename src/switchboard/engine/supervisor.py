@@ -20,13 +20,6 @@ from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, SslContextFactory, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable, UnknownAccount
-from switchboard.engine.model import (
-    AccountConfig,
-    Checkpoint,
-    CheckpointStore,
-    EventSink,
-    OAuth2Auth,
-)
 from switchboard.engine.oauth2 import OAuth2Credentials, TokenRefresher
 from switchboard.engine.providers import lookup_profile
 from switchboard.engine.settings import EngineSettings
@@ -34,6 +27,9 @@ from switchboard.engine.state import AccountState, AccountStatus, worst_state
 from switchboard.engine.watcher import MailboxWatcher
 from switchboard.imap.connection import ConnectionState, ImapConnection
 from switchboard.imap.errors import AuthenticationFailed, ConnectionLost, ImapTimeout
+from switchboard.model.accounts import AccountConfig, OAuth2Auth
+from switchboard.model.events import Checkpoint
+from switchboard.model.store import CheckpointStore, EventSink
 
 __all__ = ["AccountSupervisor", "WatchResult"]
 

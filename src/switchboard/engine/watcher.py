@@ -40,15 +40,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
-from switchboard.engine.model import (
-    Checkpoint,
-    CheckpointStore,
-    EngineEvent,
-    EventSink,
-    MailboxGone,
-    NewMessage,
-    UidValidityChanged,
-)
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
 from switchboard.engine.summary import summarize
@@ -69,6 +60,14 @@ from switchboard.imap.responses import (
     StatusResponse,
     UntaggedResponse,
 )
+from switchboard.model.events import (
+    Checkpoint,
+    EngineEvent,
+    MailboxGone,
+    NewMessage,
+    UidValidityChanged,
+)
+from switchboard.model.store import CheckpointStore, EventSink
 
 __all__ = ["MailboxWatcher"]
 

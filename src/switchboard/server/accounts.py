@@ -36,15 +36,15 @@ from typing import TYPE_CHECKING
 
 from switchboard.engine.engine import Engine, WatchResult
 from switchboard.engine.errors import ConnectionFailed, EngineError, UnknownAccount
-from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import ImapError
+from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.model.store import Store
 from switchboard.protocol.errors import AccountConflict, InvalidArguments
 from switchboard.protocol.methods import ConnectRequest, PlainAuth, XOAuth2Auth
 from switchboard.server.api import TLS_NAMES, scrub, secrets_of
 from switchboard.server.config import OAuthProvider, ServerSettings
 from switchboard.server.hints import ADVICE_MARK, advice, diagnose
-from switchboard.store.base import Store
 from switchboard.store.errors import StoreError
 
 if TYPE_CHECKING:

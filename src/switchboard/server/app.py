@@ -29,11 +29,11 @@ from websockets.http11 import Request, Response
 
 from switchboard import __version__
 from switchboard.engine.engine import Engine
-from switchboard.engine.model import EventSink
 from switchboard.engine.settings import EngineSettings
 from switchboard.errors import SwitchboardError
 from switchboard.extras import require
 from switchboard.imap.tls import default_ssl_context
+from switchboard.model.store import EventSink, Store
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
 from switchboard.server.config import DATABASE_FILE, ServerSettings
@@ -46,7 +46,6 @@ from switchboard.server.metrics import ServerMetrics
 from switchboard.server.revocation import RevocationWatch
 from switchboard.server.session import Session
 from switchboard.server.wslog import quiet_peer_faults
-from switchboard.store.base import Store
 from switchboard.store.crypto import SecretBox, load_or_create_key
 from switchboard.store.sqlite import SqliteStore
 

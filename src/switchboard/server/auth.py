@@ -36,8 +36,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from switchboard.model.store import Store, StoredToken, TokenScope
 from switchboard.server.tokens import token_digest
-from switchboard.store.base import Store, StoredToken, TokenScope
 from switchboard.store.errors import StoreError
 
 __all__ = [

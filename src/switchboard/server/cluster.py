@@ -25,8 +25,7 @@ from switchboard.cluster.node import ClusterNode
 from switchboard.cluster.notices import AccountNotices, NoticeHandler
 from switchboard.cluster.tail import EventTail
 from switchboard.engine.engine import Engine
-from switchboard.engine.model import EventSink
-from switchboard.store.base import Store
+from switchboard.model.store import EventSink, Store
 from switchboard.store.errors import StoreError
 
 __all__ = ["ClusterLink"]

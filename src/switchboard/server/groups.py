@@ -29,11 +29,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from switchboard.engine.model import NewMessage, StoredEvent
+from switchboard.model.events import NewMessage, StoredEvent
+from switchboard.model.store import Store
 from switchboard.protocol import errors as wire
 from switchboard.protocol.frames import encode_push
 from switchboard.server.hub import push_args
-from switchboard.store.base import Store
 
 __all__ = ["Group", "GroupKind", "GroupMember", "GroupRegistry"]
 

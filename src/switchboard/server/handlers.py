@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from switchboard.engine.errors import ConnectionFailed as EngineConnectionFailed
-from switchboard.engine.model import NewMessage
 from switchboard.imap.errors import AuthenticationFailed as ImapAuthenticationFailed
 from switchboard.imap.errors import ImapError
+from switchboard.model.events import NewMessage
 from switchboard.protocol import errors as wire
 from switchboard.protocol.frames import Command, Response, encode_push
 from switchboard.protocol.methods import (

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from switchboard.engine.model import StoredEvent
-from switchboard.store.base import EventTotals, Store
+from switchboard.model.events import StoredEvent
+from switchboard.model.store import EventTotals, Store
 from switchboard.store.errors import StoreError
 
 __all__ = ["EventHistory"]

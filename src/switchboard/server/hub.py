@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from switchboard.engine.model import NewMessage, StoredEvent
+from switchboard.model.events import NewMessage, StoredEvent
 from switchboard.protocol.frames import encode_push
 from switchboard.protocol.ids import MailboxId, MessageId
 from switchboard.protocol.wirejson import safe_int

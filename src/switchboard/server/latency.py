@@ -2,7 +2,7 @@
 
 Latency here is "the IMAP server's push (the watcher saw EXISTS) → the event handed to the
 server's fan-out", i.e. what Switchboard itself adds after the IMAP server spoke; it is measured
-from :attr:`NewMessage.detected_at <switchboard.engine.model.NewMessage.detected_at>` in
+from :attr:`NewMessage.detected_at <switchboard.model.events.NewMessage.detected_at>` in
 :meth:`Hub.publish <switchboard.server.hub.Hub.publish>`. Catch-up announcements (no push seen)
 have no latency and are not recorded.
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from switchboard.engine.model import NewMessage
+from switchboard.model.events import NewMessage
 from switchboard.protocol import errors as wire
 from switchboard.protocol.frames import Response, decode_frame, encode_frame
 from switchboard.protocol.methods import Interface

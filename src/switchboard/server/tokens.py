@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from switchboard.store.base import Store, StoredToken, TokenScope
+from switchboard.model.store import Store, StoredToken, TokenScope
 
 __all__ = ["TOKEN_PREFIX", "create_token", "new_token", "token_digest"]
 

@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from switchboard.store.base import Store, StoredAccount
+    from switchboard.model.store import Store, StoredAccount
     from switchboard.store.crypto import KEY_FILE_NAME, SecretBox, load_or_create_key
     from switchboard.store.errors import (
         CheckpointMovedBackwards,
@@ -65,10 +65,10 @@ _HOME = {
     "SchemaTooNew": "switchboard.store.errors",
     "SecretBox": "switchboard.store.crypto",
     "SqliteStore": "switchboard.store.sqlite",
-    "Store": "switchboard.store.base",
+    "Store": "switchboard.model.store",
     "StoreClosed": "switchboard.store.errors",
     "StoreError": "switchboard.store.errors",
-    "StoredAccount": "switchboard.store.base",
+    "StoredAccount": "switchboard.model.store",
     "UnknownAccount": "switchboard.store.errors",
     "load_or_create_key": "switchboard.store.crypto",
 }

@@ -1,4 +1,4 @@
-"""Conversion between engine types and the JSON the stores keep: events, accounts, credentials.
+"""Conversion between the model's types and the JSON the stores keep: events, accounts, credentials.
 
 Shared by :mod:`~switchboard.store.memory` and :mod:`~switchboard.store.sqlite` so the two stores
 cannot drift. Encoding checks types strictly (a ``bool`` is not a UID, a lone surrogate is not
@@ -14,22 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchboard.engine.model import (
-    AccountConfig,
+from switchboard.model.accounts import AccountConfig, Auth, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.model.events import (
     EngineEvent,
     MailboxGone,
     MessageSummary,
     NewMessage,
-    OAuth2Auth,
-    PasswordAuth,
-    TlsMode,
     UidValidityChanged,
 )
-from switchboard.protocol import wirejson
+from switchboard.store import storejson
 from switchboard.store.errors import CodecError
 
 __all__ = [
-    "Auth",
     "account_from_settings",
     "account_settings",
     "dump_auth",
@@ -38,7 +34,6 @@ __all__ = [
     "load_event",
 ]
 
-Auth = PasswordAuth | OAuth2Auth
 
 _NEW_MESSAGE = "newMessage"
 _UIDVALIDITY_CHANGED = "uidValidityChanged"
@@ -248,7 +243,7 @@ def load_auth(data: bytes) -> Auth:
 
 def _dumps(obj: dict[str, Any]) -> str:
     try:
-        text = wirejson.dumps(obj)
+        text = storejson.dumps(obj)
         # SQLite and the wire both need UTF-8; a lone surrogate (say, from a surrogateescape
         # decode) would only fail later, far from its cause.
         text.encode("utf-8")
@@ -259,7 +254,7 @@ def _dumps(obj: dict[str, Any]) -> str:
 
 def _loads_object(text: str | bytes) -> dict[str, Any]:
     try:
-        obj = wirejson.loads(text)
+        obj = storejson.loads(text)
     except ValueError:
         raise CodecError("stored value is not valid JSON") from None
     if not isinstance(obj, dict):

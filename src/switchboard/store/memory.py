@@ -18,18 +18,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchboard.engine.model import (
-    AccountConfig,
-    Checkpoint,
-    EngineEvent,
-    StoredEvent,
-)
+from switchboard.model.accounts import AccountConfig
+from switchboard.model.events import Checkpoint, EngineEvent, StoredEvent
+from switchboard.model.store import EventTotals, GroupPosition, StoredAccount, StoredToken
 from switchboard.store import codec
 from switchboard.store.base import (
-    EventTotals,
-    GroupPosition,
-    StoredAccount,
-    StoredToken,
     check_checkpoint_move,
     check_event_ids,
     check_events_limit,

@@ -33,14 +33,17 @@ from typing import Any, TypeVar, cast
 
 import asyncpg
 
-from switchboard.engine.model import AccountConfig, Checkpoint, EngineEvent, StoredEvent
-from switchboard.store import codec
-from switchboard.store.base import (
+from switchboard.model.accounts import AccountConfig
+from switchboard.model.events import Checkpoint, EngineEvent, StoredEvent
+from switchboard.model.store import (
     EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
     TokenScope,
+)
+from switchboard.store import codec
+from switchboard.store.base import (
     check_checkpoint_move,
     check_event_ids,
     check_events_limit,

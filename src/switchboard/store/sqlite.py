@@ -31,20 +31,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from switchboard.engine.model import (
-    AccountConfig,
-    Checkpoint,
-    EngineEvent,
-    StoredEvent,
-)
-from switchboard.protocol import wirejson
-from switchboard.store import codec
-from switchboard.store.base import (
+from switchboard.model.accounts import AccountConfig
+from switchboard.model.events import Checkpoint, EngineEvent, StoredEvent
+from switchboard.model.store import (
     EventTotals,
     GroupPosition,
     StoredAccount,
     StoredToken,
     TokenScope,
+)
+from switchboard.store import codec, storejson
+from switchboard.store.base import (
     check_checkpoint_move,
     check_event_ids,
     check_events_limit,
@@ -397,7 +394,7 @@ class SqliteStore:
         """
         check_events_limit(limit)
         check_event_ids(after_id)
-        ids = None if account_ids is None else wirejson.dumps(sorted(set(account_ids)))
+        ids = None if account_ids is None else storejson.dumps(sorted(set(account_ids)))
         return await self._call(self._events_after_sync, after_id, limit, ids)
 
     def _events_after_sync(self, after_id: int, limit: int, ids: str | None) -> list[StoredEvent]:
@@ -649,7 +646,7 @@ class SqliteStore:
             if row is None:
                 old = GroupPosition(self._last_sync(), frozenset())
             else:
-                old = GroupPosition(int(row[0]), frozenset(wirejson.loads(row[1])))
+                old = GroupPosition(int(row[0]), frozenset(storejson.loads(row[1])))
             new = settle_group(old, acked, settled_through)
             if row is None or new != old:
                 conn.execute(
@@ -657,7 +654,7 @@ class SqliteStore:
                     " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
                     " position = excluded.position, acked_above = excluded.acked_above,"
                     " updated_at = excluded.updated_at",
-                    (name, new.position, wirejson.dumps(sorted(new.acked_above)), self._clock()),
+                    (name, new.position, storejson.dumps(sorted(new.acked_above)), self._clock()),
                 )
         return new
 
@@ -684,7 +681,7 @@ class SqliteStore:
 
     def _list_groups_sync(self) -> dict[str, GroupPosition]:
         rows = self._db.execute("SELECT name, position, acked_above FROM groups ORDER BY name")
-        return {n: GroupPosition(int(p), frozenset(wirejson.loads(a))) for n, p, a in rows}
+        return {n: GroupPosition(int(p), frozenset(storejson.loads(a))) for n, p, a in rows}
 
     # -- auth tokens ---------------------------------------------------------------------------
 

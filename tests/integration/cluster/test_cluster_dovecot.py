@@ -17,7 +17,8 @@ from switchboard.cluster.leases import LeaseTable
 from switchboard.cluster.node import ClusterNode
 from switchboard.cluster.tail import EventTail, NullSink
 from switchboard.engine import Engine, EngineSettings
-from switchboard.engine.model import AccountConfig, NewMessage, PasswordAuth, StoredEvent, TlsMode
+from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
+from switchboard.model.events import NewMessage, StoredEvent
 from switchboard.store import SecretBox
 from switchboard.store.postgres import PostgresStore
 from tests.support.dovecot import DovecotServer, ImapUser

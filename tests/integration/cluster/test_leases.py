@@ -10,7 +10,8 @@ import pytest
 
 from switchboard.cluster.leases import LeaseTable, NodeIdTaken
 from switchboard.cluster.node import ClusterNode
-from switchboard.engine.model import AccountConfig, Checkpoint, NewMessage, PasswordAuth
+from switchboard.model.accounts import AccountConfig, PasswordAuth
+from switchboard.model.events import Checkpoint, NewMessage
 from switchboard.store import SecretBox
 from switchboard.store.postgres import LeaseLost, PostgresStore
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from switchboard.cluster.tail import EventTail, NullSink
-from switchboard.engine.model import Checkpoint, NewMessage, StoredEvent
+from switchboard.model.events import Checkpoint, NewMessage, StoredEvent
 from switchboard.store import SecretBox
 from switchboard.store.postgres import PostgresStore
 from tests.support.pg_instance import PrivatePostgres

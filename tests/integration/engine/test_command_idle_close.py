@@ -9,7 +9,7 @@ import pytest
 from bench.fake_imap import FakeImapServer
 
 from switchboard.engine import Engine, EngineSettings
-from switchboard.engine.model import AccountConfig, PasswordAuth, TlsMode
+from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
 from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 
 TIMEOUT_S = 5.0

@@ -10,15 +10,9 @@ from dataclasses import replace
 import pytest
 
 from switchboard.engine import AccountState, ConnectionFailed, Engine, EngineSettings
-from switchboard.engine.model import (
-    AccountConfig,
-    MailboxGone,
-    OAuth2Auth,
-    PasswordAuth,
-    TlsMode,
-    UidValidityChanged,
-)
 from switchboard.imap.errors import AuthenticationFailed
+from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.model.events import MailboxGone, UidValidityChanged
 from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 from tests.support.dovecot import DovecotServer, ImapUser
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from switchboard.engine import Engine, EngineSettings
-from switchboard.engine.model import AccountConfig, PasswordAuth, TlsMode
+from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
 from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 
 UIDVALIDITY = 7

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from switchboard.engine import Engine, EngineSettings, UnknownAccount
-from switchboard.engine.model import AccountConfig, PasswordAuth, TlsMode
+from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
 from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 from tests.support.dovecot import DovecotServer, ImapUser
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from switchboard.engine import AccountState, Engine, EngineSettings
-from switchboard.engine.model import AccountConfig, PasswordAuth, TlsMode
+from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
 from tests.integration.reliability.conftest import messages, report
 from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 from tests.support.dovecot import DovecotServer, ImapUser

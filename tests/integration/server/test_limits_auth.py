@@ -13,11 +13,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from switchboard.engine.model import NewMessage, StoredEvent
+from switchboard.model.events import NewMessage, StoredEvent
+from switchboard.model.store import TokenScope
 from switchboard.protocol.wirejson import dumps, loads
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.tokens import create_token
-from switchboard.store.base import TokenScope
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.switchboard import Peer, new_server, plain
 

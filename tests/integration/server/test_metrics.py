@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from websockets.asyncio.client import connect
 
+from switchboard.model.store import TokenScope
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.tokens import create_token
-from switchboard.store.base import TokenScope
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.switchboard import Peer, message, new_server, plain
 

@@ -22,6 +22,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from switchboard.model.store import TokenScope
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
 from switchboard.server.revocation import (
@@ -31,7 +32,6 @@ from switchboard.server.revocation import (
 )
 from switchboard.server.tokens import create_token
 from switchboard.store import SecretBox
-from switchboard.store.base import TokenScope
 from switchboard.store.postgres import PostgresStore
 from tests.support.switchboard import Peer
 

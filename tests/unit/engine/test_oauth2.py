@@ -5,9 +5,9 @@ import pytest
 
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.errors import OAuth2Rejected, OAuth2Unavailable
-from switchboard.engine.model import OAuth2Auth
 from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenGrant
 from switchboard.imap.errors import AuthenticationFailed
+from switchboard.model.accounts import OAuth2Auth
 from tests.support.oauth2_stub import OAuth2Stub
 
 

@@ -1,6 +1,6 @@
-from switchboard.engine.model import MessageSummary
 from switchboard.engine.summary import decode_header_value, format_address, summarize
 from switchboard.imap.responses import Address, Envelope, Fetch
+from switchboard.model.events import MessageSummary
 
 
 def envelope(subject, from_=None, date=b"Mon, 1 Jan 2024 10:00:00 +0000"):

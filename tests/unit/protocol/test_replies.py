@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from switchboard.engine.model import MessageSummary, NewMessage
+from switchboard.model.events import MessageSummary, NewMessage
 from switchboard.protocol.frames import encode_frame, encode_push
 from switchboard.protocol.messages import Response
 from switchboard.protocol.replies import (

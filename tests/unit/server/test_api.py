@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from switchboard.engine.model import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.engine.state import AccountState, AccountStatus, MailboxStatus
+from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.model.store import EventTotals
 from switchboard.server.api import account_document, health_entry, scrub
-from switchboard.store.base import EventTotals
 
 CONFIG = AccountConfig("bob", "imap.example.com", 993, PasswordAuth("bob", "hunter2-secret"))
 

@@ -10,10 +10,10 @@ import pytest
 from websockets.datastructures import Headers
 from websockets.http11 import Request
 
+from switchboard.model.store import StoredToken, TokenScope
 from switchboard.server.auth import ANONYMOUS, Authenticator
 from switchboard.server.tokens import token_digest
 from switchboard.store import MemoryStore, StoreError
-from switchboard.store.base import StoredToken, TokenScope
 
 
 class FlakyStore(MemoryStore):

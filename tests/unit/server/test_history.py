@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from switchboard.engine.model import Checkpoint, NewMessage, StoredEvent
+from switchboard.model.events import Checkpoint, NewMessage, StoredEvent
+from switchboard.model.store import EventTotals
 from switchboard.server.history import EventHistory
 from switchboard.store import MemoryStore, SecretBox
-from switchboard.store.base import EventTotals
 
 
 def event(event_id: int, account: str, at: float) -> StoredEvent:

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
+from switchboard.model.store import StoredToken, TokenScope
 from switchboard.server.auth import ANONYMOUS, Principal
 from switchboard.server.revocation import REVOKED_CLOSE_CODE, REVOKED_REASON, RevocationWatch
 from switchboard.store import MemoryStore, SecretBox
-from switchboard.store.base import StoredToken, TokenScope
 from switchboard.store.errors import StoreError
 
 

@@ -6,18 +6,16 @@ import asyncio
 
 import pytest
 
-from switchboard.engine.model import (
-    AccountConfig,
+from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.model.events import (
     Checkpoint,
     EngineEvent,
     MailboxGone,
     MessageSummary,
     NewMessage,
-    OAuth2Auth,
-    PasswordAuth,
-    TlsMode,
     UidValidityChanged,
 )
+from switchboard.model.store import EventTotals
 from switchboard.store import (
     CheckpointMovedBackwards,
     CodecError,
@@ -29,7 +27,6 @@ from switchboard.store import (
     StoreError,
     UnknownAccount,
 )
-from switchboard.store.base import EventTotals
 
 from .conftest import Backend
 

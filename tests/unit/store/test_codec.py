@@ -6,15 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from switchboard.engine.model import (
-    AccountConfig,
+from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
+from switchboard.model.events import (
     EngineEvent,
     MailboxGone,
     MessageSummary,
     NewMessage,
-    OAuth2Auth,
-    PasswordAuth,
-    TlsMode,
     UidValidityChanged,
 )
 from switchboard.store import CodecError

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.engine.model import Checkpoint, NewMessage
+from switchboard.model.events import Checkpoint, NewMessage
+from switchboard.model.store import GroupPosition, StoredToken, TokenScope
 from switchboard.store import Store
-from switchboard.store.base import GroupPosition, StoredToken, TokenScope
 
 from .conftest import Backend
 

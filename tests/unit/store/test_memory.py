@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard.engine.model import Checkpoint, NewMessage
+from switchboard.model.events import Checkpoint, NewMessage
 from switchboard.store import MemoryStore
 
 

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from switchboard.engine.model import Checkpoint, NewMessage
+from switchboard.model.events import Checkpoint, NewMessage
 from switchboard.store import SchemaTooNew, SecretBox, StoreError
 from switchboard.store.postgres import EVENTS_CHANNEL, PG_SCHEMA_VERSION, PostgresStore
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from switchboard.engine.model import Checkpoint, NewMessage
+from switchboard.model.events import Checkpoint, NewMessage
 from switchboard.store import SCHEMA_VERSION, SchemaTooNew, SecretBox, SqliteStore, StoreError
 
 
@@ -69,7 +69,7 @@ _CHILD = textwrap.dedent(
     """
     import asyncio, os, signal, sys
     from pathlib import Path
-    from switchboard.engine.model import Checkpoint, NewMessage
+    from switchboard.model.events import Checkpoint, NewMessage
     from switchboard.store import SecretBox, SqliteStore
 
     async def main():
