@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 
 from switchboard.imap._fetch import parse_fetch
+from switchboard.imap._fetch_scan import scan_fetch
 from switchboard.imap._values import Reader, Value, decode_text, name_of, to_int
 from switchboard.imap.errors import (
     ConnectionLost,
@@ -75,15 +76,29 @@ from switchboard.imap.responses import (
 
 __all__ = ["ResponseParser"]
 
+_NO_LITERALS: list[bytes] = []  # shared, never modified
+
 # A literal header ends the line: "{123}" or the non-synchronising "{123+}" (RFC 7888). Servers
 # send only "{n}"; we accept both. Searched in the last 24 bytes of a line only.
 _LITERAL_AT_END = re.compile(rb"\{([0-9]+)\+?\}\Z")
-_LITERAL_WINDOW_BYTES = 24
+_WINDOW = 24
 # Lines whose text is free-form (resp-text): continuation, or "<tag> OK|NO|BAD|BYE|PREAUTH".
 _TEXT_LINE = re.compile(rb"\+|[^ ]+ +(?:OK|NO|BAD|BYE|PREAUTH)(?:[ \[]|\Z)", re.IGNORECASE)
 _TAGGED_STATUS = re.compile(rb"(OK|NO|BAD)(?=[ \[]|\Z)", re.IGNORECASE)
 _UNTAGGED_STATUS = re.compile(rb"\* +(OK|NO|BAD|BYE|PREAUTH)(?=[ \[]|\Z)", re.IGNORECASE)
 _INT_CODES = frozenset({"UIDVALIDITY", "UIDNEXT", "UNSEEN", "HIGHESTMODSEQ"})
+# "* n FETCH (", "* n EXISTS|EXPUNGE|RECENT" (the rest of the line is ignored, as the generic
+# path ignores it) and "* SEARCH n n ..." spelt the usual way; any other spelling takes the
+# generic path, which reads it the same way or raises.
+_FAST_UNTAGGED = re.compile(
+    rb"\* (?:([0-9]+) (?:FETCH (\()|(EXISTS|EXPUNGE|RECENT)(?=[ ()]|\Z))"
+    rb"|SEARCH((?: [0-9]+)*+) *+\Z)"
+)
+_NUMBERED: dict[bytes, type[Exists | Expunge | Recent]] = {
+    b"EXISTS": Exists,
+    b"EXPUNGE": Expunge,
+    b"RECENT": Recent,
+}
 
 
 class ResponseParser:
@@ -100,6 +115,23 @@ class ResponseParser:
             ``2 * max_literal_bytes`` (room for a message and its headers in one FETCH).
     """
 
+    __slots__ = (
+        "_buf",
+        "_eof",
+        "_error",
+        "_lines",
+        "_literal_have",
+        "_literal_parts",
+        "_literal_size",
+        "_literals",
+        "_pos",
+        "_response_bytes",
+        "_scan",
+        "max_line_bytes",
+        "max_literal_bytes",
+        "max_response_bytes",
+    )
+
     def __init__(
         self,
         *,
@@ -112,18 +144,22 @@ class ResponseParser:
         self.max_response_bytes = (
             2 * max_literal_bytes if max_response_bytes is None else max_response_bytes
         )
-        # Everything received and not yet returned; offsets below index into it.
-        self._buf = bytearray()
-        # Start of the response being framed.
+        # Received bytes not yet framed start at _pos. Usually the very object data_received
+        # got; a bytearray (from offset 0) only while a long partial line grows in small reads.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
-        # Start of the current line, and where the search for its LF resumes.
-        self._line_start = 0
+        # Where the search for the next LF resumes (the bytes before it hold none).
         self._scan = 0
-        # (start, end) of each complete line (end excludes the line ending) and literal.
-        self._lines: list[tuple[int, int]] = []
-        self._literals: list[tuple[int, int]] = []
-        # End of the literal being waited for, or -1 when not inside a literal.
-        self._literal_end = -1
+        # The lines and literals of a response still waiting for its last line, and how many
+        # bytes of it were framed so far (for max_response_bytes).
+        self._lines: list[bytes] = []
+        self._literals: list[bytes] = []
+        self._response_bytes = 0
+        # The literal being waited for: its size (-1 when none), the reads that hold its start,
+        # and how many bytes they hold.
+        self._literal_size = -1
+        self._literal_parts: list[bytes] = []
+        self._literal_have = 0
         self._eof = False
         self._error: ImapProtocolError | None = None
 
@@ -145,7 +181,35 @@ class ResponseParser:
         self._check_usable()
         if self._eof:
             raise InvalidState("receive_data() after receive_eof()")
-        self._buf += data
+        if data.__class__ is not bytes:
+            data = bytes(data)  # our own immutable copy of a bytearray or memoryview
+        if self._literal_size >= 0:
+            # Inside a literal: keep the reads as they are and join them once, when complete.
+            self._literal_parts.append(data)
+            self._literal_have += len(data)
+            if self._literal_have >= self._literal_size:
+                self._end_literal()
+            return
+        buf, pos = self._buf, self._pos
+        pending = len(buf) - pos
+        if not pending:
+            self._buf = data
+            self._pos = self._scan = 0
+        elif buf.__class__ is bytearray:
+            buf += data  # in place, amortised
+        elif pending <= len(data):
+            # A partial line (usually short) and the next read: one copy, at most twice the read.
+            self._buf = buf[pos:] + data
+            self._scan -= pos
+            self._pos = 0
+        else:
+            # A long partial line growing by small reads: append in place from now on, so that
+            # the cost stays linear however the line is split.
+            grown = bytearray(memoryview(buf)[pos:])
+            grown += data
+            self._buf = grown
+            self._scan -= pos
+            self._pos = 0
 
     def receive_eof(self) -> None:
         """Record that the server closed the connection; idempotent."""
@@ -170,91 +234,128 @@ class ResponseParser:
 
         Anything else is a bug.
         """
-        self._check_usable()
+        if self._error is not None:
+            self._check_usable()
         try:
             while True:
-                frame = self._next_frame()
-                if frame is None:
-                    if self._eof and len(self._buf) > self._pos:
-                        raise ConnectionLost(
-                            "connection closed in the middle of a response "
-                            f"({len(self._buf) - self._pos} bytes pending)"
-                        )
+                if self._literal_size >= 0:
+                    self._check_eof()
                     return None
-                response = _parse_frame(*frame)
+                buf, pos = self._buf, self._pos
+                newline = buf.find(b"\n", self._scan)
+                if newline < 0:
+                    # +1: a CR may already be here, waiting for its LF; it is not counted.
+                    if len(buf) - pos > self.max_line_bytes + 1:
+                        raise self._line_too_long()
+                    self._scan = len(buf)
+                    self._check_eof()
+                    return None
+                if isinstance(buf, bytearray):
+                    # The long line is complete: back to an immutable buffer (one copy).
+                    self._buf = buf = bytes(buf)
+                end = newline - 1 if newline > pos and buf[newline - 1] == 0x0D else newline
+                if end - pos > self.max_line_bytes:
+                    raise self._line_too_long()
+                line = buf[pos:end]
+                next_start = newline + 1
+                if next_start == len(buf):
+                    # All framed: drop the read so an idle connection holds no buffer.
+                    self._buf = b""
+                    next_start = 0
+                self._pos = self._scan = next_start
+                if (
+                    end > pos
+                    and buf[end - 1] == 0x7D  # "}": a literal header may end the line
+                    and (self._lines or not _TEXT_LINE.match(line))
+                    and (header := _LITERAL_AT_END.search(line, max(0, end - pos - _WINDOW)))
+                    is not None
+                ):
+                    self._start_literal(line, newline + 1 - pos, int(header[1]))
+                    continue
+                if self._lines:
+                    lines, literals = self._lines, self._literals
+                    lines.append(line)
+                    self._lines, self._literals, self._response_bytes = [], [], 0
+                    response = _parse_frame(lines, literals)
+                else:
+                    response = _parse_frame([line], _NO_LITERALS)
                 if response is not None:
                     return response
         except ImapProtocolError as exc:
             self._error = exc
             raise
 
+    def _check_eof(self) -> None:
+        """Before "need more data": raise if the stream ended in the middle of a response."""
+        if self._eof and (
+            self._literal_size >= 0 or self._lines or len(self._buf) > self._pos
+        ):
+            pending = len(self._buf) - self._pos + self._literal_have + self._response_bytes
+            raise ConnectionLost(
+                f"connection closed in the middle of a response ({pending} bytes pending)"
+            )
+
+    def _start_literal(self, line: bytes, line_bytes: int, size: int) -> None:
+        """Frame ``line`` (ending in a ``{size}`` header) and the literal after it.
+
+        Raises:
+            LimitExceeded: the literal or the whole response would be too large.
+        """
+        if size > self.max_literal_bytes:
+            raise LimitExceeded(
+                f"literal of {size} bytes exceeds max_literal_bytes={self.max_literal_bytes}",
+                limit_name="max_literal_bytes",
+                limit=self.max_literal_bytes,
+            )
+        framed = self._response_bytes + line_bytes
+        if framed + size > self.max_response_bytes:
+            raise LimitExceeded(
+                f"response exceeds max_response_bytes={self.max_response_bytes}",
+                limit_name="max_response_bytes",
+                limit=self.max_response_bytes,
+            )
+        self._lines.append(line)
+        self._response_bytes = framed + size
+        buf, pos = self._buf, self._pos
+        available = len(buf) - pos
+        if available >= size:
+            # The whole literal is here: one slice (no copy when it is the whole read).
+            self._literals.append(buf[pos : pos + size])  # type: ignore[arg-type]
+            if pos + size == len(buf):
+                self._buf = b""
+                self._pos = self._scan = 0
+            else:
+                self._pos = self._scan = pos + size
+            return
+        self._literal_size = size
+        self._literal_parts = [buf[pos:]] if available else []  # type: ignore[list-item]
+        self._literal_have = available
+        self._buf = b""
+        self._pos = self._scan = 0
+
+    def _end_literal(self) -> None:
+        """The awaited literal is complete: join its reads; the excess starts the next line."""
+        parts = self._literal_parts
+        excess = self._literal_have - self._literal_size
+        rest = b""
+        if excess:
+            # Only the last read can hold bytes past the literal: the one before did not
+            # complete it.
+            last = parts[-1]
+            cut = len(last) - excess
+            rest = last[cut:]
+            parts[-1] = last[:cut]
+        # One copy of the literal; none when it arrived in a single read.
+        self._literals.append(b"".join(parts))
+        self._literal_parts = []
+        self._literal_have = 0
+        self._literal_size = -1
+        self._buf = rest
+        self._pos = self._scan = 0
+
     def _check_usable(self) -> None:
         if self._error is not None:
             raise ImapProtocolError(f"parser unusable after an earlier error: {self._error}")
-
-    def _next_frame(self) -> tuple[list[bytes], list[bytes]] | None:
-        """Find the next complete response in the buffer; return its lines and literals."""
-        buf = self._buf
-        while True:
-            if self._literal_end >= 0:
-                if len(buf) < self._literal_end:
-                    return None
-                self._literals.append((self._line_start, self._literal_end))
-                self._line_start = self._scan = self._literal_end
-                self._literal_end = -1
-            line_start = self._line_start
-            newline = buf.find(b"\n", self._scan)
-            if newline < 0:
-                # +1: a CR may already be here, waiting for its LF; it is not counted.
-                if len(buf) - line_start > self.max_line_bytes + 1:
-                    raise self._line_too_long()
-                self._scan = len(buf)
-                return None
-            end = newline - 1 if newline > line_start and buf[newline - 1] == 0x0D else newline
-            if end - line_start > self.max_line_bytes:
-                raise self._line_too_long()
-            self._lines.append((line_start, end))
-            next_start = newline + 1
-            literal = None
-            if len(self._lines) > 1 or not _TEXT_LINE.match(buf, line_start, end):
-                literal = _LITERAL_AT_END.search(
-                    buf, max(line_start, end - _LITERAL_WINDOW_BYTES), end
-                )
-            if literal is not None:
-                size = int(literal[1])
-                if size > self.max_literal_bytes:
-                    raise LimitExceeded(
-                        f"literal of {size} bytes exceeds max_literal_bytes="
-                        f"{self.max_literal_bytes}",
-                        limit_name="max_literal_bytes",
-                        limit=self.max_literal_bytes,
-                    )
-                if next_start + size - self._pos > self.max_response_bytes:
-                    raise LimitExceeded(
-                        f"response exceeds max_response_bytes={self.max_response_bytes}",
-                        limit_name="max_response_bytes",
-                        limit=self.max_response_bytes,
-                    )
-                self._line_start = self._scan = next_start
-                self._literal_end = next_start + size
-                continue
-            return self._take_frame(next_start)
-
-    def _take_frame(self, next_start: int) -> tuple[list[bytes], list[bytes]]:
-        buf = self._buf
-        lines = [bytes(buf[a:b]) for a, b in self._lines]
-        with memoryview(buf) as view:
-            # One copy per literal: straight from the buffer into an immutable bytes.
-            literals = [bytes(view[a:b]) for a, b in self._literals]
-        self._lines = []
-        self._literals = []
-        self._pos = self._line_start = self._scan = next_start
-        if next_start >= len(buf) // 2:
-            # Drop consumed bytes only when they are at least half the buffer, so the cost of
-            # moving the unconsumed rest is amortised over the bytes consumed.
-            del buf[:next_start]
-            self._pos = self._line_start = self._scan = 0
-        return lines, literals
 
     def _line_too_long(self) -> LimitExceeded:
         return LimitExceeded(
@@ -267,6 +368,15 @@ class ResponseParser:
 def _parse_frame(lines: list[bytes], literals: list[bytes]) -> Response | None:
     """Turn one framed response into its dataclass; ``None`` for a skipped empty line."""
     first = lines[0]
+    fast = _FAST_UNTAGGED.match(first)
+    if fast is not None:
+        # The most frequent responses, in their usual spelling, without the generic reader.
+        number, fetch, kind, search = fast.groups()
+        if fetch is not None:
+            return scan_fetch(int(number), lines, literals, fast.end())
+        if kind is not None:
+            return _NUMBERED[kind](int(number))
+        return Search(tuple(map(int, search.split())))
     if not first.strip(b" "):
         return None  # tolerance: a stray empty line between responses (it has no literal)
     if first[:1] == b"+":
