@@ -1,14 +1,15 @@
 """Read a FETCH response as servers usually write it, with a few regexes over the raw line.
 
 Private to :mod:`switchboard.imap.parser`. Most FETCH responses Switchboard sees are canonical:
-single spaces, upper-case item names, ``NIL`` and plain quoted strings in the ENVELOPE, a section
-value as a literal. For those, one regex match reads a whole run of simple items (``UID``,
-``RFC822.SIZE``, ``FLAGS``, ``INTERNALDATE``, ``MODSEQ``), one reads a whole ENVELOPE with every
-field in a group (``match.groups()`` gives ``None`` for NIL, straight from C), and one reads each
-section. No generic value is built for them.
+single spaces, upper-case item names, ``NIL`` and plain quoted strings, a section value as a
+literal. For those, one regex match reads a whole run of simple items (``UID``,
+``RFC822.SIZE``, ``FLAGS``, ``INTERNALDATE``, ``MODSEQ``), one reads a whole ENVELOPE
+(:mod:`~switchboard.imap._envelope_scan`), a few read a BODYSTRUCTURE
+(:mod:`~switchboard.imap._body_scan`), one reads each section. No generic value is built for
+them.
 
-Anything else -- BODYSTRUCTURE, extra spaces, lower-case names, escapes, literals inside the
-ENVELOPE, unknown items -- is not an error here: the scanner stops at the item it does not
+Anything else -- extra spaces, lower-case names, literals inside the ENVELOPE or BODYSTRUCTURE,
+unknown items -- is not an error here: the scanner stops at the item it does not
 recognise and hands the rest of the item list to the generic reader and interpreter
 (:func:`~switchboard.imap._values.tokenize`, :func:`~switchboard.imap._fetch.apply_items`),
 which apply the parser's full grammar and tolerances and raise its errors. Every pattern below
@@ -24,22 +25,13 @@ from __future__ import annotations
 
 import re
 
-from switchboard.imap._build import make_address, make_envelope
-from switchboard.imap._fetch import (
-    ENVELOPE,
-    FLAGS,
-    INTERNALDATE,
-    MODSEQ,
-    SECTIONS,
-    SIZE,
-    UID,
-    apply_items,
-    build_fetch,
-    new_fields,
-)
+from switchboard.imap._body_scan import scan_body
+from switchboard.imap._build import make_fetch
+from switchboard.imap._envelope_scan import read_envelope
+from switchboard.imap._fetch import apply_items, build_fetch
 from switchboard.imap._values import decode_text, read_list, tokenize
 from switchboard.imap.errors import ImapProtocolError
-from switchboard.imap.responses import Address, Envelope, Fetch
+from switchboard.imap.responses import BodyPart, Envelope, Fetch
 
 __all__ = ["scan_fetch"]
 
@@ -56,28 +48,6 @@ _SIMPLE_RUN = re.compile(
     rb"|MODSEQ \(([0-9]+)\))"
     rb"(?: |(?=\))))*+"
 )
-# An nstring without escapes: NIL gives the group None, a string its bytes.
-_NSTRING = rb'(?:NIL|"([^"\\]*)")'
-_NSTRING_UNCAPTURED = rb'(?:NIL|"[^"\\]*")'
-_ADDRESS = rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)"
-_ADDRESS_UNCAPTURED = rb"\(" + rb" ".join([_NSTRING_UNCAPTURED] * 4) + rb"\)"
-# An address list: NIL; one address, flagged by an empty group, its four fields in groups; or
-# several, captured whole (read again with _ADDRESS). Six groups.
-_ADDRESS_LIST = (
-    rb"(?:NIL|\(\(()"
-    + rb" ".join([_NSTRING] * 4)
-    + rb"\)\)|(\((?:"
-    + _ADDRESS_UNCAPTURED
-    + rb" ?)+\)))"
-)
-# RFC 3501 envelope: date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
-# message-id. Groups: 2 + 6 * 6 + 2.
-_ENVELOPE = re.compile(
-    rb"ENVELOPE \("
-    + rb" ".join([_NSTRING, _NSTRING, *[_ADDRESS_LIST] * 6, _NSTRING, _NSTRING])
-    + rb"\)"
-)
-_ADDRESS_RE = re.compile(_ADDRESS)
 # A section item (BODY[...]<origin>, BINARY[...], RFC822...) and its value: NIL, a plain string
 # or a literal (which ends the line; the framer holds its bytes).
 _SECTION = re.compile(
@@ -85,6 +55,11 @@ _SECTION = re.compile(
     rb'(?:(NIL)(?=[ )])|"([^"\\]*)"|\{([0-9]+)\+?\}\Z)'
 )
 _SPACE, _RPAREN, _E, _B, _R = 0x20, 0x29, 0x45, 0x42, 0x52
+
+
+# Flag lists already read, by their text (a mailbox uses a handful); tuples of str, immutable.
+_FLAG_LISTS: dict[bytes, tuple[str, ...]] = {}
+_FLAG_LISTS_LIMIT = 256
 
 
 def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) -> Fetch:
@@ -99,7 +74,12 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
     Raises:
         ImapProtocolError: the item list is malformed (found by the generic path).
     """
-    fields = new_fields()
+    uid = size = modseq = None
+    flags: tuple[str, ...] | None = None
+    date: str | None = None
+    envelope: Envelope | None = None
+    body: BodyPart | None = None
+    sections: dict[str, bytes | None] = {}
     line = lines[0]
     k = 0
     end = len(line)
@@ -108,23 +88,32 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
         assert run is not None  # it matches the empty string
         if run.end() != pos:
             pos = run.end()
-            uid, size, flags, date, modseq = run.groups()
-            if uid is not None:
-                fields[UID] = int(uid)
-            if size is not None:
-                fields[SIZE] = int(size)
-            if flags is not None:
-                fields[FLAGS] = tuple(flags.decode("ascii").split(" ")) if flags else ()
-            if date is not None:
-                fields[INTERNALDATE] = decode_text(date)
-            if modseq is not None:
-                fields[MODSEQ] = int(modseq)
+            uid_text, size_text, flags_text, date_text, modseq_text = run.groups()
+            if uid_text is not None:
+                uid = int(uid_text)
+            if size_text is not None:
+                size = int(size_text)
+            if flags_text is not None:
+                flags = _FLAG_LISTS.get(flags_text) or _flags(flags_text)
+            if date_text is not None:
+                date = decode_text(date_text)
+            if modseq_text is not None:
+                modseq = int(modseq_text)
         char = line[pos] if pos < end else -1
         if char == _RPAREN:
-            return build_fetch(seq, fields)
-        if char == _E and (match := _ENVELOPE.match(line, pos)) is not None:
-            fields[ENVELOPE] = _envelope(match.groups())
-            pos = match.end()
+            return make_fetch(seq, uid, flags, size, date, envelope, body, modseq, sections)
+        if char == _E and line.startswith(b"ENVELOPE (", pos):
+            read = read_envelope(line, pos + 9)
+            if read is None:
+                break
+            envelope, pos = read
+        elif char == _B and (
+            line.startswith(b"BODYSTRUCTURE (", pos) or line.startswith(b"BODY (", pos)
+        ):
+            scanned = scan_body(line, line.index(b"(", pos))
+            if scanned is None:
+                break
+            body, pos = scanned
         elif char in (_B, _R) and (match := _SECTION.match(line, pos)) is not None:
             name, _nil, text, literal = match.groups()
             value: bytes | None = text
@@ -138,50 +127,28 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
                 pos = 0
             else:
                 pos = match.end()
-            fields[SECTIONS][name.decode("latin-1").upper().replace(".PEEK", "")] = value  # type: ignore[index]
+            sections[name.decode("latin-1").upper().replace(".PEEK", "")] = value
         else:
             break
         char = line[pos] if pos < end else -1
         if char == _SPACE:
             pos += 1
         elif char == _RPAREN:
-            return build_fetch(seq, fields)
+            return make_fetch(seq, uid, flags, size, date, envelope, body, modseq, sections)
         else:
             break
     # The rest of the item list, from an item name on, goes through the generic reader.
     rest = read_list(iter(tokenize(lines[k:], literals[k:], pos)), 0)
     if len(rest) % 2:
         raise ImapProtocolError("FETCH without a list of name/value pairs")
+    fields: list[object] = [uid, flags, size, date, envelope, body, modseq, sections]
     apply_items(fields, rest)
     return build_fetch(seq, fields)
 
 
-def _envelope(groups: tuple[bytes | None, ...]) -> Envelope:
-    from_ = _addresses(groups, 2)
-    # RFC 3501 §7.4.2: the server defaults sender and reply-to to from, so they usually repeat
-    # it word for word: share the (immutable) tuple instead of building it again.
-    sender = from_ if groups[8:14] == groups[2:8] else _addresses(groups, 8)
-    reply_to = (
-        sender if groups[14:20] == groups[8:14] else _addresses(groups, 14)
-    )
-    return make_envelope(
-        groups[0],
-        groups[1],
-        from_,
-        sender,
-        reply_to,
-        _addresses(groups, 20),
-        _addresses(groups, 26),
-        _addresses(groups, 32),
-        groups[38],
-        groups[39],
-    )
-
-
-def _addresses(groups: tuple[bytes | None, ...], i: int) -> tuple[Address, ...] | None:
-    if groups[i] is not None:
-        return (make_address(groups[i + 1], groups[i + 2], groups[i + 3], groups[i + 4]),)
-    several = groups[i + 5]
-    if several is None:
-        return None
-    return tuple([make_address(*m.groups()) for m in _ADDRESS_RE.finditer(several)])
+def _flags(text: bytes) -> tuple[str, ...]:
+    flags = tuple(text.decode("ascii").split(" ")) if text else ()
+    if len(_FLAG_LISTS) >= _FLAG_LISTS_LIMIT:
+        _FLAG_LISTS.clear()
+    _FLAG_LISTS[text] = flags
+    return flags

@@ -7,12 +7,14 @@ strings with escapes and 8-bit bytes, odd spellings and spacing; status response
 EXISTS, SEARCH, LIST, STATUS, CAPABILITY -- sometimes mutated by a few byte edits, and feeds
 the same bytes, split at the same random points, to both parsers. Both must give the same
 responses in the same order, then the same outcome: more data needed, or the same error class
-(and for a limit, the same limit).
+(and for a limit, the same limit). ``PARSER_EQUIVALENCE_EXAMPLES`` sets how many examples each
+property tries (300 by default, to stay quick in the unit suite).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
@@ -103,9 +105,13 @@ PLAIN = st.sampled_from(
 
 
 @st.composite
-def nstring(draw: st.DrawFn, canonical: bool = False) -> list[Piece]:
+def nstring(draw: st.DrawFn, canonical: bool = False, escapes: bool = False) -> list[Piece]:
     if canonical:
-        return [b"NIL"] if draw(st.integers(0, 3)) == 0 else [b'"' + draw(PLAIN) + b'"']
+        if draw(st.integers(0, 3)) == 0:
+            return [b"NIL"]
+        if escapes and draw(st.integers(0, 9)) == 0:
+            return [draw(quoted(draw(st.sampled_from([b'say "hi"', b"a\\b", b"\\"]))))]
+        return [b'"' + draw(PLAIN) + b'"']
     kind = draw(st.sampled_from(["NIL", "nil", "q", "q", "q", "q", "lit", "atom"]))
     if kind in ("NIL", "nil"):
         return [kind.encode()]
@@ -153,7 +159,7 @@ ADDRESS = st.one_of(
     list_of(nstring(), min_size=4, max_size=4),
     list_of(nstring(), min_size=3, max_size=5),
 )
-CANONICAL_ADDRESS = st.lists(nstring(canonical=True), min_size=4, max_size=4).map(
+CANONICAL_ADDRESS = st.lists(nstring(True, True), min_size=4, max_size=4).map(
     lambda fields: plist(fields, [b" "])
 )
 
@@ -188,13 +194,13 @@ def address_list(draw: st.DrawFn, canonical: bool = False) -> list[Piece]:
 
 @st.composite
 def envelope(draw: st.DrawFn, canonical: bool = False) -> list[Piece]:
-    fields = [draw(nstring(canonical)), draw(nstring(canonical))]
+    fields = [draw(nstring(canonical, canonical)), draw(nstring(canonical, canonical))]
     same = draw(st.booleans())
     from_ = draw(address_list(canonical))
     fields += [from_, from_ if same else draw(address_list(canonical)),
                from_ if same else draw(address_list(canonical))]
     fields += [draw(address_list(canonical)) for _ in range(3)]
-    fields += [draw(nstring(canonical)), draw(nstring(canonical))]
+    fields += [draw(nstring(canonical, canonical)), draw(nstring(canonical, canonical))]
     if canonical:
         return plist(fields, [b" "])
     count = draw(st.sampled_from([10] * 12 + [9, 11]))
@@ -278,6 +284,83 @@ def multipart(draw: st.DrawFn, children: st.SearchStrategy[list[Piece]]) -> list
     return out
 
 
+CANONICAL_PARAMS = st.one_of(
+    st.just([b"NIL"]),
+    st.just([b"()"]),
+    st.lists(st.tuples(st.sampled_from([b'"charset"', b'"NAME"', b'"boundary"', b'"x"']),
+                       nstring(canonical=True).filter(lambda v: v != [b"NIL"])),
+             min_size=1, max_size=3).map(
+        lambda pairs: plist([[k, b" ", *v] for k, v in pairs], [b" "])),
+)
+
+
+@st.composite
+def canonical_extension(draw: st.DrawFn, multipart: bool = False) -> list[list[Piece]]:
+    disposition = draw(st.one_of(
+        st.just([b"NIL"]),
+        st.tuples(st.sampled_from([b'"attachment"', b'"INLINE"']), CANONICAL_PARAMS).map(
+            lambda t: plist([[t[0]], t[1]], [b" "])),
+    ))
+    language = draw(st.one_of(
+        st.just([b"NIL"]), nstring(canonical=True),
+        st.lists(nstring(canonical=True).filter(lambda v: v != [b"NIL"]), min_size=1,
+                 max_size=2).map(lambda tags: plist(tags, [b" "])),
+    ))
+    first = draw(CANONICAL_PARAMS) if multipart else draw(nstring(canonical=True))
+    fields = [first, disposition, language, draw(nstring(canonical=True))]
+    return fields[: draw(st.integers(0, 4))]
+
+
+def canonical_body() -> st.SearchStrategy[list[Piece]]:
+    return st.recursive(canonical_leaf(), lambda children: st.one_of(
+        canonical_multipart(children), canonical_message(children)), max_leaves=4)
+
+
+CANONICAL_NUMBER = st.one_of(st.just(b"NIL"), st.integers(0, 10**9).map(b"%d".__mod__))
+
+
+@st.composite
+def canonical_leaf(draw: st.DrawFn) -> list[Piece]:
+    maintype = draw(st.sampled_from([b'"TEXT"', b'"text"', b'"image"', b"NIL", b'"message"']))
+    fields: list[list[Piece]] = [
+        [maintype], [draw(st.sampled_from([b'"PLAIN"', b'"png"', b"NIL", b'"delivery-status"']))],
+        draw(CANONICAL_PARAMS), draw(nstring(canonical=True)), draw(nstring(canonical=True)),
+        draw(nstring(canonical=True)), [draw(CANONICAL_NUMBER)],
+    ]
+    if maintype.lower() in (b'"text"', b"nil") and draw(st.integers(0, 5)):
+        fields.append([draw(CANONICAL_NUMBER)])
+    fields += draw(canonical_extension())
+    return plist(fields, [b" "])
+
+
+@st.composite
+def canonical_message(draw: st.DrawFn, children: st.SearchStrategy[list[Piece]]) -> list[Piece]:
+    fields: list[list[Piece]] = [
+        [b'"MESSAGE"'], [draw(st.sampled_from([b'"RFC822"', b'"global"']))],
+        draw(CANONICAL_PARAMS), draw(nstring(canonical=True)), draw(nstring(canonical=True)),
+        draw(nstring(canonical=True)), [draw(CANONICAL_NUMBER)],
+        draw(envelope(canonical=True)), draw(children), [draw(CANONICAL_NUMBER)],
+    ]
+    fields += draw(canonical_extension())
+    return plist(fields, [b" "])
+
+
+@st.composite
+def canonical_multipart(draw: st.DrawFn, children: st.SearchStrategy[list[Piece]]) -> list[Piece]:
+    parts = draw(st.lists(children, min_size=1, max_size=3))
+    out: list[Piece] = [b"("]
+    for index, part in enumerate(parts):
+        if index and draw(st.integers(0, 5)) == 0:
+            out.append(b" ")
+        out.extend(part)
+    if draw(st.integers(0, 8)):
+        out += [b" ", draw(st.sampled_from([b'"MIXED"', b'"alternative"', b"NIL"]))]
+        for field in draw(canonical_extension(multipart=True)):
+            out += [b" ", *field]
+    out.append(b")")
+    return out
+
+
 FLAG = st.sampled_from(
     [b"\\Seen", b"\\Answered", b"$Forwarded", b"\\Recent", b"NIL", b'"\\\\Quoted"', b"\\*",
      b"Junk", b"\xc3\xa9t\xc3\xa9", b"(x)", b"a{2}"]
@@ -296,7 +379,7 @@ CANONICAL_FLAGS = st.lists(st.sampled_from([b"\\Seen", b"\\Answered", b"$Forward
 
 @st.composite
 def canonical_item(draw: st.DrawFn) -> list[Piece]:
-    kind = draw(st.integers(0, 8))
+    kind = draw(st.integers(0, 9))
     if kind == 0:
         return [b"UID %d" % draw(st.integers(0, 2**32))]
     if kind == 1:
@@ -309,6 +392,8 @@ def canonical_item(draw: st.DrawFn) -> list[Piece]:
         return [b"MODSEQ (%d)" % draw(st.integers(0, 2**63))]
     if kind in (5, 6):
         return [b"ENVELOPE ", *draw(envelope(canonical=True))]
+    if kind == 7:
+        return [draw(st.sampled_from([b"BODYSTRUCTURE ", b"BODY "])), *draw(canonical_body())]
     value = draw(st.one_of(st.just([b"NIL"]), nstring(canonical=True),
                            st.binary(max_size=20).map(lambda data: [Lit(data)])))
     return [draw(SECTION_NAMES), b" ", *value]
@@ -451,6 +536,9 @@ LIMITS = st.sampled_from(
 
 # ---------------------------------------------------------------- running both
 
+# Examples per property; raise it for a long hunt, e.g. PARSER_EQUIVALENCE_EXAMPLES=20000.
+EXAMPLES = int(os.environ.get("PARSER_EQUIVALENCE_EXAMPLES", "300"))
+
 
 def outcome(parser_class: type[ResponseParser] | type[ReferenceParser], chunks: list[bytes],
             limits: dict[str, int], eof: bool) -> list[object]:
@@ -489,7 +577,7 @@ def assert_same(data: bytes, cuts: list[int], limits: dict[str, int], eof: bool)
     assert ours == theirs, (data, chunks)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(canonical_fetch(), min_size=1, max_size=3), st.lists(st.integers(0, 400),
        max_size=6), st.booleans())
 def test_usual_fetch_responses_parse_as_before(responses: list[list[Piece]], cuts: list[int],
@@ -499,14 +587,14 @@ def test_usual_fetch_responses_parse_as_before(responses: list[list[Piece]], cut
     assert_same(data, cuts, {}, eof)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream(), st.lists(st.integers(0, 400), max_size=6), LIMITS, st.booleans())
 def test_generated_responses_parse_as_before(data: bytes, cuts: list[int],
                                              limits: dict[str, int], eof: bool) -> None:
     assert_same(data, cuts, limits, eof)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=3 * EXAMPLES, deadline=None)
 @given(st.binary(max_size=300), st.lists(st.integers(0, 300), max_size=4), LIMITS, st.booleans())
 def test_arbitrary_bytes_parse_or_fail_as_before(data: bytes, cuts: list[int],
                                                  limits: dict[str, int], eof: bool) -> None:
