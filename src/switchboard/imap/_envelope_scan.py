@@ -24,7 +24,7 @@ from switchboard.imap._build import make_address, make_envelope
 from switchboard.imap._values import unescape
 from switchboard.imap.responses import Address, Envelope
 
-__all__ = ["read_envelope"]
+__all__ = ["read_envelope", "read_envelope_across"]
 
 # An nstring: NIL gives the group None, a quoted string its bytes (still escaped).
 _NSTRING = rb'(?:NIL|"([^"\\]*+(?:\\.[^"\\]*+)*+)")'
@@ -41,6 +41,9 @@ _ENVELOPE = re.compile(
 )
 _ADDRESS_RE = re.compile(_ADDRESS, re.DOTALL)
 _BACKSLASH = b"\\"
+_DQUOTE = b'"'
+# Literals longer than this are no envelope field: not copied into the joined line.
+_INLINE_LIMIT = 4096
 
 _Addresses = tuple[Address, ...]
 
@@ -93,6 +96,57 @@ def read_envelope(line: bytes, pos: int) -> tuple[Envelope, int] | None:
             _text(message_id),
         )
     return envelope, end
+
+
+def read_envelope_across(
+    lines: list[bytes], literals: list[bytes], k: int, pos: int
+) -> tuple[Envelope, int, int] | None:
+    """Read the envelope at ``pos`` of ``lines[k]`` whose strings may be literals.
+
+    Dovecot sends 8-bit header text (a subject, a name) as literals, so the envelope runs over
+    several lines. The lines are joined with each literal written in place of its ``{n}`` header
+    as the quoted string it could have been -- a short literal without ``"`` or ``\\``, whose
+    bytes a quoted string holds as they are -- and the envelope is read from that one line. A
+    literal that cannot be written so becomes a lone ``{``, which no pattern here accepts.
+
+    Returns:
+        The envelope, the index of the line it ends on, and the offset after its ``)`` there;
+        ``None`` if it is not in the usual spelling.
+    """
+    pieces = []
+    # For each line from k on: where its text starts in the joined text, minus where it starts
+    # in the line (so that offset in line = offset in joined text - starts[j - k]).
+    starts = []
+    size = 0
+    first = pos
+    for j in range(k, len(lines)):
+        line = lines[j]
+        starts.append(size - first)
+        if j >= len(literals):
+            pieces.append(line[first:])
+            break
+        brace = line.rfind(b"{")
+        # The header must be a value of its own, after a space or "(" (always so from real
+        # servers); anything else is left to the generic reader, which knows what it means.
+        if brace <= first or line[brace - 1] not in b" (":
+            return None
+        literal = literals[j]
+        if len(literal) <= _INLINE_LIMIT and _DQUOTE not in literal and _BACKSLASH not in literal:
+            written = b'"' + literal + b'"'
+        else:
+            written = b"{"
+        pieces.append(line[first:brace])
+        pieces.append(written)
+        size += brace - first + len(written)
+        first = 0
+    read = read_envelope(b"".join(pieces), 0)
+    if read is None:
+        return None
+    envelope, end = read
+    j = len(starts) - 1
+    while starts[j] + (pos if j == 0 else 0) > end:
+        j -= 1
+    return envelope, k + j, end - starts[j]
 
 
 def _addresses(text: bytes | None) -> _Addresses | None:

@@ -27,7 +27,7 @@ import re
 
 from switchboard.imap._body_scan import scan_body
 from switchboard.imap._build import make_fetch
-from switchboard.imap._envelope_scan import read_envelope
+from switchboard.imap._envelope_scan import read_envelope, read_envelope_across
 from switchboard.imap._fetch import apply_items, build_fetch
 from switchboard.imap._values import decode_text, read_list, tokenize
 from switchboard.imap.errors import ImapProtocolError
@@ -104,9 +104,18 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
             return make_fetch(seq, uid, flags, size, date, envelope, body, modseq, sections)
         if char == _E and line.startswith(b"ENVELOPE (", pos):
             read = read_envelope(line, pos + 9)
-            if read is None:
+            if read is not None:
+                envelope, pos = read
+            elif k < len(literals):
+                # Maybe strings sent as literals (Dovecot does so for 8-bit text).
+                across = read_envelope_across(lines, literals, k, pos + 9)
+                if across is None:
+                    break
+                envelope, k, pos = across
+                line = lines[k]
+                end = len(line)
+            else:
                 break
-            envelope, pos = read
         elif char == _B and (
             line.startswith(b"BODYSTRUCTURE (", pos) or line.startswith(b"BODY (", pos)
         ):

@@ -79,8 +79,7 @@ __all__ = ["ResponseParser"]
 _NO_LITERALS: list[bytes] = []  # shared, never modified
 
 # A literal header ends the line: "{123}" or the non-synchronising "{123+}" (RFC 7888). Servers
-# send only "{n}"; we accept both. Searched in the last 24 bytes of a line only.
-_LITERAL_AT_END = re.compile(rb"\{([0-9]+)\+?\}\Z")
+# send only "{n}"; we accept both. Looked for in the last 24 bytes of a line only.
 _WINDOW = 24
 # Lines whose text is free-form (resp-text): continuation, or "<tag> OK|NO|BAD|BYE|PREAUTH".
 _TEXT_LINE = re.compile(rb"\+|[^ ]+ +(?:OK|NO|BAD|BYE|PREAUTH)(?:[ \[]|\Z)", re.IGNORECASE)
@@ -158,7 +157,7 @@ class ResponseParser:
         # The literal being waited for: its size (-1 when none), the reads that hold its start,
         # and how many bytes they hold.
         self._literal_size = -1
-        self._literal_parts: list[bytes] = []
+        self._literal_parts: list[bytes | memoryview] = []
         self._literal_have = 0
         self._eof = False
         self._error: ImapProtocolError | None = None
@@ -267,11 +266,16 @@ class ResponseParser:
                     end > pos
                     and buf[end - 1] == 0x7D  # "}": a literal header may end the line
                     and (self._lines or not _TEXT_LINE.match(line))
-                    and (header := _LITERAL_AT_END.search(line, max(0, end - pos - _WINDOW)))
-                    is not None
                 ):
-                    self._start_literal(line, newline + 1 - pos, int(header[1]))
-                    continue
+                    # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes: the last
+                    # "{" is the only one that can start it (a header holds no other).
+                    brace = line.rfind(b"{", max(0, end - pos - _WINDOW))
+                    digits = line[brace + 1 : -1]
+                    if digits[-1:] == b"+":
+                        digits = digits[:-1]
+                    if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
+                        self._start_literal(line, newline + 1 - pos, int(digits))
+                        continue
                 if self._lines:
                     lines, literals = self._lines, self._literals
                     lines.append(line)
@@ -328,7 +332,8 @@ class ResponseParser:
                 self._pos = self._scan = pos + size
             return
         self._literal_size = size
-        self._literal_parts = [buf[pos:]] if available else []  # type: ignore[list-item]
+        # A view, not a copy: the literal is copied once, when its reads are joined.
+        self._literal_parts = [memoryview(buf)[pos:]] if available else []
         self._literal_have = available
         self._buf = b""
         self._pos = self._scan = 0
@@ -336,22 +341,19 @@ class ResponseParser:
     def _end_literal(self) -> None:
         """The awaited literal is complete: join its reads; the excess starts the next line."""
         parts = self._literal_parts
-        excess = self._literal_have - self._literal_size
-        rest = b""
-        if excess:
-            # Only the last read can hold bytes past the literal: the one before did not
-            # complete it.
-            last = parts[-1]
-            cut = len(last) - excess
-            rest = last[cut:]
-            parts[-1] = last[:cut]
+        last = parts[-1]
+        # Only the last read can hold bytes past the literal (the one before did not complete
+        # it); they stay where they are, as the buffer.
+        cut = len(last) - (self._literal_have - self._literal_size)
+        if cut < len(last):
+            parts[-1] = memoryview(last)[:cut]
         # One copy of the literal; none when it arrived in a single read.
         self._literals.append(b"".join(parts))
         self._literal_parts = []
         self._literal_have = 0
         self._literal_size = -1
-        self._buf = rest
-        self._pos = self._scan = 0
+        self._buf = last if cut < len(last) else b""  # type: ignore[assignment]
+        self._pos = self._scan = cut if cut < len(last) else 0
 
     def _check_usable(self) -> None:
         if self._error is not None:

@@ -109,6 +109,9 @@ def nstring(draw: st.DrawFn, canonical: bool = False, escapes: bool = False) -> 
     if canonical:
         if draw(st.integers(0, 3)) == 0:
             return [b"NIL"]
+        if escapes and draw(st.integers(0, 15)) == 0:
+            # Dovecot sends 8-bit text as a literal.
+            return [Lit(draw(st.one_of(PLAIN, st.binary(max_size=10))))]
         if escapes and draw(st.integers(0, 9)) == 0:
             return [draw(quoted(draw(st.sampled_from([b'say "hi"', b"a\\b", b"\\"]))))]
         return [b'"' + draw(PLAIN) + b'"']
