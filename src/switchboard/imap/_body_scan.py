@@ -28,16 +28,16 @@ from switchboard.imap.responses import BodyPart
 
 __all__ = ["scan_body"]
 
-_STRING = rb'"([^"\\]*)"'
-_NSTRING = rb'(?:NIL|"([^"\\]*)")'
+_STRING = rb'"([^"\\]*+)"'
+_NSTRING = rb'(?:NIL|"([^"\\]*+)")'
 _NUMBER = rb"(?:NIL|([0-9]+))"
 # Parameters, captured whole (read again with _PAIR): NIL, (), or string pairs.
-_PARAMS = rb'(NIL|\((?:"[^"\\]*" "[^"\\]*"(?: "[^"\\]*" "[^"\\]*")*)?\))'
+_PARAMS = rb'(NIL|\((?:"[^"\\]*+" "[^"\\]*+"(?: "[^"\\]*+" "[^"\\]*+")*+)?\))'
 _PAIR = re.compile(rb'"([^"\\]*)" "([^"\\]*)"')
 # Disposition: NIL, or (type params); two groups.
 _DISPOSITION = rb"(?:NIL|\(" + _STRING + rb" " + _PARAMS + rb"\))"
 # Language: NIL, one string, or a list of strings captured whole; two groups.
-_LANGUAGE = rb'(?:NIL|' + _STRING + rb'|\(((?:"[^"\\]*")(?: "[^"\\]*")*)\))'
+_LANGUAGE = rb'(?:NIL|' + _STRING + rb'|\(("[^"\\]*+"(?: "[^"\\]*+")*+)\))'
 _STRING_RE = re.compile(_STRING)
 # The extension data of a single part, each field optional after the one before (RFC 3501
 # body-ext-1part): MD5, disposition, language, location; six groups.
@@ -144,7 +144,7 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
     """
     if depth > _MAX_DEPTH:
         return None
-    if line[pos + 1 : pos + 2] == b"(":
+    if line.startswith(b"((", pos):
         return _multipart(line, pos, depth)
     text = _TEXT_PART.match(line, pos)
     if text is not None:
@@ -250,10 +250,9 @@ def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None
             return None
         part, end = child
         parts.append(part)
-        after = line[end : end + 2]
-        if after[:1] == b"(":
+        if line.startswith(b"(", end):
             continue
-        if after == b" (":  # spaces between the children (Exchange, Stalwart)
+        if line.startswith(b" (", end):  # spaces between the children (Exchange, Stalwart)
             end += 1
             continue
         break
@@ -274,8 +273,8 @@ def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None
         None,
         None,
         None,
-        _disposition(kind, disposition),
-        _language(language, languages),
+        None if disposition is None else _disposition(kind, disposition),
+        None if language is None and languages is None else _language(language, languages),
         location,
     )
     return part, rest.end()

@@ -32,7 +32,9 @@ _NSTRING_UNCAPTURED = rb'(?:NIL|"[^"\\]*+(?:\\.[^"\\]*+)*+")'
 _ADDRESS = rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)"
 _ADDRESS_UNCAPTURED = rb"\(" + rb" ".join([_NSTRING_UNCAPTURED] * 4) + rb"\)"
 # An address list: NIL (the group is None) or a list of addresses, captured whole.
-_ADDRESS_LIST = rb"(?:NIL|(\((?:" + _ADDRESS_UNCAPTURED + rb" ?)+\)))"
+_ADDRESS_LIST = (
+    rb"(?:NIL|(\(" + _ADDRESS_UNCAPTURED + rb"(?: ?" + _ADDRESS_UNCAPTURED + rb")*+\)))"
+)
 # RFC 3501 envelope: date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
 # message-id; one group each.
 _ENVELOPE = re.compile(
@@ -66,6 +68,11 @@ def read_envelope(line: bytes, pos: int) -> tuple[Envelope, int] | None:
     date, subject, from_, sender, reply_to, to, cc, bcc, in_reply_to, message_id = (
         match.groups()
     )
+    end = match.end()
+    if line.find(_BACKSLASH, pos, end) >= 0:
+        # An escape somewhere: undo it in the strings (address lists do so when first read).
+        date, subject = _text(date), _text(subject)
+        in_reply_to, message_id = _text(in_reply_to), _text(message_id)
     known = _ADDRESS_LISTS
     # get() of None is None: a NIL list stays None without a test.
     envelope = make_envelope(
@@ -80,21 +87,6 @@ def read_envelope(line: bytes, pos: int) -> tuple[Envelope, int] | None:
         in_reply_to,
         message_id,
     )
-    end = match.end()
-    if line.find(_BACKSLASH, pos, end) >= 0:
-        # An escape somewhere (address lists were unescaped when read): undo it in the strings.
-        envelope = make_envelope(
-            _text(date),
-            _text(subject),
-            envelope.from_,
-            envelope.sender,
-            envelope.reply_to,
-            envelope.to,
-            envelope.cc,
-            envelope.bcc,
-            _text(in_reply_to),
-            _text(message_id),
-        )
     return envelope, end
 
 
