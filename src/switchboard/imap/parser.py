@@ -1,24 +1,29 @@
 """Turn the bytes an IMAP server sends into typed responses, without doing any I/O.
 
-The parser has the sans-I/O doors of style.md §2.2: the connection feeds it bytes with
-:meth:`ResponseParser.receive_data` and :meth:`ResponseParser.receive_eof` and takes
-:mod:`switchboard.imap.responses` values out with :meth:`ResponseParser.next_response` until it
-returns ``None`` (need more data). Nothing here imports asyncio, socket, ssl, threading or time.
+The parser is sans-I/O: the connection feeds it bytes with :meth:`ResponseParser.receive_data`
+and :meth:`ResponseParser.receive_eof` and takes :mod:`switchboard.imap.responses` values out
+with :meth:`ResponseParser.next_response` until it returns ``None`` (need more data). Nothing
+here imports asyncio, socket, ssl, threading or time.
 
 How it works:
 
 1. *Framing.* A response is one or more lines; a line ending in ``{n}`` (or ``{n+}``) is
    followed by an n-byte literal and the response continues on the line after it (RFC 3501
-   §4.3). The framer keeps one ``bytearray`` and offsets into it, remembers where it stopped
-   searching for LF, and waits for a literal by comparing one length, so a 50 MB ``BODY[]``
-   arriving in many small reads costs linear time. Each literal is copied exactly once, when
-   its response is complete. Consumed bytes are dropped from the front of the buffer only
-   when they are at least half of it (amortised linear).
-2. *Tokens.* :class:`_Reader` (in :mod:`switchboard.imap._values`) reads the generic IMAP
-   value grammar over those lines and literals: atoms, quoted strings, literals, NIL,
-   parenthesised lists.
-3. *Meaning.* Each known response turns its values into the fixed dataclasses; FETCH,
-   ENVELOPE and BODYSTRUCTURE live in :mod:`switchboard.imap._fetch`.
+   §4.3). The framer keeps the read it got (``bytes``) and an offset into it, and slices each
+   line out once. A literal inside the read is one slice; one that spans reads is kept as those
+   reads (views, not copies) and joined once when complete, so a 50 MB ``BODY[]`` arriving in
+   many small reads costs one copy and linear time. Only a long partial line growing by small
+   reads is appended to a ``bytearray``.
+2. *The usual responses.* ``* n FETCH (``, ``* n EXISTS``, ``* n EXPUNGE``, ``* n RECENT`` and
+   ``* SEARCH ...`` in their usual spelling are read with a few regexes straight from the line
+   (:mod:`switchboard.imap._fetch_scan`, :mod:`~switchboard.imap._envelope_scan`,
+   :mod:`~switchboard.imap._body_scan`), without building generic values.
+3. *Everything else*, and any FETCH item those patterns do not take, goes through the generic
+   reader (:mod:`switchboard.imap._values`: one regex cuts a line into tokens, a loop with an
+   explicit stack builds atoms, strings, literals, NIL and lists) and the interpreters of
+   :mod:`switchboard.imap._fetch` and this module. The usual path gives exactly what the
+   generic path gives for the same text; property tests check both against the parser this
+   one replaced (``tests/unit/imap/test_parser_equivalence.py``).
 
 Limits: ``max_line_bytes`` bounds each stretch of text between literals, ``max_literal_bytes``
 each literal (checked on its ``{n}`` header, before any byte of it is buffered), and
