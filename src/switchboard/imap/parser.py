@@ -86,6 +86,8 @@ _NO_LITERALS: list[bytes] = []  # shared, never modified
 # A literal header ends the line: "{123}" or the non-synchronising "{123+}" (RFC 7888). Servers
 # send only "{n}"; we accept both. Looked for in the last 24 bytes of a line only.
 _WINDOW = 24
+# Reads of a literal shorter than this are gathered in one bytearray rather than kept apart.
+_SMALL_READ = 4096
 # Lines whose text is free-form (resp-text): continuation, or "<tag> OK|NO|BAD|BYE|PREAUTH".
 _TEXT_LINE = re.compile(rb"\+|[^ ]+ +(?:OK|NO|BAD|BYE|PREAUTH)(?:[ \[]|\Z)", re.IGNORECASE)
 _TAGGED_STATUS = re.compile(rb"(OK|NO|BAD)(?=[ \[]|\Z)", re.IGNORECASE)
@@ -162,7 +164,7 @@ class ResponseParser:
         # The literal being waited for: its size (-1 when none), the reads that hold its start,
         # and how many bytes they hold.
         self._literal_size = -1
-        self._literal_parts: list[bytes | memoryview] = []
+        self._literal_parts: list[bytes | bytearray | memoryview] = []
         self._literal_have = 0
         self._eof = False
         self._error: ImapProtocolError | None = None
@@ -189,7 +191,15 @@ class ResponseParser:
             data = bytes(data)  # our own immutable copy of a bytearray or memoryview
         if self._literal_size >= 0:
             # Inside a literal: keep the reads as they are and join them once, when complete.
-            self._literal_parts.append(data)
+            # Small reads are gathered in a bytearray instead, so that a literal trickling in
+            # byte by byte costs its size in memory, not a list entry and an object per byte.
+            parts = self._literal_parts
+            if len(data) >= _SMALL_READ:
+                parts.append(data)
+            elif parts and isinstance(parts[-1], bytearray):
+                parts[-1] += data
+            else:
+                parts.append(bytearray(data))
             self._literal_have += len(data)
             if self._literal_have >= self._literal_size:
                 self._end_literal()
@@ -348,17 +358,24 @@ class ResponseParser:
         parts = self._literal_parts
         last = parts[-1]
         # Only the last read can hold bytes past the literal (the one before did not complete
-        # it); they stay where they are, as the buffer.
+        # it); they become the buffer.
         cut = len(last) - (self._literal_have - self._literal_size)
+        buf: bytes | bytearray = b""
+        pos = 0
         if cut < len(last):
-            parts[-1] = memoryview(last)[:cut]
+            if isinstance(last, bytes):
+                parts[-1] = memoryview(last)[:cut]
+                buf, pos = last, cut  # no copy: the read stays the buffer
+            else:
+                parts[-1] = last[:cut]
+                buf = bytes(last[cut:])
         # One copy of the literal; none when it arrived in a single read.
         self._literals.append(b"".join(parts))
         self._literal_parts = []
         self._literal_have = 0
         self._literal_size = -1
-        self._buf = last if cut < len(last) else b""  # type: ignore[assignment]
-        self._pos = self._scan = cut if cut < len(last) else 0
+        self._buf = buf
+        self._pos = self._scan = pos
 
     def _check_usable(self) -> None:
         if self._error is not None:
