@@ -255,42 +255,10 @@ class ResponseParser:
                 if self._literal_size >= 0:
                     self._check_eof()
                     return None
-                buf, pos = self._buf, self._pos
-                newline = buf.find(b"\n", self._scan)
-                if newline < 0:
-                    # +1: a CR may already be here, waiting for its LF; it is not counted.
-                    if len(buf) - pos > self.max_line_bytes + 1:
-                        raise self._line_too_long()
-                    self._scan = len(buf)
+                line = self._next_line()
+                if line is None:
                     self._check_eof()
                     return None
-                if isinstance(buf, bytearray):
-                    # The long line is complete: back to an immutable buffer (one copy).
-                    self._buf = buf = bytes(buf)
-                end = newline - 1 if newline > pos and buf[newline - 1] == 0x0D else newline
-                if end - pos > self.max_line_bytes:
-                    raise self._line_too_long()
-                line = buf[pos:end]
-                next_start = newline + 1
-                if next_start == len(buf):
-                    # All framed: drop the read so an idle connection holds no buffer.
-                    self._buf = b""
-                    next_start = 0
-                self._pos = self._scan = next_start
-                if (
-                    end > pos
-                    and buf[end - 1] == 0x7D  # "}": a literal header may end the line
-                    and (self._lines or not _TEXT_LINE.match(line))
-                ):
-                    # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes: the last
-                    # "{" is the only one that can start it (a header holds no other).
-                    brace = line.rfind(b"{", max(0, end - pos - _WINDOW))
-                    digits = line[brace + 1 : -1]
-                    if digits[-1:] == b"+":
-                        digits = digits[:-1]
-                    if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
-                        self._start_literal(line, newline + 1 - pos, int(digits))
-                        continue
                 if self._lines:
                     lines, literals = self._lines, self._literals
                     lines.append(line)
@@ -304,6 +272,63 @@ class ResponseParser:
             self._error = exc
             raise
 
+    def _next_line(self) -> bytes | None:
+        """Frame up to the last line of a response; return it, or ``None`` for more data.
+
+        The lines before it, and the literals after them, go to ``_lines`` and ``_literals``.
+
+        Raises:
+            LimitExceeded: a line, a literal or the response is too long.
+        """
+        buf, pos = self._buf, self._pos
+        scan = self._scan
+        while True:
+            newline = buf.find(b"\n", scan)
+            if newline < 0:
+                # +1: a CR may already be here, waiting for its LF; it is not counted.
+                if len(buf) - pos > self.max_line_bytes + 1:
+                    raise self._line_too_long()
+                self._scan = len(buf)
+                self._pos = pos
+                return None
+            if isinstance(buf, bytearray):
+                # The long line is complete: back to an immutable buffer (one copy).
+                self._buf = buf = bytes(buf)
+            end = newline - 1 if newline > pos and buf[newline - 1] == 0x0D else newline
+            if end - pos > self.max_line_bytes:
+                raise self._line_too_long()
+            line = buf[pos:end]
+            start = newline + 1
+            if (
+                end > pos
+                and buf[end - 1] == 0x7D  # "}": a literal header may end the line
+                and (self._lines or not _TEXT_LINE.match(line))
+            ):
+                # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes: the last "{"
+                # is the only one that can start it (a header holds no other).
+                brace = line.rfind(b"{", max(0, end - pos - _WINDOW))
+                digits = line[brace + 1 : -1]
+                if digits[-1:] == b"+":
+                    digits = digits[:-1]
+                if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
+                    size = int(digits)
+                    framed = self._check_literal(size, start - pos)
+                    self._lines.append(line)
+                    self._response_bytes = framed + size
+                    pos = scan = start + size
+                    if pos <= len(buf):
+                        # The whole literal is here: one slice.
+                        self._literals.append(buf[start:pos])
+                        continue
+                    self._wait_for_literal(buf, start, size)
+                    return None
+            if start == len(buf):
+                # All framed: drop the read so an idle connection holds no buffer.
+                self._buf = b""
+                start = 0
+            self._pos = self._scan = start
+            return line
+
     def _check_eof(self) -> None:
         """Before "need more data": raise if the stream ended in the middle of a response."""
         if self._eof and (
@@ -314,8 +339,8 @@ class ResponseParser:
                 f"connection closed in the middle of a response ({pending} bytes pending)"
             )
 
-    def _start_literal(self, line: bytes, line_bytes: int, size: int) -> None:
-        """Frame ``line`` (ending in a ``{size}`` header) and the literal after it.
+    def _check_literal(self, size: int, line_bytes: int) -> int:
+        """Check a ``{size}`` header; return the response's bytes up to the literal.
 
         Raises:
             LimitExceeded: the literal or the whole response would be too large.
@@ -333,23 +358,15 @@ class ResponseParser:
                 limit_name="max_response_bytes",
                 limit=self.max_response_bytes,
             )
-        self._lines.append(line)
-        self._response_bytes = framed + size
-        buf, pos = self._buf, self._pos
-        available = len(buf) - pos
-        if available >= size:
-            # The whole literal is here: one slice (no copy when it is the whole read).
-            self._literals.append(buf[pos : pos + size])  # type: ignore[arg-type]
-            if pos + size == len(buf):
-                self._buf = b""
-                self._pos = self._scan = 0
-            else:
-                self._pos = self._scan = pos + size
-            return
+        return framed
+
+    def _wait_for_literal(self, buf: bytes, start: int, size: int) -> None:
+        """Wait for the rest of a literal whose first bytes are ``buf[start:]``."""
         self._literal_size = size
+        have = len(buf) - start
         # A view, not a copy: the literal is copied once, when its reads are joined.
-        self._literal_parts = [memoryview(buf)[pos:]] if available else []
-        self._literal_have = available
+        self._literal_parts = [memoryview(buf)[start:]] if have else []
+        self._literal_have = have
         self._buf = b""
         self._pos = self._scan = 0
 
