@@ -103,15 +103,14 @@ def _body(size: int, uid: int) -> bytes:
     return text[:size].ljust(size, b"x")
 
 
-def corpus() -> dict[str, tuple[bytes, int]]:
-    """Return each kind's stream of responses and how many responses it holds."""
+def corpus(n: int = 2000) -> dict[str, tuple[bytes, int]]:
+    """Return each kind's stream of responses and how many it holds (about ``n`` a kind)."""
     kinds: dict[str, tuple[bytes, int]] = {}
 
     def add(name: str, responses: Iterator[bytes]) -> None:
         items = list(responses)
         kinds[name] = (b"".join(items), len(items))
 
-    n = 2000
     add("fetch-envelope", (_fetch(i, f"ENVELOPE {_envelope(i)}") for i in range(1, n + 1)))
     add("fetch-envelope-escapes",
         (_fetch(i, f"ENVELOPE {_envelope(i, escaped=True)}") for i in range(1, n + 1)))
@@ -123,10 +122,10 @@ def corpus() -> dict[str, tuple[bytes, int]]:
         for i in range(1, n + 1)))
     add("fetch-body-10k", (
         b"* %d FETCH (UID %d BODY[] {10240}\r\n%s)\r\n" % (i, i, _body(10240, i))
-        for i in range(1, 201)))
+        for i in range(1, max(2, n // 10) + 1)))
     add("fetch-body-1m", (
         b"* %d FETCH (UID %d BODY[] {1048576}\r\n%s)\r\n" % (i, i, _body(1 << 20, i))
-        for i in range(1, 5)))
+        for i in range(1, max(1, n // 500) + 1)))
     add("exists-expunge-recent", (
         (b"* %d EXISTS\r\n", b"* %d RECENT\r\n", b"* %d EXPUNGE\r\n")[i % 3] % i
         for i in range(1, 3 * n)))
@@ -142,7 +141,7 @@ def corpus() -> dict[str, tuple[bytes, int]]:
         for i in range(1, n + 1)))
     add("search-10000", (
         b"* SEARCH " + b" ".join(b"%d" % (r * 100_000 + u) for u in range(1, 10_001)) + b"\r\n"
-        for r in range(1, 11)))
+        for r in range(1, max(1, n // 200) + 1)))
     add("tagged-codes", (
         (b"A%d OK [READ-WRITE] SELECT completed\r\n",
          b"* OK [UIDVALIDITY %d] UIDs valid\r\n",
@@ -227,8 +226,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per kind")
     parser.add_argument("--kinds", default="", help="comma-separated kinds (default: all)")
+    parser.add_argument("--count", type=int, default=2000,
+                        help="responses per kind (fewer for the large ones)")
     args = parser.parse_args()
-    kinds = corpus()
+    kinds = corpus(args.count)
     chosen = [k for k in args.kinds.split(",") if k] or list(kinds)
     for name in chosen:
         if name not in kinds:

@@ -74,3 +74,11 @@ def test_fetch_returns_the_same_bytes_as_imaplib() -> None:
     lines = run_bench("fetch.py", "--messages", "20", "--message-bytes", "2000", "--rounds", "1")
     assert "20 messages" in lines[0], lines
     assert lines[-1].startswith("getMessages raw throughput vs imaplib: "), lines
+
+
+def test_parser_benchmark_compares_both_parsers_on_every_kind() -> None:
+    lines = run_bench("parser.py", "--count", "20", "--rounds", "1")
+    for kind in ("fetch-envelope", "fetch-bodystructure-multipart", "fetch-body-1m",
+                 "search-10000", "tagged-codes"):
+        assert any(line.split()[:1] == [kind] for line in lines), lines
+    assert lines[-1].startswith("FETCH responses, ours vs previous parser: "), lines
