@@ -18,9 +18,26 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.imap.responses import Address, BodyPart, Envelope, Fetch
+from switchboard.imap.responses import (
+    Address,
+    BodyPart,
+    Envelope,
+    Fetch,
+    ResponseCode,
+    Status,
+    StatusResponse,
+    TaggedResponse,
+)
 
-__all__ = ["make_address", "make_body", "make_envelope", "make_fetch"]
+__all__ = [
+    "make_address",
+    "make_body",
+    "make_code",
+    "make_envelope",
+    "make_fetch",
+    "make_status",
+    "make_tagged",
+]
 
 _Setter = Callable[[Any, Any], None]
 
@@ -226,3 +243,39 @@ def make_body(
     _B_LANGUAGE(part, language)
     _B_LOCATION(part, location)
     return part
+
+
+_C_NAME, _C_VALUE = _setters(ResponseCode, "name", "value")
+
+
+def make_code(name: str, value: int | tuple[str, ...] | str | None) -> ResponseCode:
+    """Return ``ResponseCode(name, value)``."""
+    code = _new(ResponseCode)
+    _C_NAME(code, name)
+    _C_VALUE(code, value)
+    return code
+
+
+_T_TAG, _T_STATUS, _T_CODE, _T_TEXT = _setters(TaggedResponse, "tag", "status", "code", "text")
+
+
+def make_tagged(tag: str, status: Status, code: ResponseCode | None, text: str) -> TaggedResponse:
+    """Return ``TaggedResponse(tag, status, code, text)``."""
+    response = _new(TaggedResponse)
+    _T_TAG(response, tag)
+    _T_STATUS(response, status)
+    _T_CODE(response, code)
+    _T_TEXT(response, text)
+    return response
+
+
+_S_STATUS, _S_CODE, _S_TEXT = _setters(StatusResponse, "status", "code", "text")
+
+
+def make_status(status: Status, code: ResponseCode | None, text: str) -> StatusResponse:
+    """Return ``StatusResponse(status, code, text)``."""
+    response = _new(StatusResponse)
+    _S_STATUS(response, status)
+    _S_CODE(response, code)
+    _S_TEXT(response, text)
+    return response

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import re
 
+from switchboard.imap._build import make_code, make_status, make_tagged
 from switchboard.imap._fetch import parse_fetch
 from switchboard.imap._fetch_scan import scan_fetch
 from switchboard.imap._values import Reader, Value, decode_text, name_of, to_int
@@ -74,8 +75,6 @@ from switchboard.imap.responses import (
     ResponseCode,
     Search,
     Status,
-    StatusResponse,
-    TaggedResponse,
     Unknown,
 )
 
@@ -100,6 +99,7 @@ _FAST_UNTAGGED = re.compile(
     rb"\* (?:([0-9]+) (?:FETCH (\()|(EXISTS|EXPUNGE|RECENT)(?=[ ()]|\Z))"
     rb"|SEARCH((?: [0-9]+)*+) *+\Z)"
 )
+_STATUSES = {status.value.encode(): status for status in Status}
 _NUMBERED: dict[bytes, type[Exists | Expunge | Recent]] = {
     b"EXISTS": Exists,
     b"EXPUNGE": Expunge,
@@ -431,9 +431,9 @@ def _parse_frame(lines: list[bytes], literals: list[bytes]) -> Response | None:
     match = _TAGGED_STATUS.match(rest.lstrip(b" "))
     if match is None:
         raise ImapProtocolError(f"tagged response without OK/NO/BAD: {first[:80]!r}")
-    status = Status(match[1].upper().decode("ascii"))
+    status = _STATUSES[match[1].upper()]
     code, text = _parse_resp_text(rest.lstrip(b" ")[match.end() :])
-    return TaggedResponse(tag.decode("latin-1"), status, code, text)
+    return make_tagged(tag.decode("latin-1"), status, code, text)
 
 
 def _parse_resp_text(data: bytes) -> tuple[ResponseCode | None, str]:
@@ -446,7 +446,18 @@ def _parse_resp_text(data: bytes) -> tuple[ResponseCode | None, str]:
         raise ImapProtocolError(f"unterminated response code: {data[:80]!r}")
     inner = data[1:close]
     text = data[close + 1 :]
-    return _parse_code(inner), decode_text(text[1:] if text[:1] == b" " else text)
+    # Codes are immutable and come back often ([READ-WRITE], [CAPABILITY ...]): read once.
+    code = _CODES.get(inner)
+    if code is None:
+        code = _parse_code(inner)
+        if len(_CODES) >= _CODES_LIMIT:
+            _CODES.clear()
+        _CODES[inner] = code
+    return code, decode_text(text[1:] if text[:1] == b" " else text)
+
+
+_CODES: dict[bytes, ResponseCode] = {}
+_CODES_LIMIT = 256
 
 
 def _parse_code(inner: bytes) -> ResponseCode:
@@ -456,15 +467,15 @@ def _parse_code(inner: bytes) -> ResponseCode:
     if not name:
         raise ImapProtocolError("empty response code")
     if name in _INT_CODES:
-        return ResponseCode(name, to_int(raw_value.decode("latin-1")))
+        return make_code(name, to_int(raw_value.decode("latin-1")))
     if name == "CAPABILITY":
-        return ResponseCode(name, tuple(a.upper() for a in _atoms(raw_value)))
+        return make_code(name, tuple(a.upper() for a in _atoms(raw_value)))
     if name == "PERMANENTFLAGS":
         value = Reader([raw_value], []).value()
         if not isinstance(value, list):
             raise ImapProtocolError("PERMANENTFLAGS without a flag list")
-        return ResponseCode(name, tuple(name_of(v) for v in value))
-    return ResponseCode(name, decode_text(raw_value) if raw_value else None)
+        return make_code(name, tuple(name_of(v) for v in value))
+    return make_code(name, decode_text(raw_value) if raw_value else None)
 
 
 def _atoms(data: bytes) -> list[str]:
@@ -476,7 +487,7 @@ def _parse_untagged(lines: list[bytes], literals: list[bytes]) -> Response:
     if status_match is not None:
         # Free text: parse the raw line, not tokens ("[" may follow the word directly).
         code, text = _parse_resp_text(lines[0][status_match.end() :])
-        return StatusResponse(Status(status_match[1].upper().decode("ascii")), code, text)
+        return make_status(_STATUSES[status_match[1].upper()], code, text)
     reader = Reader(lines, literals, start=2)
     first: Value = reader.value() if not reader.at_end() else None
     if not isinstance(first, str):
