@@ -1,9 +1,9 @@
 """Turn the bytes an IMAP server sends into typed responses, without doing any I/O.
 
-The parser is sans-I/O: the connection feeds it bytes with :meth:`ResponseParser.receive_data`
-and :meth:`ResponseParser.receive_eof` and takes :mod:`switchboard.imap.responses` values out
-with :meth:`ResponseParser.next_response` until it returns ``None`` (need more data). Nothing
-here imports asyncio, socket, ssl, threading or time.
+The parser is sans-I/O (docs/architecture.md, "Conventions"): the connection feeds it bytes with
+:meth:`ResponseParser.receive_data` and :meth:`ResponseParser.receive_eof` and takes
+:mod:`switchboard.imap.responses` values out with :meth:`ResponseParser.next_response` until it
+returns ``None`` (need more data). Nothing here imports asyncio, socket, ssl, threading or time.
 
 How it works:
 
