@@ -1,7 +1,9 @@
 """Interpret the values of a FETCH response: items, ENVELOPE and BODYSTRUCTURE.
 
 Private to :mod:`switchboard.imap.parser`, which hands over the parenthesised item list as
-generic values (see :mod:`switchboard.imap._values`).
+generic values (see :mod:`switchboard.imap._values`). Canonical FETCH lines mostly never get
+here: :mod:`switchboard.imap._fetch_scan` reads them straight from the line and hands over only
+the items it does not read itself (BODYSTRUCTURE, unusual spellings).
 
 Tolerances, each for a server quirk seen in the wild or allowed for:
 
@@ -25,13 +27,37 @@ See Also:
 
 from __future__ import annotations
 
+from switchboard.imap._build import make_address, make_body, make_envelope, make_fetch
 from switchboard.imap._values import Value, decode_text, name_of, to_int, to_nstring
 from switchboard.imap.errors import ImapProtocolError
 from switchboard.imap.responses import Address, BodyPart, Envelope, Fetch
 
-__all__ = ["parse_body", "parse_envelope", "parse_fetch"]
+__all__ = [
+    "apply_items",
+    "build_fetch",
+    "new_fields",
+    "parse_body",
+    "parse_envelope",
+    "parse_fetch",
+]
 
 _RFC822_SECTIONS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT"})
+_MESSAGE_SUBTYPES = frozenset({"rfc822", "global"})
+
+# The item values read so far are kept in a list, by index: uid, flags, size, internaldate,
+# envelope, body, modseq, sections (the order of make_fetch's arguments after seq). A list, not an
+# object: the fast path fills it with plain stores.
+UID, FLAGS, SIZE, INTERNALDATE, ENVELOPE, BODY, MODSEQ, SECTIONS = range(8)
+
+
+def new_fields() -> list[object]:
+    """Return empty :data:`FetchFields`: every item absent, no sections."""
+    return [None, None, None, None, None, None, None, {}]
+
+
+def build_fetch(seq: int, fields: list[object]) -> Fetch:
+    """Return the :class:`Fetch` for ``seq`` holding ``fields``."""
+    return make_fetch(seq, *fields)  # type: ignore[arg-type]
 
 
 def parse_fetch(seq: int, items: Value) -> Fetch:
@@ -43,49 +69,74 @@ def parse_fetch(seq: int, items: Value) -> Fetch:
     """
     if not isinstance(items, list) or len(items) % 2:
         raise ImapProtocolError("FETCH without a list of name/value pairs")
-    uid = size = modseq = None
-    flags: tuple[str, ...] | None = None
-    internaldate: str | None = None
-    envelope: Envelope | None = None
-    bodystructure: BodyPart | None = None
-    sections: dict[str, bytes | None] = {}
-    for key, value in zip(items[::2], items[1::2], strict=True):
+    fields = new_fields()
+    apply_items(fields, items)
+    return build_fetch(seq, fields)
+
+
+# Item names as servers spell them, to skip upper() and replace() for them.
+_CANONICAL = {
+    name: name
+    for name in (
+        "UID",
+        "FLAGS",
+        "RFC822.SIZE",
+        "INTERNALDATE",
+        "MODSEQ",
+        "ENVELOPE",
+        "BODYSTRUCTURE",
+        "BODY",
+        "BODY[]",
+        "BODY[HEADER]",
+        "BODY[TEXT]",
+        "RFC822",
+        "RFC822.HEADER",
+        "RFC822.TEXT",
+    )
+}
+
+
+def apply_items(fields: list[object], items: list[Value]) -> None:
+    """Interpret the name/value pairs ``items`` (an even number) into ``fields``; later wins.
+
+    Raises:
+        ImapProtocolError: an item name is not an atom, or a known item is malformed.
+    """
+    for index in range(0, len(items), 2):
+        key = items[index]
+        value = items[index + 1]
         if not isinstance(key, str):
             raise ImapProtocolError("FETCH item name is not an atom")
-        name = key.upper().replace(".PEEK", "")
+        name = _CANONICAL.get(key) or key.upper().replace(".PEEK", "")
         if name == "UID":
-            uid = to_int(value)
+            fields[UID] = to_int(value)
         elif name == "FLAGS":
             if not isinstance(value, list):
                 raise ImapProtocolError("FETCH FLAGS is not a list")
-            flags = tuple(name_of(f) for f in value)
+            fields[FLAGS] = tuple([name_of(f) for f in value])
         elif name == "RFC822.SIZE":
-            size = to_int(value)
+            fields[SIZE] = to_int(value)
         elif name == "INTERNALDATE":
             date = to_nstring(value)
-            internaldate = None if date is None else decode_text(date)
+            fields[INTERNALDATE] = None if date is None else decode_text(date)
         elif name == "MODSEQ":
             if not isinstance(value, list) or len(value) != 1:
                 raise ImapProtocolError("FETCH MODSEQ is not a one-number list")
-            modseq = to_int(value[0])
+            fields[MODSEQ] = to_int(value[0])
         elif name == "ENVELOPE":
-            envelope = parse_envelope(value)
+            fields[ENVELOPE] = parse_envelope(value)
         elif name in ("BODYSTRUCTURE", "BODY"):
-            bodystructure = parse_body(value)
+            fields[BODY] = parse_body(value)
         elif "[" in name or name in _RFC822_SECTIONS:
-            sections[name] = to_nstring(value)
+            fields[SECTIONS][name] = to_nstring(value)  # type: ignore[index]
         # Anything else is an item we did not ask for; its value was read, so skip it.
-    return Fetch(
-        seq,
-        uid=uid,
-        flags=flags,
-        size=size,
-        internaldate=internaldate,
-        envelope=envelope,
-        bodystructure=bodystructure,
-        modseq=modseq,
-        sections=sections,
-    )
+
+
+def _nstring(value: Value) -> bytes | None:
+    # to_nstring without the call for the usual kinds.
+    if value is None or value.__class__ is bytes:
+        return value
+    return to_nstring(value)
 
 
 def parse_envelope(value: Value) -> Envelope:
@@ -97,17 +148,17 @@ def parse_envelope(value: Value) -> Envelope:
     """
     if not isinstance(value, list) or len(value) < 10:
         raise ImapProtocolError("ENVELOPE is not a list of 10 items")
-    return Envelope(
-        date=to_nstring(value[0]),
-        subject=to_nstring(value[1]),
-        from_=_addresses(value[2]),
-        sender=_addresses(value[3]),
-        reply_to=_addresses(value[4]),
-        to=_addresses(value[5]),
-        cc=_addresses(value[6]),
-        bcc=_addresses(value[7]),
-        in_reply_to=to_nstring(value[8]),
-        message_id=to_nstring(value[9]),
+    return make_envelope(
+        _nstring(value[0]),
+        _nstring(value[1]),
+        _addresses(value[2]),
+        _addresses(value[3]),
+        _addresses(value[4]),
+        _addresses(value[5]),
+        _addresses(value[6]),
+        _addresses(value[7]),
+        _nstring(value[8]),
+        _nstring(value[9]),
     )
 
 
@@ -120,7 +171,10 @@ def _addresses(value: Value) -> tuple[Address, ...] | None:
     for item in value:
         if not isinstance(item, list) or len(item) != 4:
             raise ImapProtocolError("envelope address is not a list of 4 items")
-        addresses.append(Address(*(to_nstring(field) for field in item)))
+        name, route, mailbox, host = item
+        addresses.append(
+            make_address(_nstring(name), _nstring(route), _nstring(mailbox), _nstring(host))
+        )
     return tuple(addresses) or None
 
 
@@ -134,75 +188,92 @@ def parse_body(value: Value) -> BodyPart:
         raise ImapProtocolError("body structure is not a non-empty list")
     if isinstance(value[0], list):
         return _multipart(value)
+    count = len(value)
     maintype = _lower(value[0], "text")
-    subtype = _lower(value[1] if len(value) > 1 else None, "plain")
-    if len(value) < 7:
+    subtype = _lower(value[1] if count > 1 else None, "plain")
+    if count < 7:
         if maintype == "multipart":
-            return BodyPart(maintype, subtype, _params(value[2] if len(value) > 2 else None))
+            params = _params(value[2] if count > 2 else None)
+            return make_body(
+                maintype, subtype, params, (), *_NO_FIELDS
+            )
         raise ImapProtocolError("single-part body with fewer than 7 fields")
-    encoding = to_nstring(value[5])
-    fields = {
-        "params": _params(value[2]),
-        "content_id": to_nstring(value[3]),
-        "description": to_nstring(value[4]),
-        "encoding": None if encoding is None else decode_text(encoding).upper(),
-        "size": _optional_int(value[6]),
-    }
-    rest = value[7:]
+    encoding = _nstring(value[5])
+    params = _params(value[2])
+    content_id = _nstring(value[3])
+    description = _nstring(value[4])
+    encoding_name = None if encoding is None else decode_text(encoding).upper()
+    size = None if value[6] is None else to_int(value[6])
+    rest = 7
     lines = envelope = body = None
-    if maintype == "text" and rest:
-        lines = _optional_int(rest[0])
-        rest = rest[1:]
+    if maintype == "text" and count > 7:
+        lines = None if value[7] is None else to_int(value[7])
+        rest = 8
     elif (
-        (maintype, subtype) in (("message", "rfc822"), ("message", "global"))
-        and len(rest) >= 3
-        and isinstance(rest[0], list)
-        and isinstance(rest[1], list)
+        maintype == "message"
+        and subtype in _MESSAGE_SUBTYPES
+        and count >= 10
+        and isinstance(value[7], list)
+        and isinstance(value[8], list)
     ):
-        envelope = parse_envelope(rest[0])
-        body = parse_body(rest[1])
-        lines = _optional_int(rest[2])
-        rest = rest[3:]
-    return BodyPart(
+        envelope = parse_envelope(value[7])
+        body = parse_body(value[8])
+        lines = None if value[9] is None else to_int(value[9])
+        rest = 10
+    return make_body(
         maintype,
         subtype,
-        lines=lines,
-        envelope=envelope,
-        body=body,
-        md5=to_nstring(rest[0]) if rest else None,
-        disposition=_disposition(rest[1]) if len(rest) > 1 else None,
-        language=_language(rest[2]) if len(rest) > 2 else None,
-        location=to_nstring(rest[3]) if len(rest) > 3 else None,
-        **fields,  # type: ignore[arg-type]
+        params,
+        (),
+        content_id,
+        description,
+        encoding_name,
+        size,
+        lines,
+        envelope,
+        body,
+        _nstring(value[rest]) if count > rest else None,
+        _disposition(value[rest + 1]) if count > rest + 1 else None,
+        _language(value[rest + 2]) if count > rest + 2 else None,
+        _nstring(value[rest + 3]) if count > rest + 3 else None,
     )
+
+
+# make_body's arguments after parts, for a part that has none of them.
+_NO_FIELDS = (None,) * 11
 
 
 def _multipart(value: list[Value]) -> BodyPart:
     index = 0
+    count = len(value)
     parts = []
-    while index < len(value) and isinstance(value[index], list):
+    while index < count and isinstance(value[index], list):
         parts.append(parse_body(value[index]))
         index += 1
-    subtype = _lower(value[index], "mixed") if index < len(value) else "mixed"
-    ext = value[index + 1 :]
-    return BodyPart(
+    subtype = _lower(value[index], "mixed") if index < count else "mixed"
+    ext = index + 1  # the extension data: params, disposition, language, location
+    return make_body(
         "multipart",
         subtype,
-        params=_params(ext[0]) if ext else {},
-        parts=tuple(parts),
-        disposition=_disposition(ext[1]) if len(ext) > 1 else None,
-        language=_language(ext[2]) if len(ext) > 2 else None,
-        location=to_nstring(ext[3]) if len(ext) > 3 else None,
+        _params(value[ext]) if count > ext else {},
+        tuple(parts),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        _disposition(value[ext + 1]) if count > ext + 1 else None,
+        _language(value[ext + 2]) if count > ext + 2 else None,
+        _nstring(value[ext + 3]) if count > ext + 3 else None,
     )
 
 
 def _lower(value: Value, default: str) -> str:
-    text = to_nstring(value)
+    text = _nstring(value)
     return default if text is None else decode_text(text).lower()
-
-
-def _optional_int(value: Value) -> int | None:
-    return None if value is None else to_int(value)
 
 
 def _params(value: Value) -> dict[str, bytes]:
@@ -211,11 +282,11 @@ def _params(value: Value) -> dict[str, bytes]:
     if not isinstance(value, list):
         raise ImapProtocolError("body parameters are neither NIL nor a list")
     params = {}
-    for key, item in zip(value[::2], value[1::2], strict=False):
-        name = to_nstring(key)
+    for index in range(0, len(value) - 1, 2):
+        name = _nstring(value[index])
         if name is None:
             continue
-        params[decode_text(name).lower()] = to_nstring(item) or b""
+        params[decode_text(name).lower()] = _nstring(value[index + 1]) or b""
     return params
 
 
@@ -234,4 +305,4 @@ def _language(value: Value) -> tuple[str, ...] | None:
         return None
     if not isinstance(value, list):
         return (name_of(value),)
-    return tuple(name_of(v) for v in value if v is not None)
+    return tuple([name_of(v) for v in value if v is not None])

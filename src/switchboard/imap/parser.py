@@ -9,16 +9,21 @@ How it works:
 
 1. *Framing.* A response is one or more lines; a line ending in ``{n}`` (or ``{n+}``) is
    followed by an n-byte literal and the response continues on the line after it (RFC 3501
-   §4.3). The framer keeps one ``bytearray`` and offsets into it, remembers where it stopped
-   searching for LF, and waits for a literal by comparing one length, so a 50 MB ``BODY[]``
-   arriving in many small reads costs linear time. Each literal is copied exactly once, when
-   its response is complete. Consumed bytes are dropped from the front of the buffer only
-   when they are at least half of it (amortised linear).
-2. *Tokens.* :class:`_Reader` (in :mod:`switchboard.imap._values`) reads the generic IMAP
-   value grammar over those lines and literals: atoms, quoted strings, literals, NIL,
-   parenthesised lists.
-3. *Meaning.* Each known response turns its values into the fixed dataclasses; FETCH,
-   ENVELOPE and BODYSTRUCTURE live in :mod:`switchboard.imap._fetch`.
+   §4.3). The framer keeps the read it got (``bytes``) and an offset into it, and slices each
+   line out once. A literal inside the read is one slice; one that spans reads is kept as those
+   reads (views, not copies) and joined once when complete, so a 50 MB ``BODY[]`` arriving in
+   many small reads costs one copy and linear time. Only a long partial line growing by small
+   reads is appended to a ``bytearray``.
+2. *The usual responses.* ``* n FETCH (``, ``* n EXISTS``, ``* n EXPUNGE``, ``* n RECENT`` and
+   ``* SEARCH ...`` in their usual spelling are read with a few regexes straight from the line
+   (:mod:`switchboard.imap._fetch_scan`, :mod:`~switchboard.imap._envelope_scan`,
+   :mod:`~switchboard.imap._body_scan`), without building generic values.
+3. *Everything else*, and any FETCH item those patterns do not take, goes through the generic
+   reader (:mod:`switchboard.imap._values`: one regex cuts a line into tokens, a loop with an
+   explicit stack builds atoms, strings, literals, NIL and lists) and the interpreters of
+   :mod:`switchboard.imap._fetch` and this module. The usual path gives exactly what the
+   generic path gives for the same text; property tests check both against the parser this
+   one replaced (``tests/unit/imap/test_parser_equivalence.py``).
 
 Limits: ``max_line_bytes`` bounds each stretch of text between literals, ``max_literal_bytes``
 each literal (checked on its ``{n}`` header, before any byte of it is buffered), and
@@ -46,7 +51,9 @@ from __future__ import annotations
 
 import re
 
+from switchboard.imap._build import make_code, make_status, make_tagged
 from switchboard.imap._fetch import parse_fetch
+from switchboard.imap._fetch_scan import scan_fetch
 from switchboard.imap._values import Reader, Value, decode_text, name_of, to_int
 from switchboard.imap.errors import (
     ConnectionLost,
@@ -68,22 +75,36 @@ from switchboard.imap.responses import (
     ResponseCode,
     Search,
     Status,
-    StatusResponse,
-    TaggedResponse,
     Unknown,
 )
 
 __all__ = ["ResponseParser"]
 
+_NO_LITERALS: list[bytes] = []  # shared, never modified
+
 # A literal header ends the line: "{123}" or the non-synchronising "{123+}" (RFC 7888). Servers
-# send only "{n}"; we accept both. Searched in the last 24 bytes of a line only.
-_LITERAL_AT_END = re.compile(rb"\{([0-9]+)\+?\}\Z")
-_LITERAL_WINDOW_BYTES = 24
+# send only "{n}"; we accept both. Looked for in the last 24 bytes of a line only.
+_WINDOW = 24
+# Reads of a literal shorter than this are gathered in one bytearray rather than kept apart.
+_SMALL_READ = 4096
 # Lines whose text is free-form (resp-text): continuation, or "<tag> OK|NO|BAD|BYE|PREAUTH".
 _TEXT_LINE = re.compile(rb"\+|[^ ]+ +(?:OK|NO|BAD|BYE|PREAUTH)(?:[ \[]|\Z)", re.IGNORECASE)
 _TAGGED_STATUS = re.compile(rb"(OK|NO|BAD)(?=[ \[]|\Z)", re.IGNORECASE)
 _UNTAGGED_STATUS = re.compile(rb"\* +(OK|NO|BAD|BYE|PREAUTH)(?=[ \[]|\Z)", re.IGNORECASE)
 _INT_CODES = frozenset({"UIDVALIDITY", "UIDNEXT", "UNSEEN", "HIGHESTMODSEQ"})
+# "* n FETCH (", "* n EXISTS|EXPUNGE|RECENT" (the rest of the line is ignored, as the generic
+# path ignores it) and "* SEARCH n n ..." spelt the usual way; any other spelling takes the
+# generic path, which reads it the same way or raises.
+_FAST_UNTAGGED = re.compile(
+    rb"\* (?:([0-9]+) (?:FETCH (\()|(EXISTS|EXPUNGE|RECENT)(?=[ ()]|\Z))"
+    rb"|SEARCH((?: [0-9]+)*+) *+\Z)"
+)
+_STATUSES = {status.value.encode(): status for status in Status}
+_NUMBERED: dict[bytes, type[Exists | Expunge | Recent]] = {
+    b"EXISTS": Exists,
+    b"EXPUNGE": Expunge,
+    b"RECENT": Recent,
+}
 
 
 class ResponseParser:
@@ -100,6 +121,23 @@ class ResponseParser:
             ``2 * max_literal_bytes`` (room for a message and its headers in one FETCH).
     """
 
+    __slots__ = (
+        "_buf",
+        "_eof",
+        "_error",
+        "_lines",
+        "_literal_have",
+        "_literal_parts",
+        "_literal_size",
+        "_literals",
+        "_pos",
+        "_response_bytes",
+        "_scan",
+        "max_line_bytes",
+        "max_literal_bytes",
+        "max_response_bytes",
+    )
+
     def __init__(
         self,
         *,
@@ -112,18 +150,22 @@ class ResponseParser:
         self.max_response_bytes = (
             2 * max_literal_bytes if max_response_bytes is None else max_response_bytes
         )
-        # Everything received and not yet returned; offsets below index into it.
-        self._buf = bytearray()
-        # Start of the response being framed.
+        # Received bytes not yet framed start at _pos. Usually the very object data_received
+        # got; a bytearray (from offset 0) only while a long partial line grows in small reads.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
-        # Start of the current line, and where the search for its LF resumes.
-        self._line_start = 0
+        # Where the search for the next LF resumes (the bytes before it hold none).
         self._scan = 0
-        # (start, end) of each complete line (end excludes the line ending) and literal.
-        self._lines: list[tuple[int, int]] = []
-        self._literals: list[tuple[int, int]] = []
-        # End of the literal being waited for, or -1 when not inside a literal.
-        self._literal_end = -1
+        # The lines and literals of a response still waiting for its last line, and how many
+        # bytes of it were framed so far (for max_response_bytes).
+        self._lines: list[bytes] = []
+        self._literals: list[bytes] = []
+        self._response_bytes = 0
+        # The literal being waited for: its size (-1 when none), the reads that hold its start,
+        # and how many bytes they hold.
+        self._literal_size = -1
+        self._literal_parts: list[bytes | bytearray | memoryview] = []
+        self._literal_have = 0
         self._eof = False
         self._error: ImapProtocolError | None = None
 
@@ -145,7 +187,43 @@ class ResponseParser:
         self._check_usable()
         if self._eof:
             raise InvalidState("receive_data() after receive_eof()")
-        self._buf += data
+        if data.__class__ is not bytes:
+            data = bytes(data)  # our own immutable copy of a bytearray or memoryview
+        if self._literal_size >= 0:
+            # Inside a literal: keep the reads as they are and join them once, when complete.
+            # Small reads are gathered in a bytearray instead, so that a literal trickling in
+            # byte by byte costs its size in memory, not a list entry and an object per byte.
+            parts = self._literal_parts
+            if len(data) >= _SMALL_READ:
+                parts.append(data)
+            elif parts and isinstance(parts[-1], bytearray):
+                parts[-1] += data
+            else:
+                parts.append(bytearray(data))
+            self._literal_have += len(data)
+            if self._literal_have >= self._literal_size:
+                self._end_literal()
+            return
+        buf, pos = self._buf, self._pos
+        pending = len(buf) - pos
+        if not pending:
+            self._buf = data
+            self._pos = self._scan = 0
+        elif buf.__class__ is bytearray:
+            buf += data  # in place, amortised
+        elif pending <= len(data):
+            # A partial line (usually short) and the next read: one copy, at most twice the read.
+            self._buf = buf[pos:] + data
+            self._scan -= pos
+            self._pos = 0
+        else:
+            # A long partial line growing by small reads: append in place from now on, so that
+            # the cost stays linear however the line is split.
+            grown = bytearray(memoryview(buf)[pos:])
+            grown += data
+            self._buf = grown
+            self._scan -= pos
+            self._pos = 0
 
     def receive_eof(self) -> None:
         """Record that the server closed the connection; idempotent."""
@@ -170,91 +248,155 @@ class ResponseParser:
 
         Anything else is a bug.
         """
-        self._check_usable()
+        if self._error is not None:
+            self._check_usable()
         try:
             while True:
-                frame = self._next_frame()
-                if frame is None:
-                    if self._eof and len(self._buf) > self._pos:
-                        raise ConnectionLost(
-                            "connection closed in the middle of a response "
-                            f"({len(self._buf) - self._pos} bytes pending)"
-                        )
+                if self._literal_size >= 0:
+                    self._check_eof()
                     return None
-                response = _parse_frame(*frame)
+                line = self._next_line()
+                if line is None:
+                    self._check_eof()
+                    return None
+                if self._lines:
+                    lines, literals = self._lines, self._literals
+                    lines.append(line)
+                    self._lines, self._literals, self._response_bytes = [], [], 0
+                    response = _parse_frame(lines, literals)
+                else:
+                    response = _parse_frame([line], _NO_LITERALS)
                 if response is not None:
                     return response
         except ImapProtocolError as exc:
             self._error = exc
             raise
 
+    def _next_line(self) -> bytes | None:
+        """Frame up to the last line of a response; return it, or ``None`` for more data.
+
+        The lines before it, and the literals after them, go to ``_lines`` and ``_literals``.
+
+        Raises:
+            LimitExceeded: a line, a literal or the response is too long.
+        """
+        buf, pos = self._buf, self._pos
+        scan = self._scan
+        while True:
+            newline = buf.find(b"\n", scan)
+            if newline < 0:
+                # +1: a CR may already be here, waiting for its LF; it is not counted.
+                if len(buf) - pos > self.max_line_bytes + 1:
+                    raise self._line_too_long()
+                self._scan = len(buf)
+                self._pos = pos
+                return None
+            if isinstance(buf, bytearray):
+                # The long line is complete: back to an immutable buffer (one copy).
+                self._buf = buf = bytes(buf)
+            end = newline - 1 if newline > pos and buf[newline - 1] == 0x0D else newline
+            if end - pos > self.max_line_bytes:
+                raise self._line_too_long()
+            line = buf[pos:end]
+            start = newline + 1
+            if (
+                end > pos
+                and buf[end - 1] == 0x7D  # "}": a literal header may end the line
+                and (self._lines or not _TEXT_LINE.match(line))
+            ):
+                # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes: the last "{"
+                # is the only one that can start it (a header holds no other).
+                brace = line.rfind(b"{", max(0, end - pos - _WINDOW))
+                digits = line[brace + 1 : -1]
+                if digits[-1:] == b"+":
+                    digits = digits[:-1]
+                if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
+                    size = int(digits)
+                    framed = self._check_literal(size, start - pos)
+                    self._lines.append(line)
+                    self._response_bytes = framed + size
+                    pos = scan = start + size
+                    if pos <= len(buf):
+                        # The whole literal is here: one slice.
+                        self._literals.append(buf[start:pos])
+                        continue
+                    self._wait_for_literal(buf, start, size)
+                    return None
+            if start == len(buf):
+                # All framed: drop the read so an idle connection holds no buffer.
+                self._buf = b""
+                start = 0
+            self._pos = self._scan = start
+            return line
+
+    def _check_eof(self) -> None:
+        """Before "need more data": raise if the stream ended in the middle of a response."""
+        if self._eof and (
+            self._literal_size >= 0 or self._lines or len(self._buf) > self._pos
+        ):
+            pending = len(self._buf) - self._pos + self._literal_have + self._response_bytes
+            raise ConnectionLost(
+                f"connection closed in the middle of a response ({pending} bytes pending)"
+            )
+
+    def _check_literal(self, size: int, line_bytes: int) -> int:
+        """Check a ``{size}`` header; return the response's bytes up to the literal.
+
+        Raises:
+            LimitExceeded: the literal or the whole response would be too large.
+        """
+        if size > self.max_literal_bytes:
+            raise LimitExceeded(
+                f"literal of {size} bytes exceeds max_literal_bytes={self.max_literal_bytes}",
+                limit_name="max_literal_bytes",
+                limit=self.max_literal_bytes,
+            )
+        framed = self._response_bytes + line_bytes
+        if framed + size > self.max_response_bytes:
+            raise LimitExceeded(
+                f"response exceeds max_response_bytes={self.max_response_bytes}",
+                limit_name="max_response_bytes",
+                limit=self.max_response_bytes,
+            )
+        return framed
+
+    def _wait_for_literal(self, buf: bytes, start: int, size: int) -> None:
+        """Wait for the rest of a literal whose first bytes are ``buf[start:]``."""
+        self._literal_size = size
+        have = len(buf) - start
+        # A view, not a copy: the literal is copied once, when its reads are joined.
+        self._literal_parts = [memoryview(buf)[start:]] if have else []
+        self._literal_have = have
+        self._buf = b""
+        self._pos = self._scan = 0
+
+    def _end_literal(self) -> None:
+        """The awaited literal is complete: join its reads; the excess starts the next line."""
+        parts = self._literal_parts
+        last = parts[-1]
+        # Only the last read can hold bytes past the literal (the one before did not complete
+        # it); they become the buffer.
+        cut = len(last) - (self._literal_have - self._literal_size)
+        buf: bytes | bytearray = b""
+        pos = 0
+        if cut < len(last):
+            if isinstance(last, bytes):
+                parts[-1] = memoryview(last)[:cut]
+                buf, pos = last, cut  # no copy: the read stays the buffer
+            else:
+                parts[-1] = last[:cut]
+                buf = bytes(last[cut:])
+        # One copy of the literal; none when it arrived in a single read.
+        self._literals.append(b"".join(parts))
+        self._literal_parts = []
+        self._literal_have = 0
+        self._literal_size = -1
+        self._buf = buf
+        self._pos = self._scan = pos
+
     def _check_usable(self) -> None:
         if self._error is not None:
             raise ImapProtocolError(f"parser unusable after an earlier error: {self._error}")
-
-    def _next_frame(self) -> tuple[list[bytes], list[bytes]] | None:
-        """Find the next complete response in the buffer; return its lines and literals."""
-        buf = self._buf
-        while True:
-            if self._literal_end >= 0:
-                if len(buf) < self._literal_end:
-                    return None
-                self._literals.append((self._line_start, self._literal_end))
-                self._line_start = self._scan = self._literal_end
-                self._literal_end = -1
-            line_start = self._line_start
-            newline = buf.find(b"\n", self._scan)
-            if newline < 0:
-                # +1: a CR may already be here, waiting for its LF; it is not counted.
-                if len(buf) - line_start > self.max_line_bytes + 1:
-                    raise self._line_too_long()
-                self._scan = len(buf)
-                return None
-            end = newline - 1 if newline > line_start and buf[newline - 1] == 0x0D else newline
-            if end - line_start > self.max_line_bytes:
-                raise self._line_too_long()
-            self._lines.append((line_start, end))
-            next_start = newline + 1
-            literal = None
-            if len(self._lines) > 1 or not _TEXT_LINE.match(buf, line_start, end):
-                literal = _LITERAL_AT_END.search(
-                    buf, max(line_start, end - _LITERAL_WINDOW_BYTES), end
-                )
-            if literal is not None:
-                size = int(literal[1])
-                if size > self.max_literal_bytes:
-                    raise LimitExceeded(
-                        f"literal of {size} bytes exceeds max_literal_bytes="
-                        f"{self.max_literal_bytes}",
-                        limit_name="max_literal_bytes",
-                        limit=self.max_literal_bytes,
-                    )
-                if next_start + size - self._pos > self.max_response_bytes:
-                    raise LimitExceeded(
-                        f"response exceeds max_response_bytes={self.max_response_bytes}",
-                        limit_name="max_response_bytes",
-                        limit=self.max_response_bytes,
-                    )
-                self._line_start = self._scan = next_start
-                self._literal_end = next_start + size
-                continue
-            return self._take_frame(next_start)
-
-    def _take_frame(self, next_start: int) -> tuple[list[bytes], list[bytes]]:
-        buf = self._buf
-        lines = [bytes(buf[a:b]) for a, b in self._lines]
-        with memoryview(buf) as view:
-            # One copy per literal: straight from the buffer into an immutable bytes.
-            literals = [bytes(view[a:b]) for a, b in self._literals]
-        self._lines = []
-        self._literals = []
-        self._pos = self._line_start = self._scan = next_start
-        if next_start >= len(buf) // 2:
-            # Drop consumed bytes only when they are at least half the buffer, so the cost of
-            # moving the unconsumed rest is amortised over the bytes consumed.
-            del buf[:next_start]
-            self._pos = self._line_start = self._scan = 0
-        return lines, literals
 
     def _line_too_long(self) -> LimitExceeded:
         return LimitExceeded(
@@ -267,6 +409,15 @@ class ResponseParser:
 def _parse_frame(lines: list[bytes], literals: list[bytes]) -> Response | None:
     """Turn one framed response into its dataclass; ``None`` for a skipped empty line."""
     first = lines[0]
+    fast = _FAST_UNTAGGED.match(first)
+    if fast is not None:
+        # The most frequent responses, in their usual spelling, without the generic reader.
+        number, fetch, kind, search = fast.groups()
+        if fetch is not None:
+            return scan_fetch(int(number), lines, literals, fast.end())
+        if kind is not None:
+            return _NUMBERED[kind](int(number))
+        return Search(tuple(map(int, search.split())))
     if not first.strip(b" "):
         return None  # tolerance: a stray empty line between responses (it has no literal)
     if first[:1] == b"+":
@@ -280,9 +431,9 @@ def _parse_frame(lines: list[bytes], literals: list[bytes]) -> Response | None:
     match = _TAGGED_STATUS.match(rest.lstrip(b" "))
     if match is None:
         raise ImapProtocolError(f"tagged response without OK/NO/BAD: {first[:80]!r}")
-    status = Status(match[1].upper().decode("ascii"))
+    status = _STATUSES[match[1].upper()]
     code, text = _parse_resp_text(rest.lstrip(b" ")[match.end() :])
-    return TaggedResponse(tag.decode("latin-1"), status, code, text)
+    return make_tagged(tag.decode("latin-1"), status, code, text)
 
 
 def _parse_resp_text(data: bytes) -> tuple[ResponseCode | None, str]:
@@ -295,7 +446,18 @@ def _parse_resp_text(data: bytes) -> tuple[ResponseCode | None, str]:
         raise ImapProtocolError(f"unterminated response code: {data[:80]!r}")
     inner = data[1:close]
     text = data[close + 1 :]
-    return _parse_code(inner), decode_text(text[1:] if text[:1] == b" " else text)
+    # Codes are immutable and come back often ([READ-WRITE], [CAPABILITY ...]): read once.
+    code = _CODES.get(inner)
+    if code is None:
+        code = _parse_code(inner)
+        if len(_CODES) >= _CODES_LIMIT:
+            _CODES.clear()
+        _CODES[inner] = code
+    return code, decode_text(text[1:] if text[:1] == b" " else text)
+
+
+_CODES: dict[bytes, ResponseCode] = {}
+_CODES_LIMIT = 256
 
 
 def _parse_code(inner: bytes) -> ResponseCode:
@@ -305,15 +467,15 @@ def _parse_code(inner: bytes) -> ResponseCode:
     if not name:
         raise ImapProtocolError("empty response code")
     if name in _INT_CODES:
-        return ResponseCode(name, to_int(raw_value.decode("latin-1")))
+        return make_code(name, to_int(raw_value.decode("latin-1")))
     if name == "CAPABILITY":
-        return ResponseCode(name, tuple(a.upper() for a in _atoms(raw_value)))
+        return make_code(name, tuple(a.upper() for a in _atoms(raw_value)))
     if name == "PERMANENTFLAGS":
         value = Reader([raw_value], []).value()
         if not isinstance(value, list):
             raise ImapProtocolError("PERMANENTFLAGS without a flag list")
-        return ResponseCode(name, tuple(name_of(v) for v in value))
-    return ResponseCode(name, decode_text(raw_value) if raw_value else None)
+        return make_code(name, tuple(name_of(v) for v in value))
+    return make_code(name, decode_text(raw_value) if raw_value else None)
 
 
 def _atoms(data: bytes) -> list[str]:
@@ -325,7 +487,7 @@ def _parse_untagged(lines: list[bytes], literals: list[bytes]) -> Response:
     if status_match is not None:
         # Free text: parse the raw line, not tokens ("[" may follow the word directly).
         code, text = _parse_resp_text(lines[0][status_match.end() :])
-        return StatusResponse(Status(status_match[1].upper().decode("ascii")), code, text)
+        return make_status(_STATUSES[status_match[1].upper()], code, text)
     reader = Reader(lines, literals, start=2)
     first: Value = reader.value() if not reader.at_end() else None
     if not isinstance(first, str):

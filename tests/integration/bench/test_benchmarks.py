@@ -65,6 +65,14 @@ def test_latency_against_dovecot_pairs_every_append_with_both_observers() -> Non
     assert lines[-1].startswith("ours vs floor p50: dovecot/isolated"), lines
 
 
+def test_parser_benchmark_compares_both_parsers_on_every_kind() -> None:
+    lines = run_bench("parser.py", "--count", "20", "--rounds", "1")
+    for kind in ("fetch-envelope", "fetch-bodystructure-multipart", "fetch-body-1m",
+                 "search-10000", "tagged-codes"):
+        assert any(line.split()[:1] == [kind] for line in lines), lines
+    assert lines[-1].startswith("FETCH responses, ours vs previous parser: "), lines
+
+
 def test_fanout_counts_every_event_at_every_worker_and_the_floor() -> None:
     lines = run_bench("fanout.py", "--workers", "1,3", "--events", "20", "--accounts", "2")
     for who in ("ours ", "floor"):

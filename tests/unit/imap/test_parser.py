@@ -903,7 +903,21 @@ def test_mutated_transcripts_only_raise_protocol_errors(
         pass
 
 
-@pytest.mark.parametrize("module", ["parser", "_values", "_fetch", "commands", "utf7", "errors"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "parser",
+        "_values",
+        "_fetch",
+        "_fetch_scan",
+        "_envelope_scan",
+        "_body_scan",
+        "_build",
+        "commands",
+        "utf7",
+        "errors",
+    ],
+)
 def test_sans_io_modules_import_no_io(module: str) -> None:
     import ast
     import importlib

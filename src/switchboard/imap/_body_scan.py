@@ -1,0 +1,280 @@
+"""Read a BODYSTRUCTURE (or BODY) as servers usually write it, part by part, with regexes.
+
+Private to :mod:`switchboard.imap._fetch_scan`. A single part is one regex match for its seven
+basic fields, then one for the rest (``lines`` for ``text/*``, the extension data: MD5,
+disposition, language, location), with every field in a group; a multipart reads its children
+in turn, then its subtype and extension data with one more match. A ``message/rfc822`` part
+reads its envelope with :mod:`~switchboard.imap._fetch_scan`'s envelope pattern and its body
+by recursion.
+
+Only the usual spelling is read here (``NIL`` in upper case, quoted strings without escapes,
+single spaces, parameters as string pairs); anything else makes :func:`scan_body` return
+``None`` and the caller reads the whole value with the generic reader and
+:func:`~switchboard.imap._fetch.parse_body`, whose tolerances and errors then apply. What is
+read here is interpreted exactly as ``parse_body`` interprets the same text.
+
+See Also:
+    RFC 3501 §7.4.2 (BODYSTRUCTURE), §9 (``body``, ``body-fields``, ``body-ext-1part``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from switchboard.imap._build import make_body
+from switchboard.imap._envelope_scan import read_envelope
+from switchboard.imap._values import decode_text
+from switchboard.imap.responses import BodyPart
+
+__all__ = ["scan_body"]
+
+_STRING = rb'"([^"\\]*+)"'
+_NSTRING = rb'(?:NIL|"([^"\\]*+)")'
+_NUMBER = rb"(?:NIL|([0-9]+))"
+# Parameters, captured whole (read again with _PAIR): NIL, (), or string pairs.
+_PARAMS = rb'(NIL|\((?:"[^"\\]*+" "[^"\\]*+"(?: "[^"\\]*+" "[^"\\]*+")*+)?\))'
+_PAIR = re.compile(rb'"([^"\\]*)" "([^"\\]*)"')
+# Disposition: NIL, or (type params); two groups.
+_DISPOSITION = rb"(?:NIL|\(" + _STRING + rb" " + _PARAMS + rb"\))"
+# Language: NIL, one string, or a list of strings captured whole; two groups.
+_LANGUAGE = rb'(?:NIL|' + _STRING + rb'|\(("[^"\\]*+"(?: "[^"\\]*+")*+)\))'
+_STRING_RE = re.compile(_STRING)
+# The extension data of a single part, each field optional after the one before (RFC 3501
+# body-ext-1part): MD5, disposition, language, location; six groups.
+_EXTENSION = (
+    rb"(?: " + _NSTRING + rb"(?: " + _DISPOSITION + rb"(?: " + _LANGUAGE + rb"(?: " + _NSTRING
+    + rb")?)?)?)?"
+)
+# A text part (type "text" in any case, or NIL, which means text): subtype, params, id,
+# description, encoding, size, then lines and extension data. Thirteen groups.
+_TEXT_PART = re.compile(
+    rb'\((?:NIL|"(?i:text)") '
+    + rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
+    + rb"(?: " + _NUMBER + _EXTENSION + rb")?\)"
+)
+# Any other single part: type, subtype, params, id, description, encoding, size, extension
+# data. Thirteen groups.
+_OTHER_PART = re.compile(
+    rb"\(" + rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
+    + _EXTENSION + rb"\)"
+)
+# The basic fields of a message/rfc822 part, before its envelope.
+_BASIC = re.compile(
+    rb"\(" + rb" ".join([_NSTRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
+)
+# After a message's basic fields, envelope, body and lines: extension data.
+_OTHER_REST = re.compile(_EXTENSION + rb"\)")
+# After a multipart's children: subtype, params, disposition, language, location.
+_MULTIPART_REST = re.compile(
+    rb"(?: " + _NSTRING + rb"(?: " + _PARAMS + rb"(?: " + _DISPOSITION + rb"(?: " + _LANGUAGE
+    + rb"(?: " + _NSTRING + rb")?)?)?)?)?\)"
+)
+_LINES = re.compile(rb" " + _NUMBER)
+
+# Far below the generic reader's MAX_NESTING (each part may add a few list levels): deeper
+# structures are left to the generic path, which enforces the limit exactly.
+_MAX_DEPTH = 30
+_LPAREN, _SPACE = 0x28, 0x20
+
+# decode_text(name).lower() for MIME names seen before (types, subtypes, parameter names).
+_LOWER: dict[bytes, str] = {}
+_UPPER: dict[bytes, str] = {}
+_CACHE_LIMIT = 1024
+
+
+def _lower(raw: bytes | None, default: str) -> str:
+    if raw is None:
+        return default
+    name = _LOWER.get(raw)
+    if name is None:
+        name = decode_text(raw).lower()
+        if len(_LOWER) < _CACHE_LIMIT:
+            _LOWER[raw] = name
+    return name
+
+
+def _upper(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    name = _UPPER.get(raw)
+    if name is None:
+        name = decode_text(raw).upper()
+        if len(_UPPER) < _CACHE_LIMIT:
+            _UPPER[raw] = name
+    return name
+
+
+# Parameter lists already read, by their text, as (name, value) pairs: each part gets a dict of
+# its own (dicts are mutable), built from the pairs in one call.
+_PARAM_PAIRS: dict[bytes, tuple[tuple[str, bytes], ...]] = {}
+
+
+def _params(span: bytes) -> dict[str, bytes]:
+    if len(span) < 4:  # NIL or ()
+        return {}
+    pairs = _PARAM_PAIRS.get(span)
+    if pairs is None:
+        pairs = tuple([(_lower(name, ""), value) for name, value in _PAIR.findall(span)])
+        if len(_PARAM_PAIRS) >= _CACHE_LIMIT:
+            _PARAM_PAIRS.clear()
+        _PARAM_PAIRS[span] = pairs
+    return dict(pairs)
+
+
+def _disposition(kind: bytes | None, params: bytes | None) -> tuple[str, dict[str, bytes]] | None:
+    if params is None:  # NIL or absent
+        return None
+    return (_lower(kind, ""), _params(params))
+
+
+def _language(single: bytes | None, several: bytes | None) -> tuple[str, ...] | None:
+    if single is not None:
+        return (decode_text(single),)
+    if several is not None:
+        return tuple([decode_text(tag) for tag in _STRING_RE.findall(several)])
+    return None
+
+
+def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | None:
+    """Read the body structure whose ``(`` is at ``pos``; return it and the offset after it.
+
+    Returns:
+        The part and the offset after its ``)``, or ``None`` if it is not in the usual spelling
+        (the caller then reads it with the generic reader).
+    """
+    if depth > _MAX_DEPTH:
+        return None
+    if line.startswith(b"((", pos):
+        return _multipart(line, pos, depth)
+    text = _TEXT_PART.match(line, pos)
+    if text is not None:
+        (subtype, params, content_id, description, encoding, size, lines, md5, kind,
+         disposition, language, languages, location) = text.groups()
+        part = make_body(
+            "text",
+            _lower(subtype, "plain"),
+            _params(params),
+            (),
+            content_id,
+            description,
+            _upper(encoding),
+            None if size is None else int(size),
+            None if lines is None else int(lines),
+            None,
+            None,
+            md5,
+            None if disposition is None else _disposition(kind, disposition),
+            None if language is None and languages is None else _language(language, languages),
+            location,
+        )
+        return part, text.end()
+    other = _OTHER_PART.match(line, pos)
+    if other is not None:
+        (maintype, subtype, params, content_id, description, encoding, size, md5, kind,
+         disposition, language, languages, location) = other.groups()
+        main = _lower(maintype, "text")
+        if main == "text":
+            return None  # a text part the pattern above did not take: not the usual spelling
+        part = make_body(
+            main,
+            _lower(subtype, "plain"),
+            _params(params),
+            (),
+            content_id,
+            description,
+            _upper(encoding),
+            None if size is None else int(size),
+            None,
+            None,
+            None,
+            md5,
+            None if disposition is None else _disposition(kind, disposition),
+            None if language is None and languages is None else _language(language, languages),
+            location,
+        )
+        return part, other.end()
+    return _message(line, pos, depth)
+
+
+def _message(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None:
+    # message/rfc822 or message/global with its envelope, body and lines (RFC 3501 §7.4.2).
+    basic = _BASIC.match(line, pos)
+    if basic is None:
+        return None
+    maintype, subtype, params, content_id, description, encoding, size = basic.groups()
+    main, sub = _lower(maintype, "text"), _lower(subtype, "plain")
+    end = basic.end()
+    if main != "message" or sub not in ("rfc822", "global") or line[end : end + 2] != b" (":
+        return None
+    read = read_envelope(line, end + 1)
+    if read is None or line[read[1] : read[1] + 2] != b" (":
+        return None
+    envelope, end = read
+    inner = scan_body(line, end + 1, depth + 1)
+    if inner is None:
+        return None
+    body, end = inner
+    count = _LINES.match(line, end)
+    if count is None:
+        return None
+    rest = _OTHER_REST.match(line, count.end())
+    if rest is None:
+        return None
+    md5, kind, disposition, language, languages, location = rest.groups()
+    part = make_body(
+        main,
+        sub,
+        _params(params),
+        (),
+        content_id,
+        description,
+        _upper(encoding),
+        None if size is None else int(size),
+        None if count[1] is None else int(count[1]),
+        envelope,
+        body,
+        md5,
+        _disposition(kind, disposition),
+        _language(language, languages),
+        location,
+    )
+    return part, rest.end()
+
+
+def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None:
+    parts = []
+    end = pos + 1
+    while True:
+        child = scan_body(line, end, depth + 1)
+        if child is None:
+            return None
+        part, end = child
+        parts.append(part)
+        if line.startswith(b"(", end):
+            continue
+        if line.startswith(b" (", end):  # spaces between the children (Exchange, Stalwart)
+            end += 1
+            continue
+        break
+    rest = _MULTIPART_REST.match(line, end)
+    if rest is None:
+        return None
+    subtype, params, kind, disposition, language, languages, location = rest.groups()
+    part = make_body(
+        "multipart",
+        _lower(subtype, "mixed"),
+        {} if params is None else _params(params),
+        tuple(parts),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None if disposition is None else _disposition(kind, disposition),
+        None if language is None and languages is None else _language(language, languages),
+        location,
+    )
+    return part, rest.end()

@@ -1,0 +1,160 @@
+"""Read an ENVELOPE as servers usually write it, with one regex match for all its fields.
+
+Private to the FETCH and BODYSTRUCTURE scanners. The pattern has a group for each of the ten
+fields (``match.groups()`` gives ``None`` for each ``NIL``, straight from C). An address list is
+captured whole and looked up in a small table of the lists already read (senders and the
+account owner come back in every envelope); a new one is read address by address. An envelope
+costs one match, a few lookups and the envelope object.
+
+Only the usual spelling is read: ``NIL`` in upper case, quoted strings (escapes allowed),
+single spaces, ten fields. Anything else -- a literal, an atom, ``()``, a wrong count -- makes
+:func:`read_envelope` return ``None``, and the caller reads the value with the generic reader
+and :func:`~switchboard.imap._fetch.parse_envelope`. What is read here is interpreted exactly
+as ``parse_envelope`` interprets the same text.
+
+See Also:
+    RFC 3501 §7.4.2 (ENVELOPE), §9 (``envelope``, ``address``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from switchboard.imap._build import make_address, make_envelope
+from switchboard.imap._values import unescape
+from switchboard.imap.responses import Address, Envelope
+
+__all__ = ["read_envelope", "read_envelope_across"]
+
+# An nstring: NIL gives the group None, a quoted string its bytes (still escaped).
+_NSTRING = rb'(?:NIL|"([^"\\]*+(?:\\.[^"\\]*+)*+)")'
+_NSTRING_UNCAPTURED = rb'(?:NIL|"[^"\\]*+(?:\\.[^"\\]*+)*+")'
+_ADDRESS = rb"\(" + rb" ".join([_NSTRING] * 4) + rb"\)"
+_ADDRESS_UNCAPTURED = rb"\(" + rb" ".join([_NSTRING_UNCAPTURED] * 4) + rb"\)"
+# An address list: NIL (the group is None) or a list of addresses, captured whole.
+_ADDRESS_LIST = (
+    rb"(?:NIL|(\(" + _ADDRESS_UNCAPTURED + rb"(?: ?" + _ADDRESS_UNCAPTURED + rb")*+\)))"
+)
+# RFC 3501 envelope: date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
+# message-id; one group each.
+_ENVELOPE = re.compile(
+    rb"\(" + rb" ".join([_NSTRING, _NSTRING, *[_ADDRESS_LIST] * 6, _NSTRING, _NSTRING]) + rb"\)",
+    re.DOTALL,
+)
+_ADDRESS_RE = re.compile(_ADDRESS, re.DOTALL)
+_BACKSLASH = b"\\"
+_DQUOTE = b'"'
+# Literals longer than this are no envelope field: not copied into the joined line.
+_INLINE_LIMIT = 4096
+
+_Addresses = tuple[Address, ...]
+
+# Address lists already read, by their text. The same lists come back all the time (the account
+# owner in To, a sender in From, Sender and Reply-To, which servers default to From), and what
+# they hold is immutable, so a list is read once and its tuple shared. Bounded: emptied when full.
+_ADDRESS_LISTS: dict[bytes, _Addresses] = {}
+_ADDRESS_LISTS_LIMIT = 2048
+
+
+def read_envelope(line: bytes, pos: int) -> tuple[Envelope, int] | None:
+    """Read the envelope whose ``(`` is at ``pos``; return it and the offset after its ``)``.
+
+    Returns:
+        ``None`` if the envelope is not in the usual spelling.
+    """
+    match = _ENVELOPE.match(line, pos)
+    if match is None:
+        return None
+    date, subject, from_, sender, reply_to, to, cc, bcc, in_reply_to, message_id = (
+        match.groups()
+    )
+    end = match.end()
+    if line.find(_BACKSLASH, pos, end) >= 0:
+        # An escape somewhere: undo it in the strings (address lists do so when first read).
+        date, subject = _text(date), _text(subject)
+        in_reply_to, message_id = _text(in_reply_to), _text(message_id)
+    known = _ADDRESS_LISTS
+    # get() of None is None: a NIL list stays None without a test.
+    envelope = make_envelope(
+        date,
+        subject,
+        known.get(from_) or _addresses(from_),
+        known.get(sender) or _addresses(sender),
+        known.get(reply_to) or _addresses(reply_to),
+        known.get(to) or _addresses(to),
+        known.get(cc) or _addresses(cc),
+        known.get(bcc) or _addresses(bcc),
+        in_reply_to,
+        message_id,
+    )
+    return envelope, end
+
+
+def read_envelope_across(
+    lines: list[bytes], literals: list[bytes], k: int, pos: int
+) -> tuple[Envelope, int, int] | None:
+    """Read the envelope at ``pos`` of ``lines[k]`` whose strings may be literals.
+
+    Dovecot sends 8-bit header text (a subject, a name) as literals, so the envelope runs over
+    several lines. The lines are joined with each literal written in place of its ``{n}`` header
+    as the quoted string it could have been -- a short literal without ``"`` or ``\\``, whose
+    bytes a quoted string holds as they are -- and the envelope is read from that one line. A
+    literal that cannot be written so becomes a lone ``{``, which no pattern here accepts.
+
+    Returns:
+        The envelope, the index of the line it ends on, and the offset after its ``)`` there;
+        ``None`` if it is not in the usual spelling.
+    """
+    pieces = []
+    # For each line from k on: where its text starts in the joined text, minus where it starts
+    # in the line (so that offset in line = offset in joined text - starts[j - k]).
+    starts = []
+    size = 0
+    first = pos
+    for j in range(k, len(lines)):
+        line = lines[j]
+        starts.append(size - first)
+        if j >= len(literals):
+            pieces.append(line[first:])
+            break
+        brace = line.rfind(b"{")
+        # The header must be a value of its own, after a space or "(" (always so from real
+        # servers); anything else is left to the generic reader, which knows what it means.
+        if brace <= first or line[brace - 1] not in b" (":
+            return None
+        literal = literals[j]
+        if len(literal) <= _INLINE_LIMIT and _DQUOTE not in literal and _BACKSLASH not in literal:
+            written = b'"' + literal + b'"'
+        else:
+            written = b"{"
+        pieces.append(line[first:brace])
+        pieces.append(written)
+        size += brace - first + len(written)
+        first = 0
+    read = read_envelope(b"".join(pieces), 0)
+    if read is None:
+        return None
+    envelope, end = read
+    j = len(starts) - 1
+    while starts[j] + (pos if j == 0 else 0) > end:
+        j -= 1
+    return envelope, k + j, end - starts[j]
+
+
+def _addresses(text: bytes | None) -> _Addresses | None:
+    if text is None:
+        return None
+    addresses = tuple(
+        [
+            make_address(*[_text(field) for field in match.groups()])
+            for match in _ADDRESS_RE.finditer(text)
+        ]
+    )
+    if len(_ADDRESS_LISTS) >= _ADDRESS_LISTS_LIMIT:
+        _ADDRESS_LISTS.clear()
+    _ADDRESS_LISTS[text] = addresses
+    return addresses
+
+
+def _text(value: bytes | None) -> bytes | None:
+    return value if value is None or _BACKSLASH not in value else unescape(value)

@@ -1,0 +1,76 @@
+"""Tests for switchboard.imap._envelope_scan against the generic path (the parser's own)."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchboard.imap._envelope_scan import read_envelope, read_envelope_across
+from switchboard.imap._fetch import parse_envelope
+from switchboard.imap._values import Reader
+from switchboard.imap.responses import Address
+
+
+def generic(text: bytes, *literals: bytes) -> object:
+    lines = text.split(b"\r\n")
+    return parse_envelope(Reader(lines, list(literals)).value())
+
+
+USUAL = [
+    b'("Mon, 1 Jan 2024 10:00:00 +0000" "Hi" (("Ann" NIL "ann" "a.example")) '
+    b'(("Ann" NIL "ann" "a.example")) (("Ann" NIL "ann" "a.example")) '
+    b'((NIL NIL "bob" "b.example")(NIL NIL "cy" "c.example")) NIL NIL NIL "<1@a>")',
+    # Group syntax, an empty string, several lists with a space between the addresses.
+    b'(NIL "" NIL NIL NIL ((NIL NIL "team" NIL) (NIL NIL "a" "x")(NIL NIL NIL NIL)) NIL NIL '
+    b'"<0@x>" NIL)',
+    # Escapes, in a subject and in a name.
+    b'(NIL "say \\"hi\\" \\\\ bye" (("A \\"B\\"" NIL "a" "x")) NIL NIL NIL NIL NIL NIL NIL)',
+]
+
+
+@pytest.mark.parametrize("text", USUAL)
+def test_usual_envelopes_read_as_the_generic_path_reads_them(text: bytes) -> None:
+    read = read_envelope(text + b" UID 1", 0)
+    assert read is not None
+    envelope, end = read
+    assert end == len(text)
+    assert envelope == generic(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'(nil NIL NIL NIL NIL NIL NIL NIL NIL NIL)',  # lower-case NIL
+        b'(NIL NIL () NIL NIL NIL NIL NIL NIL NIL)',  # () is read as NIL by the generic path
+        b'(NIL NIL NIL NIL NIL NIL NIL NIL NIL)',  # nine fields
+        b'(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)',  # eleven
+        b'(NIL  NIL NIL NIL NIL NIL NIL NIL NIL NIL)',  # two spaces
+        b'(atom NIL NIL NIL NIL NIL NIL NIL NIL NIL)',
+        b'(NIL NIL ((NIL NIL "a")) NIL NIL NIL NIL NIL NIL NIL)',  # three-field address
+    ],
+)
+def test_other_spellings_are_left_to_the_generic_path(text: bytes) -> None:
+    assert read_envelope(text, 0) is None
+
+
+def test_address_lists_read_once_are_shared() -> None:
+    text = USUAL[0]
+    first, _ = read_envelope(text, 0)  # type: ignore[misc]
+    second, _ = read_envelope(text, 0)  # type: ignore[misc]
+    assert first.from_ is first.sender is second.from_
+    assert first.from_ == (Address(b"Ann", None, b"ann", b"a.example"),)
+
+
+def test_literal_strings_are_read_across_lines() -> None:
+    subject, name = "Grüße".encode(), b'say "x"'
+    lines = [b"* 1 FETCH (ENVELOPE (NIL {%d}" % len(subject), b" (({%d}" % len(name),
+             b' NIL "j" "x.de")) NIL NIL NIL NIL NIL NIL NIL) UID 7)']
+    read = read_envelope_across(lines, [subject, name], 0, lines[0].index(b"(", 11))
+    # The name holds a quote: not written in place, so the generic path must read it.
+    assert read is None
+    lines[1] = b" (({5}"
+    read = read_envelope_across(lines, [subject, b"J\xc3\xb6rg"], 0, lines[0].index(b"(", 11))
+    assert read is not None
+    envelope, k, pos = read
+    assert (k, lines[k][pos:]) == (2, b" UID 7)")
+    assert envelope.subject == subject
+    assert envelope.from_ == (Address(b"J\xc3\xb6rg", None, b"j", b"x.de"),)
