@@ -84,6 +84,16 @@ def _envelope(user: str, uid: int) -> str:
             f" NIL {_quote(f'<{uid}.{user}@fake.example>')})")
 
 
+def _header_fields(head: bytes, section: str) -> bytes:
+    """``BODY[HEADER.FIELDS (A B)]``: the header lines named (RFC 3501 §6.4.5), then CRLF.
+
+    The fake's messages fold no header line, so a line is a field.
+    """
+    names = {n.encode().lower() for n in section[section.find("(") + 1 : section.find(")")].split()}
+    lines = [line for line in head.split(b"\r\n") if line.partition(b":")[0].lower() in names]
+    return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
+
+
 def _tokens(line: str) -> list[str]:
     """Split a command line into atoms, quoted strings and parentheses (brackets kept whole)."""
     out: list[str] = []
@@ -408,7 +418,11 @@ class Session(asyncio.Protocol):
                 elif item.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
                     section = item[item.find("[") + 1 : item.find("]")] if "[" in item else ""
                     head, _, text = msg.partition(b"\r\n\r\n")
-                    part = {"": msg, "HEADER": head + b"\r\n\r\n", "TEXT": text}.get(section, b"")
+                    if section.startswith("HEADER.FIELDS"):
+                        part = _header_fields(head, section)
+                    else:
+                        part = {"": msg, "HEADER": head + b"\r\n\r\n", "TEXT": text}.get(
+                            section, b"")
                     name = item if item.startswith("RFC822") else f"BODY[{section}]"
                     out.append(b"%s {%d}\r\n%s" % (name.encode(), len(part), part))
             self.send(f"* {n} FETCH (", b" ".join(out) + b")\r\n")
