@@ -40,9 +40,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
+from switchboard.engine.fetchplan import fetch_items, fetched_message
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
-from switchboard.engine.summary import summarize
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import (
     AuthenticationFailed,
@@ -60,6 +60,7 @@ from switchboard.imap.responses import (
     StatusResponse,
     UntaggedResponse,
 )
+from switchboard.mail.summary import SUMMARY_PLAN, summarize
 from switchboard.model.events import (
     Checkpoint,
     EngineEvent,
@@ -72,6 +73,8 @@ from switchboard.model.store import CheckpointStore, EventSink
 __all__ = ["MailboxWatcher"]
 
 logger = logging.getLogger(__name__)
+
+_SUMMARY_ITEMS = fetch_items(SUMMARY_PLAN)
 
 S = AccountState
 
@@ -311,7 +314,8 @@ class MailboxWatcher:
         checkpoint = self._checkpoint
         assert checkpoint is not None
         settings = self._settings
-        full_items = "(UID RFC822.SIZE ENVELOPE)" if settings.summaries else "(UID)"
+        # With summaries, the same header fields getMessages reads (mail.summary.SUMMARY_PLAN).
+        full_items = _SUMMARY_ITEMS if settings.summaries else "(UID)"
         start = checkpoint.last_uid + 1
         # One round trip in the common case (an IDLE wake with a few new messages); a catch-up
         # of unknown size first lists the UIDs so each FETCH of summaries stays within
@@ -334,7 +338,9 @@ class MailboxWatcher:
                     self.mailbox,
                     checkpoint.uidvalidity,
                     uid,
-                    summarize(by_uid[uid]) if settings.summaries else None,
+                    summarize(fetched_message(by_uid[uid], SUMMARY_PLAN))
+                    if settings.summaries
+                    else None,
                     detected_at=self._pushed_at,
                 )
                 for uid in batch

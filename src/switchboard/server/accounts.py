@@ -19,9 +19,9 @@ the shared store (re-read on the nodes' account notices, and on a miss), but onl
 holder's engine watches one. A worker connecting a new account here takes its lease at once
 when it is free (:meth:`~switchboard.server.cluster.ClusterLink.adopt`); watches set on a node
 that does not hold the account are stored and applied by the holder, which answers before
-``watchMailboxes`` does. Commands for an account watched elsewhere run on a connection opened
-for the command and closed after it (:meth:`AccountRegistry.command_connection`). Accounts only
-clients connected are not leased: they stay in the engine of the node their client used.
+``watchMailboxes`` does. Commands for an account watched elsewhere run on a connection the
+engine's reader opens for the command and closes after it. Accounts only clients connected are
+not leased: they stay in the engine of the node their client used.
 """
 
 from __future__ import annotations
@@ -29,15 +29,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from switchboard.engine.engine import Engine, WatchResult
 from switchboard.engine.errors import ConnectionFailed, EngineError, UnknownAccount
-from switchboard.imap.connection import ImapConnection
-from switchboard.imap.errors import ImapError
 from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.model.store import Store
 from switchboard.protocol.errors import AccountConflict, InvalidArguments
@@ -153,31 +150,6 @@ class AccountRegistry:
                 await self._refresh(account_id)
         return account_id in self._configs
 
-    @asynccontextmanager
-    async def command_connection(self, account_id: str) -> AsyncIterator[ImapConnection]:
-        """The connection ``getMessages`` & co. run on: the engine's warm one when this node
-        holds the account, else (a cluster node) one opened for this command and closed after.
-
-        Raises:
-            UnknownAccount: no such account.
-            ConnectionFailed: it could not be opened, or it broke while in use.
-            AuthenticationFailed: the server refused the credentials.
-        """
-        if self._engine.has_account(account_id):
-            try:
-                async with self._engine.command_connection(account_id) as conn:
-                    yield conn
-                return
-            except UnknownAccount:
-                if self._engine.has_account(account_id):
-                    raise
-                # The lease moved away while we asked; a connection of our own serves it.
-        config = self._configs.get(account_id)
-        if config is None:
-            raise UnknownAccount(f"no account {account_id!r}")
-        async with self._engine.transient_connection(config) as conn:
-            yield conn
-
     # -- connect --------------------------------------------------------------------------
 
     async def connect(
@@ -190,7 +162,7 @@ class AccountRegistry:
         Raises:
             AccountConflict: the username exists with another host or port.
             InvalidArguments: an OAuth2 refresh token for an unknown provider.
-            switchboard.imap.errors.AuthenticationFailed: the credentials do not log in.
+            switchboard.engine.errors.AuthenticationFailed: the credentials do not log in.
             switchboard.engine.errors.ConnectionFailed: the IMAP server cannot be reached.
         """
         wanted = self._config_from(request)
@@ -236,7 +208,7 @@ class AccountRegistry:
         """``Engine.verify``; a failure is logged with its reason, and TLS advice added."""
         try:
             return await self._engine.verify(config)
-        except (EngineError, ImapError) as exc:
+        except EngineError as exc:
             logger.warning(
                 "account %s: cannot connect to %s:%d: %s", config.account_id, config.host,
                 config.port, scrub(str(exc), secrets_of(config)),
@@ -361,7 +333,7 @@ class AccountRegistry:
         try:
             async with self._lock(account_id):
                 await self._refresh(account_id)
-        except (StoreError, EngineError, ImapError, OSError) as exc:
+        except (StoreError, EngineError, OSError) as exc:
             logger.warning("cannot re-read account %s: %s", account_id, exc)
 
     async def apply_stored_watches(self, account_id: str) -> tuple[str, ...] | None:
@@ -382,7 +354,7 @@ class AccountRegistry:
                 # with the stored watches (and answers the asker's repeated request).
                 logger.info("watch request for %s: the account moved meanwhile", account_id)
                 return None
-            except (EngineError, ImapError, OSError) as exc:
+            except (EngineError, OSError) as exc:
                 # The asker reports them failed; the supervisor keeps retrying what it can.
                 logger.warning("cannot watch %s for another node: %s", account_id, exc)
                 return names

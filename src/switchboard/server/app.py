@@ -32,7 +32,6 @@ from switchboard.engine.engine import Engine
 from switchboard.engine.settings import EngineSettings
 from switchboard.errors import SwitchboardError
 from switchboard.extras import require
-from switchboard.imap.tls import default_ssl_context
 from switchboard.model.store import EventSink, Store
 from switchboard.server.accounts import AccountRegistry
 from switchboard.server.auth import Authenticator, redacted_logger
@@ -231,7 +230,6 @@ class SwitchboardServer:
             store,
             sink,
             settings=self._engine_settings,
-            ssl_context_factory=default_ssl_context,
             on_credentials_changed=credentials_changed,
         )
         await engine.start()

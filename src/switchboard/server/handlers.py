@@ -20,9 +20,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from switchboard.engine.errors import AuthenticationFailed as EngineAuthenticationFailed
 from switchboard.engine.errors import ConnectionFailed as EngineConnectionFailed
-from switchboard.imap.errors import AuthenticationFailed as ImapAuthenticationFailed
-from switchboard.imap.errors import ImapError
+from switchboard.engine.errors import ImapFailure
 from switchboard.model.events import NewMessage
 from switchboard.protocol import errors as wire
 from switchboard.protocol.frames import Command, Response, encode_push
@@ -78,13 +78,13 @@ class Handlers:
             return Response.reply(command, name, args)
         except wire.WireError as exc:
             return self._error(command, exc)
-        except ImapAuthenticationFailed:
+        except EngineAuthenticationFailed:
             return self._error(
                 command, wire.AuthenticationFailed("the IMAP server rejected the credentials")
             )
         except EngineConnectionFailed as exc:
             return self._error(command, wire.ConnectionFailed(str(exc)))
-        except ImapError as exc:
+        except ImapFailure as exc:
             return self._error(command, wire.ServerError(f"IMAP: {exc}"))
         except StoreError as exc:
             # The database is unreachable (a cluster node during an outage) or refused: an
@@ -265,7 +265,7 @@ class Handlers:
     async def _get_mailboxes(self, session: Session, account_id: str, args: Any) -> tuple[str, Any]:
         request = validate_get_mailboxes(args)
         return "mailboxes", await mailops.get_mailboxes(
-            self._context.accounts, account_id, request.state
+            self._context.engine.reader, self._context.accounts, account_id, request.state
         )
 
     async def _get_message_list(
@@ -273,11 +273,15 @@ class Handlers:
     ) -> tuple[str, Any]:
         request = validate_get_message_list(args)
         return "messageList", await mailops.get_message_list(
-            self._context.accounts, account_id, request.mailbox_id
+            self._context.engine.reader, self._context.accounts, account_id, request.mailbox_id
         )
 
     async def _get_messages(self, session: Session, account_id: str, args: Any) -> tuple[str, Any]:
         request = validate_get_messages(args)
         return "messages", await mailops.get_messages(
-            self._context.accounts, account_id, request.ids, request.properties
+            self._context.engine.reader,
+            self._context.accounts,
+            account_id,
+            request.ids,
+            request.properties,
         )

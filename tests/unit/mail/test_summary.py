@@ -1,51 +1,59 @@
-from switchboard.engine.summary import decode_header_value, format_address, summarize
-from switchboard.imap.responses import Address, Envelope, Fetch
+"""The push summary: decoded subject, first sender, date and size from the header bytes."""
+
+from __future__ import annotations
+
+from switchboard.engine.fetchplan import fetch_items
+from switchboard.mail.summary import MAX_FIELD_CHARS, SUMMARY_PLAN, summarize
 from switchboard.model.events import MessageSummary
+from switchboard.model.mail import FetchedMessage
 
 
-def envelope(subject, from_=None, date=b"Mon, 1 Jan 2024 10:00:00 +0000"):
-    return Envelope(date, subject, from_, None, None, None, None, None, None, None)
+def summary(headers: bytes | None, size: int | None = None) -> MessageSummary:
+    return summarize(FetchedMessage(1, size=size, headers=headers))
 
 
-def test_rfc2047_subject_is_decoded():
-    assert decode_header_value(b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= aus =?iso-8859-1?b?S/Zsbg==?=") == (
-        "Grüße aus Köln"
+def test_the_engine_fetches_the_envelopes_header_fields_and_the_size() -> None:
+    assert fetch_items(SUMMARY_PLAN) == (
+        "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
+        "(DATE SUBJECT FROM SENDER REPLY-TO TO CC BCC MESSAGE-ID)])"
     )
 
 
-def test_eight_bit_and_broken_words_never_fail():
-    assert decode_header_value("Grüße".encode()) == "Grüße"
-    assert decode_header_value(b"\xff\xfe caf\xe9") == "\ufffd\ufffd caf\ufffd"
-    assert decode_header_value(b"=?x-unknown-charset?q?abc?=") is not None
-    assert decode_header_value(None) is None
+def test_rfc2047_subject_is_decoded() -> None:
+    subject = b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= aus =?iso-8859-1?b?S/Zsbg==?=\r\n\r\n"
+    assert summary(subject).subject == "Grüße aus Köln"
 
 
-def test_whitespace_folded_and_length_bounded():
-    assert decode_header_value(b"a\r\n  b\tc") == "a b c"
-    assert len(decode_header_value(b"x" * 5000)) == 998
+def test_eight_bit_is_utf8_else_windows_1252_and_broken_words_never_fail() -> None:
+    assert summary("Subject: Grüße\r\n\r\n".encode()).subject == "Grüße"
+    assert summary(b"Subject: caf\xe9 \x80\r\n\r\n").subject == "café €"
+    assert summary(b"Subject: =?x-unknown-charset?q?abc?=\r\n\r\n").subject == "abc"
+    assert summary(b"Subject: =?utf-8?b?!!!?=\r\n\r\n").subject is not None
 
 
-def test_address_formatting():
-    assert format_address(Address(b"=?utf-8?q?J=C3=B6rg?=", None, b"j", b"example.de")) == (
-        "Jörg <j@example.de>"
+def test_whitespace_folded_and_length_bounded() -> None:
+    assert summary(b"Subject: a\r\n  b\tc\r\n\r\n").subject == "a b c"
+    long = summary(b"Subject: " + b"x" * 5000 + b"\r\nDate: " + b"d" * 5000 + b"\r\n\r\n")
+    assert long.subject is not None and len(long.subject) == MAX_FIELD_CHARS
+    assert long.date is not None and len(long.date) == MAX_FIELD_CHARS
+
+
+def test_the_first_sender_formatted() -> None:
+    block = b"From: =?utf-8?q?J=C3=B6rg?= <j@example.de>, bob@example.com\r\n\r\n"
+    assert summary(block).from_ == "Jörg <j@example.de>"
+    assert summary(b"From: bob@example.com\r\n\r\n").from_ == "bob@example.com"
+    # A group's name is no sender: its first member is.
+    block = b"From: undisclosed:;, Ann <ann@x.org>\r\n\r\n"
+    assert summary(block).from_ == "Ann <ann@x.org>"
+
+
+def test_summarize_full_and_partial() -> None:
+    block = (
+        b"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nSubject: Hello\r\n"
+        b"From: Ann <ann@x.org>\r\n\r\n"
     )
-    assert format_address(Address(None, None, b"bob", b"example.com")) == "bob@example.com"
-    assert format_address(Address(None, None, b"group", None)) is None
-
-
-def test_summarize_full_and_partial():
-    fetch = Fetch(
-        seq=1,
-        uid=5,
-        size=1234,
-        envelope=envelope(
-            b"Hello",
-            (Address(None, None, b"undisclosed", None), Address(b"Ann", None, b"ann", b"x.org")),
-        ),
-    )
-    assert summarize(fetch) == MessageSummary(
+    assert summary(block, 1234) == MessageSummary(
         subject="Hello", from_="Ann <ann@x.org>", date="Mon, 1 Jan 2024 10:00:00 +0000", size=1234
     )
-    no_subject = summarize(Fetch(seq=1, uid=6, envelope=envelope(None, None, None)))
-    assert no_subject == MessageSummary()
-    assert summarize(Fetch(seq=1, uid=7, size=9)) == MessageSummary(size=9)
+    assert summary(b"\r\n") == MessageSummary()  # a message without these fields
+    assert summary(None, 9) == MessageSummary(size=9)  # the server sent no header fields
