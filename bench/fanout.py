@@ -15,7 +15,8 @@ bytes/s are summed over the workers.
 The floor, in the same run: a plain ``websockets`` server (own process) that broadcasts the
 same number of frames of the same size to W connected clients, measured the same way. Its
 rate is what the WebSocket library alone delivers on this machine; the last line prints our
-deliveries/s against it.
+deliveries/s against it. Each round also reports the CPU its server process spent per frame
+delivered, which a busy shared machine disturbs far less than the elapsed time.
 """
 
 from __future__ import annotations
@@ -26,16 +27,25 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from _common import Child, Control, fake_imap, machine, raise_fd_limit, switchboard_server
+from _common import (
+    Child,
+    Control,
+    fake_imap,
+    machine,
+    proc_cpu_s,
+    raise_fd_limit,
+    switchboard_server,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 from switchboard.client.aio import AsyncClient
 
 PASSWORD = "secret"
-Result = tuple[float, int, int]  # (seconds, frames, bytes) of one round over all workers
+# (seconds, frames, bytes, server CPU seconds) of one round over all workers
+Result = tuple[float, int, int, float]
 PUSH_PREFIX = '[["newMessage"'
 
 
@@ -66,15 +76,17 @@ async def open_workers(url: str, n: int, subscribe: bool) -> list[ClientConnecti
 
 
 async def measure_round(workers: list[ClientConnection], events: int,
-                        start_round: Callable[[], None]) -> Result:
+                        start_round: Callable[[], Awaitable[None]], server_pid: int) -> Result:
     counts = [[0, 0] for _ in workers]
     readers = [asyncio.create_task(count_frames(ws, events, c)) for ws, c in zip(workers, counts,
                                                                                  strict=True)]
+    cpu = proc_cpu_s(server_pid)
     start = time.perf_counter()
-    await asyncio.to_thread(start_round)
+    await start_round()
     await asyncio.gather(*readers)
     elapsed = time.perf_counter() - start
-    return elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts)
+    return (elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts),
+            proc_cpu_s(server_pid) - cpu)
 
 
 async def ours(args: argparse.Namespace, tmp: Path) -> dict[int, Result]:
@@ -99,14 +111,15 @@ async def ours(args: argparse.Namespace, tmp: Path) -> dict[int, Result]:
         per_account = args.events // args.accounts
         total = per_account * args.accounts
 
-        def inject() -> None:
-            control.ask_many([f"inject {user(i)} {per_account}" for i in range(args.accounts)])
+        async def inject() -> None:
+            await asyncio.to_thread(control.ask_many, [f"inject {user(i)} {per_account}"
+                                                       for i in range(args.accounts)])
 
         workers: list[ClientConnection] = []
         for w in args.workers:
             workers += await open_workers(url, w - len(workers), subscribe=True)
-            await measure_round(workers, total, inject)  # warm-up round
-            results[w] = await measure_round(workers, total, inject)
+            await measure_round(workers, total, inject, server.pid)  # warm-up round
+            results[w] = await measure_round(workers, total, inject, server.pid)
             print(f"ours  W={w:<4} {report_line(results[w], total)}", file=sys.stderr)
         for ws in workers:
             await ws.close()
@@ -127,15 +140,11 @@ async def floor(args: argparse.Namespace, frame_bytes: int) -> dict[int, Result]
             workers += await open_workers(url, w - len(workers), subscribe=False)
             await control.send(json.dumps(["wait", len(workers)]))
             await control.recv()
-            for _ in range(2):  # a warm-up round, then the measured one
-                counts = [[0, 0] for _ in workers]
-                readers = [asyncio.create_task(count_frames(ws, total, c))
-                           for ws, c in zip(workers, counts, strict=True)]
-                start = time.perf_counter()
+            async def go() -> None:
                 await control.send(json.dumps(["go", total]))
-                await asyncio.gather(*readers)
-                elapsed = time.perf_counter() - start
-            results[w] = (elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts))
+
+            await measure_round(workers, total, go, child.pid)  # warm-up round
+            results[w] = await measure_round(workers, total, go, child.pid)
             print(f"floor W={w:<4} {report_line(results[w], total)}", file=sys.stderr)
         for ws in [*workers, control]:
             await ws.close()
@@ -184,10 +193,11 @@ async def serve_floor(frame_bytes: int) -> None:
 
 
 def report_line(result: Result, events: int) -> str:
-    elapsed, frames, nbytes = result
+    elapsed, frames, nbytes, cpu_s = result
     return (f"{events} events in {elapsed * 1000:7.1f} ms: {events / elapsed:8.0f} events/s, "
             f"{frames / elapsed:8.0f} frames/s, {nbytes / elapsed / 1e6:6.2f} MB/s "
-            f"({nbytes / max(frames, 1):.0f} B/frame)")
+            f"({nbytes / max(frames, 1):.0f} B/frame); server CPU "
+            f"{cpu_s * 1e6 / max(frames, 1):.1f} us/frame")
 
 
 def main() -> None:
