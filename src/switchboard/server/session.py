@@ -17,6 +17,9 @@ the connection stays open.
 Nothing a peer sends can end the session: every command failure becomes an ``error`` response
 (``handlers.execute``); only the peer, the server's shutdown, a full outbox or a revoked token
 closes it.
+
+Frames are UTF-8 ``bytes`` from encoding to the socket: the writer hands them to the WebSocket as
+text frames (``text=True``), so no frame is decoded to ``str`` and encoded again.
 """
 
 from __future__ import annotations
@@ -115,12 +118,12 @@ class Session:
         self.client_watches: frozenset[str] = frozenset()
         # Set by a watch command with "summary": true; pushes then carry the summary object.
         self.wants_summary = False
-        self._outbox: collections.deque[str] = collections.deque()
+        self._outbox: collections.deque[bytes] = collections.deque()
         self._outbox_ready = asyncio.Event()
         self._outbox_drained = asyncio.Event()
         # Pushes held during a frame: (frame, event id), or (frame, None) for group pushes,
         # which the resume floor does not filter (a group re-sends on purpose).
-        self._held: list[tuple[str, int | None]] = []
+        self._held: list[tuple[bytes, int | None]] = []
         self._holding = False
         self.pushed = 0
         self.last_event_id = 0
@@ -146,7 +149,7 @@ class Session:
         """Whether the session can still take frames."""
         return self.state is not SessionState.CLOSED
 
-    def deliver_group(self, frame: str) -> None:
+    def deliver_group(self, frame: bytes) -> None:
         """Queue a group push frame (after the current frame's reply, like ``deliver``)."""
         if self.state is SessionState.CLOSED:
             return
@@ -156,7 +159,7 @@ class Session:
         else:
             self._enqueue(frame)
 
-    def deliver(self, frame: str, event_id: int) -> None:
+    def deliver(self, frame: bytes, event_id: int) -> None:
         """Queue a push frame, after the reply of the frame being processed if any."""
         if self.state is SessionState.CLOSED or event_id <= self._replay_floor:
             return
@@ -202,7 +205,7 @@ class Session:
                 await self._closer
             await self.context.session_closed(self)
 
-    async def process_frame(self, text: str) -> str:
+    async def process_frame(self, text: str) -> bytes:
         """Run every command of one request frame and return the reply frame."""
         settings = self.context.settings
         decoded = decode_frame(
@@ -230,7 +233,7 @@ class Session:
         """Run ``action`` once this frame's reply is queued, before live pushes resume."""
         self._after_reply.append(action)
 
-    async def replay(self, events: AsyncIterator[tuple[str, int]]) -> None:
+    async def replay(self, events: AsyncIterator[tuple[bytes, int]]) -> None:
         """Queue replayed push frames (ascending ids); live duplicates of them are dropped.
 
         Waits while the outbox is over half full, so a long replay cannot overflow it.
@@ -246,7 +249,7 @@ class Session:
             self.pushed += 1
             self._enqueue(frame)
 
-    def _enqueue(self, frame: str) -> None:
+    def _enqueue(self, frame: bytes) -> None:
         if self.state is SessionState.CLOSED:
             return
         if len(self._outbox) >= self.context.settings.max_pending_frames:
@@ -277,7 +280,7 @@ class Session:
             while self._outbox:
                 frame = self._outbox.popleft()
                 try:
-                    await self.websocket.send(frame)
+                    await self.websocket.send(frame, text=True)
                 except ConnectionClosed:
                     self.state = SessionState.CLOSED
                     self._outbox_drained.set()  # wake a replay waiting for room
