@@ -19,7 +19,13 @@ Nothing a peer sends can end the session: every command failure becomes an ``err
 closes it.
 
 Frames are UTF-8 ``bytes`` from encoding to the socket: the writer hands them to the WebSocket as
-text frames (``text=True``), so no frame is decoded to ``str`` and encoded again.
+text frames (``text=True``), so no frame is decoded to ``str`` and encoded again. The writer
+takes every frame queued at once as a batch: all but the last are written straight to the
+socket's buffer (``broadcast`` to this one connection, no flow-control wait), the last with
+``send``, whose wait for the buffer to drain then covers the whole batch. That costs about 40 %
+less CPU per frame than one ``send`` each (``docs/benchmarks.md``); a batch stops after
+``WRITE_BATCH_BYTES``, so a consumer that stops reading still leaves frames in the outbox, where
+the bound above applies.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
 from switchboard.engine.model import NewMessage
@@ -51,6 +57,10 @@ logger = logging.getLogger("switchboard.server")
 
 #: Close code for a consumer too slow to take its events (RFC 6455 §7.4.1: "try again later").
 SLOW_CONSUMER_CLOSE_CODE = 1013
+
+#: Most bytes of frames written without a flow-control wait: twice websockets' default buffer
+#: high-water mark (32 KiB), so a batch keeps the socket busy without growing its buffer much.
+WRITE_BATCH_BYTES = 64 * 1024
 
 
 class SessionState(enum.Enum):
@@ -275,10 +285,19 @@ class Session:
         self._closer = asyncio.get_running_loop().create_task(self.websocket.close(code, reason))
 
     async def _write_loop(self) -> None:
+        outbox = self._outbox
         while True:
             await self._outbox_ready.wait()
-            while self._outbox:
-                frame = self._outbox.popleft()
+            while outbox:
+                budget = WRITE_BATCH_BYTES
+                while len(outbox) > 1 and budget > 0:
+                    budget -= len(outbox[0])
+                    try:
+                        broadcast((self.websocket,), outbox[0], text=True, raise_exceptions=True)
+                    except ExceptionGroup:
+                        break  # not written: send() below retries it and reports the failure
+                    outbox.popleft()
+                frame = outbox.popleft()
                 try:
                     await self.websocket.send(frame, text=True)
                 except ConnectionClosed:
