@@ -17,6 +17,9 @@ same number of frames of the same size to W connected clients, measured the same
 rate is what the WebSocket library alone delivers on this machine; the last line prints our
 deliveries/s against it. Each round also reports the CPU its server process spent per frame
 delivered, which a busy shared machine disturbs far less than the elapsed time.
+
+Target (issue 14): with one worker and 200-message wakes (``--events`` / ``--accounts`` = 200),
+ours >= 0.5x the floor. ``--json PATH`` writes the figures for ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ from pathlib import Path
 from _common import (
     Child,
     Control,
+    add_json_option,
     fake_imap,
     machine,
     proc_cpu_s,
     raise_fd_limit,
+    row,
     switchboard_server,
+    write_json,
 )
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -47,6 +53,7 @@ PASSWORD = "secret"
 # (seconds, frames, bytes, server CPU seconds) of one round over all workers
 Result = tuple[float, int, int, float]
 PUSH_PREFIX = '[["newMessage"'
+TARGET_W1_RATIO = 0.5  # one worker: ours / floor
 
 
 def user(i: int) -> str:
@@ -206,6 +213,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000, help="per round")
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--serve-floor", type=int, metavar="FRAME_BYTES", help=argparse.SUPPRESS)
+    add_json_option(parser)
     args = parser.parse_args()
     import uvloop
 
@@ -224,6 +232,20 @@ def main() -> None:
     for w in args.workers:
         print(f"  ours  W={w:<4} {report_line(mine[w], events)}")
         print(f"  floor W={w:<4} {report_line(base[w], events)}  (websockets broadcast alone)")
+    per_wake = args.events // args.accounts
+    rows, figures = [], {}
+    for w in args.workers:
+        ours_fps, floor_fps = mine[w][1] / mine[w][0], base[w][1] / base[w][0]
+        ratio = ours_fps / floor_fps
+        rows.append(row(f"fan-out W={w}, {per_wake}-message wakes", ours_fps, "frames/s",
+                        floor=floor_fps, floor_name="websockets broadcast alone", vs=ratio,
+                        target=f">= {TARGET_W1_RATIO:g}x" if w == 1 else "",
+                        met=ratio >= TARGET_W1_RATIO if w == 1 else None))
+        figures[f"W={w}"] = {
+            "ours": dict(zip(("s", "frames", "bytes", "server_cpu_s"), mine[w], strict=True)),
+            "floor": dict(zip(("s", "frames", "bytes", "server_cpu_s"), base[w], strict=True))}
+    write_json(args.json, "fanout", rows, {"events": events, "accounts": args.accounts,
+                                           "rounds": figures})
     ratios = "; ".join(f"W={w}: {mine[w][1] / mine[w][0]:.0f} vs {base[w][1] / base[w][0]:.0f} "
                        f"frames/s = {(mine[w][1] / mine[w][0]) / (base[w][1] / base[w][0]):.2f}x"
                        for w in args.workers)
