@@ -147,6 +147,9 @@ def test_deep_nesting_beyond_orjson_is_written_by_the_stdlib() -> None:
         ('["\\ud800"]', ["\ud800"]),  # a lone surrogate: frames.py refuses it, loads keeps it
         ('"12345678901234567890"', "12345678901234567890"),
         ("[1e19,-9.3e18,9.2e18]", [1e19, -9.3e18, 9.2e18]),  # wide floats stay floats
+        ('["' + "x" * 5000 + '",18446744073709551616]', ["x" * 5000, 2**64]),
+        ('["' + "é" * 70000 + '",1.5,-2]', ["é" * 70000, 1.5, -2]),  # over 64 KiB: the stdlib
+        ("[1234567890,123456789,18446744073709551616]", [1234567890, 123456789, 2**64]),
     ],
 )  # fmt: skip
 def test_loads_examples(text: str, expected: Any) -> None:
@@ -155,7 +158,9 @@ def test_loads_examples(text: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["[NaN]", "[Infinity]", "[-Infinity]", "[1e999]", "[-1e400]", "", "[1,]", "\ufeff[]", "[01]"]
+    "text",
+    ["[NaN]", "[Infinity]", "[-Infinity]", "[1e999]", "[-1e400]", "", "[1,]", "\ufeff[]", "[01]",
+     "[" + '"x",' * 20000 + "NaN]", "[" + '"x",' * 20000 + "1e999]"],
 )
 def test_loads_refuses_what_is_not_json(text: str) -> None:
     with pytest.raises(ValueError):
