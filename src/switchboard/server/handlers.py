@@ -207,7 +207,7 @@ class Handlers:
         """After the reply, push every logged event after ``since`` the session would want."""
         store = self._context.store
 
-        async def frames() -> AsyncIterator[tuple[str, int]]:
+        async def frames() -> AsyncIterator[tuple[bytes, int]]:
             after = since
             accounts = None if account_id is None else (account_id,)
             while True:
