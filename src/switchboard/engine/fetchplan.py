@@ -17,7 +17,14 @@ from typing import Final
 from switchboard.imap import responses
 from switchboard.model.mail import BodyPart, BodySection, FetchedMessage, FetchPlan
 
-__all__ = ["body_part", "fetch_items", "fetched_message", "section_items", "with_sections"]
+__all__ = [
+    "body_part",
+    "fetch_items",
+    "fetched_message",
+    "header_fields",
+    "section_items",
+    "with_sections",
+]
 
 # A header field name (RFC 5322 §3.6.8 ftext, kept to what an IMAP atom can carry).
 _FIELD_NAME: Final = re.compile(r"[A-Za-z0-9!#$%&'*+^_`|~-]+")
@@ -98,6 +105,14 @@ def _sections(
     return found
 
 
+def header_fields(response: responses.Fetch) -> bytes | None:
+    """The header fields block a response holds (``BODY[HEADER.FIELDS (…)]``), or ``None``."""
+    for key, data in response.sections.items():
+        if key.startswith(_HEADER_FIELDS_KEY):
+            return data
+    return None
+
+
 def fetched_message(response: responses.Fetch, plan: FetchPlan) -> FetchedMessage:
     """Read one ``FETCH`` response (with a UID) as the model's message, keeping what ``plan`` asked.
 
@@ -106,12 +121,7 @@ def fetched_message(response: responses.Fetch, plan: FetchPlan) -> FetchedMessag
     """
     if response.uid is None:
         raise ValueError("a FETCH response without a UID")
-    headers = None
-    if plan.header_fields:
-        headers = next(
-            (data for key, data in response.sections.items() if key.startswith(_HEADER_FIELDS_KEY)),
-            None,
-        )
+    headers = header_fields(response) if plan.header_fields else None
     structure = response.bodystructure
     return FetchedMessage(
         uid=response.uid,

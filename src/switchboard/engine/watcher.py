@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
-from switchboard.engine.fetchplan import fetch_items, fetched_message
+from switchboard.engine.fetchplan import fetch_items, header_fields
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
 from switchboard.imap.connection import ImapConnection
@@ -60,11 +60,12 @@ from switchboard.imap.responses import (
     StatusResponse,
     UntaggedResponse,
 )
-from switchboard.mail.summary import SUMMARY_PLAN, summarize
+from switchboard.mail.summary import SUMMARY_PLAN, summary_of
 from switchboard.model.events import (
     Checkpoint,
     EngineEvent,
     MailboxGone,
+    MessageSummary,
     NewMessage,
     UidValidityChanged,
 )
@@ -75,6 +76,10 @@ __all__ = ["MailboxWatcher"]
 logger = logging.getLogger(__name__)
 
 _SUMMARY_ITEMS = fetch_items(SUMMARY_PLAN)
+
+
+def _summary(fetch: Fetch) -> MessageSummary:
+    return summary_of(header_fields(fetch), fetch.size)
 
 S = AccountState
 
@@ -338,9 +343,7 @@ class MailboxWatcher:
                     self.mailbox,
                     checkpoint.uidvalidity,
                     uid,
-                    summarize(fetched_message(by_uid[uid], SUMMARY_PLAN))
-                    if settings.summaries
-                    else None,
+                    _summary(by_uid[uid]) if settings.summaries else None,
                     detected_at=self._pushed_at,
                 )
                 for uid in batch

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from switchboard.mail.headers import decoded_text, humanize, raw_text
 
@@ -43,12 +42,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     """One mailbox of an address list: display name, local part, domain (all raw bytes).
 
     ``name`` is ``None`` without a display name; ``host`` is ``None`` when the address has no
-    ``@``; ``mailbox`` is ``None`` when nothing precedes the ``@``.
+    ``@``; ``mailbox`` is ``None`` when nothing precedes the ``@``. A named tuple rather than a
+    dataclass: one is built for every address of every new message's summary, and a tuple is
+    built three times faster.
     """
 
     name: bytes | None
@@ -74,6 +74,21 @@ _TOKEN: Final = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _QUOTED_PAIR: Final = re.compile(rb"\\(.)", re.DOTALL)
+
+# The shapes nearly every real address list has — ``a@b``, ``Name <a@b>``, ``"Name" <a@b>``,
+# separated by commas, without comments, groups, quoted pairs or domain literals — are read
+# by one match per address. The tokenizer gives the same result for them (a name of atoms,
+# dots and whitespace is its text with whitespace runs made one space); anything else goes
+# through it.
+_NOT_SIMPLE: Final = re.compile(rb"[()\\:;\[\]]")
+_SIMPLE_ADDRESS: Final = re.compile(
+    rb"""[ \t]*(?:
+        (?:"(?P<quoted>[^"]*)"|(?P<name>[^"<>@,]*?))
+        [ \t]*<(?P<local>[^\s"<>@,]+)@(?P<domain>[^\s"<>@,]+)>
+        |(?P<bare_local>[^\s"<>@,]+)@(?P<bare_domain>[^\s"<>@,]+)
+    )[ \t]*\Z""",
+    re.VERBOSE,
+)
 
 # A token: kind, text, whether whitespace or a comment came before it.
 _Token = tuple[int, bytes, bool]
@@ -189,6 +204,26 @@ def _mailbox(tokens: Sequence[_Token]) -> Address | None:
     return Address(name, mailbox, host)
 
 
+def _simple_list(value: bytes) -> list[Address] | None:
+    """The addresses of a list of simple shapes only (:data:`_SIMPLE_ADDRESS`), else ``None``."""
+    if _NOT_SIMPLE.search(value) is not None:
+        return None
+    found: list[Address] = []
+    for element in value.split(b","):
+        match = _SIMPLE_ADDRESS.match(element)
+        if match is None:
+            if element.strip(b" \t"):
+                return None
+            continue  # an empty list element (RFC 5322 §4.4)
+        quoted, name, local, domain, bare_local, bare_domain = match.groups()
+        if local is None:
+            found.append(Address(None, bare_local, bare_domain))
+        else:
+            display = humanize(quoted if quoted is not None else name) or None
+            found.append(Address(display, local, domain))
+    return found
+
+
 def parse_address_list(value: bytes) -> tuple[tuple[Address, ...], bool]:
     """Parse an address list header value; also say whether it named a group.
 
@@ -196,6 +231,14 @@ def parse_address_list(value: bytes) -> tuple[tuple[Address, ...], bool]:
         The addresses, groups flattened, in order; and ``True`` when the value held group
         syntax (``name: members;``), even one without members. Never raises.
     """
+    simple = _simple_list(value)
+    if simple is not None:
+        return tuple(simple), False
+    return _parse_tokens(value)
+
+
+def _parse_tokens(value: bytes) -> tuple[tuple[Address, ...], bool]:
+    """:func:`parse_address_list` for any value: tokenized, RFC 5322's whole grammar."""
     addresses: list[Address] = []
     grouped = False
     element: list[_Token] = []
@@ -267,6 +310,10 @@ def address_objects(addresses: Sequence[Address]) -> list[dict[str, str]] | None
 
 def format_address(address: Address) -> str:
     """``Decoded Name <mailbox@host>``, or just ``mailbox@host`` without a name."""
-    email = email_of(address)
-    name = decoded_text(address.name) if address.name is not None else ""
-    return f"{name} <{email}>" if name else email
+    name, mailbox, host = address
+    email = (
+        f"{raw_text(mailbox) if mailbox is not None else ''}@"
+        f"{raw_text(host) if host is not None else ''}"
+    )  # email_of, inlined: the push summary's hot path
+    text = decoded_text(name) if name is not None else ""
+    return f"{text} <{email}>" if text else email

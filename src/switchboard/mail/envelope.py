@@ -32,6 +32,8 @@ ENVELOPE_FIELDS: Final = (
 ADDRESS_FIELDS: Final = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc"})
 """The address list fields, lower-cased, as :meth:`Envelope.addresses` takes them."""
 
+_KEY: Final = {field: field.encode() for field in ADDRESS_FIELDS}
+
 _WSP: Final = b" \t\r\n"
 
 
@@ -86,9 +88,10 @@ class Envelope:
         Raises:
             ValueError: ``field`` is not one of :data:`ADDRESS_FIELDS`.
         """
-        if field not in ADDRESS_FIELDS:
+        key = _KEY.get(field)
+        if key is None:
             raise ValueError(f"{field!r} is not an address field")
-        values = self._fields.get(field.encode())
+        values = self._fields.get(key)
         found: list[Address] = []
         grouped = False
         for value in values or ():

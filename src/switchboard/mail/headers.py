@@ -76,14 +76,41 @@ def split_fields(block: bytes) -> list[tuple[bytes, bytes]]:
 def field_values(block: bytes) -> dict[bytes, list[bytes]]:
     """Each field's values by lower-cased name, in message order (see :func:`split_fields`)."""
     found: dict[bytes, list[bytes]] = {}
-    for name, value in split_fields(block):
-        found.setdefault(name.lower(), []).append(value)
+    crlf = block.count(b"\r\n")
+    if (
+        block.count(b"\r") != crlf
+        or block.count(b"\n") != crlf
+        or b"\n " in block
+        or b"\n\t" in block
+        or block.startswith((b" ", b"\t"))
+    ):
+        # A bare CR or LF, a folded line (or a stray continuation): the general reading.
+        for name, value in split_fields(block):
+            found.setdefault(name.lower(), []).append(value)
+        return found
+    # What IMAP servers send: CRLF lines, none folded. One field per line up to the empty line
+    # that ends the header; the same fields as split_fields.
+    for line in block.split(b"\r\n"):
+        if not line:
+            break
+        name, colon, value = line.partition(b":")
+        name = name.rstrip()
+        if not colon or not name or b" " in name:
+            continue
+        key = name.lower()
+        values = found.get(key)
+        if values is None:
+            found[key] = [value]
+        else:
+            values.append(value)
     return found
 
 
 def humanize(value: bytes) -> bytes:
     """Unfold, make each run of spaces, tabs and line breaks one space, trim both ends."""
-    return _WHITESPACE_RUN.sub(b" ", value).strip(_WSP)
+    if b"  " in value or b"\t" in value or b"\r" in value or b"\n" in value:
+        value = _WHITESPACE_RUN.sub(b" ", value)
+    return value.strip(_WSP)
 
 
 def raw_text(value: bytes) -> str:
@@ -96,7 +123,16 @@ def decoded_text(value: bytes) -> str:
 
     The one decoding of subjects and display names, for ``getMessages`` and push summaries alike.
     """
-    return _TEXT_WHITESPACE_RUN.sub(" ", decode_words(value)).strip(" \t\r\n")
+    if b"=?" in value:
+        text = decode_words(value)
+    else:
+        try:
+            text = value.decode("utf-8")  # the common case, without the calls of decode_words
+        except UnicodeDecodeError:
+            text = _undeclared(value)
+    if "  " in text or "\t" in text or "\r" in text or "\n" in text:
+        text = _TEXT_WHITESPACE_RUN.sub(" ", text)
+    return text.strip(" \t\r\n")
 
 
 def _undeclared(text: bytes) -> str:

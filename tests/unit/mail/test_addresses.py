@@ -144,3 +144,20 @@ def test_wire_objects() -> None:
 def test_email_and_formatted(address: Address, email: str, formatted: str) -> None:
     assert email_of(address) == email
     assert format_address(address) == formatted
+
+
+SIMPLE_PIECES = st.sampled_from(
+    [b"a", b"b.c", b"x@y.z", b"<a@b>", b"<a.b@c.d>", b'"Q w"', b'"x, y"', b"Name", b"J.", b" ",
+     b"  ", b"\t", b",", b", ", b"=?utf-8?q?x?=", b"\xc3\xa9", b"\xff", b"@", b"<", b">", b'"',
+     b"(c)", b":", b";", b"[1.2]", b"\\"]
+)  # fmt: skip
+
+
+@given(st.lists(SIMPLE_PIECES, max_size=12))
+def test_the_fast_path_reads_what_the_tokenizer_reads(parts: list[bytes]) -> None:
+    from switchboard.mail.addresses import _parse_tokens, _simple_list
+
+    value = b"".join(parts)
+    simple = _simple_list(value)
+    if simple is not None:
+        assert (tuple(simple), False) == _parse_tokens(value)

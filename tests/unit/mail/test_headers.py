@@ -111,3 +111,18 @@ def test_decode_words_never_raises(data: bytes) -> None:
     decode_words(b"=?utf-8?b?" + data + b"?=")
 
 
+
+
+BLOCK_PIECES = st.sampled_from(
+    [b"Subject", b"From", b"X-A", b"Bad Name", b":", b": ", b" :", b"\t", b" ", b"value",
+     b"\xc3\xa9", b"\r\n", b"\n", b"\r", b"\r\n ", b"\r\n\t", b"\r\n\r\n", b"=?utf-8?q?x?="]
+)  # fmt: skip
+
+
+@given(st.lists(BLOCK_PIECES, max_size=30))
+def test_field_values_reads_what_split_fields_reads(pieces: list[bytes]) -> None:
+    block = b"".join(pieces)
+    expected: dict[bytes, list[bytes]] = {}
+    for name, value in split_fields(block):
+        expected.setdefault(name.lower(), []).append(value)
+    assert field_values(block) == expected
