@@ -83,8 +83,8 @@ _QUOTED_PAIR: Final = re.compile(rb"\\(.)", re.DOTALL)
 _NOT_SIMPLE: Final = re.compile(rb"[()\\:;\[\]]")
 _SIMPLE_ADDRESS: Final = re.compile(
     rb"""[ \t]*(?:
-        (?:"(?P<quoted>[^"]*)"|(?P<name>[^"<>@,]*?))
-        [ \t]*<(?P<local>[^\s"<>@,]+)@(?P<domain>[^\s"<>@,]+)>
+        (?:"(?P<quoted>[^"]*)"[ \t]*|(?P<name>[^"<>@,]*))  # trailing blanks: humanize drops them
+        <(?P<local>[^\s"<>@,]+)@(?P<domain>[^\s"<>@,]+)>
         |(?P<bare_local>[^\s"<>@,]+)@(?P<bare_domain>[^\s"<>@,]+)
     )[ \t]*\Z""",
     re.VERBOSE,
@@ -209,7 +209,7 @@ def _simple_list(value: bytes) -> list[Address] | None:
     if _NOT_SIMPLE.search(value) is not None:
         return None
     found: list[Address] = []
-    for element in value.split(b","):
+    for element in value.split(b",") if b"," in value else (value,):
         match = _SIMPLE_ADDRESS.match(element)
         if match is None:
             if element.strip(b" \t"):

@@ -78,6 +78,22 @@ class Envelope:
         value = self._last(b"message-id")
         return value.strip(_WSP) if value is not None else None
 
+    def first_address(self, field: str) -> Address | None:
+        """The first address of :meth:`addresses`, read no further than needed; ``None``: none.
+
+        Raises:
+            ValueError: ``field`` is not one of :data:`ADDRESS_FIELDS`.
+        """
+        key = _KEY.get(field)
+        if key is None:
+            raise ValueError(f"{field!r} is not an address field")
+        for value in self._fields.get(key, ()):
+            addresses, _ = parse_address_list(value)
+            if addresses:
+                return addresses[0]
+        found = self.addresses(field)  # Reply-To and Sender may fall back to From
+        return found[0] if found else None
+
     def addresses(self, field: str) -> tuple[Address, ...] | None:
         """The addresses of an address field (``"from"``, ``"reply-to"``…), groups flattened.
 

@@ -129,3 +129,21 @@ def test_without_a_header_block_every_field_is_none() -> None:
 def test_only_address_fields_have_addresses() -> None:
     with pytest.raises(ValueError, match="subject"):
         Envelope(b"").addresses("subject")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"From: a@x.y, b@x.y\r\nFrom: c@x.y\r\n\r\n",
+        b"From: undisclosed:;\r\nFrom: Ann <ann@x.org>\r\n\r\n",
+        b"From: \r\nReply-To: r@x.y\r\n\r\n",
+        b"Subject: x\r\n\r\n",
+    ],
+)
+def test_first_address_is_the_first_of_addresses(block: bytes) -> None:
+    envelope = Envelope(block)
+    for field in sorted(ADDRESS_FIELDS):
+        found = envelope.addresses(field)
+        assert envelope.first_address(field) == (found[0] if found else None)
+    with pytest.raises(ValueError, match="date"):
+        envelope.first_address("date")

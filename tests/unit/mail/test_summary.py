@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from switchboard.engine.fetchplan import fetch_items
 from switchboard.mail.envelope import ENVELOPE_FIELDS
-from switchboard.mail.summary import MAX_FIELD_CHARS, SUMMARY_FIELDS, SUMMARY_PLAN, summarize
+from switchboard.mail.summary import (
+    MAX_FIELD_CHARS,
+    SUMMARY_FIELDS,
+    SUMMARY_PLAN,
+    summarize,
+    summary_of,
+)
 from switchboard.model.events import MessageSummary
 from switchboard.model.mail import FetchedMessage
 
@@ -58,3 +67,20 @@ def test_summarize_full_and_partial() -> None:
     )
     assert summary(b"\r\n") == MessageSummary()  # a message without these fields
     assert summary(None, 9) == MessageSummary(size=9)  # the server sent no header fields
+
+
+TYPICAL_VALUES = st.sampled_from(
+    [b"", b" ", b" Message 1", b"  two  spaces\t", b" =?utf-8?q?Gr=C3=BC=C3=9Fe?=", b" caf\xe9",
+     b" Sender <s@example.com>", b' "Quoted, Name" <q@x.y>', b" a@b.c, d@e.f", b" undisclosed:;",
+     b" bob", b" <>", b" Ann (comment) <a@x>", b" Mon, 01 Jan 2024 00:00:00 +0000 ",
+     b" =?utf-8?q?J=C3=B6rg?= <j@x.de>", b" x@y (Name)", b"\xff\xfe"]
+)  # fmt: skip
+TYPICAL_NAMES = st.sampled_from([b"Date", b"DATE", b"Subject", b"subject", b"From", b"FROM "])
+
+
+@given(st.lists(st.tuples(TYPICAL_NAMES, TYPICAL_VALUES), min_size=1, max_size=3))
+def test_the_typical_block_reads_as_any_block(fields: list[tuple[bytes, bytes]]) -> None:
+    from switchboard.mail.summary import _general_summary
+
+    block = b"".join(name + b":" + value + b"\r\n" for name, value in fields) + b"\r\n"
+    assert summary_of(block, 7) == _general_summary(block, 7)
