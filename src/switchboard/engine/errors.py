@@ -56,8 +56,9 @@ class EngineError(SwitchboardError):
 class ConnectionFailed(EngineError):  # noqa: N818 (names from the API contract)
     """The IMAP server could not be reached: refused, reset, TLS failure or timeout.
 
-    Raised by ``Engine.verify`` and ``Engine.command_connection``. The message names the host
-    and port and the cause, never credentials.
+    Raised by ``Engine.verify``, ``Engine.watch``, ``Engine.command_connection`` and the
+    reader; also when the connection broke while in use. The message names the host and port
+    and the cause, never credentials.
     """
 
     type = "serverError"
