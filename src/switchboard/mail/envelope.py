@@ -5,8 +5,8 @@ the bytes ourselves gives every server the same result, including one that drops
 from its ENVELOPE (Courier does). The rules follow the RFC where it speaks and Dovecot, the
 reference the wire was pinned against, where it does not:
 
-* :data:`ENVELOPE_FIELDS` are the fields fetched (``BODY.PEEK[HEADER.FIELDS (…)]``), one list
-  for the engine's push summary and for ``getMessages``.
+* :data:`ENVELOPE_FIELDS` are the fields ``getMessages`` fetches
+  (``BODY.PEEK[HEADER.FIELDS (…)]``); the push summary fetches those of them it reads.
 * A field that occurs more than once: the last Subject, Date and Message-ID count; the address
   lists of repeated From, To… fields are joined.
 * ``subject`` is humanized (:func:`~switchboard.mail.headers.humanize`); ``date`` and
