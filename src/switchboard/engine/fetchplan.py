@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Final
 
 from switchboard.imap import responses
@@ -53,6 +54,7 @@ def _section_item(section: BodySection) -> str:
     return item
 
 
+@lru_cache(maxsize=256)  # a plan's few sections, looked up for each of its messages
 def _response_key(section: BodySection) -> str:
     """How the server names the section in its answer (RFC 3501 §7.4.2: the origin only)."""
     key = f"BODY[{section.part}]"
