@@ -26,6 +26,7 @@ import asyncio
 import base64
 import datetime
 import enum
+import functools
 import ipaddress
 import re
 import ssl
@@ -84,12 +85,17 @@ def _envelope(user: str, uid: int) -> str:
             f" NIL {_quote(f'<{uid}.{user}@fake.example>')})")
 
 
+@functools.lru_cache(maxsize=64)
+def _field_names(section: str) -> frozenset[bytes]:
+    return frozenset(n.encode().lower() for n in section[section.find("(") + 1 : -1].split())
+
+
 def _header_fields(head: bytes, section: str) -> bytes:
     """``BODY[HEADER.FIELDS (A B)]``: the header lines named (RFC 3501 §6.4.5), then CRLF.
 
     The fake's messages fold no header line, so a line is a field.
     """
-    names = {n.encode().lower() for n in section[section.find("(") + 1 : section.find(")")].split()}
+    names = _field_names(section)
     lines = [line for line in head.split(b"\r\n") if line.partition(b":")[0].lower() in names]
     return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
 

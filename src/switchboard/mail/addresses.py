@@ -36,6 +36,7 @@ __all__ = [
     "Address",
     "address_objects",
     "email_of",
+    "first_address",
     "format_address",
     "parse_address_list",
     "parse_addresses",
@@ -76,16 +77,15 @@ _TOKEN: Final = re.compile(
 _QUOTED_PAIR: Final = re.compile(rb"\\(.)", re.DOTALL)
 
 # The shapes nearly every real address list has — ``a@b``, ``Name <a@b>``, ``"Name" <a@b>``,
-# separated by commas, without comments, groups, quoted pairs or domain literals — are read
-# by one match per address. The tokenizer gives the same result for them (a name of atoms,
-# dots and whitespace is its text with whitespace runs made one space); anything else goes
-# through it.
-_NOT_SIMPLE: Final = re.compile(rb"[()\\:;\[\]]")
+# separated by commas, without comments, groups, routes, quoted pairs or domain literals — are
+# read by one match per address (no RFC 5322 special outside a quoted name). The tokenizer
+# gives the same result for them (a name of atoms, dots and whitespace is its text with
+# whitespace runs made one space); anything else goes through it.
 _SIMPLE_ADDRESS: Final = re.compile(
     rb"""[ \t]*(?:
-        (?:"(?P<quoted>[^"]*)"[ \t]*|(?P<name>[^"<>@,]*))  # trailing blanks: humanize drops them
-        <(?P<local>[^\s"<>@,]+)@(?P<domain>[^\s"<>@,]+)>
-        |(?P<bare_local>[^\s"<>@,]+)@(?P<bare_domain>[^\s"<>@,]+)
+        (?:"(?P<quoted>[^"\\]*)"[ \t]*|(?P<name>[^"<>@,()\\:;\[\]]*))  # humanize trims the name
+        <(?P<local>[^\s"<>@,()\\:;\[\]]+)@(?P<domain>[^\s"<>@,()\\:;\[\]]+)>
+        |(?P<bare_local>[^\s"<>@,()\\:;\[\]]+)@(?P<bare_domain>[^\s"<>@,()\\:;\[\]]+)
     )[ \t]*\Z""",
     re.VERBOSE,
 )
@@ -206,8 +206,6 @@ def _mailbox(tokens: Sequence[_Token]) -> Address | None:
 
 def _simple_list(value: bytes) -> list[Address] | None:
     """The addresses of a list of simple shapes only (:data:`_SIMPLE_ADDRESS`), else ``None``."""
-    if _NOT_SIMPLE.search(value) is not None:
-        return None
     found: list[Address] = []
     for element in value.split(b",") if b"," in value else (value,):
         match = _SIMPLE_ADDRESS.match(element)
@@ -272,6 +270,26 @@ def _parse_tokens(value: bytes) -> tuple[tuple[Address, ...], bool]:
 
 def _holds_address(tokens: Sequence[_Token]) -> bool:
     return any(kind == _SPECIAL and text in (b"@", b"<") for kind, text, _ in tokens)
+
+
+def first_address(value: bytes) -> Address | None:
+    """The first address of an address list header value (``None``: it has none).
+
+    What ``parse_addresses(value)[0]`` gives, reading no further than the first address when
+    the value has only simple shapes (the push summary's sender, for every new message).
+    """
+    for element in value.split(b",") if b"," in value else (value,):
+        match = _SIMPLE_ADDRESS.match(element)
+        if match is None:
+            if element.strip(b" \t"):
+                break  # not a simple shape: the tokenizer decides
+            continue  # an empty list element
+        quoted, name, local, domain, bare_local, bare_domain = match.groups()
+        if local is None:
+            return Address(None, bare_local, bare_domain)
+        return Address(humanize(quoted if quoted is not None else name) or None, local, domain)
+    found = _parse_tokens(value)[0]
+    return found[0] if found else None
 
 
 def parse_addresses(value: bytes) -> tuple[Address, ...]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from switchboard.mail.addresses import Address, parse_address_list
+from switchboard.mail.addresses import Address, first_address, parse_address_list
 from switchboard.mail.headers import field_values, humanize
 
 __all__ = ["ADDRESS_FIELDS", "ENVELOPE_FIELDS", "Envelope"]
@@ -88,9 +88,9 @@ class Envelope:
         if key is None:
             raise ValueError(f"{field!r} is not an address field")
         for value in self._fields.get(key, ()):
-            addresses, _ = parse_address_list(value)
-            if addresses:
-                return addresses[0]
+            address = first_address(value)
+            if address is not None:
+                return address
         found = self.addresses(field)  # Reply-To and Sender may fall back to From
         return found[0] if found else None
 

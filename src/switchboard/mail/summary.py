@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from switchboard.mail.addresses import format_address, parse_addresses
+from switchboard.mail.addresses import first_address, format_address
 from switchboard.mail.envelope import ENVELOPE_FIELDS, Envelope
 from switchboard.mail.headers import decoded_text, humanize, raw_text
 from switchboard.model.events import MessageSummary
@@ -100,10 +100,7 @@ def _typical_summary(groups: tuple[bytes | None, ...], size: int | None) -> Mess
         else:
             sender = value
     # Envelope's rules (mail.envelope), applied to single fields.
-    first = None
-    if sender is not None:
-        addresses = parse_addresses(sender)
-        first = addresses[0] if addresses else None
+    first = first_address(sender) if sender is not None else None
     return MessageSummary(
         subject=(
             decoded_text(humanize(subject))[:MAX_FIELD_CHARS] if subject is not None else None

@@ -73,7 +73,8 @@ TYPICAL_VALUES = st.sampled_from(
     [b"", b" ", b" Message 1", b"  two  spaces\t", b" =?utf-8?q?Gr=C3=BC=C3=9Fe?=", b" caf\xe9",
      b" Sender <s@example.com>", b' "Quoted, Name" <q@x.y>', b" a@b.c, d@e.f", b" undisclosed:;",
      b" bob", b" <>", b" Ann (comment) <a@x>", b" Mon, 01 Jan 2024 00:00:00 +0000 ",
-     b" =?utf-8?q?J=C3=B6rg?= <j@x.de>", b" x@y (Name)", b"\xff\xfe"]
+     b" =?utf-8?q?J=C3=B6rg?= <j@x.de>", b" x@y (Name)", b"\xff\xfe", b" a@b, bob",
+     b' "x, y" <q@z>', b" , a@b", b" bob, a@b", b" <a@b> junk, c@d"]
 )  # fmt: skip
 TYPICAL_NAMES = st.sampled_from([b"Date", b"DATE", b"Subject", b"subject", b"From", b"FROM "])
 
