@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["BodyPart", "BodySection", "FetchPlan", "FetchedMessage", "MailboxInfo"]
 
@@ -77,9 +78,11 @@ class BodyPart:
     location: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BodySection:
+class BodySection(NamedTuple):
     """A section of a message to fetch (RFC 3501 §6.4.5), optionally only a range of it.
+
+    A named tuple, not a dataclass: it keys :attr:`FetchedMessage.sections`, looked up for every
+    message fetched, and a tuple hashes without a Python-level ``__hash__``.
 
     Attributes:
         part: ``""`` for the whole message, ``"HEADER"``, ``"TEXT"``, or a MIME part number
