@@ -281,13 +281,18 @@ class MessagePlan:
         """
         out: dict[str, Any] = {}
         envelope: Envelope | None = None
+        subject: bytes | None = None
         flags = {flag.lower() for flag in message.flags} if message.flags is not None else None
         body = message.body_structure
         for name in self.properties:
             if name in _HEADER_PROPERTIES:
                 if envelope is None:
                     envelope = Envelope(self.header_block(message))
-                out[name] = _render_header(envelope, name)
+                if name == "subject":
+                    subject = envelope.subject
+                    out[name] = raw_text(subject) if subject is not None else None
+                else:
+                    out[name] = _render_header(envelope, name)
             elif name == "messageId":
                 out[name] = message_id
             elif name == "mailboxId":
@@ -318,8 +323,6 @@ class MessagePlan:
             else:  # preview: __init__ let no other name through
                 out[name] = self._render_preview(body, message)
         if "subject" in out:
-            assert envelope is not None  # rendering "subject" made it
-            subject = envelope.subject
             out["subjectDecoded"] = decoded_text(subject) if subject is not None else None
         return out
 
@@ -337,9 +340,6 @@ class MessagePlan:
 
 
 def _render_header(envelope: Envelope, name: str) -> Any:
-    if name == "subject":
-        subject = envelope.subject
-        return raw_text(subject) if subject is not None else None
     if name == "date":
         date = envelope.date
         return raw_text(date) if date is not None else None
