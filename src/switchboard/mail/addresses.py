@@ -329,9 +329,10 @@ def address_objects(addresses: Sequence[Address]) -> list[dict[str, str]] | None
 def format_address(address: Address) -> str:
     """``Decoded Name <mailbox@host>``, or just ``mailbox@host`` without a name."""
     name, mailbox, host = address
+    # email_of, inlined (raw_text is this decode): the push summary's hot path.
     email = (
-        f"{raw_text(mailbox) if mailbox is not None else ''}@"
-        f"{raw_text(host) if host is not None else ''}"
-    )  # email_of, inlined: the push summary's hot path
+        f"{mailbox.decode('utf-8', 'replace') if mailbox is not None else ''}@"
+        f"{host.decode('utf-8', 'replace') if host is not None else ''}"
+    )
     text = decoded_text(name) if name is not None else ""
     return f"{text} <{email}>" if text else email
