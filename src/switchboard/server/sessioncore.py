@@ -45,7 +45,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from switchboard.errors import SwitchboardError
 from switchboard.model.events import NewMessage
@@ -60,7 +60,9 @@ from switchboard.protocol.methods import (
     parse_arguments,
     split_account,
 )
-from switchboard.server.auth import Principal
+
+if TYPE_CHECKING:  # a value the core keeps for the handlers; auth itself does I/O
+    from switchboard.server.auth import Principal
 
 __all__ = [
     "RULES",
@@ -348,8 +350,8 @@ class SessionCore:
                 shell.append(effect)
             elif isinstance(effect, Connected):
                 if not self.is_worker:  # a worker's commands name their account each time
-                    self.account_id = effect.account_id
                     self._move(SessionState.READY)
+                    self.account_id = effect.account_id
             elif isinstance(effect, WantsSummary):
                 self.wants_summary = True
             elif isinstance(effect, JoinedGroup):
