@@ -1,9 +1,10 @@
 """A resumed subscription's missed events: the log after ``since``, as push frames.
 
-A watch with ``since`` (docs/protocol.md, "Resuming") gets every logged ``newMessage`` after that
-id that its subscription would have delivered, encoded exactly as the live fan-out encodes it,
-then the live events; the session drops live duplicates by id. The log is read a page at a time,
-lazily, so a long replay holds one page in memory and waits while the session's outbox is full.
+A watch with ``since`` (docs/protocol.md, "Resume and groups") gets every logged ``newMessage``
+after that id that its subscription would have delivered, encoded exactly as the live fan-out
+encodes it, then the live events; the session drops live duplicates by id. The log is read a page
+at a time, lazily, so a long replay holds one page in memory and waits while the session's outbox
+is full.
 """
 
 from __future__ import annotations
