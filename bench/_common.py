@@ -5,11 +5,17 @@ do not mix: the fake or real IMAP server in one, the Switchboard server (``bench
 another, the worker in the benchmark process itself. A child announces itself with one line
 ``READY key=value ...`` on stdout; :class:`Child` waits for it (bounded by ``ready_timeout_s``)
 and stops the child with SIGTERM (then SIGKILL) when the benchmark ends.
+
+Each benchmark also takes ``--json PATH`` (:func:`add_json_option`) and writes there what it
+printed, as rows of "ours against the floor" (:func:`row`, :func:`write_json`), so that
+``bench/run.py`` collects every benchmark's figures without reading its prose.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
+import json
 import math
 import os
 import platform
@@ -24,6 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -226,3 +233,56 @@ def machine() -> str:
 
 def have(binary: str) -> bool:
     return bool(shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin"))
+
+
+# -- machine-readable results (bench/run.py) ---------------------------------------------------
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json PATH``: also write the figures as JSON (:func:`write_json`)."""
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write the figures as JSON to PATH (read by bench/run.py)")
+
+
+def row(name: str, ours: float | None, unit: str, *, floor: float | None = None,
+        floor_name: str = "", vs: float | None = None, vs_unit: str = "x", target: str = "",
+        met: bool | None = None) -> dict[str, Any]:
+    """One line of ``bench/run.py``'s table: our figure against the floor of the same run.
+
+    Args:
+        name: what is measured (``"pymap isolated p50"``).
+        ours: our figure, in ``unit``.
+        unit: ``"ms"``, ``"frames/s"``, ``"KB"``...
+        floor: the floor's or peer's figure in the same run, same unit (``None``: none measured).
+        floor_name: what the floor is (``"websockets alone"``).
+        vs: the comparison: a ratio (``vs_unit="x"``, higher is better) or a difference
+            (``vs_unit="ms"``, ours minus the floor).
+        vs_unit: ``"x"`` or ``"ms"``.
+        target: the target as text (``">= 0.5x"``), from docs/benchmarks.md.
+        met: whether the target is met (``None``: no target).
+    """
+    return {"name": name, "ours": ours, "unit": unit, "floor": floor, "floor_name": floor_name,
+            "vs": vs, "vs_unit": vs_unit, "target": target, "met": met}
+
+
+def write_json(path: Path | None, benchmark: str, rows: Sequence[dict[str, Any]],
+               figures: dict[str, Any]) -> None:
+    """Write ``{"benchmark", "argv", "machine", "rows", "figures"}`` to ``path`` (if given).
+
+    NaN (a percentile of no samples) becomes ``null``: JSON has no NaN.
+    """
+    if path is None:
+        return
+    document = {"benchmark": benchmark, "argv": sys.argv[1:], "machine": machine(),
+                "rows": list(rows), "figures": figures}
+    path.write_text(json.dumps(_no_nan(document), indent=1) + "\n")
+
+
+def _no_nan(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    return value

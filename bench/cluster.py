@@ -25,6 +25,7 @@ worker (``switchboard.client.aio``) on node 1. PostgreSQL is the machine's, on 1
 
 The single-node peer is ``bench/capacity.py``: run in the same invocation with ``--peer-run``,
 else its recorded run (``PEER``). ``python bench/cluster.py node ...`` is the node process itself.
+``--json PATH`` writes the figures for ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import asyncpg
 from _common import (
     Child,
     Control,
+    add_json_option,
     fake_imap,
     machine,
     percentile,
@@ -53,8 +55,18 @@ from _common import (
     proc_fds,
     proc_rss_bytes,
     raise_fd_limit,
+    row,
+    write_json,
 )
-from capacity import INJECT_CHUNK, _account, connect_all, log, user, wait_idling
+from capacity import (
+    INJECT_CHUNK,
+    TARGET_KB_PER_ACCOUNT,
+    _account,
+    connect_all,
+    log,
+    user,
+    wait_idling,
+)
 from cryptography.fernet import Fernet
 
 from switchboard.client.aio import AsyncClient
@@ -274,7 +286,7 @@ async def run_peer(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         accounts=args.accounts, concurrency=args.concurrency,
         connect_rate_per_s=args.connect_rate_per_s,
         command_idle_close_s=args.command_idle_close_s, idle_seconds=args.peer_idle_seconds,
-        timeout_s=args.timeout_s)
+        probe_quiet_s=None, timeout_s=args.timeout_s)
     result: dict[str, Any] = dict(await capacity.run(peer_args, tmp))
     result["source"] = f"capacity.py in this run, N={args.accounts}"
     return result
@@ -324,6 +336,23 @@ async def scratch_database(args: argparse.Namespace, tmp: Path) -> None:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
     report(args, result, peer)
+    write_json(args.json, "cluster", result_rows(result, peer), {"cluster": result, "peer": peer})
+
+
+def result_rows(r: dict[str, Any], peer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Node 2's memory and the burst against the single node, and the takeover, as rows."""
+    n = r["n"]
+    single = f"one node, {peer['source']}"
+    return [
+        row(f"cluster N={n}: RSS per account held, node 2", r["n2_kb"], "KB",
+            floor=peer["kb_per_account"], floor_name=single,
+            vs=peer["kb_per_account"] / r["n2_kb"] if r["n2_kb"] > 0 else None,
+            target=f"<= {TARGET_KB_PER_ACCOUNT} KB", met=r["n2_kb"] <= TARGET_KB_PER_ACCOUNT),
+        row(f"cluster N={n}: 1 mail per mailbox at once", r["events_per_s"], "events/s",
+            floor=peer["events_per_s"], floor_name=single,
+            vs=r["events_per_s"] / peer["events_per_s"] if peer["events_per_s"] else None),
+        row(f"cluster N={n}: kill -9 of node 2, node 1 holds and idles all", r["takeover_s"], "s"),
+    ]
 
 
 def main() -> None:
@@ -343,6 +372,7 @@ def main() -> None:
                         help="run bench/capacity.py (one node) at the same N first")
     parser.add_argument("--peer-idle-seconds", type=float, default=5.0)
     parser.add_argument("--timeout-s", type=float, default=1800.0)
+    add_json_option(parser)
     args = parser.parse_args()
     raise_fd_limit()
     import uvloop

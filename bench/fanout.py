@@ -15,7 +15,11 @@ bytes/s are summed over the workers.
 The floor, in the same run: a plain ``websockets`` server (own process) that broadcasts the
 same number of frames of the same size to W connected clients, measured the same way. Its
 rate is what the WebSocket library alone delivers on this machine; the last line prints our
-deliveries/s against it.
+deliveries/s against it. Each round also reports the CPU its server process spent per frame
+delivered, which a busy shared machine disturbs far less than the elapsed time.
+
+Target (issue 14): with one worker and 200-message wakes (``--events`` / ``--accounts`` = 200),
+ours >= 0.5x the floor. ``--json PATH`` writes the figures for ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -26,17 +30,30 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from _common import Child, Control, fake_imap, machine, raise_fd_limit, switchboard_server
+from _common import (
+    Child,
+    Control,
+    add_json_option,
+    fake_imap,
+    machine,
+    proc_cpu_s,
+    raise_fd_limit,
+    row,
+    switchboard_server,
+    write_json,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 from switchboard.client.aio import AsyncClient
 
 PASSWORD = "secret"
-Result = tuple[float, int, int]  # (seconds, frames, bytes) of one round over all workers
+# (seconds, frames, bytes, server CPU seconds) of one round over all workers
+Result = tuple[float, int, int, float]
 PUSH_PREFIX = '[["newMessage"'
+TARGET_W1_RATIO = 0.5  # one worker: ours / floor
 
 
 def user(i: int) -> str:
@@ -66,15 +83,17 @@ async def open_workers(url: str, n: int, subscribe: bool) -> list[ClientConnecti
 
 
 async def measure_round(workers: list[ClientConnection], events: int,
-                        start_round: Callable[[], None]) -> Result:
+                        start_round: Callable[[], Awaitable[None]], server_pid: int) -> Result:
     counts = [[0, 0] for _ in workers]
     readers = [asyncio.create_task(count_frames(ws, events, c)) for ws, c in zip(workers, counts,
                                                                                  strict=True)]
+    cpu = proc_cpu_s(server_pid)
     start = time.perf_counter()
-    await asyncio.to_thread(start_round)
+    await start_round()
     await asyncio.gather(*readers)
     elapsed = time.perf_counter() - start
-    return elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts)
+    return (elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts),
+            proc_cpu_s(server_pid) - cpu)
 
 
 async def ours(args: argparse.Namespace, tmp: Path) -> dict[int, Result]:
@@ -99,14 +118,15 @@ async def ours(args: argparse.Namespace, tmp: Path) -> dict[int, Result]:
         per_account = args.events // args.accounts
         total = per_account * args.accounts
 
-        def inject() -> None:
-            control.ask_many([f"inject {user(i)} {per_account}" for i in range(args.accounts)])
+        async def inject() -> None:
+            await asyncio.to_thread(control.ask_many, [f"inject {user(i)} {per_account}"
+                                                       for i in range(args.accounts)])
 
         workers: list[ClientConnection] = []
         for w in args.workers:
             workers += await open_workers(url, w - len(workers), subscribe=True)
-            await measure_round(workers, total, inject)  # warm-up round
-            results[w] = await measure_round(workers, total, inject)
+            await measure_round(workers, total, inject, server.pid)  # warm-up round
+            results[w] = await measure_round(workers, total, inject, server.pid)
             print(f"ours  W={w:<4} {report_line(results[w], total)}", file=sys.stderr)
         for ws in workers:
             await ws.close()
@@ -127,15 +147,11 @@ async def floor(args: argparse.Namespace, frame_bytes: int) -> dict[int, Result]
             workers += await open_workers(url, w - len(workers), subscribe=False)
             await control.send(json.dumps(["wait", len(workers)]))
             await control.recv()
-            for _ in range(2):  # a warm-up round, then the measured one
-                counts = [[0, 0] for _ in workers]
-                readers = [asyncio.create_task(count_frames(ws, total, c))
-                           for ws, c in zip(workers, counts, strict=True)]
-                start = time.perf_counter()
+            async def go() -> None:
                 await control.send(json.dumps(["go", total]))
-                await asyncio.gather(*readers)
-                elapsed = time.perf_counter() - start
-            results[w] = (elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts))
+
+            await measure_round(workers, total, go, child.pid)  # warm-up round
+            results[w] = await measure_round(workers, total, go, child.pid)
             print(f"floor W={w:<4} {report_line(results[w], total)}", file=sys.stderr)
         for ws in [*workers, control]:
             await ws.close()
@@ -184,10 +200,11 @@ async def serve_floor(frame_bytes: int) -> None:
 
 
 def report_line(result: Result, events: int) -> str:
-    elapsed, frames, nbytes = result
+    elapsed, frames, nbytes, cpu_s = result
     return (f"{events} events in {elapsed * 1000:7.1f} ms: {events / elapsed:8.0f} events/s, "
             f"{frames / elapsed:8.0f} frames/s, {nbytes / elapsed / 1e6:6.2f} MB/s "
-            f"({nbytes / max(frames, 1):.0f} B/frame)")
+            f"({nbytes / max(frames, 1):.0f} B/frame); server CPU "
+            f"{cpu_s * 1e6 / max(frames, 1):.1f} us/frame")
 
 
 def main() -> None:
@@ -196,6 +213,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000, help="per round")
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--serve-floor", type=int, metavar="FRAME_BYTES", help=argparse.SUPPRESS)
+    add_json_option(parser)
     args = parser.parse_args()
     import uvloop
 
@@ -214,6 +232,20 @@ def main() -> None:
     for w in args.workers:
         print(f"  ours  W={w:<4} {report_line(mine[w], events)}")
         print(f"  floor W={w:<4} {report_line(base[w], events)}  (websockets broadcast alone)")
+    per_wake = args.events // args.accounts
+    rows, figures = [], {}
+    for w in args.workers:
+        ours_fps, floor_fps = mine[w][1] / mine[w][0], base[w][1] / base[w][0]
+        ratio = ours_fps / floor_fps
+        rows.append(row(f"fan-out W={w}, {per_wake}-message wakes", ours_fps, "frames/s",
+                        floor=floor_fps, floor_name="websockets broadcast alone", vs=ratio,
+                        target=f">= {TARGET_W1_RATIO:g}x" if w == 1 else "",
+                        met=ratio >= TARGET_W1_RATIO if w == 1 else None))
+        figures[f"W={w}"] = {
+            "ours": dict(zip(("s", "frames", "bytes", "server_cpu_s"), mine[w], strict=True)),
+            "floor": dict(zip(("s", "frames", "bytes", "server_cpu_s"), base[w], strict=True))}
+    write_json(args.json, "fanout", rows, {"events": events, "accounts": args.accounts,
+                                           "rounds": figures})
     ratios = "; ".join(f"W={w}: {mine[w][1] / mine[w][0]:.0f} vs {base[w][1] / base[w][0]:.0f} "
                        f"frames/s = {(mine[w][1] / mine[w][0]) / (base[w][1] / base[w][0]):.2f}x"
                        for w in args.workers)

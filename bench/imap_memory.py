@@ -16,7 +16,7 @@ doing LOGIN, SELECT INBOX and IDLE, and reports (VmRSS after - VmRSS before) / N
   measuring process only.
 
 The server is ``bench/fake_imap.py``'s ``FakeImapServer``. The last line prints the ratio
-peer / ours. Target: <= 64 KB.
+peer / ours; ``--json PATH`` writes the figures for ``bench/run.py``. Target: <= 64 KB.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _common import add_json_option, row, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -118,6 +120,7 @@ def main() -> None:
     parser.add_argument("--serve", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--measure", metavar="STACK", help=argparse.SUPPRESS)
     parser.add_argument("--server-info", help=argparse.SUPPRESS)
+    add_json_option(parser)
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -162,6 +165,13 @@ def main() -> None:
         print(f"{stack:<16} {kb:>8.1f}{note}")
     peer = results["asyncio+256KiB"]
     small, uv = peer / results["asyncio+16KiB"], peer / results["uvloop"]
+    write_json(args.json, "imap_memory", [
+        row(f"RSS per idle TLS connection, {stack}, N={args.connections}", results[stack] / 1024,
+            "KB", floor=peer / 1024, floor_name="asyncio's default 256 KiB TLS buffer",
+            vs=peer / results[stack], target=f"<= {TARGET_BYTES_PER_CONNECTION // 1024} KB",
+            met=results[stack] <= TARGET_BYTES_PER_CONNECTION)
+        for stack in ("uvloop", "asyncio+16KiB")
+    ], {"connections": args.connections, "bytes_per_connection": results})
     print(f"ratio peer/ours: asyncio+256KiB / asyncio+16KiB = {small:.1f}x,"
           f" asyncio+256KiB / uvloop = {uv:.1f}x")
 

@@ -19,8 +19,10 @@ again for every message, which a client that never leaves IDLE sometimes escapes
 Patterns: ``isolated`` (the next APPEND once both saw the last, after a short pause), ``spaced``
 (one APPEND per second, not waiting), ``burst`` (bursts of 20 APPENDs back to back).
 
-Target: overhead p50 <= 5 ms, p99 <= 25 ms in every pattern. The last line gives, per server and
-pattern, our p50 against the floor's and their ratio.
+Target (issue 14): overhead p50 <= 1 ms, p99 <= 5 ms in every pattern, against pymap's own push
+(the raw IDLE client) and against Dovecot's re-IDLE floor (its notify delay makes the other floor
+unreachable for any client that reads its mail). The last line gives, per server and pattern, our
+p50 against the floor's and their ratio; ``--json PATH`` writes the figures for ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, have, machine, percentile, raise_fd_limit, switchboard_server
+from _common import (
+    ROOT,
+    add_json_option,
+    have,
+    machine,
+    percentile,
+    raise_fd_limit,
+    row,
+    switchboard_server,
+    write_json,
+)
 
 from switchboard.client.aio import AsyncClient
 
@@ -50,12 +62,14 @@ SPACING_S = 1.0
 ISOLATED_PAUSE_S = 0.2
 LATE_MS = 1000.0  # an overhead this large means the watcher was not woken by its own message
 STRAGGLER_WAIT_S = 2.0  # Dovecot pushes within ~0.5 s; longer means the push never came
-TARGET_P50_MS = 5.0
-TARGET_P99_MS = 25.0
+TARGET_P50_MS = 1.0
+TARGET_P99_MS = 5.0
 MAX_LINE_BYTES = 64 * 1024
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS")
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 Sample = tuple[float, float]  # (floor ms, ours ms) for one message
+# The floor each server's targets are measured against (see the module docstring).
+FLOOR_FOR_TARGET = {"pymap": "raw", "dovecot": "re-IDLE"}
 MESSAGE = (b"From: Bench <bench@example.com>\r\nTo: <user@example.com>\r\n"
            b"Subject: latency sample\r\n\r\nHello.\r\n")
 
@@ -198,11 +212,12 @@ class Sender:
 
 
 async def measure(imap: Imap, args: argparse.Namespace,
-                  tmp: Path) -> tuple[dict[str, list[Sample]], dict[str, list[float]]]:
+                  tmp: Path) -> tuple[dict[str, list[Sample]], dict[str, list[Sample]]]:
     """Run every pattern against ``imap``.
 
     Returns:
-        Per pattern, the (floor ms, ours ms) samples and the re-IDLE floor's ms.
+        Per pattern, the (floor ms, ours ms) samples, and the (re-IDLE floor ms, ours ms)
+        samples of the messages the re-IDLE client saw.
     """
     seen = Observations()
     with switchboard_server(tmp / f"data-{imap.name}") as server:
@@ -227,7 +242,7 @@ async def measure(imap: Imap, args: argparse.Namespace,
             sender = await asyncio.to_thread(Sender, imap, raw.exists + 1)
             seq = raw.exists
             results: dict[str, list[Sample]] = {}
-            resync_floors: dict[str, list[float]] = {}
+            resync_floors: dict[str, list[Sample]] = {}
             try:
                 for pattern in args.patterns:
                     sent: list[tuple[float, int, int]] = []  # (at, uid, seq)
@@ -245,8 +260,9 @@ async def measure(imap: Imap, args: argparse.Namespace,
                     await wait_all(seen, sent, args.timeout_s)
                     results[pattern] = [((seen.by_seq[s] - at) * 1000, (seen.by_uid[u] - at) * 1000)
                                         for at, u, s in sent]
-                    resync_floors[pattern] = [(seen.by_seq_resync[s] - at) * 1000
-                                              for at, _u, s in sent if s in seen.by_seq_resync]
+                    resync_floors[pattern] = [
+                        ((seen.by_seq_resync[s] - at) * 1000, (seen.by_uid[u] - at) * 1000)
+                        for at, u, s in sent if s in seen.by_seq_resync]
                     summary(imap.name, pattern, results[pattern], resync_floors[pattern],
                             file=sys.stderr)
             finally:
@@ -297,8 +313,9 @@ async def wait_all(seen: Observations, sent: list[tuple[float, int, int]],
     return False
 
 
-def summary(server: str, pattern: str, samples: list[Sample], resync: list[float],
+def summary(server: str, pattern: str, samples: list[Sample], resync_samples: list[Sample],
             *, file: Any = None) -> str:
+    resync = [f for f, _ in resync_samples]
     floor = [f for f, _ in samples]
     ours = [o for _, o in samples]
     overhead = [o - f for f, o in samples]
@@ -307,6 +324,8 @@ def summary(server: str, pattern: str, samples: list[Sample], resync: list[float
         return percentile(values, q)
 
     ok = p(overhead, 50) <= TARGET_P50_MS and p(overhead, 99) <= TARGET_P99_MS
+    if FLOOR_FOR_TARGET.get(server) == "re-IDLE":
+        ok = all(r["met"] for r in target_rows(server, pattern, samples, resync_samples))
     text = (f"{server:<8} {pattern:<9} n={len(samples):<4} floor p50/p90/p99 {p(floor, 50):7.1f}"
             f" {p(floor, 90):7.1f} {p(floor, 99):7.1f} ms | ours {p(ours, 50):7.1f} "
             f"{p(ours, 90):7.1f} {p(ours, 99):7.1f} ms | overhead p50 {p(overhead, 50):+6.1f} "
@@ -323,6 +342,27 @@ def summary(server: str, pattern: str, samples: list[Sample], resync: list[float
     if file is not None:
         print(text, file=file, flush=True)
     return text
+
+
+def target_rows(server: str, pattern: str, samples: list[Sample],
+                resync_samples: list[Sample]) -> list[dict[str, Any]]:
+    """p50 and p99 of ours against the server's floor (:data:`FLOOR_FOR_TARGET`), as rows.
+
+    The overhead is taken message by message (ours - floor for the same APPEND), then its
+    percentile, as in the printed summary.
+    """
+    if FLOOR_FOR_TARGET.get(server) == "re-IDLE":
+        paired, floor_name = resync_samples, f"{server}, client that re-IDLEs after each push"
+    else:
+        paired, floor_name = samples, f"{server}'s own push, raw IDLE client"
+    rows = []
+    for q, target in ((50, TARGET_P50_MS), (99, TARGET_P99_MS)):
+        overhead = percentile([o - f for f, o in paired], q)
+        rows.append(row(f"{server} {pattern} p{q}", percentile([o for _, o in paired], q), "ms",
+                        floor=percentile([f for f, _ in paired], q), floor_name=floor_name,
+                        vs=overhead, vs_unit="ms", target=f"<= +{target:g} ms",
+                        met=overhead <= target))
+    return rows
 
 
 # ------------------------------------------------------------------------ the IMAP servers
@@ -370,6 +410,7 @@ def main() -> None:
     parser.add_argument("--patterns", default=",".join(PATTERNS))
     parser.add_argument("--timeout-s", type=float, default=30.0)
     parser.add_argument("--serve-pymap", action="store_true", help=argparse.SUPPRESS)
+    add_json_option(parser)
     args = parser.parse_args()
     if args.serve_pymap:
         asyncio.run(_serve_pymap())
@@ -379,7 +420,7 @@ def main() -> None:
         parser.error(f"unknown pattern(s): {', '.join(sorted(unknown))}")
     raise_fd_limit()
     results: dict[str, dict[str, list[Sample]]] = {}
-    resyncs: dict[str, dict[str, list[float]]] = {}
+    resyncs: dict[str, dict[str, list[Sample]]] = {}
     import uvloop
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -396,14 +437,21 @@ def main() -> None:
                 results[name], resyncs[name] = uvloop.run(measure(imap, args, tmp))
     print(f"latency: APPEND -> newMessage (ours) vs APPEND -> raw IDLE client EXISTS (floor), "
           f"same run; {machine()}")
-    print(f"targets: overhead p50 <= {TARGET_P50_MS:g} ms, p99 <= {TARGET_P99_MS:g} ms")
+    print(f"targets: overhead p50 <= {TARGET_P50_MS:g} ms, p99 <= {TARGET_P99_MS:g} ms "
+          f"(pymap: over the raw IDLE client; Dovecot: over the re-IDLE client)")
     last = []
+    rows: list[dict[str, Any]] = []
+    figures: dict[str, Any] = {}
     for name, by_pattern in results.items():
         for pattern, samples in by_pattern.items():
             print(summary(name, pattern, samples, resyncs[name][pattern]))
+            rows += target_rows(name, pattern, samples, resyncs[name][pattern])
+            figures[f"{name}/{pattern}"] = {"samples": samples,
+                                            "re_idle_samples": resyncs[name][pattern]}
             ours = percentile([o for _, o in samples], 50)
             floor = percentile([f for f, _ in samples], 50)
             last.append(f"{name}/{pattern} {ours:.1f} vs {floor:.1f} ms = {ours / floor:.2f}x")
+    write_json(args.json, "latency", rows, figures)
     print("ours vs floor p50: " + "; ".join(last))
 
 

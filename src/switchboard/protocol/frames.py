@@ -21,13 +21,12 @@ overflows to infinity (``1e999``) is ``invalidJson`` too, since it could never b
 a number is in range for its argument is the validators' business (``protocol.methods``).
 
 :func:`encode_frame` and :func:`encode_push` write compact JSON through
-:mod:`switchboard.protocol.wirejson`.
+:mod:`switchboard.protocol.wirejson` as UTF-8 ``bytes``, which the server hands to the WebSocket
+as a text frame without decoding them to ``str`` and encoding them again.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,17 +79,6 @@ def _frame_error(error_type: str, description: str | None) -> DecodedFrame:
     return DecodedFrame((), error_response(error_type, None, None, description=description))
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number {text} overflows a double")
-    return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON constant {name}")
-
-
 def _check_tree(value: Any, max_depth: int, check_surrogates: bool) -> str | None:
     """Walk the decoded JSON without recursion; return ``"depth"``/``"surrogate"`` on a fault."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -113,7 +101,7 @@ def _check_tree(value: Any, max_depth: int, check_surrogates: bool) -> str | Non
 
 
 def _has_lone_surrogate(text: str) -> bool:
-    # json.loads pairs valid surrogate escapes into one code point, so any surrogate code point
+    # The JSON parsers pair valid surrogate escapes into one code point, so any surrogate code point
     # left in a decoded string is a lone one.
     try:
         text.encode("utf-8")
@@ -190,7 +178,7 @@ def decode_frame(
         return _frame_error(TooLarge.type, f"frame over {max_frame_bytes} bytes")
 
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = wirejson.loads(text)
     except RecursionError:
         return _frame_error(TooLarge.type, f"frame nested deeper than {max_depth}")
     except ValueError:
@@ -209,21 +197,21 @@ def decode_frame(
     return DecodedFrame(tuple(_decode_command(element) for element in value))
 
 
-def encode_frame(responses: Sequence[Response]) -> str:
-    """Write one reply frame: a JSON array of the responses in order (``[]`` for none).
+def encode_frame(responses: Sequence[Response]) -> bytes:
+    """Write one reply frame, UTF-8: a JSON array of the responses in order (``[]`` for none).
 
     Raises:
         TypeError: a response holds something JSON cannot represent (a bug in the caller).
         ValueError: a response holds NaN or an infinity (a bug in the caller).
     """
-    return wirejson.dumps([response.to_json() for response in responses])
+    return wirejson.dumpb([response.to_json() for response in responses])
 
 
-def encode_push(name: str, args: Any) -> str:
-    """Write an unsolicited frame, ``[[name, args]]``: one response, never tagged.
+def encode_push(name: str, args: Any) -> bytes:
+    """Write an unsolicited frame, UTF-8, ``[[name, args]]``: one response, never tagged.
 
     Raises:
         TypeError: ``args`` holds something JSON cannot represent (a bug in the caller).
         ValueError: ``args`` holds NaN or an infinity (a bug in the caller).
     """
-    return wirejson.dumps([[name, args]])
+    return wirejson.dumpb([[name, args]])

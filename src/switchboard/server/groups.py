@@ -71,7 +71,7 @@ class GroupMember(Protocol):
         """Whether pushes carry the ``summary`` object."""
         ...
 
-    def deliver_group(self, frame: str) -> None:
+    def deliver_group(self, frame: bytes) -> None:
         """Queue one group push frame; must not block or raise."""
         ...
 

@@ -51,7 +51,7 @@ class Subscriber(Protocol):
         """Whether this session's watch set covers ``event`` (already filtered by account)."""
         ...
 
-    def deliver(self, frame: str, event_id: int) -> None:
+    def deliver(self, frame: bytes, event_id: int) -> None:
         """Queue one encoded push frame; must not block or raise."""
         ...
 
@@ -137,7 +137,7 @@ class Hub:
             targets = set(self._all)
             targets.update(s for s in self._by_account.get(event.account_id, ()) if s.wants(event))
             # One encoding per shape (account key or not, summary or not), not per subscriber.
-            frames: dict[tuple[bool, bool], str] = {}
+            frames: dict[tuple[bool, bool], bytes] = {}
             for subscriber in targets:
                 shape = (subscriber.is_worker, subscriber.wants_summary)
                 frame = frames.get(shape)

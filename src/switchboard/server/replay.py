@@ -34,7 +34,7 @@ class EventLog(Protocol):
 
 async def replay_frames(
     log: EventLog, since: int, account_id: str | None, subscriber: Subscriber
-) -> AsyncIterator[tuple[str, int]]:
+) -> AsyncIterator[tuple[bytes, int]]:
     """``(push frame, event id)`` for every logged new message after ``since`` ``subscriber``
     wants: every account's (``account_id`` ``None``, ``watchAll``) or one account's, filtered
     by the subscriber's watch set.

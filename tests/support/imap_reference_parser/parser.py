@@ -1,7 +1,7 @@
 """Turn the bytes an IMAP server sends into typed responses, without doing any I/O.
 
-The parser has the sans-I/O doors of style.md §2.2: the connection feeds it bytes with
-:meth:`ResponseParser.receive_data` and :meth:`ResponseParser.receive_eof` and takes
+The parser has the sans-I/O doors (docs/architecture.md, "Conventions"): the connection feeds
+it bytes with :meth:`ResponseParser.receive_data` and :meth:`ResponseParser.receive_eof` and takes
 :mod:`switchboard.imap.responses` values out with :meth:`ResponseParser.next_response` until it
 returns ``None`` (need more data). Nothing here imports asyncio, socket, ssl, threading or time.
 

@@ -64,7 +64,7 @@ def test_to_response_echoes_method_arguments_and_tag_without_description() -> No
     command = Command("getMailboxes", {}, "pre", tagged=True)
     frame = encode_frame([errors.NotConnected().to_response(command)])
     assert frame == (
-        '[["error",{"type":"notConnected","method":"getMailboxes","arguments":{}},"pre"]]'
+        b'[["error",{"type":"notConnected","method":"getMailboxes","arguments":{}},"pre"]]'
     )
 
 
@@ -78,9 +78,9 @@ def test_to_response_redacts_secrets_and_keeps_a_null_tag() -> None:
     command = Command("connect", args, None, tagged=True)
     frame = encode_frame([AlreadyConnected().to_response(command)])
     assert frame == (
-        '[["error",{"type":"alreadyConnected","method":"connect","arguments":{"host":'
-        '"imap.example.com","port":993,"auth":{"type":"plain","username":"bob@example.com",'
-        '"password":"***"}}},null]]'
+        b'[["error",{"type":"alreadyConnected","method":"connect","arguments":{"host":'
+        b'"imap.example.com","port":993,"auth":{"type":"plain","username":"bob@example.com",'
+        b'"password":"***"}}},null]]'
     )
     assert args["auth"]["password"] == "secret"  # the command itself is untouched
 

@@ -102,12 +102,12 @@ def test_the_160_bit_state_stays_exact_both_ways() -> None:
         "mailboxes", {"state": state, "list": [{"name": "INBOX", "id": "INBOX!200"}]}, "4"
     )
     assert encode_frame([reply]) == (
-        '[["mailboxes",{"state":799937025476307479201211947323216845891755025787,'
-        '"list":[{"name":"INBOX","id":"INBOX!200"}]},"4"]]'
+        b'[["mailboxes",{"state":799937025476307479201211947323216845891755025787,'
+        b'"list":[{"name":"INBOX","id":"INBOX!200"}]},"4"]]'
     )
 
 
-# Reply frames recorded from the original server → exactly the same bytes.
+# Reply frames recorded from the original server → exactly the same bytes (UTF-8).
 ENCODE_TABLE: list[tuple[list[Response], str]] = [
     (
         [Response("messageList", {"messageIds": ["INBOX!200?1", "INBOX!200?2"]}, "5")],
@@ -132,7 +132,7 @@ ENCODE_TABLE: list[tuple[list[Response], str]] = [
 
 @pytest.mark.parametrize(("responses", "text"), ENCODE_TABLE)
 def test_reply_frames_encode_to_the_recorded_bytes(responses: list[Response], text: str) -> None:
-    assert encode_frame(responses) == text
+    assert encode_frame(responses) == text.encode("utf-8")
 
 
 def test_pushes_are_untagged_one_element_frames() -> None:
@@ -142,15 +142,15 @@ def test_pushes_are_untagged_one_element_frames() -> None:
             "newMessage",
             {"mailboxId": "INBOX!200", "messageId": "INBOX!200?3", "account": "user1"},
         )
-        == '[["newMessage",{"mailboxId":"INBOX!200","messageId":"INBOX!200?3","account":"user1"}]]'
+        == b'[["newMessage",{"mailboxId":"INBOX!200","messageId":"INBOX!200?3","account":"user1"}]]'
     )
     assert (
         encode_push("newMessage", {"mailboxId": "INBOX!201", "messageId": "INBOX!201?3"})
-        == '[["newMessage",{"mailboxId":"INBOX!201","messageId":"INBOX!201?3"}]]'
+        == b'[["newMessage",{"mailboxId":"INBOX!201","messageId":"INBOX!201?3"}]]'
     )
 
 
-INVALID_JSON = '[["error",{"type":"invalidJson","method":null,"arguments":null}]]'
+INVALID_JSON = b'[["error",{"type":"invalidJson","method":null,"arguments":null}]]'
 
 
 def frame_error_type(frame: DecodedFrame) -> str:

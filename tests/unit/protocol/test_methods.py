@@ -73,7 +73,7 @@ def reply_frame(interface: Interface, request: str, **kw: Any) -> str:
         elif result.name == "error":
             result.args.pop("description", None)  # the original's frames have none
         out.append(result)
-    return encode_frame(out)
+    return encode_frame(out).decode("utf-8")
 
 
 CONNECT = '{"host":"imap.example.com","port":993,"auth":{"type":"plain","username":"wanda@example.com","password":"secret"}}'
@@ -124,8 +124,8 @@ def test_invalid_arguments_for_connect_says_which_field() -> None:
     )
     frame = encode_frame([answer(Interface.CLIENTS, command)])
     assert frame == (
-        '[["error",{"type":"invalidArguments","method":"connect","arguments":{"port":993,"auth":'
-        '{"type":"plain","username":"u","password":"***"}},"description":"missing host"},1]]'
+        b'[["error",{"type":"invalidArguments","method":"connect","arguments":{"port":993,"auth":'
+        b'{"type":"plain","username":"u","password":"***"}},"description":"missing host"},1]]'
     )
 
 

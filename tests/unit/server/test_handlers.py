@@ -51,7 +51,7 @@ class Member:
     def __init__(self, handlers: Handlers, interface: Interface, principal: Principal | None):
         self.core = SessionCore(interface, principal)
         self._handlers = handlers
-        self.group_frames: list[str] = []
+        self.group_frames: list[bytes] = []
         self.shell: tuple[ShellEffect, ...] = ()
 
     interface = property(lambda self: self.core.interface)
@@ -61,7 +61,7 @@ class Member:
     wants_summary = property(lambda self: self.core.wants_summary)
     is_open = property(lambda self: self.core.state is not SessionState.CLOSED)
 
-    def deliver_group(self, frame: str) -> None:
+    def deliver_group(self, frame: bytes) -> None:
         self.group_frames.append(frame)
 
     async def send(self, method: str, args: Any = None, tag: int = 1) -> Response:
