@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import ServerConnection
@@ -35,16 +35,24 @@ from switchboard import __version__
 from switchboard.engine.errors import UnknownAccount
 from switchboard.engine.state import AccountStatus
 from switchboard.protocol.methods import Interface
-from switchboard.server.accounts import WORKERS
+from switchboard.server.accountbook import WORKERS
+from switchboard.server.accounts import AccountRegistry
 from switchboard.server.api import account_document, health_entry, remote_account_document
+from switchboard.server.auth import Authenticator
 from switchboard.server.dashboard import StaticFiles
-from switchboard.server.metrics import METRICS_CONTENT_TYPE
+from switchboard.server.history import EventHistory
+from switchboard.server.latency import LatencyRing
+from switchboard.server.metrics import METRICS_CONTENT_TYPE, ServerMetrics
+from switchboard.server.placement import AccountPlacement
 from switchboard.store.errors import StoreError
 
-if TYPE_CHECKING:
-    from switchboard.server.app import ServerContext
-
-__all__ = ["DEFAULT_LATENCY_WINDOW_S", "INTERFACES", "HttpRoutes", "json_response"]
+__all__ = [
+    "DEFAULT_LATENCY_WINDOW_S",
+    "INTERFACES",
+    "AccountStatuses",
+    "HttpRoutes",
+    "json_response",
+]
 
 logger = logging.getLogger("switchboard.server")
 
@@ -63,18 +71,54 @@ _METRICS = "/metrics"
 _API_PATHS = frozenset({"/health", _ACCOUNTS, _LATENCY, _METRICS})
 
 
+class AccountStatuses(Protocol):
+    """The engine's status snapshots (what this node's engine watches)."""
+
+    def statuses(self) -> list[AccountStatus]:
+        """Every account the engine holds."""
+        ...
+
+    def status(self, account_id: str) -> AccountStatus:
+        """One account's (``UnknownAccount`` when the engine does not hold it)."""
+        ...
+
+
 class HttpRoutes:
     """``process_request`` for the WebSocket server: answer HTTP, or let the upgrade proceed.
 
     Args:
-        context: the server's shared state.
+        authenticator: checks every request but the page's own.
+        metrics: renders ``/metrics``.
+        sessions: how many WebSocket sessions are open.
+        history: each account's event totals, and where the log ends.
+        engine: the engine's account statuses.
+        accounts: the account registry (settings, workers' watches, removal).
+        placement: where accounts are watched (``node`` keys in a cluster).
+        latency: recent new-mail latencies, for ``/api/latency``.
         wall_clock: Unix time, for ``/api/latency``'s window.
     """
 
     def __init__(
-        self, context: ServerContext, *, wall_clock: Callable[[], float] = time.time
+        self,
+        *,
+        authenticator: Authenticator,
+        metrics: ServerMetrics,
+        sessions: Callable[[], int],
+        history: EventHistory,
+        engine: AccountStatuses,
+        accounts: AccountRegistry,
+        placement: AccountPlacement,
+        latency: LatencyRing,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self._context = context
+        self._authenticator = authenticator
+        self._metrics = metrics
+        self._sessions = sessions
+        self._history = history
+        self._engine = engine
+        self._accounts = accounts
+        self._placement = placement
+        self._latency = latency
         self._wall_clock = wall_clock
         self._static = StaticFiles.load()
 
@@ -91,7 +135,7 @@ class HttpRoutes:
             return json_response(
                 {"error": "notFound", "description": f"no route {path}"}, http.HTTPStatus.NOT_FOUND
             )
-        refused = await self._context.authenticator.check(connection, request)
+        refused = await self._authenticator.check(connection, request)
         if refused is not None:
             return refused  # 401, or 403 for a token of the wrong scope (server.auth)
         if path in INTERFACES:
@@ -109,7 +153,7 @@ class HttpRoutes:
         if path == "/health":
             return json_response(self.health())
         if path == _METRICS:
-            return _metrics_response(self._context.metrics.render())
+            return _metrics_response(self._metrics.render())
         if path == _ACCOUNTS:
             return json_response(await self.accounts())
         return json_response(self.latency(split.query))
@@ -122,20 +166,20 @@ class HttpRoutes:
         On a cluster node also ``node``: its name and the accounts it holds leases on (the
         ``accounts`` list is what this node's engine watches).
         """
-        context = self._context
         document: dict[str, Any] = {
             "status": "ok",
             "version": __version__,
-            "sessions": len(context.sessions),
+            "sessions": self._sessions(),
             # Where the event log ends: `switchboard watch` resumes from here after a restart.
-            "lastEventId": context.history.last_event_id(),
+            "lastEventId": self._history.last_event_id(),
             "accounts": [
-                health_entry(s, context.accounts.config(s.account_id))
-                for s in context.engine.statuses()
+                health_entry(s, self._accounts.config(s.account_id))
+                for s in self._engine.statuses()
             ],
         }
-        if context.cluster is not None:
-            document["node"] = context.cluster.health()
+        node = self._placement.health()
+        if node is not None:
+            document["node"] = node
         return document
 
     async def accounts(self) -> list[dict[str, Any]]:
@@ -145,21 +189,20 @@ class HttpRoutes:
         it; those watched elsewhere are in the ``remote`` state (their details are on their
         node).
         """
-        context = self._context
-        registry = context.accounts
-        statuses = sorted(context.engine.statuses(), key=lambda s: s.account_id)
+        registry = self._accounts
+        statuses = sorted(self._engine.statuses(), key=lambda s: s.account_id)
         documents = [self._document(s) for s in statuses]
-        cluster = context.cluster
-        if cluster is None:
-            return documents
         try:
-            holders = await cluster.holders()
+            holders = await self._placement.holders()
         except StoreError as exc:
             logger.warning("/api/accounts without lease holders: %s", exc)
             holders = {}
+        node_id = self._placement.node_id
+        if holders is None or node_id is None:
+            return documents  # one node: documents carry no node
         for document in documents:
             # An account here without a lease is one only clients connected: it is ours.
-            document["node"] = holders.get(document["account"], cluster.node_id)
+            document["node"] = holders.get(document["account"], node_id)
         local = {s.account_id for s in statuses}
         for account_id in registry.account_ids():
             config = registry.config(account_id)
@@ -168,7 +211,7 @@ class HttpRoutes:
             watches = registry.watches(account_id, WORKERS)
             documents.append(
                 remote_account_document(
-                    config, watches, holders.get(account_id), context.history.totals(account_id)
+                    config, watches, holders.get(account_id), self._history.totals(account_id)
                 )
             )
         documents.sort(key=lambda d: str(d["account"]))
@@ -176,12 +219,12 @@ class HttpRoutes:
 
     def _document(self, status: AccountStatus) -> dict[str, Any]:
         """An account this node's engine watches, with its workers' watches and its history."""
-        context, account_id = self._context, status.account_id
+        account_id = status.account_id
         return account_document(
             status,
-            context.accounts.config(account_id),
-            watches=context.accounts.watches(account_id, WORKERS),
-            history=context.history.totals(account_id),
+            self._accounts.config(account_id),
+            watches=self._accounts.watches(account_id, WORKERS),
+            history=self._history.totals(account_id),
         )
 
     def latency(self, query: str) -> dict[str, Any]:
@@ -192,28 +235,30 @@ class HttpRoutes:
                 # A malformed window is not worth an error: the default is used.
                 with contextlib.suppress(ValueError):
                     window_s = min(max(float(value), 1.0), MAX_LATENCY_WINDOW_S)
-        return self._context.hub.latency.document(self._wall_clock(), window_s)
+        return self._latency.document(self._wall_clock(), window_s)
 
     async def _account(self, method: str, account_id: str) -> Response:
-        context = self._context
         if method == "GET":
-            config = context.accounts.config(account_id)
+            config = self._accounts.config(account_id)
             try:
-                status = context.engine.status(account_id)
+                status = self._engine.status(account_id)
             except UnknownAccount:
-                if context.cluster is None or config is None:
+                if config is None:
                     return _no_account(account_id)
                 # Watched by another node (or by none, between two leases).
                 try:
-                    node = (await context.cluster.holders()).get(account_id)
+                    holders = await self._placement.holders()
                 except StoreError:
-                    node = None
-                watches = context.accounts.watches(account_id, WORKERS)
-                history = context.history.totals(account_id)
+                    holders = {}
+                if holders is None:  # one node: an account it knows is in its engine
+                    return _no_account(account_id)
+                watches = self._accounts.watches(account_id, WORKERS)
+                history = self._history.totals(account_id)
+                node = holders.get(account_id)
                 return json_response(remote_account_document(config, watches, node, history))
             return json_response(self._document(status))
         if method == "DELETE":
-            if not await context.accounts.remove(account_id):
+            if not await self._accounts.remove(account_id):
                 return _no_account(account_id)
             return json_response({"account": account_id, "removed": True})
         return _not_allowed("GET, DELETE")
