@@ -356,6 +356,12 @@ class HttpConnection(asyncio.Protocol):
             return None
         if not isinstance(event, h11.Request):
             raise h11.RemoteProtocolError(f"unexpected {type(event).__name__}", 400)
+        # h11 bounds a head that arrives in pieces; one that arrives whole is measured here.
+        size = len(event.method) + len(event.target) + sum(
+            len(name) + len(value) + 4 for name, value in event.headers
+        )
+        if size > self._limits.max_head_bytes:
+            raise h11.RemoteProtocolError("request head too large", 431)
         headers = Headers(
             (name.decode("ascii"), value.decode("latin-1")) for name, value in event.headers
         )
