@@ -94,9 +94,7 @@ class JmapWebSocket:
         except ConnectionClosed:
             pass
         except TimeoutError:
-            with contextlib.suppress(ConnectionClosed, TimeoutError):
-                async with asyncio.timeout(SEND_TIMEOUT_S):
-                    await self._ws.close(SLOW_CLOSE_CODE, "the client does not read")
+            await self._close_slow()
         finally:
             stop_listening()
             pusher.cancel()
@@ -156,8 +154,17 @@ class JmapWebSocket:
             if change is not None:
                 try:
                     await self._send(encode_state_change(change))
-                except (ConnectionClosed, TimeoutError):
-                    return  # the reader notices the close
+                except ConnectionClosed:
+                    return  # the reader sees the close too
+                except TimeoutError:
+                    await self._close_slow()  # which ends the reader's loop
+                    return
+
+    async def _close_slow(self) -> None:
+        """Close a connection whose client stopped reading (bounded, like every wait)."""
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self._ws.close(SLOW_CLOSE_CODE, "the client does not read")
 
     async def _send(self, text: str) -> None:
         """Send one message.
