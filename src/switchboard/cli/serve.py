@@ -94,9 +94,11 @@ def _serve(args: argparse.Namespace) -> int:
 
         def announce() -> None:
             # One line, first on stdout: scripts and tests read the port from it.
+            ws, web = ("wss", "https") if server.secure else ("ws", "http")
+            address = f"{settings.host}:{server.port}"
             print(
-                f"switchboard {__version__} listening on ws://{settings.host}:{server.port}"
-                f"/workers and /clients ({where})",
+                f"switchboard {__version__} listening on {ws}://{address}/workers and /clients, "
+                f"JMAP at {web}://{address}/.well-known/jmap ({where})",
                 flush=True,
             )
 

@@ -1,5 +1,10 @@
 """The Switchboard server: opens the store, starts the parts in order and serves HTTP/WebSocket.
 
+One port serves everything (:mod:`switchboard.server.listener`): WebSocket upgrades to
+``/workers``, ``/clients`` and ``/jmap/ws`` go to the WebSocket library, every other request
+to the HTTP layer (:mod:`switchboard.server.httpconn`) and the routes of ``server.http``;
+with ``tls_cert``/``tls_key`` all of it over TLS.
+
 ``SwitchboardServer`` owns everything that lives as long as the process: the store, the engine
 (IMAP watchers), the hub (fan-out), the account registry and the sessions, built and connected by
 :func:`~switchboard.server.wiring.build_parts`. ``start()`` opens the store, starts the engine,
@@ -12,7 +17,8 @@ the cluster's placement from whoever builds it (``switchboard serve`` with ``sto
 :func:`switchboard.cli.serve.build_server`), and its store is the shared PostgreSQL; this module
 imports neither the cluster nor asyncpg (the ``postgres`` extra) for that.
 
-HTTP routes live in ``server.http``, the token check in ``server.auth``.
+HTTP routes live in ``server.http``, the token check in ``server.auth``, JMAP in
+``server.jmap``.
 """
 
 from __future__ import annotations
@@ -21,10 +27,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.exceptions import NegotiationError
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from switchboard import __version__
 from switchboard.engine.settings import EngineSettings
@@ -34,6 +44,12 @@ from switchboard.model.store import Store
 from switchboard.server.auth import redacted_logger
 from switchboard.server.config import DATABASE_FILE, ConfigError, ServerSettings
 from switchboard.server.http import INTERFACES
+from switchboard.server.httpconn import HttpConnections, HttpLimits
+from switchboard.server.httpwire import AnyResponse, HttpRequest, text_response
+from switchboard.server.jmap.service import WEBSOCKET_PATH
+from switchboard.server.jmap.states import epoch_for_key
+from switchboard.server.listener import ListenerFront, open_listener
+from switchboard.server.listentls import server_ssl_context
 from switchboard.server.placement import AccountPlacement, LocalPlacement
 from switchboard.server.session import Session
 from switchboard.server.sessioncore import SessionCore
@@ -87,6 +103,7 @@ class SwitchboardServer:
         self._placement: AccountPlacement = placement or LocalPlacement()
         self._parts: ServerParts | None = None
         self._server: Server | None = None
+        self._front: ListenerFront | None = None
         self._history_load: asyncio.Task[None] | None = None
         self._placement_started = False
         self.node_id: str | None = self._placement.node_id
@@ -98,6 +115,11 @@ class SwitchboardServer:
         if self._parts is None:
             raise RuntimeError("the server is not started")
         return self._parts
+
+    @property
+    def secure(self) -> bool:
+        """Whether the listener speaks TLS (``wss://``, ``https://``)."""
+        return self.settings.tls_cert is not None
 
     @property
     def port(self) -> int:
@@ -116,7 +138,8 @@ class SwitchboardServer:
 
         Raises:
             ConfigError: unsafe or impossible settings (a public address without tokens, a
-                shared store without a cluster placement…).
+                shared store without a cluster placement, a TLS certificate or key that cannot
+                be used…).
             ListenError: the address cannot be bound (port in use, unknown host…).
         """
         settings = self.settings
@@ -132,7 +155,10 @@ class SwitchboardServer:
         if settings.store_url is None and not (settings.data_dir / DATABASE_FILE).exists():
             # No store yet, so no stored token: the loopback rule can be checked right away.
             settings.check_listen(store_has_tokens=False)
-        server = await self._bind()
+        ssl_context: ssl.SSLContext | None = None
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            ssl_context = server_ssl_context(settings.tls_cert, settings.tls_key)
+        server = await self._bind(ssl_context)
         try:
             await self._open(server)
         except BaseException:
@@ -141,24 +167,30 @@ class SwitchboardServer:
             self._server = None
             raise
 
-    async def _bind(self) -> Server:
+    async def _bind(self, ssl_context: ssl.SSLContext | None) -> Server:
         """Bind the listening socket without accepting yet (``start_serving=False``)."""
         settings = self.settings
+        self._front = ListenerFront(
+            app=self._http_app,
+            connections=HttpConnections(HttpLimits()),
+            websocket_paths=frozenset((*INTERFACES, WEBSOCKET_PATH)),
+            server_header=f"Switchboard/{__version__}",
+        )
         try:
             # A frame may be a little over max_frame_bytes and still get a proper error
             # response; far beyond it, the WebSocket layer closes with 1009 before buffering it.
-            self._server = await serve(
+            self._server = await open_listener(
+                self._front,
                 self._handle,
-                settings.host,
-                settings.port,
+                host=settings.host,
+                port=settings.port,
+                ssl_context=ssl_context,
                 process_request=self._process_request,
+                select_subprotocol=self._select_subprotocol,
                 max_size=settings.max_frame_bytes * 4,
-                compression=None,
-                server_header=f"Switchboard/{__version__}",
                 # websockets logs frames and headers at DEBUG: through a redacting logger; a
                 # peer's failed handshake is one line, not a traceback (server.wslog).
                 logger=quiet_peer_faults(redacted_logger()),
-                start_serving=False,
             )
         except OSError as exc:
             raise ListenError(settings.host, settings.port, exc) from None
@@ -167,7 +199,8 @@ class SwitchboardServer:
     async def _open(self, server: Server) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        box = SecretBox(load_or_create_key(settings.data_dir, settings.secret_key))
+        key = load_or_create_key(settings.data_dir, settings.secret_key)
+        box = SecretBox(key)
         store: Store
         if settings.store_url is not None and self.node_id is not None:
             from switchboard.store.postgres import PostgresStore
@@ -183,7 +216,12 @@ class SwitchboardServer:
             # the rest.
             horizon = await store.last_event_id()
             parts = build_parts(
-                settings, self._engine_settings, store, self._placement, history_horizon=horizon
+                settings,
+                self._engine_settings,
+                store,
+                self._placement,
+                history_horizon=horizon,
+                jmap_epoch=epoch_for_key(key),
             )
         except BaseException:
             await store.close()
@@ -217,6 +255,11 @@ class SwitchboardServer:
         parts = self._parts
         if parts is not None:
             await parts.revocations.stop()
+        if self._front is not None:
+            # HTTP connections end first (idle ones at once, EventSource streams cancelled,
+            # requests in progress once answered): the WebSocket server's close waits for them.
+            self._front.stopping.set()
+            await self._front.connections.close_all()
         if self._server is not None:
             self._server.close(close_connections=True)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -249,18 +292,39 @@ class SwitchboardServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    # -- WebSocket entry point ------------------------------------------------------------
+    # -- entry points ---------------------------------------------------------------------
+
+    async def _http_app(self, request: HttpRequest) -> AnyResponse:
+        if self._parts is None:  # only between stop() and the last connection's end
+            return text_response(503, "The server is stopping.\n")
+        return await self._parts.routes(request)
+
+    def _select_subprotocol(
+        self, connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        path = urlsplit(connection.request.path if connection.request else "/").path
+        if path != WEBSOCKET_PATH:
+            return None  # the 2014 interfaces use none, whatever a client offers
+        chosen = self.parts.jmap.subprotocol(tuple(offered))
+        if chosen is None:
+            # websockets answers 400 with this text.
+            raise NegotiationError("RFC 8887: offer the jmap subprotocol")
+        return Subprotocol(chosen)
 
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         # The socket is bound before the parts exist, but accepts only once they do.
-        assert self._parts is not None
-        return await self._parts.routes(connection, request)
+        if self._parts is None:  # only between stop() and the last connection's end
+            return connection.respond(503, "The server is stopping.\n")
+        return await self._parts.routes.upgrade(connection, request)
 
     async def _handle(self, websocket: ServerConnection) -> None:
         parts = self.parts
         path = urlsplit(websocket.request.path if websocket.request else "/").path
+        if path == WEBSOCKET_PATH:
+            await parts.jmap.serve_websocket(websocket)
+            return
         interface = INTERFACES[path]
         authenticator = parts.authenticator
         principal = authenticator.principal_of(websocket)

@@ -86,6 +86,12 @@ class ServerSettings:
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     log_level: str = "INFO"
     tokens: tuple[str, ...] = field(default=(), repr=False)
+    # TLS on the listener (PEM files): wss:// and https:// on the one port. Both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Where a JMAP Basic login of an account not yet known is tried (HOST or HOST:PORT, implicit
+    # TLS, 993 by default); None: Basic works only for accounts already connected.
+    jmap_imap_server: str | None = None
     # The Fernet key for credentials at rest; None: a key file in data_dir (created 0600).
     secret_key: str | None = field(default=None, repr=False)
     # TLS towards IMAP servers: an extra CA file to trust (self-signed test servers), and an
@@ -153,6 +159,10 @@ class ServerSettings:
         """
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("tls_cert and tls_key go together: give both, or neither")
+        if self.jmap_imap_server is not None:
+            self.jmap_imap_address()  # raises ConfigError for a malformed HOST[:PORT]
         self.engine_settings()  # raises ConfigError for an out-of-range pacing value
         if self.max_frame_bytes < 1024:
             raise ConfigError("max_frame_bytes must be at least 1024")
@@ -176,6 +186,28 @@ class ServerSettings:
             )
         if self.lease_ttl_s <= 0:
             raise ConfigError("lease_ttl_s must be > 0")
+
+    def jmap_imap_address(self) -> tuple[str, int] | None:
+        """``jmap_imap_server`` as ``(host, port)``, or ``None`` when it is not set.
+
+        Raises:
+            ConfigError: not ``HOST`` or ``HOST:PORT`` (``[v6 address]:PORT`` for IPv6).
+        """
+        value = self.jmap_imap_server
+        if value is None:
+            return None
+        host, port_text = value.strip(), "993"
+        if host.startswith("["):
+            inner, bracket, rest = host[1:].partition("]")
+            if not bracket or (rest and not rest.startswith(":")):
+                raise ConfigError(f"jmap_imap_server must be HOST or HOST:PORT, not {value!r}")
+            host, port_text = inner, rest[1:] or port_text
+        elif host.count(":") == 1:
+            host, port_text = host.split(":")
+        port = int(port_text) if port_text.isdigit() else 0
+        if not host or any(c.isspace() for c in host) or not 0 < port <= 65535:
+            raise ConfigError(f"jmap_imap_server must be HOST or HOST:PORT, not {value!r}")
+        return host, port
 
     def resolved_node_id(self) -> str:
         """``node_id``, or the host name plus a short random suffix when it is not set."""
@@ -285,7 +317,7 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str):
                 value = [t.strip() for t in value.split(",")]
             return tuple(t for t in value if t)
-        if name in ("data_dir", "imap_ca_file"):
+        if name in ("data_dir", "imap_ca_file", "tls_cert", "tls_key"):
             return Path(value).expanduser()
         if name == "secret_key":
             return str(value)

@@ -10,7 +10,10 @@ so no part reaches for a shared bag of everything, and no server module needs th
 3. the engine, publishing where the placement says;
 4. the account registry (book, engine, store, placement), the groups, the handlers;
 5. the open sessions (a closed one releases what it held), the metrics, the HTTP routes and
-   the revocation watch, all reading the open sessions.
+   the revocation watch, all reading the open sessions;
+6. JMAP: the accounts' states (a hub listener, so push runs on the same wake as
+   ``newMessage``), the method registry — where JMAP methods are registered — the blob
+   source downloads read, the JMAP authentication and endpoints, handed to the HTTP routes.
 
 Nothing here starts anything: :class:`~switchboard.server.app.SwitchboardServer` starts and
 stops the parts in their order.
@@ -24,6 +27,8 @@ from dataclasses import dataclass
 from switchboard.engine.engine import Engine
 from switchboard.engine.settings import EngineSettings
 from switchboard.imap.tls import default_ssl_context
+from switchboard.jmap.capabilities import CoreCapability
+from switchboard.jmap.state import StateCodec
 from switchboard.model.store import Store
 from switchboard.server.accountbook import AccountBook
 from switchboard.server.accountconfig import ImapPolicy
@@ -36,6 +41,11 @@ from switchboard.server.handlers import Handlers
 from switchboard.server.history import EventHistory
 from switchboard.server.http import HttpRoutes
 from switchboard.server.hub import Hub
+from switchboard.server.jmap.callers import JmapAuthenticator
+from switchboard.server.jmap.registry import BlobSource, MethodRegistry, NoBlobs
+from switchboard.server.jmap.routes import JmapRoutes
+from switchboard.server.jmap.service import JmapService
+from switchboard.server.jmap.states import LogStates
 from switchboard.server.metrics import ServerMetrics
 from switchboard.server.placement import AccountPlacement, PlacementParts
 from switchboard.server.revocation import RevocationWatch
@@ -100,6 +110,9 @@ class ServerParts:
     metrics: ServerMetrics
     routes: HttpRoutes
     revocations: RevocationWatch
+    jmap_states: LogStates
+    jmap_methods: MethodRegistry
+    jmap: JmapRoutes
 
     def placement_parts(self) -> PlacementParts:
         """What the placement works with once it starts."""
@@ -113,6 +126,8 @@ def build_parts(
     placement: AccountPlacement,
     *,
     history_horizon: int,
+    jmap_epoch: str,
+    blobs: BlobSource | None = None,
 ) -> ServerParts:
     """Build and connect every part of a server over an open ``store``; start nothing.
 
@@ -122,6 +137,9 @@ def build_parts(
         store: the open store.
         placement: where pinned accounts are watched.
         history_horizon: the store's last event id: the history reads the log up to it.
+        jmap_epoch: the name of this event log in JMAP state strings
+            (:func:`~switchboard.server.jmap.states.epoch_for_key`).
+        blobs: where JMAP downloads come from; by default none is found.
     """
     hub = Hub()
     history = EventHistory(history_horizon)
@@ -162,6 +180,19 @@ def build_parts(
         closed=sessions.closed,
     )
     authenticator = Authenticator(settings.tokens, store)
+
+    jmap_states = LogStates(StateCodec(jmap_epoch), floor=history_horizon)
+    hub.add_listener(jmap_states.on_events)
+    jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
+    jmap_service = JmapService(accounts, jmap_methods, jmap_states, CoreCapability())
+    jmap = JmapRoutes(
+        JmapAuthenticator(
+            authenticator, accounts, ImapPolicy.of(settings), settings.jmap_imap_address()
+        ),
+        jmap_service,
+        jmap_states,
+        blobs or NoBlobs(),
+    )
     routes = HttpRoutes(
         authenticator=authenticator,
         metrics=metrics,
@@ -171,6 +202,7 @@ def build_parts(
         accounts=accounts,
         placement=placement,
         latency=hub.latency,
+        jmap=jmap,
     )
     # Sockets of a token revoked while they are open are closed within seconds.
     revocations = RevocationWatch(store, lambda: tuple(sessions))
@@ -190,4 +222,7 @@ def build_parts(
         metrics=metrics,
         routes=routes,
         revocations=revocations,
+        jmap_states=jmap_states,
+        jmap_methods=jmap_methods,
+        jmap=jmap,
     )
