@@ -3,9 +3,9 @@
 ``switchboard serve`` does not expose :class:`~switchboard.engine.settings.EngineSettings`, and
 its default admission control (50 new connections/s overall, 10/s per IMAP host) would make
 10,000 accounts on one host take at least 3,000 s to connect. This launcher builds the same
-:class:`~switchboard.server.app.SwitchboardServer` through its public constructor with higher
-rates (and, for a worker that provisions thousands of accounts at once, the per-session command
-rate limit), on uvloop like ``switchboard serve``, and prints ``READY port=P pid=PID`` once
+server as ``switchboard serve`` (:func:`switchboard.cli.serve.build_server`) with higher rates
+(and, for a worker that provisions thousands of accounts at once, the per-session command rate
+limit), on uvloop like ``switchboard serve``, and prints ``READY port=P pid=PID`` once
 listening.
 
 Run: ``python bench/serve.py --data-dir D --imap-ca-file CERT --connect-rate-per-s 400``.
@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 
 from switchboard.cli.loop import run_async, run_until_signalled
+from switchboard.cli.serve import build_server
 from switchboard.engine.settings import EngineSettings
-from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
 
 DEFAULTS = EngineSettings()
@@ -67,7 +67,8 @@ def serve_until_signalled(
 
         logging.basicConfig(level=log_level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        async with SwitchboardServer(settings, engine_settings=engine) as server:
+        # The same composition as `switchboard serve` (a cluster node when store_url is set).
+        async with build_server(settings, engine_settings=engine) as server:
             await run_until_signalled(
                 ready=lambda: print(f"READY port={server.port} pid={os.getpid()}", flush=True))
 

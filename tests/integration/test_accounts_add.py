@@ -48,7 +48,7 @@ async def test_a_typo_on_an_existing_account_keeps_its_watches(
         "switchboard: error: cannot watch Nope (no such mailbox?); the mailboxes watched before "
         "are still watched"
     ]
-    assert server.context.engine.watched(account) == ("INBOX",)
+    assert server.parts.engine.watched(account) == ("INBOX",)
 
 
 async def test_watch_adds_and_unwatch_removes(
@@ -58,17 +58,17 @@ async def test_watch_adds_and_unwatch_removes(
     added = await run(*add(server, dovecot, imap_user, "--watch", "Sent"), env=env(imap_user))
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip().endswith("watching INBOX, Sent")
-    assert set(server.context.engine.watched(account)) == {"INBOX", "Sent"}
+    assert set(server.parts.engine.watched(account)) == {"INBOX", "Sent"}
 
     removed = await run(*add(server, dovecot, imap_user, "--unwatch", "INBOX"), env=env(imap_user))
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.strip().endswith("watching Sent")
-    assert server.context.engine.watched(account) == ("Sent",)
+    assert server.parts.engine.watched(account) == ("Sent",)
 
     # Re-running add without --watch changes nothing (it used to reset the set to INBOX).
     again = await run(*add(server, dovecot, imap_user), env=env(imap_user))
     assert again.returncode == 0, again.stderr
-    assert server.context.engine.watched(account) == ("Sent",)
+    assert server.parts.engine.watched(account) == ("Sent",)
 
     nothing = await run(*add(server, dovecot, imap_user, "--unwatch", "Sent"), env=env(imap_user))
     assert nothing.returncode == 1
@@ -76,7 +76,7 @@ async def test_watch_adds_and_unwatch_removes(
         f"switchboard: error: that would leave {account} watching nothing: "
         f"`switchboard accounts remove {account}` stops and forgets it"
     ]
-    assert server.context.engine.watched(account) == ("Sent",)
+    assert server.parts.engine.watched(account) == ("Sent",)
 
 
 async def test_a_tls_flag_an_existing_account_would_not_get_is_refused(
@@ -89,7 +89,7 @@ async def test_a_tls_flag_an_existing_account_would_not_get_is_refused(
         f"applied to an existing account: `switchboard accounts remove {account}`, then add it "
         "again with --plain"
     ]
-    config = server.context.accounts.config(account)
+    config = server.parts.accounts.config(account)
     assert config is not None and config.tls.value == "ssl"
 
 

@@ -164,11 +164,11 @@ async def test_add_then_remove_an_account(
     assert added.stdout.strip() == (
         f"added {imap_user.username} ({dovecot.host}:{dovecot.tls_port}), watching INBOX"
     )
-    assert server.context.engine.watched(imap_user.username) == ("INBOX",)
+    assert server.parts.engine.watched(imap_user.username) == ("INBOX",)
 
     removed = await run("accounts", "remove", imap_user.username, *common)
     assert (removed.returncode, removed.stdout.strip()) == (0, f"removed {imap_user.username}")
-    assert not server.context.engine.has_account(imap_user.username)
+    assert not server.parts.engine.has_account(imap_user.username)
     listed = await run("accounts", "list", *common)
     assert imap_user.username not in listed.stdout
 
@@ -189,7 +189,7 @@ async def test_add_with_a_wrong_password_fails_in_one_line(
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("switchboard: error: "), result.stderr
     assert "wrong" not in lines[0]  # the password is never echoed
-    assert not server.context.engine.has_account(imap_user.username)
+    assert not server.parts.engine.has_account(imap_user.username)
 
 
 def free_port() -> int:

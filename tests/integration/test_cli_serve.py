@@ -165,3 +165,84 @@ def test_tokens_take_data_dir_before_or_after_the_action(tmp_path: Path, order: 
     listed = run("tokens", "list", "--data-dir", data_dir, env=env)
     assert listed.returncode == 0, listed.stderr
     assert "\tci\tworker\t" in listed.stdout
+
+
+def _pair(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
+def test_serve_with_tls_speaks_wss_and_https_on_one_port(tmp_path: Path) -> None:
+    import ssl
+    import urllib.request
+
+    cert, key = _pair(tmp_path, "server")
+    proc = subprocess.Popen(
+        [*SWITCHBOARD, "serve", "--port", "0", "--data-dir", str(tmp_path / "data"),
+         "--tls-cert", str(cert), "--tls-key", str(key)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"wss://127\.0\.0\.1:(\d+)/workers", line)
+        assert match and "https://127.0.0.1:" in line, line
+        port = int(match.group(1))
+        context = ssl.create_default_context(cafile=str(cert))
+        with connect(f"wss://127.0.0.1:{port}/workers", ssl=context, open_timeout=10) as ws:
+            ws.send("[]")
+            assert ws.recv(timeout=10) == "[]"
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{port}/health", context=context, timeout=10
+        ) as response:
+            assert response.status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_tls_mistake_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    cert, _ = _pair(tmp_path, "one")
+    _, other_key = _pair(tmp_path, "two")
+    data_dir = tmp_path / "data"
+    cases = [
+        (["--tls-cert", str(cert)], "tls_cert and tls_key go together"),
+        (["--tls-cert", str(tmp_path / "nope.pem"), "--tls-key", str(other_key)],
+         "tls_cert: no such file"),
+        (["--tls-cert", str(cert), "--tls-key", str(other_key)],
+         "is not the private key of the certificate"),
+    ]  # fmt: skip
+    for args, expected in cases:
+        result = run("serve", "--port", "0", "--data-dir", str(data_dir), *args)
+        assert result.returncode == 1, result
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], result.stderr
+        assert not data_dir.exists()

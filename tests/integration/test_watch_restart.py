@@ -32,7 +32,7 @@ async def deliver(server: SwitchboardServer, dovecot: DovecotServer, user: ImapU
                   subject: str) -> int:  # fmt: skip
     """Append a message and wait until the server published its event; its UID."""
     published = asyncio.Event()
-    server.context.hub.add_listener(lambda events: published.set())
+    server.parts.hub.add_listener(lambda events: published.set())
     uid = await asyncio.to_thread(dovecot.append, user, message(subject))
     await asyncio.wait_for(published.wait(), WAIT_S)
     return uid
@@ -53,8 +53,8 @@ async def test_accounts_list_keeps_the_history_across_a_restart(
     async with new_server(data_dir, dovecot, tokens=(TOKEN,)) as second:
         env = cli_env(SWITCHBOARD_TOKEN=TOKEN, SWITCHBOARD_URL=f"http://127.0.0.1:{second.port}")
         # The log is read in the background at start-up.
-        await asyncio.wait_for(second.context.history.loaded.wait(), WAIT_S)
-        history = second.context.history.totals(imap_user.username)
+        await asyncio.wait_for(second.parts.history.loaded.wait(), WAIT_S)
+        history = second.parts.history.totals(imap_user.username)
         assert history is not None and history.count == 2
         listed = await run("accounts", "list", env=env)
     assert listed.returncode == 0, listed.stderr

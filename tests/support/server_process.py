@@ -22,7 +22,7 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0  # after SIGTERM, before SIGKILL
 KILL_TIMEOUT_S = 10.0
 LOG_TAIL_CHARS = 3000
-LISTENING = re.compile(r"ws://127\.0\.0\.1:(\d+)/workers")
+LISTENING = re.compile(r"wss?://127\.0\.0\.1:(\d+)/workers")
 
 
 class ServerProcess:

@@ -2,6 +2,11 @@
 
 The settings come from the flags (one per setting, :mod:`switchboard.server.flags`), the
 environment and a TOML file; the server itself is imported only when the command runs.
+
+This is the composition root of a server process: :func:`build_server` decides what kind of node
+it is. With ``store_url`` it builds the cluster's account placement
+(:class:`~switchboard.cluster.placement.ClusterPlacement`) and hands it to the server, which
+knows nothing of the cluster; without it the server watches every account itself.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ import argparse
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard.cli.loop import run_async, run_until_signalled
 from switchboard.server.flags import add_setting_flags, flag_overrides
 
-__all__ = ["add_serve_command"]
+if TYPE_CHECKING:
+    from switchboard.engine.settings import EngineSettings
+    from switchboard.server.app import SwitchboardServer
+    from switchboard.server.config import ServerSettings
+
+__all__ = ["add_serve_command", "build_server"]
 
 
 def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -40,9 +50,31 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     return serve  # type: ignore[no-any-return]
 
 
+def build_server(
+    settings: ServerSettings, *, engine_settings: EngineSettings | None = None
+) -> SwitchboardServer:
+    """The server ``switchboard serve`` runs for ``settings``: a cluster node with ``store_url``.
+
+    Raises:
+        MissingExtraError: ``store_url`` is set but asyncpg (the ``postgres`` extra) is missing.
+    """
+    from switchboard.server.app import SwitchboardServer
+
+    if settings.store_url is None:
+        return SwitchboardServer(settings, engine_settings=engine_settings)
+    from switchboard.extras import require
+
+    require("asyncpg", "the PostgreSQL store (--store postgresql://…)")
+    from switchboard.cluster.placement import ClusterPlacement
+
+    placement = ClusterPlacement(
+        settings.store_url, settings.resolved_node_id(), lease_ttl_s=settings.lease_ttl_s
+    )
+    return SwitchboardServer(settings, engine_settings=engine_settings, placement=placement)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from switchboard import __version__
-    from switchboard.server.app import SwitchboardServer
     from switchboard.server.config import load_settings
 
     settings = load_settings(
@@ -54,7 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
     async def serve_until_signalled() -> None:
-        server = SwitchboardServer(settings)
+        server = build_server(settings)
         await server.start()
         where = f"data in {settings.data_dir}"
         if server.node_id is not None:
@@ -62,9 +94,11 @@ def _serve(args: argparse.Namespace) -> int:
 
         def announce() -> None:
             # One line, first on stdout: scripts and tests read the port from it.
+            ws, web = ("wss", "https") if server.secure else ("ws", "http")
+            address = f"{settings.host}:{server.port}"
             print(
-                f"switchboard {__version__} listening on ws://{settings.host}:{server.port}"
-                f"/workers and /clients ({where})",
+                f"switchboard {__version__} listening on {ws}://{address}/workers and /clients, "
+                f"JMAP at {web}://{address}/.well-known/jmap ({where})",
                 flush=True,
             )
 

@@ -28,8 +28,8 @@ import asyncpg
 
 from switchboard.model.events import StoredEvent
 from switchboard.model.store import EventSink, Store
+from switchboard.store.channels import EVENTS_CHANNEL
 from switchboard.store.errors import StoreError
-from switchboard.store.postgres import EVENTS_CHANNEL
 
 __all__ = ["EventTail", "NullSink", "TailState"]
 

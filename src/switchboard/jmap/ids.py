@@ -27,8 +27,9 @@ Which body an id gets, and what changes it:
   characters of the Id alphabet, as RFC 8474 promises). Stable across renames and moves.
 - **location** otherwise: the id changes when the mailbox is renamed, its UIDVALIDITY
   changes, or the message moves (IMAP gives it a new UID).
-- **digest** when the location would not fit in 255 characters: mailbox names over 148 to
-  157 octets of UTF-8, depending on how large the numbers are. The digest cannot be decoded
+- **digest** when the location would leave no room for a part blob id's section within 255
+  characters (bodies over :data:`LOCATION_MAX` characters): mailbox names over about 128 to
+  137 octets of UTF-8, depending on how large the numbers are. The digest cannot be decoded
   back to the name: the server resolves it against the mailbox names it knows from LIST
   (``Digest.of(name)`` for each), so no extra state is stored.
 
@@ -48,6 +49,8 @@ from switchboard.jmap.datatypes import MAX_ID_LENGTH, is_valid_id
 
 __all__ = [
     "DIGEST_BYTES",
+    "LOCATION_MAX",
+    "PART_ROOM",
     "Digest",
     "EmailLocation",
     "MailboxLocation",
@@ -75,6 +78,12 @@ _MAX_U32: Final = 2**32 - 1
 _BASE32: Final = re.compile(r"[a-z2-7]+", re.ASCII)
 _SECTION: Final = re.compile(r"[1-9][0-9]{0,8}(?:\.[1-9][0-9]{0,8})*", re.ASCII)
 _OBJECTID_MAX: Final = MAX_ID_LENGTH - 2  # room for the kind letter and "-"
+
+PART_ROOM: Final = 32
+"""Characters a location body leaves free for a part blob id's ``p SECTION _`` prefix."""
+
+LOCATION_MAX: Final = MAX_ID_LENGTH - 1 - PART_ROOM
+"""The longest location body; a longer one is replaced by its digest form."""
 
 
 class UnknownIdError(ValueError):
@@ -208,13 +217,15 @@ def _fits_objectid(objectid: str | None) -> bool:
 def _location_body(numbers: tuple[int, ...], name: str) -> str:
     head = _pack(numbers)
     body = _b32(head + _name_bytes(name))
-    if len(body) < MAX_ID_LENGTH:  # the kind letter makes 255
+    if len(body) <= LOCATION_MAX:
         return body
     return "_" + _b32(head + Digest.of(name).value)
 
 
 def _parse_location(body: str, count: int) -> tuple[tuple[int, ...], str | Digest]:
     digest = body.startswith("_")
+    if not digest and len(body) > LOCATION_MAX:
+        raise UnknownIdError("a location this long is always written as a digest")
     numbers, rest = _unpack(_unb32(body[1:] if digest else body), count)
     if 0 in numbers:
         raise UnknownIdError("UIDVALIDITY and UID are never 0")
@@ -301,7 +312,8 @@ def part_blob_id(email: str, section: str) -> str:
     Raises:
         UnknownIdError: ``email`` is not an email id.
         ValueError: ``section`` is not a dotted list of part numbers, or the id would be
-            longer than 255 characters (only with OBJECTIDs of over about 240 characters).
+            longer than 255 characters (only with sections of over 30 characters, or with
+            OBJECTIDs of over about 220 characters).
     """
     _, body = _split(email, "e")
     if _SECTION.fullmatch(section) is None:

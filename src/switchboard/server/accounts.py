@@ -3,60 +3,79 @@
 Rules (docs/protocol.md, "Commands"; what changed from the original: its "Differences from the
 2014 server"):
 
-- ``connect`` answers only after a real login succeeded. Connecting to an account that already
-  exists needs the same credentials, or credentials that log in afresh (which then replace the
-  stored ones, e.g. a new access token). The same username on another host or port is an
-  ``accountConflict``.
+- ``connect`` answers only after a real login succeeded (:mod:`switchboard.server.credentials`).
+  Connecting to an account that already exists needs the same credentials, or credentials that
+  log in afresh (which then replace the stored ones, e.g. a new access token). The same username
+  on another host or port is an ``accountConflict``.
 - An account connected by a worker is *pinned*: it is stored (credentials encrypted) and survives
   the worker and the server. An account only clients connected lives while a client holds it.
 - Every session (and, per account, the workers together) has its own watch set; the engine
   watches the union, so an IDLE connection stops when no watch set contains its mailbox.
-- Only this module changes those sets; everything it decides goes through one per-account lock,
-  so concurrent ``connect``s of the same new username cannot race.
+- Only this module changes those sets (they live in one
+  :class:`~switchboard.server.accountbook.AccountBook`; rotated OAuth2 tokens are the one other
+  write, ``server.credentials``); everything it decides goes through one per-account lock, so
+  concurrent ``connect``s of the same new username cannot race.
 
-Cluster mode (``cluster`` given, docs/scaling.md): the registry knows every pinned account of
-the shared store (re-read on the nodes' account notices, and on a miss), but only the lease
-holder's engine watches one. A worker connecting a new account here takes its lease at once
-when it is free (:meth:`~switchboard.server.cluster.ClusterLink.adopt`); watches set on a node
-that does not hold the account are stored and applied by the holder, which answers before
-``watchMailboxes`` does. Commands for an account watched elsewhere run on a connection the
-engine's reader opens for the command and closes after it. Accounts only clients connected are
-not leased: they stay in the engine of the node their client used.
+Which node's engine watches a pinned account is not decided here: the
+:class:`~switchboard.server.placement.AccountPlacement` says (a single node watches them all;
+docs/scaling.md for a cluster). The registry asks it about an account it does not know, about a
+pinned account its engine does not hold, and tells it when an account changed. Commands for an
+account the engine does not hold run on a connection the engine's reader opens for the command
+and closes after it. Accounts only clients connected stay in the engine of the node their client
+used.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
 import logging
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from switchboard.engine.engine import Engine, WatchResult
-from switchboard.engine.errors import ConnectionFailed, EngineError, UnknownAccount
-from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
-from switchboard.model.store import Store
-from switchboard.protocol.errors import AccountConflict, InvalidArguments
-from switchboard.protocol.methods import ConnectRequest, PlainAuth, XOAuth2Auth
-from switchboard.server.api import TLS_NAMES, scrub, secrets_of
-from switchboard.server.config import OAuthProvider, ServerSettings
-from switchboard.server.hints import ADVICE_MARK, advice, diagnose
+from switchboard.engine.engine import WatchResult
+from switchboard.engine.errors import EngineError, UnknownAccount
+from switchboard.model.accounts import AccountConfig
+from switchboard.model.store import Store, StoredAccount
+from switchboard.protocol.errors import AccountConflict
+from switchboard.server.accountbook import WORKERS, AccountBook
+from switchboard.server.credentials import same_credentials, verify_login
+from switchboard.server.placement import AccountPlacement, AtStart, Placed
 from switchboard.store.errors import StoreError
 
-if TYPE_CHECKING:
-    from switchboard.server.cluster import ClusterLink
-
-__all__ = ["WORKERS", "AccountRegistry", "ConnectOutcome"]
+__all__ = ["AccountEngine", "AccountRegistry", "ConnectOutcome"]
 
 logger = logging.getLogger("switchboard.server")
 
-#: The watch-set holder that stands for all workers of an account (watches are per account on
-#: /workers, per connection on /clients).
-WORKERS = "workers"
+class AccountEngine(Protocol):
+    """The slice of :class:`~switchboard.engine.engine.Engine` the registry drives."""
 
-# Usernames whose refresh tokens go to a provider when the request names none (docs/protocol.md).
-_PROVIDER_BY_DOMAIN = {"gmail.com": "google", "googlemail.com": "google"}
+    async def verify(self, config: AccountConfig) -> AccountConfig:
+        """Log in once; the config with refreshed tokens."""
+        ...
+
+    def add_account(self, config: AccountConfig) -> None:
+        """Hold the account (no connection yet)."""
+        ...
+
+    async def update_account(self, config: AccountConfig) -> None:
+        """New credentials for a held account."""
+        ...
+
+    async def remove_account(self, account_id: str) -> None:
+        """Stop and forget the account (LOGOUT of its connections)."""
+        ...
+
+    def has_account(self, account_id: str) -> bool:
+        """Whether the engine holds the account."""
+        ...
+
+    async def watch(self, account_id: str, mailboxes: Collection[str]) -> WatchResult:
+        """Replace the account's watched set; what is watched and what failed."""
+        ...
+
+    def resume(self, account_id: str, mailboxes: Collection[str]) -> tuple[str, ...]:
+        """Watch stored watches again without reaching the server first."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,115 +87,119 @@ class ConnectOutcome:
 
 
 class AccountRegistry:
-    """Accounts by wire name (the login name, exactly as given), with their holders and watches."""
+    """Accounts by wire name (the login name, exactly as given), with their holders and watches.
+
+    Args:
+        book: the accounts' state (shared with the engine's
+            :class:`~switchboard.server.credentials.RotatedCredentials`).
+        engine: this node's engine.
+        store: where pinned accounts and their workers' watches are kept.
+        placement: which node's engine watches each pinned account.
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        book: AccountBook,
+        engine: AccountEngine,
         store: Store,
-        settings: ServerSettings,
-        *,
-        cluster: ClusterLink | None = None,
+        placement: AccountPlacement,
     ) -> None:
+        self._book = book
         self._engine = engine
         self._store = store
-        self._settings = settings
-        self._cluster = cluster
-        self._configs: dict[str, AccountConfig] = {}
-        self._pinned: set[str] = set()
-        self._clients: dict[str, set[Hashable]] = {}
-        self._watch_sets: dict[str, dict[Hashable, tuple[str, ...]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._placement = placement
 
     # -- lifetime -------------------------------------------------------------------------
 
     async def restore(self) -> int:
-        """Start every pinned account of the store with its saved watches; return how many.
+        """Know every pinned account of the store and start those placed here; return how many.
 
         No IMAP server is contacted here (``Engine.resume``): the accounts' watchers connect
         in the background, each on its own, so an unreachable server or a changed password
         holds up neither the start nor any other account. A broken account shows its state and
         last error while its watchers retry on their backoff schedule, and its stored watches
         apply as soon as it recovers.
-        """
-        restored = 0
-        for stored in await self._store.load_accounts():
-            account_id = stored.config.account_id
-            if not stored.pinned:
-                if self._cluster is None:
-                    await self._store.delete_account(account_id)
-                continue
-            self._configs[account_id] = stored.config
-            self._pinned.add(account_id)
-            if self._cluster is not None:
-                # The lease loop decides which of them this node's engine watches.
-                self._watch_sets[account_id] = {WORKERS: tuple(stored.watches)}
-                restored += 1
-                continue
-            self._engine.add_account(stored.config)
-            if stored.watches:
-                self._watch_sets[account_id] = {WORKERS: tuple(stored.watches)}
-                self._engine.resume(account_id, stored.watches)
-            restored += 1
-        return restored
-
-    def exists(self, account_id: str) -> bool:
-        """Whether ``account_id`` is a managed account (else ``inactiveAccount``)."""
-        return account_id in self._configs
-
-    def config(self, account_id: str) -> AccountConfig | None:
-        """The account's current settings and credentials, or ``None``."""
-        return self._configs.get(account_id)
-
-    def is_pinned(self, account_id: str) -> bool:
-        """Whether a worker connected the account (it then outlives its clients)."""
-        return account_id in self._pinned
-
-    def account_ids(self) -> list[str]:
-        """Every managed account (in a cluster: every pinned one, wherever it is watched)."""
-        return sorted(self._configs)
-
-    async def known(self, account_id: str) -> bool:
-        """Like :meth:`exists`, but in a cluster asks the store about an account not seen yet.
-
-        A worker may connect an account on one node and use it on another before that node
-        got the notice.
 
         Raises:
             StoreError: the store cannot be read.
         """
-        if account_id not in self._configs and self._cluster is not None:
-            async with self._lock(account_id):
-                await self._refresh(account_id)
-        return account_id in self._configs
+        restored = 0
+        for stored in await self._store.load_accounts():
+            account_id = stored.config.account_id
+            at_start = self._placement.at_start(stored)
+            if at_start is AtStart.FORGET:
+                await self._store.delete_account(account_id)
+                continue
+            if at_start is AtStart.SKIP:
+                continue
+            self._book.register(stored)
+            restored += 1
+            if at_start is AtStart.WATCH:
+                self._engine.add_account(stored.config)
+                if stored.watches:
+                    self._engine.resume(account_id, stored.watches)
+        return restored
+
+    def exists(self, account_id: str) -> bool:
+        """Whether ``account_id`` is a managed account (else ``inactiveAccount``)."""
+        return account_id in self._book.configs
+
+    def config(self, account_id: str) -> AccountConfig | None:
+        """The account's current settings and credentials, or ``None``."""
+        return self._book.configs.get(account_id)
+
+    def is_pinned(self, account_id: str) -> bool:
+        """Whether a worker connected the account (it then outlives its clients)."""
+        return account_id in self._book.pinned
+
+    def pinned_ids(self) -> frozenset[str]:
+        """Every pinned account known here."""
+        return frozenset(self._book.pinned)
+
+    def account_ids(self) -> list[str]:
+        """Every managed account (in a cluster: every pinned one, wherever it is watched)."""
+        return sorted(self._book.configs)
+
+    async def known(self, account_id: str) -> bool:
+        """Like :meth:`exists`, but asks the placement about an account not seen yet.
+
+        In a cluster a worker may connect an account on one node and use it on another before
+        that node got the notice.
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        if account_id not in self._book.configs:
+            async with self._book.lock(account_id):
+                await self._look_up(account_id)
+        return account_id in self._book.configs
 
     # -- connect --------------------------------------------------------------------------
 
     async def connect(
-        self, request: ConnectRequest, *, by_worker: bool, holder: Hashable
+        self, wanted: AccountConfig, *, by_worker: bool, holder: Hashable
     ) -> ConnectOutcome:
-        """Create or join the account ``request`` names, checking its credentials.
+        """Create or join the account ``wanted`` describes, checking its credentials.
 
         A client session ``holder`` is recorded as holding the account; a worker pins it.
 
         Raises:
             AccountConflict: the username exists with another host or port.
-            InvalidArguments: an OAuth2 refresh token for an unknown provider.
             switchboard.engine.errors.AuthenticationFailed: the credentials do not log in.
             switchboard.engine.errors.ConnectionFailed: the IMAP server cannot be reached.
+            StoreError: the store cannot be read or written.
         """
-        wanted = self._config_from(request)
-        account_id = wanted.account_id
-        async with self._lock(account_id):
-            if self._cluster is not None and account_id not in self._configs:
-                await self._refresh(account_id)  # connected on another node meanwhile?
-            existing = self._configs.get(account_id)
+        book, account_id = self._book, wanted.account_id
+        async with book.lock(account_id):
+            if account_id not in book.configs:
+                await self._look_up(account_id)  # connected on another node meanwhile?
+            existing = book.configs.get(account_id)
             created = existing is None
             if existing is None:
-                verified = await self._verify(wanted)
-                self._configs[account_id] = verified
-                if self._cluster is None or not by_worker:
-                    # In a cluster, a worker's (pinned) account is started by its lease below.
+                verified = await verify_login(self._engine, wanted)
+                book.configs[account_id] = verified
+                if not by_worker:
+                    # A client's account lives in this node's engine; a worker's is placed below.
                     self._engine.add_account(verified)
                 logger.info("account %s connected (%s:%d)", account_id, wanted.host, wanted.port)
             else:
@@ -185,50 +208,43 @@ class AccountRegistry:
                         f"account {account_id} is connected to "
                         f"{existing.host}:{existing.port}, not {wanted.host}:{wanted.port}"
                     )
-                if not _same_credentials(existing.auth, wanted.auth):
-                    verified = await self._verify(replace(existing, auth=wanted.auth))
-                    self._configs[account_id] = verified
+                if not same_credentials(existing.auth, wanted.auth):
+                    verified = await verify_login(self._engine, replace(existing, auth=wanted.auth))
+                    book.configs[account_id] = verified
                     if self._engine.has_account(account_id):
                         await self._engine.update_account(verified)
-                    if account_id in self._pinned:
+                    if account_id in book.pinned:
                         await self._store.save_account(verified, pinned=True)
-                        await self._changed(account_id)
+                        await self._placement.changed(account_id)
             if by_worker:
-                if account_id not in self._pinned:
-                    self._pinned.add(account_id)
-                    await self._store.save_account(self._configs[account_id], pinned=True)
-                    await self._store.save_watches(account_id, self._worker_watches(account_id))
-                    if self._cluster is not None:
-                        await self._lease_new_pin(account_id)
+                if account_id not in book.pinned:
+                    book.pinned.add(account_id)
+                    await self._store.save_account(book.configs[account_id], pinned=True)
+                    await self._store.save_watches(account_id, book.watches(account_id, WORKERS))
+                    await self._place_new_pin(account_id)
             else:
-                self._clients.setdefault(account_id, set()).add(holder)
+                book.clients.setdefault(account_id, set()).add(holder)
             return ConnectOutcome(account_id, created)
 
-    async def _verify(self, config: AccountConfig) -> AccountConfig:
-        """``Engine.verify``; a failure is logged with its reason, and TLS advice added."""
-        try:
-            return await self._engine.verify(config)
-        except EngineError as exc:
-            logger.warning(
-                "account %s: cannot connect to %s:%d: %s", config.account_id, config.host,
-                config.port, scrub(str(exc), secrets_of(config)),
-            )  # fmt: skip
-            tls = TLS_NAMES[config.tls]
-            problem = diagnose(str(exc), tls) if isinstance(exc, ConnectionFailed) else None
-            if problem is None:
-                raise
-            hint = advice(problem, host=config.host, port=config.port, tls=tls, cli=False)
-            raise ConnectionFailed(f"{exc}.{ADVICE_MARK}{hint}") from exc
+    async def _place_new_pin(self, account_id: str) -> None:
+        """A worker pinned the account here: have it watched where the placement says."""
+        was_here = self._engine.has_account(account_id)  # a client had connected it here
+        await self._placement.changed(account_id)
+        placed = await self._placed(account_id)
+        if placed is Placed.STARTED:
+            if was_here and self._book.union(account_id):
+                # Started with the workers' watches only; add this node's clients' sets.
+                await self._engine.watch(account_id, self._book.union(account_id))
+        elif placed is Placed.ELSEWHERE and was_here and self._engine.has_account(account_id):
+            # Another node watches it: two engines must never watch one account.
+            await self._engine.remove_account(account_id)
 
-    async def credentials_changed(self, config: AccountConfig) -> None:
-        """Store rotated OAuth2 tokens the engine obtained (the engine's callback)."""
-        account_id = config.account_id
-        if account_id not in self._configs:
-            return
-        self._configs[account_id] = config
-        if account_id in self._pinned:
-            await self._store.save_account(config, pinned=True)
-            await self._changed(account_id)
+    async def _placed(self, account_id: str) -> Placed:
+        """Ask where the pinned account is watched; start it in this engine when ``HERE``."""
+        placed = await self._placement.place(account_id)
+        if placed is Placed.HERE and not self._engine.has_account(account_id):
+            self._engine.add_account(self._book.configs[account_id])
+        return placed
 
     # -- watches ----------------------------------------------------------------------------
 
@@ -243,26 +259,32 @@ class AccountRegistry:
 
         Returns what the engine now watches and which requested names failed; failed names
         are not kept in the holder's set (:meth:`watches` says what it holds afterwards).
+
+        Raises:
+            UnknownAccount: the account is not managed.
+            switchboard.engine.errors.ConnectionFailed: the IMAP server cannot be reached.
+            StoreError: the workers' watches cannot be stored.
         """
-        async with self._lock(account_id):
-            if self._cluster is not None and account_id in self._pinned:
-                if not self._engine.has_account(account_id):
-                    await self._cluster.adopt(account_id)  # when its lease is free
+        book = self._book
+        async with book.lock(account_id):
+            pinned = account_id in book.pinned
+            if pinned and not self._engine.has_account(account_id):
+                await self._placed(account_id)  # another node's, or taken here now
                 if not self._engine.has_account(account_id):
                     return await self._watch_elsewhere(account_id, holder, names)
-            sets = self._watch_sets.setdefault(account_id, {})
+            sets = book.watch_sets.setdefault(account_id, {})
             old = sets.get(holder, ())
             # Old names first: should the provider's connection limit bite, it bites the new
             # names, and nothing watched now stops before every requested name is checked.
             trial = tuple(dict.fromkeys(old + names))
             sets[holder] = trial
             try:
-                result = await self._engine.watch(account_id, self._union(account_id))
+                result = await self._engine.watch(account_id, book.union(account_id))
             except UnknownAccount:
-                if self._cluster is None or account_id not in self._pinned:
+                if not pinned:
                     raise
-                # The lease loop gave the account to another node while we listed: the
-                # holder applies the stored watches.
+                # The placement moved the account to another node while we listed: that
+                # node applies the stored watches.
                 sets[holder] = old
                 return await self._watch_elsewhere(account_id, holder, names)
             failed = set(result.failed)
@@ -272,86 +294,42 @@ class AccountRegistry:
             else:
                 sets[holder] = names
                 if names != trial:  # the set shrank: stop what no watch set holds any more
-                    result = await self._engine.watch(account_id, self._union(account_id))
-            if holder == WORKERS and account_id in self._pinned:
+                    result = await self._engine.watch(account_id, book.union(account_id))
+            if holder == WORKERS and pinned:
                 await self._store.save_watches(account_id, sets[holder])
             return WatchResult(result.watching, tuple(n for n in names if n in failed))
 
+    async def _watch_elsewhere(
+        self, account_id: str, holder: Hashable, names: tuple[str, ...]
+    ) -> WatchResult:
+        """Watches for an account another node watches; the caller holds its lock."""
+        sets = self._book.watch_sets.setdefault(account_id, {})
+        result = await self._placement.watch_elsewhere(
+            account_id, names, workers=sets.get(WORKERS, ()), for_workers=holder == WORKERS
+        )
+        sets[holder] = result.watching
+        return result
+
     def watches(self, account_id: str, holder: Hashable) -> tuple[str, ...]:
         """``holder``'s watch set on the account (empty when it has none)."""
-        return self._watch_sets.get(account_id, {}).get(holder, ())
+        return self._book.watches(account_id, holder)
 
-    async def release(self, holder: Hashable) -> None:
-        """A client session closed: drop its watches and holds; stop accounts nobody holds."""
-        for account_id in list(self._configs):
-            sets = self._watch_sets.get(account_id, {})
-            clients = self._clients.get(account_id, set())
-            if holder not in sets and holder not in clients:
-                continue
-            async with self._lock(account_id):
-                had_watch = sets.pop(holder, None) is not None
-                clients.discard(holder)
-                if not clients and account_id not in self._pinned:
-                    await self._remove(account_id)
-                elif had_watch and self._engine.has_account(account_id):
-                    await self._engine.watch(account_id, self._union(account_id))
+    async def apply_worker_watches(self, account_id: str) -> tuple[str, ...] | None:
+        """Have the engine watch the workers' set of an account it holds; the names that failed.
 
-    async def remove(self, account_id: str) -> bool:
-        """Stop and forget ``account_id`` whoever holds it (an operator's ``DELETE``).
-
-        Its watchers LOGOUT and its stored copy (credentials, watches) is deleted, so it does
-        not come back on restart. Sessions that had connected it get ``inactiveAccount``-style
-        errors from then on. Returns whether the account existed.
+        ``None`` when the engine does not hold the account. Failed names leave the workers'
+        set (and its stored copy). Never raises: a failure is logged, and every name then
+        counts as failed.
         """
-        await self.known(account_id)
-        async with self._lock(account_id):
-            if account_id not in self._configs:
-                return False
-            self._pinned.discard(account_id)
-            await self._store.delete_account(account_id)
-            self._configs.pop(account_id, None)
-            self._clients.pop(account_id, None)
-            self._watch_sets.pop(account_id, None)
-            if self._engine.has_account(account_id):
-                await self._engine.remove_account(account_id)
-            await self._changed(account_id)
-        logger.info("account %s removed by an operator", account_id)
-        return True
-
-    async def _remove(self, account_id: str) -> None:
-        self._configs.pop(account_id, None)
-        self._clients.pop(account_id, None)
-        self._watch_sets.pop(account_id, None)
-        if self._engine.has_account(account_id):
-            await self._engine.remove_account(account_id)
-        logger.info("account %s stopped: its last client left", account_id)
-
-    # -- cluster ----------------------------------------------------------------------------
-
-    async def account_changed(self, account_id: str) -> None:
-        """Another node saved or deleted the account: re-read it (an account notice)."""
-        try:
-            async with self._lock(account_id):
-                await self._refresh(account_id)
-        except (StoreError, EngineError, OSError) as exc:
-            logger.warning("cannot re-read account %s: %s", account_id, exc)
-
-    async def apply_stored_watches(self, account_id: str) -> tuple[str, ...] | None:
-        """As the lease holder, watch what the workers' stored watch set says (a notice).
-
-        Returns the names that failed, or ``None`` when this node does not hold the account.
-        """
-        if self._cluster is not None and account_id in self._cluster.held:
-            await self._cluster.wait_started()  # the lease may have been won a moment ago
         if not self._engine.has_account(account_id):
             return None
-        async with self._lock(account_id):
-            names = self._worker_watches(account_id)
+        book = self._book
+        async with book.lock(account_id):
+            names = book.watches(account_id, WORKERS)
             try:
-                result = await self._engine.watch(account_id, self._union(account_id))
+                result = await self._engine.watch(account_id, book.union(account_id))
             except UnknownAccount:
-                # Stopped meanwhile: the lease moved, and its next holder starts the account
-                # with the stored watches (and answers the asker's repeated request).
+                # Stopped meanwhile: whoever watches it next starts it with the stored watches.
                 logger.info("watch request for %s: the account moved meanwhile", account_id)
                 return None
             except (EngineError, OSError) as exc:
@@ -361,179 +339,92 @@ class AccountRegistry:
             failed = set(result.failed)
             if failed & set(names):
                 kept = tuple(n for n in names if n not in failed)
-                self._watch_sets.setdefault(account_id, {})[WORKERS] = kept
+                book.watch_sets.setdefault(account_id, {})[WORKERS] = kept
                 try:
                     await self._store.save_watches(account_id, kept)
                 except StoreError as exc:
                     logger.warning("cannot store the watches of %s: %s", account_id, exc)
             return tuple(n for n in names if n in failed)
 
-    async def resync(self) -> None:
-        """Re-read every account (account notices may have been missed)."""
-        try:
-            stored = await self._store.load_accounts()
-        except StoreError as exc:
-            logger.warning("cannot re-read the accounts: %s", exc)
-            return
-        pinned = {a.config.account_id for a in stored if a.pinned}
-        for account_id in sorted(pinned | self._pinned):
-            await self.account_changed(account_id)
+    async def release(self, holder: Hashable) -> None:
+        """A client session closed: drop its watches and holds; stop accounts nobody holds."""
+        book = self._book
+        for account_id in list(book.configs):
+            sets = book.watch_sets.get(account_id, {})
+            clients = book.clients.get(account_id, set())
+            if holder not in sets and holder not in clients:
+                continue
+            async with book.lock(account_id):
+                had_watch = sets.pop(holder, None) is not None
+                clients.discard(holder)
+                if not clients and account_id not in book.pinned:
+                    await self._stop(account_id)
+                    logger.info("account %s stopped: its last client left", account_id)
+                elif had_watch and self._engine.has_account(account_id):
+                    await self._engine.watch(account_id, book.union(account_id))
 
-    async def _refresh(self, account_id: str) -> None:
-        """Adopt the store's view of a pinned account; the caller holds its lock."""
-        stored = await self._store.get_account(account_id)
-        if stored is None or not stored.pinned:
-            if account_id in self._pinned:
-                self._pinned.discard(account_id)
-                self._watch_sets.get(account_id, {}).pop(WORKERS, None)
-                if not self._clients.get(account_id):
-                    self._configs.pop(account_id, None)
-                    self._watch_sets.pop(account_id, None)
-                    if self._engine.has_account(account_id):
-                        # Deleted elsewhere; the lease loop drops the lease at its next renewal.
-                        await self._engine.remove_account(account_id)
-            return
-        old = self._configs.get(account_id)
-        self._configs[account_id] = stored.config
-        self._pinned.add(account_id)
-        self._watch_sets.setdefault(account_id, {})[WORKERS] = tuple(stored.watches)
+    async def remove(self, account_id: str) -> bool:
+        """Stop and forget ``account_id`` whoever holds it (an operator's ``DELETE``).
+
+        Its watchers LOGOUT and its stored copy (credentials, watches) is deleted, so it does
+        not come back on restart. Sessions that had connected it get ``inactiveAccount``-style
+        errors from then on. Returns whether the account existed.
+
+        Raises:
+            StoreError: the store cannot be read or written.
+        """
+        await self.known(account_id)
+        async with self._book.lock(account_id):
+            if account_id not in self._book.configs:
+                return False
+            self._book.pinned.discard(account_id)
+            await self._store.delete_account(account_id)
+            await self._stop(account_id)
+            await self._placement.changed(account_id)
+        logger.info("account %s removed by an operator", account_id)
+        return True
+
+    async def _stop(self, account_id: str) -> None:
+        self._book.forget(account_id)
+        if self._engine.has_account(account_id):
+            await self._engine.remove_account(account_id)
+
+    # -- the store's copy ---------------------------------------------------------------------
+
+    async def reload(self, account_id: str) -> None:
+        """Adopt the store's copy of the account (another node saved or deleted it).
+
+        Raises:
+            StoreError: the store cannot be read.
+            EngineError: the engine refused the new settings.
+        """
+        async with self._book.lock(account_id):
+            stored = await self._store.get_account(account_id)
+            if stored is not None and stored.pinned:
+                await self._adopt(stored)
+            else:
+                await self._unpinned_elsewhere(account_id)
+
+    async def _look_up(self, account_id: str) -> None:
+        """Know an account the placement finds in the store; the caller holds its lock."""
+        stored = await self._placement.lookup(account_id)
+        if stored is not None and stored.pinned:
+            await self._adopt(stored)
+
+    async def _adopt(self, stored: StoredAccount) -> None:
+        book, account_id = self._book, stored.config.account_id
+        old = book.configs.get(account_id)
+        book.register(stored)
         if old is not None and old != stored.config and self._engine.has_account(account_id):
             await self._engine.update_account(stored.config)
 
-    async def _changed(self, account_id: str) -> None:
-        if self._cluster is not None:
-            await self._cluster.changed(account_id)
-
-    async def _lease_new_pin(self, account_id: str) -> None:
-        """A worker pinned the account here: watch it here if its lease is free."""
-        assert self._cluster is not None
-        local = self._engine.has_account(account_id)  # a client had connected it here
-        await self._changed(account_id)
-        if await self._cluster.adopt(account_id):
-            if local and self._union(account_id):
-                # Starting the lease watched the workers' set only; add this node's clients'.
-                await self._engine.watch(account_id, self._union(account_id))
-        elif local and self._engine.has_account(account_id):
-            # Another node took it first: two engines must never watch one account.
-            await self._engine.remove_account(account_id)
-
-    async def _watch_elsewhere(
-        self, account_id: str, holder: Hashable, names: tuple[str, ...]
-    ) -> WatchResult:
-        """Watches for an account another node holds; the caller holds its lock.
-
-        Same rule as :meth:`set_watches`: the holder first applies the old set plus the new
-        names, and the set shrinks to ``names`` only when none of them failed.
-        """
-        assert self._cluster is not None
-        sets = self._watch_sets.setdefault(account_id, {})
-        if holder != WORKERS:
-            # Client watch sets stay on their node (docs/scaling.md): a client here gets the
-            # events of the mailboxes the account's workers watch.
-            sets[holder] = names
-            return WatchResult(names, ())
-        trial = tuple(dict.fromkeys(sets.get(WORKERS, ()) + names))
-        failed = set(await self._request_watch(account_id, trial))
-        if failed & set(names):
-            # The holder stored the set without the failed names (apply_stored_watches).
-            kept = tuple(n for n in trial if n not in failed)
-        else:
-            kept = names
-            if names != trial:  # the set shrank: the holder stops what it no longer needs
-                failed_now = set(await self._request_watch(account_id, names))
-                kept = tuple(n for n in names if n not in failed_now)
-        sets[WORKERS] = kept
-        return WatchResult(kept, tuple(n for n in names if n in failed))
-
-    async def _request_watch(self, account_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
-        """Store the workers' watches and have the holder apply them; the names that failed."""
-        assert self._cluster is not None
-        await self._store.save_watches(account_id, names)
-        failed_names = await self._cluster.request_watch(account_id)
-        if failed_names is None:
-            # No holder answered in time: the watches are stored, and the node that takes the
-            # lease starts the account with them.
-            logger.warning("no node answered for %s; its watches are stored", account_id)
-            return ()
-        return failed_names
-
-    # -- helpers ----------------------------------------------------------------------------
-
-    def _lock(self, account_id: str) -> asyncio.Lock:
-        lock = self._locks.get(account_id)
-        if lock is None:
-            lock = self._locks[account_id] = asyncio.Lock()
-        return lock
-
-    def _union(self, account_id: str) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for names in self._watch_sets.get(account_id, {}).values():
-            seen.update(dict.fromkeys(names))
-        return tuple(seen)
-
-    def _worker_watches(self, account_id: str) -> tuple[str, ...]:
-        return self._watch_sets.get(account_id, {}).get(WORKERS, ())
-
-    def _config_from(self, request: ConnectRequest) -> AccountConfig:
-        auth: PasswordAuth | OAuth2Auth
-        if isinstance(request.auth, PlainAuth):
-            auth = PasswordAuth(request.auth.username, request.auth.password)
-        else:
-            auth = self._oauth_from(request.auth)
-        if request.starttls:
-            tls = TlsMode.STARTTLS
-        elif request.ssl is False:
-            tls = TlsMode.PLAIN
-        else:
-            tls = TlsMode.IMPLICIT
-        settings = self._settings
-        return AccountConfig(
-            account_id=auth.username,
-            host=request.host,
-            port=request.port,
-            auth=auth,
-            tls=tls,
-            ca_file=str(settings.imap_ca_file) if settings.imap_ca_file else None,
-            verify_tls=settings.imap_verify_tls,
-            allow_plain=settings.imap_allow_plain,
-        )
-
-    def _oauth_from(self, auth: XOAuth2Auth) -> OAuth2Auth:
-        if auth.token_type == "access":  # noqa: S105 (a token kind, not a secret)
-            return OAuth2Auth(auth.username, access_token=auth.token)
-        provider = self._provider_for(auth)
-        return OAuth2Auth(
-            auth.username,
-            refresh_token=auth.token,
-            token_endpoint=provider.token_url,
-            client_id=provider.client_id,
-            client_secret=provider.client_secret,
-        )
-
-    def _provider_for(self, auth: XOAuth2Auth) -> OAuthProvider:
-        providers = self._settings.oauth_providers
-        name = auth.provider
-        if name is None:
-            domain = auth.username.rpartition("@")[2].lower()
-            name = _PROVIDER_BY_DOMAIN.get(domain)
-        provider = providers.get(name) if name is not None else None
-        if provider is None:
-            raise InvalidArguments(
-                f"unknown OAuth2 provider {name!r}: the server has no token endpoint for it"
-                if name
-                else "a refresh token needs a provider the server knows"
-            )
-        return provider
-
-
-def _same_credentials(a: PasswordAuth | OAuth2Auth, b: PasswordAuth | OAuth2Auth) -> bool:
-    """Constant-time comparison of the secrets that identify a caller."""
-    if isinstance(a, PasswordAuth) and isinstance(b, PasswordAuth):
-        return a.username == b.username and hmac.compare_digest(
-            a.password.encode(), b.password.encode()
-        )
-    if isinstance(a, OAuth2Auth) and isinstance(b, OAuth2Auth):
-        for mine, theirs in ((a.access_token, b.access_token), (a.refresh_token, b.refresh_token)):
-            if mine and theirs and hmac.compare_digest(mine.encode(), theirs.encode()):
-                return True
-    return False
+    async def _unpinned_elsewhere(self, account_id: str) -> None:
+        """The store no longer pins the account: keep it only while clients here hold it."""
+        book = self._book
+        if account_id not in book.pinned:
+            return
+        book.pinned.discard(account_id)
+        book.watch_sets.get(account_id, {}).pop(WORKERS, None)
+        if not book.clients.get(account_id):
+            # Deleted elsewhere; a cluster's lease loop drops the lease at its next renewal.
+            await self._stop(account_id)

@@ -29,14 +29,16 @@ import logging
 import re
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
-from websockets.http11 import Request, Response
+from websockets.http11 import Response
 
 from switchboard.model.store import Store, StoredToken, TokenScope
+from switchboard.server.httpwire import HttpResponse, json_response
 from switchboard.server.tokens import token_digest
 from switchboard.store.errors import StoreError
 
@@ -45,6 +47,8 @@ __all__ = [
     "Authenticator",
     "Principal",
     "RedactingFilter",
+    "Refusal",
+    "RequestHead",
     "offered_token",
     "redacted_logger",
     "token_allowed",
@@ -79,7 +83,47 @@ ANONYMOUS = Principal("anonymous", TokenScope.WORKER)
 """The principal of every request when no token is configured (loopback only)."""
 
 
-def offered_token(request: Request) -> str | None:
+class RequestHead(Protocol):
+    """What the checks read of a request: a WebSocket handshake's, or a plain HTTP request's."""
+
+    @property
+    def path(self) -> str:
+        """The request target: path and query."""
+        ...
+
+    @property
+    def headers(self) -> Headers:
+        """The header fields."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request is refused, before it is written as an HTTP answer of either kind.
+
+    Attributes:
+        status: 401, 403 or 503.
+        body: the JSON body (``error`` and ``description``).
+        headers: extra header fields (``WWW-Authenticate`` on a 401).
+    """
+
+    status: http.HTTPStatus
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+    def to_http(self) -> HttpResponse:
+        """The answer on the HTTP side."""
+        return json_response(self.body, self.status, headers=self.headers)
+
+    def to_handshake(self) -> Response:
+        """The answer to a WebSocket upgrade."""
+        response = _json(self.status, self.body)
+        for name, value in self.headers:
+            response.headers[name] = value
+        return response
+
+
+def offered_token(request: RequestHead) -> str | None:
     """The token the request carries (header first, then the query string), or ``None``."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -89,7 +133,7 @@ def offered_token(request: Request) -> str | None:
     return values[0] if values else None
 
 
-def token_allowed(request: Request, tokens: Sequence[str]) -> bool:
+def token_allowed(request: RequestHead, tokens: Sequence[str]) -> bool:
     """Whether ``request`` may proceed: no tokens configured, or one of them offered."""
     if not tokens:
         return True
@@ -123,7 +167,7 @@ class Authenticator:
         self._valid: dict[bytes, StoredToken] = {}
         self._has_tokens: bool | None = None
 
-    async def authenticate(self, request: Request) -> Principal | None:
+    async def authenticate(self, request: RequestHead) -> Principal | None:
         """Return who ``request`` is, or ``None`` when it must be refused (401).
 
         Raises:
@@ -164,38 +208,47 @@ class Authenticator:
                 return True  # a valid token was seen, so tokens exist
         return self._has_tokens
 
-    async def check(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Return the 401/403 response refusing ``request``, or ``None`` to let it through.
+    async def admit(self, request: RequestHead) -> Principal | Refusal:
+        """Who ``request`` is and whether it may use its path; or why it is refused.
 
-        The principal is remembered for the socket (:meth:`principal_of`).
-
-        A 503 when the store cannot be read and no earlier answer stands in.
+        401 (with ``WWW-Authenticate: Bearer``) for a missing, wrong or revoked token, 403 for
+        a valid token of the wrong scope, 503 when the store cannot be read and no earlier
+        answer stands in.
         """
         try:
             principal = await self.authenticate(request)
         except StoreError as exc:
             logger.warning("cannot check a token: %s", exc)
-            return _json(
+            return Refusal(
                 http.HTTPStatus.SERVICE_UNAVAILABLE,
                 {"error": "unavailable", "description": "the token store cannot be read now"},
             )
         if principal is None:
-            response = _json(
+            return Refusal(
                 http.HTTPStatus.UNAUTHORIZED,
                 {"error": "unauthorized", "description": "a valid token is required"},
+                (("WWW-Authenticate", 'Bearer realm="switchboard"'),),
             )
-            response.headers["WWW-Authenticate"] = 'Bearer realm="switchboard"'
-            return response
         path = urlsplit(request.path).path
         if not principal.may_open(path):
-            return _json(
+            return Refusal(
                 http.HTTPStatus.FORBIDDEN,
                 {
                     "error": "forbidden",
                     "description": f"a {principal.scope} token cannot open {path}",
                 },
             )
-        self._principals[connection] = principal
+        return principal
+
+    async def check(self, connection: ServerConnection, request: RequestHead) -> Response | None:
+        """Return the 401/403/503 response refusing an upgrade, or ``None`` to let it through.
+
+        The principal is remembered for the socket (:meth:`principal_of`).
+        """
+        admitted = await self.admit(request)
+        if isinstance(admitted, Refusal):
+            return admitted.to_handshake()
+        self._principals[connection] = admitted
         return None
 
     def principal_of(self, connection: ServerConnection) -> Principal | None:
@@ -203,7 +256,7 @@ class Authenticator:
         return self._principals.get(connection)
 
 
-def _json(status: http.HTTPStatus, body: dict[str, str]) -> Response:
+def _json(status: http.HTTPStatus, body: dict[str, Any]) -> Response:
     payload = json.dumps(body).encode()
     headers = Headers(
         [

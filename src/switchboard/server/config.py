@@ -18,13 +18,15 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from switchboard.engine.settings import EngineSettings
 from switchboard.errors import SwitchboardError
 
 __all__ = [
     "DATABASE_FILE",
+    "ENGINE_SETTINGS",
     "ENV_PREFIX",
     "ConfigError",
     "OAuthProvider",
@@ -39,6 +41,26 @@ ENV_PREFIX = "SWITCHBOARD_"
 
 DATABASE_FILE = "switchboard.db"
 """The SQLite store's file name in ``data_dir``."""
+
+
+# The engine's own defaults: each engine setting's default is defined once, in EngineSettings.
+_ENGINE: Final = EngineSettings()
+
+ENGINE_SETTINGS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "imap_connect_rate_per_s": "connect_rate_per_s",
+        "imap_connect_rate_per_host_per_s": "connect_rate_per_host_per_s",
+        "imap_idle_refresh_s": "idle_refresh_s",
+        "imap_probe_quiet_s": "probe_quiet_s",
+        "imap_liveness_grace_s": "liveness_grace_s",
+        "imap_command_idle_close_s": "command_idle_close_s",
+        "imap_backoff_initial_s": "backoff_initial_s",
+        "imap_backoff_cap_s": "backoff_cap_s",
+        "imap_auth_backoff_initial_s": "auth_backoff_initial_s",
+        "imap_auth_backoff_cap_s": "auth_backoff_cap_s",
+    }
+)
+"""The server settings that are engine settings: server name -> :class:`EngineSettings` field."""
 
 
 class ConfigError(SwitchboardError):
@@ -64,6 +86,12 @@ class ServerSettings:
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     log_level: str = "INFO"
     tokens: tuple[str, ...] = field(default=(), repr=False)
+    # TLS on the listener (PEM files): wss:// and https:// on the one port. Both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Where a JMAP Basic login of an account not yet known is tried (HOST or HOST:PORT, implicit
+    # TLS, 993 by default); None: Basic works only for accounts already connected.
+    jmap_imap_server: str | None = None
     # The Fernet key for credentials at rest; None: a key file in data_dir (created 0600).
     secret_key: str | None = field(default=None, repr=False)
     # TLS towards IMAP servers: an extra CA file to trust (self-signed test servers), and an
@@ -72,22 +100,23 @@ class ServerSettings:
     imap_verify_tls: bool = True
     # Plain-text IMAP is allowed to loopback only, unless this is set (e.g. a private network).
     imap_allow_plain: bool = False
-    # The IMAP engine's pacing and liveness (EngineSettings): new connections per second overall
-    # and per IMAP host (so 10,000 accounts reconnect without flooding a provider), how often IDLE
-    # is re-issued, after how much silence an IDLE is probed (DONE + IDLE) and how long a probe
-    # may go unanswered before the connection counts as dead (together: a dead connection is
-    # noticed within 55 s), how long an account's command connection (getMessages & co.) stays
-    # open unused, and the reconnect delays after network failures and after refused logins.
-    imap_connect_rate_per_s: float = 50.0
-    imap_connect_rate_per_host_per_s: float = 10.0
-    imap_idle_refresh_s: float = 600.0
-    imap_probe_quiet_s: float = 45.0
-    imap_liveness_grace_s: float = 10.0
-    imap_command_idle_close_s: float = 10.0
-    imap_backoff_initial_s: float = 1.0
-    imap_backoff_cap_s: float = 600.0
-    imap_auth_backoff_initial_s: float = 60.0
-    imap_auth_backoff_cap_s: float = 3600.0
+    # The IMAP engine's pacing and liveness (EngineSettings, whose defaults these are): new
+    # connections per second overall and per IMAP host (so 10,000 accounts reconnect without
+    # flooding a provider), how often IDLE is re-issued, after how much silence an IDLE is probed
+    # (DONE + IDLE) and how long a probe may go unanswered before the connection counts as dead
+    # (together: a dead connection is noticed within 55 s), how long an account's command
+    # connection (getMessages & co.) stays open unused, and the reconnect delays after network
+    # failures and after refused logins. ENGINE_SETTINGS maps each to its engine field.
+    imap_connect_rate_per_s: float = _ENGINE.connect_rate_per_s
+    imap_connect_rate_per_host_per_s: float = _ENGINE.connect_rate_per_host_per_s
+    imap_idle_refresh_s: float = _ENGINE.idle_refresh_s
+    imap_probe_quiet_s: float = _ENGINE.probe_quiet_s
+    imap_liveness_grace_s: float = _ENGINE.liveness_grace_s
+    imap_command_idle_close_s: float = _ENGINE.command_idle_close_s
+    imap_backoff_initial_s: float = _ENGINE.backoff_initial_s
+    imap_backoff_cap_s: float = _ENGINE.backoff_cap_s
+    imap_auth_backoff_initial_s: float = _ENGINE.auth_backoff_initial_s
+    imap_auth_backoff_cap_s: float = _ENGINE.auth_backoff_cap_s
     max_frame_bytes: int = 1_048_576
     max_batch: int = 1000
     max_pending_frames: int = 10_000
@@ -115,19 +144,9 @@ class ServerSettings:
         Raises:
             ConfigError: a pacing or liveness value out of range.
         """
+        values = {engine: getattr(self, name) for name, engine in ENGINE_SETTINGS.items()}
         try:
-            return EngineSettings(
-                connect_rate_per_s=self.imap_connect_rate_per_s,
-                connect_rate_per_host_per_s=self.imap_connect_rate_per_host_per_s,
-                idle_refresh_s=self.imap_idle_refresh_s,
-                probe_quiet_s=self.imap_probe_quiet_s,
-                liveness_grace_s=self.imap_liveness_grace_s,
-                command_idle_close_s=self.imap_command_idle_close_s,
-                backoff_initial_s=self.imap_backoff_initial_s,
-                backoff_cap_s=self.imap_backoff_cap_s,
-                auth_backoff_initial_s=self.imap_auth_backoff_initial_s,
-                auth_backoff_cap_s=self.imap_auth_backoff_cap_s,
-            )
+            return EngineSettings(**values)
         except ValueError as exc:
             raise ConfigError(f"IMAP engine settings: {exc}") from None
 
@@ -140,6 +159,10 @@ class ServerSettings:
         """
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("tls_cert and tls_key go together: give both, or neither")
+        if self.jmap_imap_server is not None:
+            self.jmap_imap_address()  # raises ConfigError for a malformed HOST[:PORT]
         self.engine_settings()  # raises ConfigError for an out-of-range pacing value
         if self.max_frame_bytes < 1024:
             raise ConfigError("max_frame_bytes must be at least 1024")
@@ -163,6 +186,28 @@ class ServerSettings:
             )
         if self.lease_ttl_s <= 0:
             raise ConfigError("lease_ttl_s must be > 0")
+
+    def jmap_imap_address(self) -> tuple[str, int] | None:
+        """``jmap_imap_server`` as ``(host, port)``, or ``None`` when it is not set.
+
+        Raises:
+            ConfigError: not ``HOST`` or ``HOST:PORT`` (``[v6 address]:PORT`` for IPv6).
+        """
+        value = self.jmap_imap_server
+        if value is None:
+            return None
+        host, port_text = value.strip(), "993"
+        if host.startswith("["):
+            inner, bracket, rest = host[1:].partition("]")
+            if not bracket or (rest and not rest.startswith(":")):
+                raise ConfigError(f"jmap_imap_server must be HOST or HOST:PORT, not {value!r}")
+            host, port_text = inner, rest[1:] or port_text
+        elif host.count(":") == 1:
+            host, port_text = host.split(":")
+        port = int(port_text) if port_text.isdigit() else 0
+        if not host or any(c.isspace() for c in host) or not 0 < port <= 65535:
+            raise ConfigError(f"jmap_imap_server must be HOST or HOST:PORT, not {value!r}")
+        return host, port
 
     def resolved_node_id(self) -> str:
         """``node_id``, or the host name plus a short random suffix when it is not set."""
@@ -272,7 +317,7 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str):
                 value = [t.strip() for t in value.split(",")]
             return tuple(t for t in value if t)
-        if name in ("data_dir", "imap_ca_file"):
+        if name in ("data_dir", "imap_ca_file", "tls_cert", "tls_key"):
             return Path(value).expanduser()
         if name == "secret_key":
             return str(value)

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
-from websockets.datastructures import Headers
-from websockets.http11 import Response
+from switchboard.server.httpwire import HttpResponse
 
 __all__ = ["CONTENT_SECURITY_POLICY", "PAGE_PATHS", "STATIC_FILES", "StaticFiles"]
 
@@ -68,7 +67,7 @@ class StaticFiles:
             bodies[alias] = bodies[target]
         return cls(bodies)
 
-    def response_for(self, path: str) -> Response | None:
+    def response_for(self, path: str) -> HttpResponse | None:
         """The response for ``path``, or ``None`` when it is not a static path of ours."""
         found = self.bodies.get(path)
         if found is None:
@@ -76,28 +75,21 @@ class StaticFiles:
                 return _not_found()
             return None
         body, content_type = found
-        return Response(http.HTTPStatus.OK.value, "OK", _headers(content_type, len(body)), body)
+        return HttpResponse(http.HTTPStatus.OK, _headers(content_type), body)
 
 
-def _headers(content_type: str, length: int) -> Headers:
-    return Headers(
-        [
-            ("Content-Type", content_type),
-            ("Content-Length", str(length)),
-            ("Cache-Control", "no-cache"),
-            ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
-            ("X-Frame-Options", "DENY"),
-        ]
+def _headers(content_type: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Content-Type", content_type),
+        ("Cache-Control", "no-cache"),
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
     )
 
 
-def _not_found() -> Response:
-    body = b"Not Found\n"
-    return Response(
-        http.HTTPStatus.NOT_FOUND.value,
-        "Not Found",
-        _headers("text/plain; charset=utf-8", len(body)),
-        body,
+def _not_found() -> HttpResponse:
+    return HttpResponse(
+        http.HTTPStatus.NOT_FOUND, _headers("text/plain; charset=utf-8"), b"Not Found\n"
     )

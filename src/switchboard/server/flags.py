@@ -59,6 +59,23 @@ SETTING_GROUPS: Final[tuple[tuple[str, tuple[SettingDoc, ...]], ...]] = (
                 metavar="TOKEN",
             ),
             SettingDoc("log_level", "DEBUG, INFO, WARNING or ERROR", metavar="LEVEL"),
+            SettingDoc(
+                "tls_cert",
+                "PEM certificate chain: serve wss:// and https:// on the port (with --tls-key)",
+                metavar="FILE",
+            ),
+            SettingDoc("tls_key", "PEM private key of --tls-cert, unencrypted", metavar="FILE"),
+        ),
+    ),
+    (
+        "JMAP",
+        (
+            SettingDoc(
+                "jmap_imap_server",
+                "IMAP server (implicit TLS) a JMAP Basic login of a new account is tried on; "
+                "unset: Basic reaches only accounts already connected (docs/jmap.md)",
+                metavar="HOST[:PORT]",
+            ),
         ),
     ),
     (

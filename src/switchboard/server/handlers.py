@@ -1,10 +1,16 @@
-"""Command dispatch and one handler per method, for both interfaces (docs/protocol.md, "Commands").
+"""One handler per method, for both interfaces (docs/protocol.md, "Commands").
 
-Dispatch order on ``/workers``: ``watchAll``, then ``connect``, then everything else is
-pass-through — it needs an ``account`` (``noAccount``) that the server manages
-(``inactiveAccount``) and then runs as on ``/clients`` for that account. On ``/clients``:
-``connect`` first (``notConnected`` before it, ``alreadyConnected`` after it), ``watchAll``
-does not exist.
+The session core (:mod:`switchboard.server.sessioncore`) decides whether a command runs and
+parses its arguments; :meth:`Handlers.execute` runs the
+:class:`~switchboard.server.sessioncore.Call` it admitted and returns an
+:class:`~switchboard.server.sessioncore.Outcome`: the response, and the effects the session core
+applies (a client bound to its account, a subscription, a group…).
+A handler reads the session it runs for (its interface, principal, group) and hands it to the
+account registry and the groups as the holder or member it is, but never changes it.
+
+On ``/workers`` a command that names an account first needs one the server manages
+(``inactiveAccount``, asked of the registry, which in a cluster may look it up in the store);
+only then is an unknown method or a bad argument answered.
 
 ``ack`` (issue 6) needs no account on either interface: a group member's ids go to its group,
 anyone else gets ``acked`` as a no-op. ``group`` on ``watchAll``/``watchMailboxes`` joins a worker
@@ -17,271 +23,304 @@ Every failure becomes an ``error`` response echoing the arguments as sent with s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from switchboard.engine.errors import AuthenticationFailed as EngineAuthenticationFailed
 from switchboard.engine.errors import ConnectionFailed as EngineConnectionFailed
 from switchboard.engine.errors import ImapFailure
-from switchboard.model.events import NewMessage
 from switchboard.protocol import errors as wire
-from switchboard.protocol.frames import Command, Response, encode_push
+from switchboard.protocol.messages import Response
 from switchboard.protocol.methods import (
+    AckRequest,
+    ConnectRequest,
+    GetMailboxesRequest,
+    GetMessageListRequest,
+    GetMessagesRequest,
     Interface,
     Method,
-    lookup_method,
-    split_account,
-    validate_ack,
-    validate_connect,
-    validate_get_mailboxes,
-    validate_get_message_list,
-    validate_get_messages,
-    validate_watch_all,
-    validate_watch_mailboxes,
+    Request,
+    WatchAllRequest,
+    WatchMailboxesRequest,
 )
 from switchboard.server import mailops
-from switchboard.server.accounts import WORKERS
-from switchboard.server.groups import GroupKind
-from switchboard.server.hub import push_args
-from switchboard.server.session import Session, SessionState
+from switchboard.server.accountbook import WORKERS
+from switchboard.server.accountconfig import ImapPolicy, account_config
+from switchboard.server.accounts import AccountRegistry
+from switchboard.server.auth import Principal
+from switchboard.server.groups import GroupKind, GroupMember, GroupRegistry
+from switchboard.server.sessioncore import (
+    Call,
+    ClientWatches,
+    Connected,
+    Effect,
+    JoinedGroup,
+    Outcome,
+    ReplayFrom,
+    Subscribed,
+    WantsSummary,
+)
 from switchboard.store.errors import StoreError
 
-if TYPE_CHECKING:
-    from switchboard.server.app import ServerContext
-
-__all__ = ["Handlers"]
+__all__ = ["Caller", "Handlers", "LogHorizon"]
 
 logger = logging.getLogger("switchboard.server")
 
-# Events read from the log per query while replaying a resumed stream.
-_REPLAY_PAGE = 500
+_R = TypeVar("_R", bound=Request)
 
-Handler = Callable[[Session, str, Any], Awaitable[tuple[str, Any]]]
+
+class Caller(GroupMember, Protocol):
+    """The session a command runs for, as the handlers see it: read, never written."""
+
+    @property
+    def interface(self) -> Interface:
+        """The endpoint the socket opened."""
+        ...
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who opened the socket (``None``: no auth configured)."""
+        ...
+
+    @property
+    def group(self) -> str | None:
+        """The worker group the session joined, if any."""
+        ...
+
+    def __hash__(self) -> int:
+        """Sessions are keys: of watch sets, of an account's holders, of a group's members."""
+        ...
+
+
+class LogHorizon(Protocol):
+    """The one store query resuming needs: where the kept log begins."""
+
+    async def oldest_event_id(self) -> int | None:
+        """The oldest event id still in the log (``None``: the log is empty)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    name: str
+    args: Any
+    effects: tuple[Effect, ...] = ()
+
+
+_Handler = Callable[[Caller, Call], Awaitable[_Reply]]
 
 
 class Handlers:
-    """The server's command table; ``execute`` turns any command into exactly one response."""
+    """The server's command table; ``execute`` turns any admitted call into one outcome.
 
-    def __init__(self, context: ServerContext) -> None:
-        self._context = context
-        self._account_methods: dict[Method, Handler] = {
+    Args:
+        accounts: the account registry (lifetime, watch sets; the read commands' accounts).
+        reader: the engine's reader, which the read commands run on.
+        groups: the worker groups.
+        log: where the event log begins, to refuse a resume point older than that.
+        imap_policy: how ``connect`` requests become account settings.
+        group_visibility_timeout_s: a group member's default visibility timeout.
+    """
+
+    def __init__(
+        self,
+        *,
+        accounts: AccountRegistry,
+        reader: mailops.Reader,
+        groups: GroupRegistry,
+        log: LogHorizon,
+        imap_policy: ImapPolicy,
+        group_visibility_timeout_s: float,
+    ) -> None:
+        self._accounts = accounts
+        self._reader = reader
+        self._groups = groups
+        self._log = log
+        self._policy = imap_policy
+        self._visibility_timeout_s = group_visibility_timeout_s
+        self._table: Mapping[Method, _Handler] = {
+            Method.ACK: self._ack,
+            Method.CONNECT: self._connect,
+            Method.WATCH_ALL: self._watch_all,
             Method.WATCH_MAILBOXES: self._watch_mailboxes,
             Method.GET_MAILBOXES: self._get_mailboxes,
             Method.GET_MESSAGE_LIST: self._get_message_list,
             Method.GET_MESSAGES: self._get_messages,
         }
 
-    async def execute(self, session: Session, command: Command) -> Response:
-        """Run ``command`` for ``session``; every outcome, failure included, is a Response."""
+    async def execute(self, caller: Caller, call: Call) -> Outcome:
+        """Run ``call`` for ``caller``; every outcome, failure included, has a response."""
+        command = call.command
         try:
-            name, args = await self._dispatch(session, command)
-            return Response.reply(command, name, args)
+            if call.check_account:
+                assert call.account_id is not None  # a named account is split off first
+                if not await self._accounts.known(call.account_id):
+                    raise wire.InactiveAccount(f"{call.account_id!r} is not connected")
+            if call.refusal is not None:
+                raise call.refusal
+            assert call.method is not None  # only a refused call has no method
+            reply = await self._table[call.method](caller, call)
+            return Outcome(Response.reply(command, reply.name, reply.args), reply.effects)
         except wire.WireError as exc:
-            return self._error(command, exc)
+            return Outcome(exc.to_response(command))
         except EngineAuthenticationFailed:
-            return self._error(
-                command, wire.AuthenticationFailed("the IMAP server rejected the credentials")
-            )
+            failed = wire.AuthenticationFailed("the IMAP server rejected the credentials")
+            return Outcome(failed.to_response(command))
         except EngineConnectionFailed as exc:
-            return self._error(command, wire.ConnectionFailed(str(exc)))
+            return Outcome(wire.ConnectionFailed(str(exc)).to_response(command))
         except ImapFailure as exc:
-            return self._error(command, wire.ServerError(f"IMAP: {exc}"))
+            return Outcome(wire.ServerError(f"IMAP: {exc}").to_response(command))
         except StoreError as exc:
             # The database is unreachable (a cluster node during an outage) or refused: an
             # error reply, not a traceback per command. Store messages never hold secrets.
             logger.warning("command %s failed: %s", command.method, exc)
-            return self._error(command, wire.ServerError(f"store: {exc}"))
+            return Outcome(wire.ServerError(f"store: {exc}").to_response(command))
         except Exception:
             logger.exception("command %s failed", command.method)
-            return self._error(command, wire.ServerError("internal error"))
+            return Outcome(wire.ServerError("internal error").to_response(command))
 
-    def _error(self, command: Command, exc: wire.WireError) -> Response:
-        return wire.error_response(
-            exc.type,
-            command.method,
-            command.args,  # error_response masks secrets
-            command.tag,
-            command.tagged,
-            description=exc.description,
-        )
+    # -- methods without an account ----------------------------------------------------------
 
-    async def _dispatch(self, session: Session, command: Command) -> tuple[str, Any]:
-        method = lookup_method(session.interface, command.method)
-        args = command.args
-        if method is Method.ACK:
-            return await self._ack(session, args)
-        if session.interface is Interface.WORKERS:
-            if method is Method.WATCH_ALL:
-                watch_all = validate_watch_all(args)
-                session.wants_summary |= watch_all.summary
-                if watch_all.group is not None:
-                    await self._join_group(
-                        session, watch_all.group, GroupKind.ALL, watch_all.visibility_timeout_s
-                    )
-                    return "watchingAll", {}
-                await self._check_since(watch_all.since)
-                self._context.hub.subscribe_all(session)
-                if watch_all.since is not None:
-                    self._schedule_replay(session, watch_all.since, None)
-                return "watchingAll", {}
-            if method is Method.CONNECT:
-                return await self._connect(session, args)
-            account_id, rest = split_account(args)  # raises NoAccount
-            if not await self._context.accounts.known(account_id):
-                raise wire.InactiveAccount(f"{account_id!r} is not connected")
-            handler = self._account_methods.get(method) if method else None
-            if handler is None:
-                raise wire.UnknownMethod(f"no method named {command.method!r}")
-            return await handler(session, account_id, rest)
-        # /clients
-        if method is Method.CONNECT:
-            if session.state is SessionState.READY:
-                raise wire.AlreadyConnected("this connection is already connected to an account")
-            return await self._connect(session, args)
-        handler = self._account_methods.get(method) if method else None
-        if handler is None:
-            raise wire.UnknownMethod(f"no method named {command.method!r}")
-        if session.state is not SessionState.READY or session.account_id is None:
-            raise wire.NotConnected("send connect first")
-        return await handler(session, session.account_id, args)
-
-    async def _ack(self, session: Session, args: Any) -> tuple[str, Any]:
-        request = validate_ack(args)
-        group = self._context.groups.get(session.group) if session.group else None
+    async def _ack(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, AckRequest)
+        group = self._groups.get(caller.group) if caller.group else None
         if group is None:
-            return "acked", {"eventIds": list(request.event_ids)}
-        acked, unknown = await group.ack(session, request.event_ids)
+            return _Reply("acked", {"eventIds": list(request.event_ids)})
+        acked, unknown = await group.ack(caller, request.event_ids)
         reply: dict[str, Any] = {"eventIds": acked}
         if unknown:
             reply["unknown"] = unknown
-        return "acked", reply
+        return _Reply("acked", reply)
+
+    async def _connect(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, ConnectRequest)
+        principal = caller.principal
+        if principal is not None and not principal.may_connect(request.auth.username):
+            raise wire.NotAuthorized("this token is bound to another account")
+        wanted = account_config(request, self._policy)
+        outcome = await self._accounts.connect(
+            wanted, by_worker=caller.is_worker, holder=caller
+        )
+        return _Reply("connected", {}, (Connected(outcome.account_id),))
+
+    async def _watch_all(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, WatchAllRequest)
+        effects: list[Effect] = [WantsSummary()] if request.summary else []
+        if request.group is not None:
+            await self._join_group(
+                caller, request.group, GroupKind.ALL, request.visibility_timeout_s
+            )
+            effects.append(JoinedGroup(request.group))
+            return _Reply("watchingAll", {}, tuple(effects))
+        await self._check_since(request.since)
+        effects.append(Subscribed(None))
+        if request.since is not None:
+            effects.append(ReplayFrom(request.since, None))
+        return _Reply("watchingAll", {}, tuple(effects))
 
     async def _join_group(
         self,
-        session: Session,
+        caller: Caller,
         name: str,
         kind: GroupKind,
         visibility_timeout_s: float | None,
         account_id: str | None = None,
         mailboxes: tuple[str, ...] = (),
     ) -> None:
-        if session.group is not None and session.group != name:
+        if caller.group is not None and caller.group != name:
             raise wire.InvalidArguments(
-                f"this connection is in group {session.group!r}; one group per connection"
+                f"this connection is in group {caller.group!r}; one group per connection"
             )
-        timeout = visibility_timeout_s or self._context.settings.group_visibility_timeout_s
-        await self._context.groups.join(
-            session,
+        await self._groups.join(
+            caller,
             name,
             kind,
-            visibility_timeout_s=timeout,
+            visibility_timeout_s=visibility_timeout_s or self._visibility_timeout_s,
             account_id=account_id,
             mailboxes=mailboxes,
         )
-        session.group = name
-
-    async def _connect(self, session: Session, args: Any) -> tuple[str, Any]:
-        request = validate_connect(args)
-        principal = session.principal
-        if principal is not None and not principal.may_connect(request.auth.username):
-            raise wire.NotAuthorized("this token is bound to another account")
-        outcome = await self._context.accounts.connect(
-            request, by_worker=session.is_worker, holder=session
-        )
-        if not session.is_worker:
-            session.account_id = outcome.account_id
-            session.state = SessionState.READY
-        return "connected", {}
 
     async def _check_since(self, since: int | None) -> None:
         """Refuse a resume point older than the log's retention horizon (no silent gap)."""
         if since is None:
             return
-        oldest = await self._context.store.oldest_event_id()
+        oldest = await self._log.oldest_event_id()
         if oldest is not None and since < oldest - 1:
             raise wire.CannotCalculateChanges(
                 f"events after {since} are no longer kept; the oldest available is {oldest}"
             )
 
-    def _schedule_replay(self, session: Session, since: int, account_id: str | None) -> None:
-        """After the reply, push every logged event after ``since`` the session would want."""
-        store = self._context.store
+    # -- methods for an account ---------------------------------------------------------------
 
-        async def frames() -> AsyncIterator[tuple[bytes, int]]:
-            after = since
-            accounts = None if account_id is None else (account_id,)
-            while True:
-                page = await store.events_after(after, limit=_REPLAY_PAGE, account_ids=accounts)
-                if not page:
-                    return
-                for stored in page:
-                    after = stored.event_id
-                    event = stored.event
-                    if not isinstance(event, NewMessage):
-                        continue
-                    if account_id is None or session.wants(event):
-                        args = push_args(
-                            stored.event_id,
-                            event,
-                            with_account=session.is_worker,
-                            with_summary=session.wants_summary,
-                        )
-                        yield encode_push("newMessage", args), stored.event_id
-
-        session.after_reply(lambda: session.replay(frames()))
-
-    async def _watch_mailboxes(
-        self, session: Session, account_id: str, args: Any
-    ) -> tuple[str, Any]:
-        request = validate_watch_mailboxes(args)
-        session.wants_summary |= request.summary
+    async def _watch_mailboxes(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, WatchMailboxesRequest)
+        account_id = _account(call)
+        effects: list[Effect] = [WantsSummary()] if request.summary else []
         if request.group is None:
             await self._check_since(request.since)
-        holder = WORKERS if session.is_worker else session
-        result = await self._context.accounts.set_watches(account_id, holder, request.names)
+        holder = WORKERS if caller.is_worker else caller
+        result = await self._accounts.set_watches(account_id, holder, request.names)
         failed = set(result.failed)
         # What the caller watches now: a failed name adds nothing and removes nothing.
-        watching = list(self._context.accounts.watches(account_id, holder))
+        watching = list(self._accounts.watches(account_id, holder))
         reply: dict[str, Any] = {"list": watching}
         if request.group is not None:
             await self._join_group(
-                session,
+                caller,
                 request.group,
                 GroupKind.MAILBOXES,
                 request.visibility_timeout_s,
                 account_id,
                 tuple(watching),
             )
+            effects.append(JoinedGroup(request.group))
         else:
-            if not session.is_worker:
-                session.client_watches = frozenset(watching)
-            self._context.hub.subscribe_account(session, account_id)
+            if not caller.is_worker:
+                effects.append(ClientWatches(frozenset(watching)))
+            effects.append(Subscribed(account_id))
             if request.since is not None:
-                self._schedule_replay(session, request.since, account_id)
+                effects.append(ReplayFrom(request.since, account_id))
         if failed:
             reply["failed"] = [name for name in request.names if name in failed]
-        return "watchingMailboxes", reply
+        return _Reply("watchingMailboxes", reply, tuple(effects))
 
-    async def _get_mailboxes(self, session: Session, account_id: str, args: Any) -> tuple[str, Any]:
-        request = validate_get_mailboxes(args)
-        return "mailboxes", await mailops.get_mailboxes(
-            self._context.engine.reader, self._context.accounts, account_id, request.state
+    async def _get_mailboxes(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, GetMailboxesRequest)
+        return _Reply(
+            "mailboxes",
+            await mailops.get_mailboxes(
+                self._reader, self._accounts, _account(call), request.state
+            ),
         )
 
-    async def _get_message_list(
-        self, session: Session, account_id: str, args: Any
-    ) -> tuple[str, Any]:
-        request = validate_get_message_list(args)
-        return "messageList", await mailops.get_message_list(
-            self._context.engine.reader, self._context.accounts, account_id, request.mailbox_id
+    async def _get_message_list(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, GetMessageListRequest)
+        return _Reply(
+            "messageList",
+            await mailops.get_message_list(
+                self._reader, self._accounts, _account(call), request.mailbox_id
+            ),
         )
 
-    async def _get_messages(self, session: Session, account_id: str, args: Any) -> tuple[str, Any]:
-        request = validate_get_messages(args)
-        return "messages", await mailops.get_messages(
-            self._context.engine.reader,
-            self._context.accounts,
-            account_id,
-            request.ids,
-            request.properties,
+    async def _get_messages(self, caller: Caller, call: Call) -> _Reply:
+        request = _request(call, GetMessagesRequest)
+        return _Reply(
+            "messages",
+            await mailops.get_messages(
+                self._reader, self._accounts, _account(call), request.ids, request.properties
+            ),
         )
+
+
+def _request(call: Call, kind: type[_R]) -> _R:
+    """The call's typed request; the session core parsed it with the method's validator."""
+    request = call.request
+    assert isinstance(request, kind), f"{call.method} parsed as {type(request).__name__}"
+    return request
+
+
+def _account(call: Call) -> str:
+    """The account an account method runs for (the core admits none without one)."""
+    assert call.account_id is not None
+    return call.account_id

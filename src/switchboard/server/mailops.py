@@ -19,14 +19,15 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from switchboard.engine.errors import MailboxNotFound, StaleMailbox, UnknownAccount
-from switchboard.engine.reader import MailReader
 from switchboard.mail.render import MessagePlan
 from switchboard.model.accounts import AccountConfig
+from switchboard.model.mail import FetchedMessage, FetchPlan, MailboxInfo
 from switchboard.protocol.errors import MailboxDoesNotExist
 from switchboard.protocol.ids import MailboxId, MessageId
 
 __all__ = [
     "AccountConfigs",
+    "Reader",
     "get_mailboxes",
     "get_message_list",
     "get_messages",
@@ -35,6 +36,31 @@ __all__ = [
 
 # ``state`` fits a JavaScript number (2**53 - 1; see wirejson.MAX_SAFE_INTEGER): 53 bits.
 _STATE_BITS = 53
+
+
+class Reader(Protocol):
+    """What the read commands run on: the engine's reader (``switchboard.engine.reader``)."""
+
+    async def list_mailboxes(self, account: AccountConfig) -> list[MailboxInfo]:
+        """Every mailbox of the account, with its UIDVALIDITY."""
+        ...
+
+    async def message_uids(
+        self, account: AccountConfig, mailbox: str, uidvalidity: int
+    ) -> list[int]:
+        """Every UID of the mailbox, ascending."""
+        ...
+
+    async def fetch(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Sequence[int],
+        plan: FetchPlan,
+    ) -> list[FetchedMessage]:
+        """What ``plan`` says of the messages ``uids`` that exist, ascending."""
+        ...
 
 
 class AccountConfigs(Protocol):
@@ -83,7 +109,7 @@ async def _mailbox_errors(mailbox: MailboxId) -> AsyncIterator[None]:
 
 
 async def get_mailboxes(
-    reader: MailReader, accounts: AccountConfigs, account_id: str, known_state: int | None
+    reader: Reader, accounts: AccountConfigs, account_id: str, known_state: int | None
 ) -> dict[str, Any]:
     """``getMailboxes``: selectable mailboxes in descending name order, with ids and ``state``.
 
@@ -110,7 +136,7 @@ async def get_mailboxes(
 
 
 async def get_message_list(
-    reader: MailReader, accounts: AccountConfigs, account_id: str, mailbox: MailboxId
+    reader: Reader, accounts: AccountConfigs, account_id: str, mailbox: MailboxId
 ) -> dict[str, Any]:
     """``getMessageList``: every UID of the mailbox, ascending, as messageIds.
 
@@ -125,7 +151,7 @@ async def get_message_list(
 
 
 async def get_messages(
-    reader: MailReader,
+    reader: Reader,
     accounts: AccountConfigs,
     account_id: str,
     ids: Sequence[MessageId],

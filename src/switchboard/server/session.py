@@ -5,6 +5,12 @@ queues exactly one reply frame (docs/protocol.md, "Frames"). Pushes (``newMessag
 while a frame is being processed are held and queued after that frame's reply, so a reply and a
 push are never interleaved or merged. A single writer task drains the queue to the socket.
 
+What a command may do is not decided here: the sans-I/O
+:class:`~switchboard.server.sessioncore.SessionCore` admits it (or refuses it), the handlers run
+it and return an outcome, and the core applies it.
+This class moves frames, runs the write loop, and carries out the two effects that need the
+outside world: subscribing to the hub, and replaying the log after the reply.
+
 The outbox is bounded (``max_pending_frames``): a consumer that stops reading is disconnected with
 close code 1013 and a reason saying so, instead of the server buffering without limit. A session
 whose token is revoked is closed the same way (:meth:`Session.close`, code 1008), by
@@ -33,11 +39,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import enum
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -45,13 +51,32 @@ from websockets.exceptions import ConnectionClosed
 from switchboard.model.events import NewMessage
 from switchboard.protocol import errors as wire
 from switchboard.protocol.frames import Response, decode_frame, encode_frame
+from switchboard.protocol.messages import Command
 from switchboard.protocol.methods import Interface
 from switchboard.server.auth import Principal
+from switchboard.server.config import ServerSettings
+from switchboard.server.hub import Subscriber
+from switchboard.server.replay import EventLog, replay_frames
+from switchboard.server.sessioncore import (
+    Call,
+    InvalidState,
+    Outcome,
+    ReplayFrom,
+    SessionCore,
+    SessionState,
+    ShellEffect,
+)
 
-if TYPE_CHECKING:
-    from switchboard.server.app import ServerContext
-
-__all__ = ["SLOW_CONSUMER_CLOSE_CODE", "Session", "SessionState", "TokenBucket"]
+__all__ = [
+    "SLOW_CONSUMER_CLOSE_CODE",
+    "CommandRunner",
+    "ErrorCounter",
+    "Session",
+    "SessionLimits",
+    "SessionServices",
+    "Subscriptions",
+    "TokenBucket",
+]
 
 logger = logging.getLogger("switchboard.server")
 
@@ -63,12 +88,75 @@ SLOW_CONSUMER_CLOSE_CODE = 1013
 WRITE_BATCH_BYTES = 64 * 1024
 
 
-class SessionState(enum.Enum):
-    """Where a session stands. Workers are READY from the start; clients after ``connect``."""
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """One connection's limits (``ServerSettings`` of the same names)."""
 
-    AWAITING_CONNECT = "awaitingConnect"
-    READY = "ready"
-    CLOSED = "closed"
+    max_frame_bytes: int
+    max_batch: int
+    max_pending_frames: int
+    rate_limit_per_s: float
+    rate_limit_burst: int
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> SessionLimits:
+        """The limits ``settings`` set."""
+        return cls(
+            settings.max_frame_bytes,
+            settings.max_batch,
+            settings.max_pending_frames,
+            settings.rate_limit_per_s,
+            settings.rate_limit_burst,
+        )
+
+
+class CommandRunner(Protocol):
+    """What runs an admitted command (the server's handlers)."""
+
+    async def execute(self, caller: Session, call: Call) -> Outcome:
+        """Run ``call`` for ``caller``; never raises."""
+        ...
+
+
+class Subscriptions(Protocol):
+    """The live fan-out, as a session subscribes to it (the hub)."""
+
+    def subscribe_all(self, subscriber: Subscriber) -> None:
+        """Every account's mail."""
+        ...
+
+    def subscribe_account(self, subscriber: Subscriber, account_id: str) -> None:
+        """One account's mail, filtered by the subscriber's watch set."""
+        ...
+
+
+class ErrorCounter(Protocol):
+    """Counts the error responses sent (the server's metrics)."""
+
+    def count_errors(self, responses: Iterable[Response]) -> None:
+        """Count the ``error`` responses among ``responses``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionServices:
+    """What every session of a server works with; built once, by the server's wiring.
+
+    Attributes:
+        limits: frame, batch, outbox and rate limits.
+        commands: runs admitted commands.
+        hub: the live fan-out a watch subscribes to.
+        log: the event log a resumed watch replays from.
+        metrics: counts error responses.
+        closed: awaited once with the session when it ends (it releases what it held).
+    """
+
+    limits: SessionLimits
+    commands: CommandRunner
+    hub: Subscriptions
+    log: EventLog
+    metrics: ErrorCounter
+    closed: Callable[[Session], Awaitable[None]]
 
 
 class TokenBucket:
@@ -101,33 +189,26 @@ class TokenBucket:
 
 
 class Session:
-    """The state of one connection: interface, account (clients), subscriptions, outbox."""
+    """One connection: its :class:`SessionCore`, its socket and outbox, its pushes and replays.
+
+    Args:
+        core: the connection's protocol state (interface, principal…).
+        websocket: the socket.
+        services: the server's parts every session works with.
+    """
 
     def __init__(
-        self,
-        interface: Interface,
-        websocket: ServerConnection,
-        context: ServerContext,
-        principal: Principal | None = None,
+        self, core: SessionCore, websocket: ServerConnection, services: SessionServices
     ) -> None:
-        self.interface = interface
+        self.core = core
         self.websocket = websocket
-        self.context = context
-        # Who opened the socket (None: no auth configured, loopback only).
-        self.principal = principal
-        # The worker group this session joined, if any (issue 6).
-        self.group: str | None = None
-        settings = context.settings
-        self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
-        self.state = (
-            SessionState.READY if interface is Interface.WORKERS else SessionState.AWAITING_CONNECT
-        )
-        # /clients: the account chosen by `connect`; /workers: None (every command names one).
-        self.account_id: str | None = None
-        # /clients: the mailboxes this connection watches (pushes are filtered by it).
-        self.client_watches: frozenset[str] = frozenset()
-        # Set by a watch command with "summary": true; pushes then carry the summary object.
-        self.wants_summary = False
+        self._services = services
+        limits = services.limits
+        self._limits = limits
+        self._max_pending_frames = limits.max_pending_frames
+        self._bucket = TokenBucket(limits.rate_limit_per_s, limits.rate_limit_burst)
+        self.is_worker = core.is_worker
+        """Whether this is a ``/workers`` session (its pushes carry ``account``)."""
         self._outbox: collections.deque[bytes] = collections.deque()
         self._outbox_ready = asyncio.Event()
         self._outbox_drained = asyncio.Event()
@@ -143,25 +224,54 @@ class Session:
         self._after_reply: list[Callable[[], Awaitable[None]]] = []
         self._closer: asyncio.Task[None] | None = None
 
-    # -- the hub's view (Subscriber) -------------------------------------------------------
+    # -- the core's state, read-only (the handlers' Caller) -------------------------------
 
     @property
-    def is_worker(self) -> bool:
-        """Whether this is a ``/workers`` session (its pushes carry ``account``)."""
-        return self.interface is Interface.WORKERS
+    def interface(self) -> Interface:
+        """The endpoint the socket opened."""
+        return self.core.interface
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who opened the socket (``None``: no auth configured, loopback only)."""
+        return self.core.principal
+
+    @property
+    def group(self) -> str | None:
+        """The worker group this session joined, if any."""
+        return self.core.group
+
+    @property
+    def wants_summary(self) -> bool:
+        """Whether pushes carry the summary object."""
+        return self.core.wants_summary
+
+    @property
+    def state(self) -> SessionState:
+        """Where the session stands (the core's state)."""
+        return self.core.state
+
+    @state.setter
+    def state(self, value: SessionState) -> None:
+        # The write loop marks the session closed when the peer is gone; the core moves.
+        if value is not SessionState.CLOSED:
+            raise InvalidState(f"a session is moved to {value.value} by its core only")
+        self.core.close()
+
+    # -- the hub's view (Subscriber) -------------------------------------------------------
 
     def wants(self, event: NewMessage) -> bool:
         """Workers take all of a subscribed account's mail; clients only their watch set's."""
-        return self.is_worker or event.mailbox in self.client_watches
+        return self.is_worker or event.mailbox in self.core.client_watches
 
     @property
     def is_open(self) -> bool:
         """Whether the session can still take frames."""
-        return self.state is not SessionState.CLOSED
+        return self.core.state is not SessionState.CLOSED
 
     def deliver_group(self, frame: bytes) -> None:
         """Queue a group push frame (after the current frame's reply, like ``deliver``)."""
-        if self.state is SessionState.CLOSED:
+        if self.core.state is SessionState.CLOSED:
             return
         self.pushed += 1
         if self._holding:
@@ -171,7 +281,7 @@ class Session:
 
     def deliver(self, frame: bytes, event_id: int) -> None:
         """Queue a push frame, after the reply of the frame being processed if any."""
-        if self.state is SessionState.CLOSED or event_id <= self._replay_floor:
+        if self.core.state is SessionState.CLOSED or event_id <= self._replay_floor:
             return
         self.last_event_id = max(self.last_event_id, event_id)
         self.pushed += 1
@@ -187,7 +297,7 @@ class Session:
         writer = asyncio.create_task(self._write_loop(), name="switchboard-session-writer")
         try:
             async for message in self.websocket:
-                if self.state is SessionState.CLOSED:
+                if self.core.state is SessionState.CLOSED:
                     break  # closed by us (revoked token, slow consumer): run nothing more
                 if isinstance(message, bytes):
                     continue  # binary frames are ignored, as the original did
@@ -207,22 +317,23 @@ class Session:
         except ConnectionClosed:
             pass
         finally:
-            self.state = SessionState.CLOSED
+            self.core.close()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             if self._closer is not None:
                 await self._closer
-            await self.context.session_closed(self)
+            await self._services.closed(self)
 
     async def process_frame(self, text: str) -> bytes:
         """Run every command of one request frame and return the reply frame."""
-        settings = self.context.settings
+        limits = self._limits
         decoded = decode_frame(
-            text, max_frame_bytes=settings.max_frame_bytes, max_batch=settings.max_batch
+            text, max_frame_bytes=limits.max_frame_bytes, max_batch=limits.max_batch
         )
+        metrics = self._services.metrics
         if decoded.frame_error is not None:
-            self.context.metrics.count_errors([decoded.frame_error])
+            metrics.count_errors([decoded.frame_error])
             return encode_frame([decoded.frame_error])
         responses: list[Response] = []
         for item in decoded.items:
@@ -230,29 +341,48 @@ class Session:
                 responses.append(item)  # a malformed command, already answered
             elif not self._bucket.take():
                 limited = wire.RateLimited(
-                    f"more than {settings.rate_limit_per_s:g} commands per second "
-                    f"(burst {settings.rate_limit_burst}); slow down"
+                    f"more than {limits.rate_limit_per_s:g} commands per second "
+                    f"(burst {limits.rate_limit_burst}); slow down"
                 )
                 responses.append(limited.to_response(item))
             else:
-                responses.append(await self.context.handlers.execute(self, item))
-        self.context.metrics.count_errors(responses)
+                responses.append(await self._run(item))
+        metrics.count_errors(responses)
         return encode_frame(responses)
 
-    def after_reply(self, action: Callable[[], Awaitable[None]]) -> None:
-        """Run ``action`` once this frame's reply is queued, before live pushes resume."""
-        self._after_reply.append(action)
+    async def _run(self, command: Command) -> Response:
+        """One command: admitted by the core, run by the handlers, its effects applied."""
+        try:
+            admitted = self.core.admit(command)
+        except Exception:  # a bug in a table or a validator: this command fails, not the socket
+            logger.exception("command %s could not be admitted", command.method)
+            return wire.ServerError("internal error").to_response(command)
+        if isinstance(admitted, Response):
+            return admitted
+        outcome = await self._services.commands.execute(self, admitted)
+        for effect in self.core.apply(outcome):
+            self._carry_out(effect)
+        return outcome.response
+
+    def _carry_out(self, effect: ShellEffect) -> None:
+        if isinstance(effect, ReplayFrom):
+            frames = replay_frames(self._services.log, effect.since, effect.account_id, self)
+            self._after_reply.append(lambda: self.replay(frames))
+        elif effect.account_id is None:
+            self._services.hub.subscribe_all(self)
+        else:
+            self._services.hub.subscribe_account(self, effect.account_id)
 
     async def replay(self, events: AsyncIterator[tuple[bytes, int]]) -> None:
         """Queue replayed push frames (ascending ids); live duplicates of them are dropped.
 
         Waits while the outbox is over half full, so a long replay cannot overflow it.
         """
-        high_water = max(1, self.context.settings.max_pending_frames // 2)
+        high_water = max(1, self._max_pending_frames // 2)
         async for frame, event_id in events:
-            while len(self._outbox) >= high_water and self.state is not SessionState.CLOSED:
+            while len(self._outbox) >= high_water and self.core.state is not SessionState.CLOSED:
                 await self._outbox_drained.wait()
-            if self.state is SessionState.CLOSED:
+            if self.core.state is SessionState.CLOSED:
                 return
             self._replay_floor = max(self._replay_floor, event_id)
             self.last_event_id = max(self.last_event_id, event_id)
@@ -260,9 +390,9 @@ class Session:
             self._enqueue(frame)
 
     def _enqueue(self, frame: bytes) -> None:
-        if self.state is SessionState.CLOSED:
+        if self.core.state is SessionState.CLOSED:
             return
-        if len(self._outbox) >= self.context.settings.max_pending_frames:
+        if len(self._outbox) >= self._max_pending_frames:
             logger.warning("closing a slow consumer: %d frames pending", len(self._outbox))
             self.close(SLOW_CONSUMER_CLOSE_CODE, "slow consumer: too many pending frames")
             return
@@ -276,9 +406,9 @@ class Session:
         Does not wait: the closing handshake runs as a task that :meth:`run` awaits when it
         ends. Does nothing on a session already closed.
         """
-        if self.state is SessionState.CLOSED:
+        if self.core.state is SessionState.CLOSED:
             return
-        self.state = SessionState.CLOSED
+        self.core.close()
         self._outbox.clear()
         self._outbox_drained.set()  # wake a replay waiting for room
         # Owned by the session: awaited in run()'s cleanup.

@@ -52,6 +52,7 @@ from switchboard.store.base import (
     message_key,
     settle_group,
 )
+from switchboard.store.channels import EVENTS_CHANNEL
 from switchboard.store.crypto import SecretBox
 from switchboard.store.errors import (
     CorruptCredentials,
@@ -64,9 +65,6 @@ from switchboard.store.errors import (
 __all__ = ["EVENTS_CHANNEL", "PG_SCHEMA_VERSION", "LeaseLost", "PostgresStore"]
 
 _T = TypeVar("_T")
-
-EVENTS_CHANNEL = "switchboard_events"
-"""The LISTEN/NOTIFY channel ``record`` notifies with the last id it stored."""
 
 # Any constant works; it only has to be the same for every node (and unlikely elsewhere).
 _MIGRATION_LOCK_KEY = 0x5357_4244  # "SWBD"

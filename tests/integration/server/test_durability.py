@@ -78,7 +78,7 @@ async def test_since_older_than_retention_is_an_error(
     )
     await server.start()
     try:
-        store = server.context.store
+        store = server.parts.store
         async with connect(f"ws://127.0.0.1:{server.port}/workers") as ws:
             peer = Peer(ws)
             await peer.call(

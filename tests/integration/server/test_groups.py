@@ -129,7 +129,7 @@ async def test_three_members_share_thirty_events_each_exactly_once(
     assert len(got) == 30
     assert all(len(holders) == 1 for holders in got.values()), got
     assert {holders[0] for holders in got.values()} == {0, 1, 2}  # everyone worked
-    position = await started.context.store.group_position("g")
+    position = await started.parts.store.group_position("g")
     assert position.position == max(got) and not position.acked_above
     for member in members:
         assert member.pushes.empty()
@@ -208,7 +208,7 @@ async def test_offline_group_gets_missed_events_also_across_a_restart(
         while_down = await member.push()
         assert while_down["eventId"] > missed[1]
         await member.ack(missed[1], while_down["eventId"])
-        assert (await srv.context.store.group_position("g")).position == while_down["eventId"]
+        assert (await srv.parts.store.group_position("g")).position == while_down["eventId"]
         await member.close()
     finally:
         await srv.stop()

@@ -51,7 +51,7 @@ async def status_of(server: SwitchboardServer, path: str, **kwargs: Any) -> int:
 async def test_token_scopes(
     server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
-    store = server.context.store
+    store = server.parts.store
     # No token configured on loopback: open.
     assert await status_of(server, "/workers") == 101
     worker, _ = await create_token(store, TokenScope.WORKER, name="w")
@@ -107,9 +107,9 @@ async def test_slow_consumer_is_closed_with_1013_and_memory_stays_bounded(
         async with connect(f"ws://127.0.0.1:{srv.port}/workers", max_queue=1) as ws:
             await ws.send(dumps([["watchAll", {}, 1]]))
             assert loads(await asyncio.wait_for(ws.recv(), 10)) == [["watchingAll", {}, 1]]
-            (session,) = srv.context.sessions
+            (session,) = srv.parts.sessions
             before = rss_kib()
-            hub = srv.context.hub
+            hub = srv.parts.hub
             now = time.time()
             # 500 events at a time, the loop free in between so the writer sends what the
             # socket takes; once the peer's buffers are full the outbox grows to its bound.
@@ -154,7 +154,7 @@ async def test_no_secret_in_debug_logs_or_error_responses(
     secrets = [imap_user.password, wrong_password, access, refresh]
     responses: list[str] = []
     try:
-        worker, _ = await create_token(srv.context.store, TokenScope.WORKER, name="w")
+        worker, _ = await create_token(srv.parts.store, TokenScope.WORKER, name="w")
         secrets.append(worker)
         url = f"ws://127.0.0.1:{srv.port}/workers?token={worker}"
         async with connect(url) as ws:

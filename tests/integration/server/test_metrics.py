@@ -101,7 +101,7 @@ async def test_metrics_after_one_new_mail(
             # Who may read it: the same rules as /api.
             assert (await scrape(server, None))[0] == 401
             assert (await scrape(server, "wrong"))[0] == 401
-            client_token, _ = await create_token(server.context.store, TokenScope.CLIENT)
+            client_token, _ = await create_token(server.parts.store, TokenScope.CLIENT)
             assert (await scrape(server, client_token))[0] == 403
 
             # The watcher goes back to IDLE right after announcing; wait for it, bounded.

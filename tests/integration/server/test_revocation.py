@@ -22,6 +22,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from switchboard.cli.serve import build_server
 from switchboard.model.store import TokenScope
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.config import ServerSettings
@@ -176,7 +177,7 @@ async def test_a_token_revoked_on_another_node_closes_sockets_on_this_one(
     tmp_path: Path, pg_dsn: str
 ) -> None:
     node = settings(tmp_path / "n1", store_url=pg_dsn, node_id="n1", lease_ttl_s=3.0)
-    async with SwitchboardServer(node) as server:
+    async with build_server(node) as server:  # a cluster node, as `switchboard serve` builds it
         # "Another node": its own connection to the same database (tokens need no secret key).
         other_node = await PostgresStore.open(pg_dsn, SecretBox.generate(), node_id="n2")
         try:

@@ -33,8 +33,8 @@ async def test_a_worker_typo_keeps_the_watched_set_and_a_valid_change_replaces_i
 
     reply = await worker.call([["watchMailboxes", {"account": account, "list": ["Nope"]}, 3]])
     assert reply == [["watchingMailboxes", {"list": ["INBOX"], "failed": ["Nope"]}, 3]]
-    assert server.context.engine.watched(account) == ("INBOX",)
-    stored = await server.context.store.get_account(account)
+    assert server.parts.engine.watched(account) == ("INBOX",)
+    stored = await server.parts.store.get_account(account)
     assert stored is not None and stored.watches == ("INBOX",)
     # INBOX is still watched for real: new mail there is pushed.
     uid = await asyncio.to_thread(dovecot.append, imap_user, message("still here"))
@@ -45,13 +45,13 @@ async def test_a_worker_typo_keeps_the_watched_set_and_a_valid_change_replaces_i
         [["watchMailboxes", {"account": account, "list": ["Sent", "Nope"]}, 4]]
     )
     assert reply == [["watchingMailboxes", {"list": ["INBOX", "Sent"], "failed": ["Nope"]}, 4]]
-    assert set(server.context.engine.watched(account)) == {"INBOX", "Sent"}
+    assert set(server.parts.engine.watched(account)) == {"INBOX", "Sent"}
 
     # A change where every name works replaces the set, as documented.
     reply = await worker.call([["watchMailboxes", {"account": account, "list": ["Sent"]}, 5]])
     assert reply == [["watchingMailboxes", {"list": ["Sent"]}, 5]]
-    assert server.context.engine.watched(account) == ("Sent",)
-    stored = await server.context.store.get_account(account)
+    assert server.parts.engine.watched(account) == ("Sent",)
+    stored = await server.parts.store.get_account(account)
     assert stored is not None and stored.watches == ("Sent",)
 
 
@@ -81,4 +81,4 @@ async def test_the_kept_watch_survives_a_restart(
     data_dir = server.settings.data_dir
     await server.stop()
     async with new_server(data_dir, dovecot) as again:
-        assert again.context.engine.watched(account) == ("INBOX",)
+        assert again.parts.engine.watched(account) == ("INBOX",)

@@ -32,7 +32,7 @@ async def test_a_burst_of_pushes_arrives_whole_in_order_as_text_frames(
             StoredEvent(i, NewMessage("acct", f"Boîte/☃ {i % 7}", 1, i), now)
             for i in range(1, EVENTS + 1)
         ]
-        server.context.hub.publish(events)
+        server.parts.hub.publish(events)
         # A request sent during the burst gets its reply as a frame of its own.
         await ws.send(dumps([["nope", {}, "mid"]]))
         expected = [

@@ -1,11 +1,13 @@
-"""Tests for server.config's cluster settings: store_url, node_id, lease_ttl_s."""
+"""Tests for server.config: the cluster settings and the engine settings (defined once)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 from switchboard.engine.settings import EngineSettings
-from switchboard.server.config import ConfigError, ServerSettings, load_settings
+from switchboard.server.config import ENGINE_SETTINGS, ConfigError, ServerSettings, load_settings
 
 
 def test_cluster_settings_come_from_the_environment_and_the_command_line() -> None:
@@ -90,3 +92,22 @@ def test_the_default_settings_notice_a_dead_connection_within_60_s() -> None:
     assert engine == EngineSettings()  # serve's defaults are the engine's own
     assert engine.idle_refresh_s == 600.0  # the probe does not shorten IDLE's own refresh
     assert engine.dead_connection_bound_s <= 60.0
+
+
+def test_each_engine_setting_is_defined_once_in_the_engine() -> None:
+    engine_fields = {f.name: f for f in dataclasses.fields(EngineSettings)}
+    server_fields = {f.name: f for f in dataclasses.fields(ServerSettings)}
+    for name, engine_name in ENGINE_SETTINGS.items():
+        assert server_fields[name].default == engine_fields[engine_name].default, name
+    # Every imap_ setting that is not about TLS or the CA is an engine setting in the table.
+    engine_like = {
+        n for n in server_fields if n.startswith("imap_") and n.endswith(("_s", "_per_s"))
+    }
+    assert engine_like == set(ENGINE_SETTINGS)
+
+
+def test_every_engine_setting_reaches_the_engine() -> None:
+    values = {name: 7.0 + i for i, name in enumerate(ENGINE_SETTINGS)}
+    engine = ServerSettings(**values).engine_settings()
+    for name, engine_name in ENGINE_SETTINGS.items():
+        assert getattr(engine, engine_name) == values[name], name

@@ -1,43 +1,30 @@
 """The server does not speak IMAP: no module of ``switchboard.server`` imports ``switchboard.imap``.
 
 Every IMAP conversation belongs to the engine (its watchers and its reader); the server asks in
-the model's terms and gets the engine's errors. Read from the source (ast), so an import inside
-a function or under ``TYPE_CHECKING`` counts too.
+the model's terms (``switchboard.model.mail``) and gets the engine's errors. Read from the source
+(``tests/support/imports.py``, ast), so an import inside a function or under ``TYPE_CHECKING``
+counts too, in ``server/jmap/`` as well.
 """
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from tests.support.imports import import_graph
 
-import switchboard.server
-
-SERVER = Path(switchboard.server.__file__).parent
+SERVER = "switchboard.server"
 
 
-def imports_of(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
-
-
-def test_the_scan_sees_imports() -> None:
-    assert "switchboard.engine.errors" in imports_of(SERVER / "handlers.py")
+def test_the_graph_sees_what_the_server_imports_of_the_engine() -> None:
+    graph = import_graph(type_checking=True)
+    assert "switchboard.engine.errors" in graph["switchboard.server.handlers"]
+    assert "switchboard.mail.render" in graph["switchboard.server.mailops"]
 
 
 def test_no_server_module_imports_the_imap_client() -> None:
-    modules = sorted(SERVER.glob("*.py"))
-    assert len(modules) > 10
-    offenders = {
-        path.name: sorted(
-            name for name in imports_of(path)
-            if name == "switchboard.imap" or name.startswith("switchboard.imap.")
-        )
-        for path in modules
-    }  # fmt: skip
-    assert {name: found for name, found in offenders.items() if found} == {}
+    graph = import_graph(type_checking=True)
+    server = {name: targets for name, targets in graph.items() if name.startswith(SERVER)}
+    assert len(server) > 20
+    leaks = {
+        name: sorted(t for t in targets if (t + ".").startswith("switchboard.imap."))
+        for name, targets in server.items()
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}

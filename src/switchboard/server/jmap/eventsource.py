@@ -1,0 +1,120 @@
+"""The EventSource stream (RFC 8620 §7.3): a ``state`` event whenever the caller's data changes.
+
+How it works: an :class:`EventStream` is the body of the ``text/event-stream`` response. It
+listens to :class:`~switchboard.server.jmap.states.LogStates` from the moment it is made; the
+listener (called in the same turn of the event loop that fans ``newMessage`` out) only notes
+which of the caller's accounts moved and wakes the stream, so a burst of mail becomes one
+event, and a client that reads slowly holds one pending change per account, not a queue.
+
+What it sends:
+
+- at once, the current state of every account the caller reaches (so a client has its
+  baseline, and a test knows the stream is open) — except with ``closeafter=state`` when the
+  client's ``Last-Event-ID`` is already the current state: that long-poll waits for the next
+  change instead of returning at once forever;
+- a ``state`` event per change, restricted to the asked ``types``, with an ``id:`` (the push
+  state: the latest position among the caller's accounts, which only grows);
+- a ``ping`` event after ``ping`` seconds without an event (RFC 8620 §7.3), if asked;
+- with ``closeafter=state``, nothing after the first ``state`` event: the stream ends.
+
+The stream ends when the client goes away (the HTTP layer cancels it) or the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+from switchboard.jmap.ids import account_id as jmap_account_id
+from switchboard.jmap.push import EventSourceParams, StateChange, ping_event, state_event
+from switchboard.server.jmap.callers import JmapCaller
+from switchboard.server.jmap.registry import DATA_TYPES
+from switchboard.server.jmap.states import LogStates
+
+__all__ = ["EventStream"]
+
+
+class EventStream:
+    """The body of one EventSource response: an async iterator of event frames (bytes).
+
+    Args:
+        params: the parsed query (types, closeafter, ping).
+        caller: who is listening; only the accounts it reaches are reported.
+        accounts: the caller's accounts now (JMAP id → Switchboard id), for the first event.
+        states: the accounts' states and their change notices.
+        last_event_id: the ``Last-Event-ID`` a reconnecting client sent, if any.
+    """
+
+    def __init__(
+        self,
+        params: EventSourceParams,
+        caller: JmapCaller,
+        accounts: Callable[[], dict[str, str]],
+        states: LogStates,
+        last_event_id: str | None,
+    ) -> None:
+        self._params = params
+        self._caller = caller
+        self._accounts = accounts
+        self._states = states
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self._first = True
+        self._done = False
+        current = states.push_state(accounts().values())
+        self._skip_first = params.close_after_state and last_event_id == current
+        self._stop_listening: Callable[[], None] | None = states.listen(self._on_change)
+
+    def _on_change(self, positions: Mapping[str, int]) -> None:
+        moved = [a for a in positions if self._caller.reaches(a)]
+        if moved:
+            self._pending.update(moved)
+            self._wake.set()
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    def _event(self, account_ids: list[str]) -> bytes | None:
+        changed = {
+            jmap_account_id(a): {t: self._states.state(a, t) for t in DATA_TYPES}
+            for a in account_ids
+        }
+        change = StateChange(changed).only(self._params.types)
+        if change is None:
+            return None
+        event_id = self._states.push_state(self._accounts().values())
+        return state_event(change, event_id)
+
+    async def __anext__(self) -> bytes:
+        if self._first:
+            self._first = False
+            if not self._skip_first:
+                self._done = self._params.close_after_state
+                frame = self._event(sorted(self._accounts().values()))
+                # With no account (or none of the types), an empty change still tells the
+                # client the stream is live.
+                return frame or state_event(StateChange({}), self._current_id())
+        while not self._done:
+            ping_s = self._params.ping_s
+            try:
+                async with asyncio.timeout(ping_s or None):
+                    await self._wake.wait()
+            except TimeoutError:
+                return ping_event(ping_s)
+            self._wake.clear()
+            moved, self._pending = sorted(self._pending), set()
+            frame = self._event(moved)
+            if frame is not None:
+                self._done = self._params.close_after_state
+                return frame
+        await self.aclose()
+        raise StopAsyncIteration
+
+    def _current_id(self) -> str:
+        return self._states.push_state(self._accounts().values())
+
+    async def aclose(self) -> None:
+        """Stop listening (the response ended)."""
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None

@@ -1,0 +1,69 @@
+"""Tests for server.jmap.eventsource: the first event, changes, types, closeafter and ping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from switchboard.jmap.ids import account_id
+from switchboard.jmap.push import EventSourceParams
+from switchboard.jmap.state import StateCodec
+from switchboard.model.events import NewMessage, StoredEvent
+from switchboard.server.jmap.callers import JmapCaller
+from switchboard.server.jmap.eventsource import EventStream
+from switchboard.server.jmap.states import LogStates
+
+ME, OTHER = "me@example.com", "other@example.com"
+
+
+def fields(frame: bytes) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in frame.decode("ascii").strip().split("\n"))
+
+
+def stream(params: EventSourceParams, states: LogStates, last: str | None = None) -> EventStream:
+    caller = JmapCaller(ME, account=ME)
+    return EventStream(params, caller, lambda: {account_id(ME): ME}, states, last)
+
+
+def publish(states: LogStates, event_id: int, account: str) -> None:
+    states.on_events([StoredEvent(event_id, NewMessage(account, "INBOX", 1, event_id), 1.0)])
+
+
+async def test_the_current_state_first_then_only_the_callers_changes() -> None:
+    states = LogStates(StateCodec("ep"), floor=5)
+    events = stream(EventSourceParams(frozenset({"Email"}), False, 0), states)
+    first = fields(await anext(events))
+    assert first["event"] == "state" and first["id"] == "ep:5"
+    assert json.loads(first["data"]) == {
+        "@type": "StateChange", "changed": {account_id(ME): {"Email": "ep:5"}},
+    }
+    publish(states, 6, OTHER)  # not the caller's: nothing
+    publish(states, 7, ME)
+    second = fields(await asyncio.wait_for(anext(events), 1))
+    assert second["id"] == "ep:7"
+    assert json.loads(second["data"])["changed"] == {account_id(ME): {"Email": "ep:7"}}
+    await events.aclose()
+    publish(states, 8, ME)  # no listener left
+
+
+async def test_closeafter_state_ends_after_one_event_and_long_polls_from_its_id() -> None:
+    states = LogStates(StateCodec("ep"), floor=5)
+    params = EventSourceParams(None, True, 0)
+    events = stream(params, states)
+    assert fields(await anext(events))["id"] == "ep:5"
+    assert [frame async for frame in events] == []
+    waiting = stream(params, states, last="ep:5")
+    pending = asyncio.ensure_future(anext(waiting))
+    await asyncio.sleep(0)  # the stream is now waiting for a change
+    assert not pending.done()
+    publish(states, 9, ME)
+    assert fields(await asyncio.wait_for(pending, 1))["id"] == "ep:9"
+
+
+async def test_ping_after_the_interval() -> None:
+    states = LogStates(StateCodec("ep"), floor=5)
+    # A fraction of a second, which the query parser never gives, keeps the test short.
+    events = stream(EventSourceParams(None, False, 0.05), states)  # type: ignore[arg-type]
+    await anext(events)
+    ping = fields(await asyncio.wait_for(anext(events), 2))
+    assert ping["event"] == "ping" and "id" not in ping
