@@ -26,6 +26,7 @@ import asyncio
 import base64
 import datetime
 import enum
+import functools
 import ipaddress
 import re
 import ssl
@@ -82,6 +83,21 @@ def _envelope(user: str, uid: int) -> str:
     to = f"((NIL NIL {_quote(local)} {_quote(domain or 'example.com')}))"
     return (f"({_quote(DATE)} {_quote(f'Message {uid}')} {sender} {sender} {sender} {to} NIL NIL"
             f" NIL {_quote(f'<{uid}.{user}@fake.example>')})")
+
+
+@functools.lru_cache(maxsize=64)
+def _field_names(section: str) -> frozenset[bytes]:
+    return frozenset(n.encode().lower() for n in section[section.find("(") + 1 : -1].split())
+
+
+def _header_fields(head: bytes, section: str) -> bytes:
+    """``BODY[HEADER.FIELDS (A B)]``: the header lines named (RFC 3501 §6.4.5), then CRLF.
+
+    The fake's messages fold no header line, so a line is a field.
+    """
+    names = _field_names(section)
+    lines = [line for line in head.split(b"\r\n") if line.partition(b":")[0].lower() in names]
+    return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
 
 
 def _tokens(line: str) -> list[str]:
@@ -408,7 +424,11 @@ class Session(asyncio.Protocol):
                 elif item.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
                     section = item[item.find("[") + 1 : item.find("]")] if "[" in item else ""
                     head, _, text = msg.partition(b"\r\n\r\n")
-                    part = {"": msg, "HEADER": head + b"\r\n\r\n", "TEXT": text}.get(section, b"")
+                    if section.startswith("HEADER.FIELDS"):
+                        part = _header_fields(head, section)
+                    else:
+                        part = {"": msg, "HEADER": head + b"\r\n\r\n", "TEXT": text}.get(
+                            section, b"")
                     name = item if item.startswith("RFC822") else f"BODY[{section}]"
                     out.append(b"%s {%d}\r\n%s" % (name.encode(), len(part), part))
             self.send(f"* {n} FETCH (", b" ".join(out) + b")\r\n")

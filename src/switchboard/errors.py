@@ -5,6 +5,7 @@ Each layer keeps its own ``errors.py`` whose classes derive from :class:`Switchb
     SwitchboardError
      ├── protocol.errors.WireError ...      errors that travel as ["error", {...}, tag]
      ├── imap.errors.ImapError ...          the IMAP server misbehaved or refused us
+     ├── engine.errors.EngineError ...      the same, as the engine tells its caller
      ├── store.errors.StoreError ...        the durable state cannot be read or written
      └── client errors (ConnectionClosed, ResponseTimeout, ...)
 """

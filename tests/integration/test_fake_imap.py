@@ -72,6 +72,11 @@ async def test_imaplib_login_select_uid_fetch(server: fake_imap.FakeImapServer) 
         assert b"UID 1 " in first_meta and b"ENVELOPE (" in first_meta
         assert b"Subject: Message 1\r\n" in first_body
         assert b"RFC822.SIZE %d" % len(first_body) in first_meta
+        # The header fields the engine's push summary and getMessages read.
+        typ, fetched = imap.uid("FETCH", "2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])")
+        assert typ == "OK" and isinstance(fetched[0], tuple)
+        assert b"BODY[HEADER.FIELDS (SUBJECT FROM)]" in fetched[0][0]
+        assert fetched[0][1] == b"From: Sender <sender@example.com>\r\nSubject: Message 2\r\n\r\n"
         assert imap.status("INBOX", "(MESSAGES UIDNEXT)")[1] == [b"INBOX (MESSAGES 2 UIDNEXT 3)"]
         assert imap.list()[1] == [b'(\\HasNoChildren) "/" INBOX']
         imap.logout()

@@ -3,26 +3,46 @@
 It implements the slice of :class:`~switchboard.engine.engine.Engine` the server's account
 registry uses (``server.accounts.AccountEngine``) with dictionaries: which accounts it holds,
 what each watches. Its IMAP server is a rule: one password logs in, some hosts cannot be
-reached, some mailboxes exist. It stands in for the engine only; tests that claim to test IMAP
-use Dovecot.
+reached, some mailboxes exist; its reader (the read commands') reaches no server at all. It
+stands in for the engine only; tests that claim to test IMAP use Dovecot.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from switchboard.engine.engine import WatchResult
-from switchboard.engine.errors import ConnectionFailed, UnknownAccount
-from switchboard.imap.connection import ImapConnection
-from switchboard.imap.errors import AuthenticationFailed
+from switchboard.engine.errors import AuthenticationFailed, ConnectionFailed, UnknownAccount
 from switchboard.imap.responses import Status
 from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth
+from switchboard.model.mail import FetchedMessage, FetchPlan, MailboxInfo
 
-__all__ = ["PASSWORD", "FakeEngine"]
+__all__ = ["PASSWORD", "FakeEngine", "UnreachableReader"]
 
 PASSWORD = "right horse battery"
+
+
+class UnreachableReader:
+    """The engine's reader (``server.mailops.Reader``) without an IMAP server to read from."""
+
+    async def list_mailboxes(self, account: AccountConfig) -> list[MailboxInfo]:
+        raise ConnectionFailed("the fake engine has no IMAP server")
+
+    async def message_uids(
+        self, account: AccountConfig, mailbox: str, uidvalidity: int
+    ) -> list[int]:
+        raise ConnectionFailed("the fake engine has no IMAP server")
+
+    async def fetch(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Sequence[int],
+        plan: FetchPlan,
+    ) -> list[FetchedMessage]:
+        raise ConnectionFailed("the fake engine has no IMAP server")
 
 
 @dataclass
@@ -46,6 +66,7 @@ class FakeEngine:
     watched: dict[str, tuple[str, ...]] = field(default_factory=dict)
     logins: int = 0
     watch_calls: int = 0
+    reader: UnreachableReader = field(default_factory=UnreachableReader)
 
     async def verify(self, config: AccountConfig) -> AccountConfig:
         self.logins += 1
@@ -94,13 +115,3 @@ class FakeEngine:
         self._held(account_id)
         self.watched[account_id] = tuple(mailboxes)
         return self.watched[account_id]
-
-    @asynccontextmanager
-    async def command_connection(self, account_id: str) -> AsyncIterator[ImapConnection]:
-        raise ConnectionFailed("the fake engine has no IMAP server")
-        yield  # pragma: no cover (an async generator)
-
-    @asynccontextmanager
-    async def transient_connection(self, config: AccountConfig) -> AsyncIterator[ImapConnection]:
-        raise ConnectionFailed("the fake engine has no IMAP server")
-        yield  # pragma: no cover (an async generator)

@@ -41,6 +41,15 @@ CASES = {
         "switchboard.model.",
     ],
     "switchboard.model.store": ["switchboard", "switchboard.model", "switchboard.model."],
+    # The one mail decoder reads the model and nothing else of ours.
+    "switchboard.mail.render": [
+        "switchboard", "switchboard.mail", "switchboard.mail.", "switchboard.model",
+        "switchboard.model.",
+    ],
+    "switchboard.mail.summary": [
+        "switchboard", "switchboard.mail", "switchboard.mail.", "switchboard.model",
+        "switchboard.model.",
+    ],
     "switchboard.jmap": ["switchboard", "switchboard.jmap"],
     "switchboard.jmap.request": ["switchboard", "switchboard.errors", "switchboard.jmap."],
     "switchboard.engine": ["switchboard", "switchboard.engine"],

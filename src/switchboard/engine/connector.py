@@ -4,7 +4,9 @@ Watchers, the command connection and ``Engine.verify`` all connect through an
 :class:`AccountConnector`, so every new connection is paced by admission control, counted, and
 authenticated the same way. Opening failures (refused, reset, TLS, timeout, bad greeting) become
 :class:`~switchboard.engine.errors.ConnectionFailed` with a message that names the host and the
-cause and never a credential. For XOAUTH2 a refused access token is refreshed once and retried.
+cause and never a credential; refused credentials the engine's
+:class:`~switchboard.engine.errors.AuthenticationFailed`. For XOAUTH2 a refused access token is
+refreshed once and retried.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import ssl
 from collections.abc import Callable
 
 from switchboard.engine.admission import AdmissionControl
-from switchboard.engine.errors import ConnectionFailed
+from switchboard.engine.errors import AuthenticationFailed, ConnectionFailed
 from switchboard.engine.oauth2 import OAuth2Credentials
 from switchboard.engine.settings import EngineSettings
+from switchboard.imap import errors as imap
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import (
-    AuthenticationFailed,
     ConnectionLost,
     ImapProtocolError,
     ImapTimeout,
@@ -141,15 +143,17 @@ class AccountConnector:
             assert current.access_token is not None
             try:
                 await conn.authenticate_xoauth2(current.username, current.access_token)
-            except AuthenticationFailed:
+            except imap.AuthenticationFailed:
                 # Expired early or revoked: refresh once (RFC 6750 §3.1 invalid_token) and retry.
                 fresh = await self.credentials.current(rejected_token=current.access_token)
                 assert fresh.access_token is not None
                 self.counters["login_attempts"] += 1
                 await conn.authenticate_xoauth2(fresh.username, fresh.access_token)
-        except AuthenticationFailed:
+        except imap.AuthenticationFailed as exc:
             self.counters["auth_failures"] += 1
-            raise
+            if isinstance(exc, AuthenticationFailed):
+                raise
+            raise AuthenticationFailed.from_imap(exc) from exc
 
     async def connect(self) -> ImapConnection:
         """:meth:`open` then :meth:`authenticate`; the connection is closed on failure.

@@ -1,10 +1,13 @@
 """The engine: one supervisor per account, watching mailboxes and announcing new mail exactly once.
 
 This is the face the server calls. It holds the accounts' supervisors, the shared admission
-control and OAuth2 refresher, and the injected clock and sleep; everything else lives in
-:mod:`~switchboard.engine.supervisor`, :mod:`~switchboard.engine.watcher` and
-:mod:`~switchboard.engine.connector`. Every task belongs to a supervisor, which cancels and
-awaits it on removal; :meth:`Engine.stop` stops every supervisor, bounded in time.
+control and OAuth2 refresher, the reader (:attr:`Engine.reader`: mailboxes and messages read
+for the server), and the injected clock and sleep; everything else lives in
+:mod:`~switchboard.engine.supervisor`, :mod:`~switchboard.engine.watcher`,
+:mod:`~switchboard.engine.reader` and :mod:`~switchboard.engine.connector`. Every task belongs
+to a supervisor, which cancels and awaits it on removal; :meth:`Engine.stop` stops every
+supervisor, bounded in time. Only the engine's own errors (:mod:`switchboard.engine.errors`)
+leave it: the IMAP layer's are translated on the way out.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ from dataclasses import replace
 from switchboard.engine.admission import AdmissionControl
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, SslContextFactory, close_connection
-from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable, UnknownAccount
+from switchboard.engine.errors import (
+    ConnectionFailed,
+    OAuth2Unavailable,
+    UnknownAccount,
+    engine_errors,
+)
 from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenRefresher
+from switchboard.engine.reader import MailReader
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountStatus
 from switchboard.engine.supervisor import AccountSupervisor, WatchResult
@@ -42,7 +51,8 @@ class Engine:
         store: checkpoints and the event log (``record`` is the atomic announce step).
         sink: receives events once they are durable.
         settings: timeouts, backoff, rates, limits.
-        ssl_context_factory: ``(ca_file, verify) -> SSLContext``.
+        ssl_context_factory: ``(ca_file, verify) -> SSLContext``; by default the system's
+            trust store (``imap.tls.default_ssl_context``).
         clock: monotonic seconds; wall_clock: Unix time; sleep: the sleep coroutine.
         on_credentials_changed: awaited with an account's new config whenever OAuth2 tokens
             were refreshed (to store a rotated refresh token).
@@ -83,6 +93,8 @@ class Engine:
         # Every watcher started and not yet stopped, whichever supervisor started it: what
         # the engine really watches, even should a supervisor ever lose track of one.
         self._live_watchers: dict[MailboxWatcher, AccountSupervisor] = {}
+        self.reader = MailReader(self._reading_connection)
+        """Reads mailboxes and messages of any account for the server (:class:`MailReader`)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -108,9 +120,11 @@ class Engine:
             AuthenticationFailed: the server (or the OAuth2 token endpoint) refused the
                 credentials.
             ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
+            ImapFailure: the server answered the login with something else than OK or NO.
         """
-        conn, refreshed = await self._connect_once(config)
-        await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
+        with engine_errors(config.host, config.port):
+            conn, refreshed = await self._connect_once(config)
+            await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
         return refreshed or config
 
     async def _connect_once(
@@ -218,8 +232,11 @@ class Engine:
             UnknownAccount: no such account.
             ConnectionFailed: the command connection could not be opened or broke.
             AuthenticationFailed: the server refused the credentials.
+            ImapFailure: the server refused LIST or STATUS, or garbled its answer.
         """
-        return await self._supervisor(account_id).watch(mailboxes)
+        supervisor = self._supervisor(account_id)
+        with engine_errors(supervisor.config.host, supervisor.config.port):
+            return await supervisor.watch(mailboxes)
 
     def resume(self, account_id: str, mailboxes: Collection[str]) -> tuple[str, ...]:
         """Watch ``mailboxes`` again after a restart, without reaching the server first.
@@ -258,17 +275,29 @@ class Engine:
             yield conn
 
     @asynccontextmanager
-    async def transient_connection(self, config: AccountConfig) -> AsyncIterator[ImapConnection]:
-        """A connection of its own for an account this engine does not hold, closed after use.
-
-        For a cluster node serving ``getMessages`` & co. for an account another node watches
-        (docs/scaling.md). OAuth2 tokens refreshed to open it reach ``on_credentials_changed``.
+    async def _reading_connection(self, config: AccountConfig) -> AsyncIterator[ImapConnection]:
+        """The reader's connection: the warm command connection when this engine holds the
+        account, else (a cluster node serving an account another node watches) one opened for
+        the call and closed after it; OAuth2 tokens refreshed to open it reach
+        ``on_credentials_changed``.
 
         Raises:
-            AuthenticationFailed: the server (or the OAuth2 token endpoint) refused the
-                credentials.
-            ConnectionFailed: TCP/TLS failure, timeout, or the token endpoint was unreachable.
+            UnknownAccount: the account was removed while the call waited for its connection.
+            ConnectionFailed, AuthenticationFailed: see :meth:`command_connection`.
         """
+        supervisor = self._supervisors.get(config.account_id)
+        if supervisor is not None:
+            entered = False
+            try:
+                async with supervisor.command_connection() as conn:
+                    entered = True
+                    yield conn
+                return
+            except UnknownAccount:
+                if entered or self.has_account(config.account_id):
+                    raise
+                # Removed while we waited (a cluster node's lease moved away): a connection of
+                # our own serves the call.
         conn, refreshed = await self._connect_once(config)
         try:
             if refreshed is not None and self._on_credentials_changed is not None:

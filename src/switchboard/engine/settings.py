@@ -38,8 +38,8 @@ class EngineSettings:
         connect_rate_per_s: new connections per second over the whole engine.
         connect_rate_per_host_per_s: new connections per second to any one IMAP host.
         fetch_batch: at most this many UIDs per UID FETCH (and per ``record`` call).
-        summaries: fetch ENVELOPE and RFC822.SIZE with new UIDs and fill
-            ``NewMessage.summary`` (RFC 2047 decoded).
+        summaries: fetch the envelope's header fields and RFC822.SIZE with new UIDs and fill
+            ``NewMessage.summary`` (``switchboard.mail.summary``).
         stop_timeout_s: bound on LOGOUT of every connection when the engine stops.
         command_idle_close_s: an account's command connection (LIST, STATUS, getMessages...)
             is logged out after this long unused; the next command opens a new one. Idle

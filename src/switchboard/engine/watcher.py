@@ -40,9 +40,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from switchboard.engine.backoff import Backoff
 from switchboard.engine.connector import AccountConnector, close_connection
 from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
+from switchboard.engine.fetchplan import fetch_items, header_fields
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
-from switchboard.engine.summary import summarize
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.errors import (
     AuthenticationFailed,
@@ -60,10 +60,12 @@ from switchboard.imap.responses import (
     StatusResponse,
     UntaggedResponse,
 )
+from switchboard.mail.summary import SUMMARY_PLAN, summary_of
 from switchboard.model.events import (
     Checkpoint,
     EngineEvent,
     MailboxGone,
+    MessageSummary,
     NewMessage,
     UidValidityChanged,
 )
@@ -72,6 +74,12 @@ from switchboard.model.store import CheckpointStore, EventSink
 __all__ = ["MailboxWatcher"]
 
 logger = logging.getLogger(__name__)
+
+_SUMMARY_ITEMS = fetch_items(SUMMARY_PLAN)
+
+
+def _summary(fetch: Fetch) -> MessageSummary:
+    return summary_of(header_fields(fetch), fetch.size)
 
 S = AccountState
 
@@ -311,7 +319,8 @@ class MailboxWatcher:
         checkpoint = self._checkpoint
         assert checkpoint is not None
         settings = self._settings
-        full_items = "(UID RFC822.SIZE ENVELOPE)" if settings.summaries else "(UID)"
+        # With summaries, the same header fields getMessages reads (mail.summary.SUMMARY_PLAN).
+        full_items = _SUMMARY_ITEMS if settings.summaries else "(UID)"
         start = checkpoint.last_uid + 1
         # One round trip in the common case (an IDLE wake with a few new messages); a catch-up
         # of unknown size first lists the UIDs so each FETCH of summaries stays within
@@ -334,7 +343,7 @@ class MailboxWatcher:
                     self.mailbox,
                     checkpoint.uidvalidity,
                     uid,
-                    summarize(by_uid[uid]) if settings.summaries else None,
+                    _summary(by_uid[uid]) if settings.summaries else None,
                     detected_at=self._pushed_at,
                 )
                 for uid in batch

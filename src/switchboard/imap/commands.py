@@ -124,7 +124,7 @@ def atom(s: str) -> Arg:
 def astring(s: str | bytes) -> Arg:
     """A string in its safest form: an atom, a quoted string or a literal.
 
-    ``str`` is encoded as UTF-8 (callers encode mailbox names with :mod:`imap.utf7` first).
+    ``str`` is encoded as UTF-8 (callers encode mailbox names with :mod:`mail.utf7` first).
     An atom is used when every byte is an ATOM-CHAR; a quoted string (``"`` and ``\\``
     escaped) when every byte is printable 7-bit ASCII; a literal otherwise (8-bit bytes,
     CR, LF, NUL or other controls).

@@ -24,7 +24,7 @@ private state (the pending-tag map, the send lock, the continuation waiter); the
 already live in :mod:`switchboard.imap.state` and TLS in :mod:`switchboard.imap.tls`.
 
 Mailbox names are passed and returned raw (modified UTF-7, as ``ListItem.name`` holds them);
-use :mod:`switchboard.imap.utf7` to show them to people.
+use :mod:`switchboard.mail.utf7` to show them to people.
 
 See Also:
     RFC 3501 (IMAP4rev1), RFC 2177 (IDLE), RFC 7888 (LITERAL+), RFC 4959 (SASL-IR),

@@ -20,23 +20,20 @@ Which node's engine watches a pinned account is not decided here: the
 :class:`~switchboard.server.placement.AccountPlacement` says (a single node watches them all;
 docs/scaling.md for a cluster). The registry asks it about an account it does not know, about a
 pinned account its engine does not hold, and tells it when an account changed. Commands for an
-account the engine does not hold run on a connection opened for the command and closed after it
-(:meth:`AccountRegistry.command_connection`). Accounts only clients connected stay in the engine
-of the node their client used.
+account the engine does not hold run on a connection the engine's reader opens for the command
+and closes after it. Accounts only clients connected stay in the engine of the node their client
+used.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection, Hashable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from switchboard.engine.engine import WatchResult
 from switchboard.engine.errors import EngineError, UnknownAccount
-from switchboard.imap.connection import ImapConnection
-from switchboard.imap.errors import ImapError
 from switchboard.model.accounts import AccountConfig
 from switchboard.model.store import Store, StoredAccount
 from switchboard.protocol.errors import AccountConflict
@@ -78,16 +75,6 @@ class AccountEngine(Protocol):
 
     def resume(self, account_id: str, mailboxes: Collection[str]) -> tuple[str, ...]:
         """Watch stored watches again without reaching the server first."""
-        ...
-
-    def command_connection(self, account_id: str) -> AbstractAsyncContextManager[ImapConnection]:
-        """The account's warm command connection."""
-        ...
-
-    def transient_connection(
-        self, config: AccountConfig
-    ) -> AbstractAsyncContextManager[ImapConnection]:
-        """A connection opened for one command and closed after it."""
         ...
 
 
@@ -187,31 +174,6 @@ class AccountRegistry:
                 await self._look_up(account_id)
         return account_id in self._book.configs
 
-    @asynccontextmanager
-    async def command_connection(self, account_id: str) -> AsyncIterator[ImapConnection]:
-        """The connection ``getMessages`` & co. run on: the engine's warm one when this node
-        holds the account, else (a cluster node) one opened for this command and closed after.
-
-        Raises:
-            UnknownAccount: no such account.
-            ConnectionFailed: it could not be opened, or it broke while in use.
-            AuthenticationFailed: the server refused the credentials.
-        """
-        if self._engine.has_account(account_id):
-            try:
-                async with self._engine.command_connection(account_id) as conn:
-                    yield conn
-                return
-            except UnknownAccount:
-                if self._engine.has_account(account_id):
-                    raise
-                # The lease moved away while we asked; a connection of our own serves it.
-        config = self._book.configs.get(account_id)
-        if config is None:
-            raise UnknownAccount(f"no account {account_id!r}")
-        async with self._engine.transient_connection(config) as conn:
-            yield conn
-
     # -- connect --------------------------------------------------------------------------
 
     async def connect(
@@ -223,7 +185,7 @@ class AccountRegistry:
 
         Raises:
             AccountConflict: the username exists with another host or port.
-            switchboard.imap.errors.AuthenticationFailed: the credentials do not log in.
+            switchboard.engine.errors.AuthenticationFailed: the credentials do not log in.
             switchboard.engine.errors.ConnectionFailed: the IMAP server cannot be reached.
             StoreError: the store cannot be read or written.
         """
@@ -370,7 +332,7 @@ class AccountRegistry:
                 # Stopped meanwhile: whoever watches it next starts it with the stored watches.
                 logger.info("watch request for %s: the account moved meanwhile", account_id)
                 return None
-            except (EngineError, ImapError, OSError) as exc:
+            except (EngineError, OSError) as exc:
                 # The asker reports them failed; the supervisor keeps retrying what it can.
                 logger.warning("cannot watch %s for another node: %s", account_id, exc)
                 return names

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard.engine.state import AccountStatus, MailboxStatus
-from switchboard.imap.utf7 import decode_mailbox
+from switchboard.mail.utf7 import decode_mailbox
 from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth, TlsMode
 from switchboard.model.store import EventTotals
 from switchboard.protocol.redaction import REDACTED

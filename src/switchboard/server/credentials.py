@@ -17,7 +17,6 @@ import logging
 from typing import Protocol
 
 from switchboard.engine.errors import ConnectionFailed, EngineError
-from switchboard.imap.errors import ImapError
 from switchboard.model.accounts import AccountConfig, OAuth2Auth, PasswordAuth
 from switchboard.model.store import Store
 from switchboard.server.accountbook import AccountBook
@@ -44,12 +43,12 @@ async def verify_login(verifier: Verifier, config: AccountConfig) -> AccountConf
     Raises:
         switchboard.engine.errors.ConnectionFailed: the server cannot be reached; its text
             ends with what to try when the cause is a usual TLS mistake.
-        switchboard.imap.errors.AuthenticationFailed: the server refused the credentials.
-        EngineError, ImapError: any other failure of the login.
+        switchboard.engine.errors.AuthenticationFailed: the server refused the credentials.
+        EngineError: any other failure of the login.
     """
     try:
         return await verifier.verify(config)
-    except (EngineError, ImapError) as exc:
+    except EngineError as exc:
         logger.warning(
             "account %s: cannot connect to %s:%d: %s", config.account_id, config.host,
             config.port, scrub(str(exc), secrets_of(config)),

@@ -27,9 +27,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from switchboard.engine.errors import AuthenticationFailed as EngineAuthenticationFailed
 from switchboard.engine.errors import ConnectionFailed as EngineConnectionFailed
-from switchboard.imap.errors import AuthenticationFailed as ImapAuthenticationFailed
-from switchboard.imap.errors import ImapError
+from switchboard.engine.errors import ImapFailure
 from switchboard.protocol import errors as wire
 from switchboard.protocol.messages import Response
 from switchboard.protocol.methods import (
@@ -115,7 +115,8 @@ class Handlers:
     """The server's command table; ``execute`` turns any admitted call into one outcome.
 
     Args:
-        accounts: the account registry (lifetime, watch sets; the read commands' connections).
+        accounts: the account registry (lifetime, watch sets; the read commands' accounts).
+        reader: the engine's reader, which the read commands run on.
         groups: the worker groups.
         log: where the event log begins, to refuse a resume point older than that.
         imap_policy: how ``connect`` requests become account settings.
@@ -126,12 +127,14 @@ class Handlers:
         self,
         *,
         accounts: AccountRegistry,
+        reader: mailops.Reader,
         groups: GroupRegistry,
         log: LogHorizon,
         imap_policy: ImapPolicy,
         group_visibility_timeout_s: float,
     ) -> None:
         self._accounts = accounts
+        self._reader = reader
         self._groups = groups
         self._log = log
         self._policy = imap_policy
@@ -161,12 +164,12 @@ class Handlers:
             return Outcome(Response.reply(command, reply.name, reply.args), reply.effects)
         except wire.WireError as exc:
             return Outcome(exc.to_response(command))
-        except ImapAuthenticationFailed:
+        except EngineAuthenticationFailed:
             failed = wire.AuthenticationFailed("the IMAP server rejected the credentials")
             return Outcome(failed.to_response(command))
         except EngineConnectionFailed as exc:
             return Outcome(wire.ConnectionFailed(str(exc)).to_response(command))
-        except ImapError as exc:
+        except ImapFailure as exc:
             return Outcome(wire.ServerError(f"IMAP: {exc}").to_response(command))
         except StoreError as exc:
             # The database is unreachable (a cluster node during an outage) or refused: an
@@ -286,14 +289,18 @@ class Handlers:
         request = _request(call, GetMailboxesRequest)
         return _Reply(
             "mailboxes",
-            await mailops.get_mailboxes(self._accounts, _account(call), request.state),
+            await mailops.get_mailboxes(
+                self._reader, self._accounts, _account(call), request.state
+            ),
         )
 
     async def _get_message_list(self, caller: Caller, call: Call) -> _Reply:
         request = _request(call, GetMessageListRequest)
         return _Reply(
             "messageList",
-            await mailops.get_message_list(self._accounts, _account(call), request.mailbox_id),
+            await mailops.get_message_list(
+                self._reader, self._accounts, _account(call), request.mailbox_id
+            ),
         )
 
     async def _get_messages(self, caller: Caller, call: Call) -> _Reply:
@@ -301,7 +308,7 @@ class Handlers:
         return _Reply(
             "messages",
             await mailops.get_messages(
-                self._accounts, _account(call), request.ids, request.properties
+                self._reader, self._accounts, _account(call), request.ids, request.properties
             ),
         )
 

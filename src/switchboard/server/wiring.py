@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 from switchboard.engine.engine import Engine
 from switchboard.engine.settings import EngineSettings
-from switchboard.imap.tls import default_ssl_context
 from switchboard.jmap.capabilities import CoreCapability
 from switchboard.jmap.state import StateCodec
 from switchboard.model.store import Store
@@ -150,7 +149,6 @@ def build_parts(
         store,
         placement.engine_sink(hub),
         settings=engine_settings,
-        ssl_context_factory=default_ssl_context,
         on_credentials_changed=RotatedCredentials(book, store, placement),
     )
     accounts = AccountRegistry(book, engine, store, placement)
@@ -158,6 +156,7 @@ def build_parts(
     hub.add_listener(groups.on_events)
     handlers = Handlers(
         accounts=accounts,
+        reader=engine.reader,
         groups=groups,
         log=store,
         imap_policy=ImapPolicy.of(settings),

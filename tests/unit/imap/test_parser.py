@@ -914,7 +914,6 @@ def test_mutated_transcripts_only_raise_protocol_errors(
         "_body_scan",
         "_build",
         "commands",
-        "utf7",
         "errors",
     ],
 )

@@ -94,6 +94,7 @@ async def world() -> Any:
     groups = GroupRegistry(store, max_in_flight=10)
     handlers = Handlers(
         accounts=accounts,
+        reader=engine.reader,
         groups=groups,
         log=store,
         imap_policy=ImapPolicy(),

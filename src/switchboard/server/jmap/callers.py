@@ -34,8 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 from switchboard.engine.engine import WatchResult
-from switchboard.engine.errors import EngineError
-from switchboard.imap.errors import AuthenticationFailed, ImapError
+from switchboard.engine.errors import AuthenticationFailed, EngineError
 from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
 from switchboard.model.store import TokenScope
 from switchboard.protocol.errors import AccountConflict
@@ -249,7 +248,7 @@ class JmapAuthenticator:
             return _unauthorized("the IMAP server refused these credentials")
         except AccountConflict as exc:
             return _unauthorized(str(exc))
-        except (EngineError, ImapError, OSError) as exc:
+        except (EngineError, OSError) as exc:
             # verify_login logged why, with the secrets scrubbed.
             logger.info("JMAP Basic login of %s not checked: %s", config.account_id,
                         type(exc).__name__)  # fmt: skip
@@ -260,7 +259,7 @@ class JmapAuthenticator:
         if outcome.created:
             try:
                 await self._accounts.set_watches(config.account_id, WORKERS, _NEW_ACCOUNT_WATCHES)
-            except (EngineError, ImapError, StoreError, OSError) as exc:
+            except (EngineError, StoreError, OSError) as exc:
                 # The account is added; its watch is retried by the next worker or restart.
                 logger.warning("new JMAP account %s: cannot watch INBOX: %s",
                                config.account_id, exc)  # fmt: skip

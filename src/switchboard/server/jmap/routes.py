@@ -32,7 +32,6 @@ from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
 from switchboard.engine.errors import EngineError
-from switchboard.imap.errors import ImapError
 from switchboard.jmap.errors import (
     AccountNotFound,
     JmapError,
@@ -206,7 +205,7 @@ class JmapRoutes:
         stack = AsyncExitStack()
         try:
             blob = await stack.enter_async_context(self._blobs.open_blob(account, blob_id))
-        except (JmapError, EngineError, ImapError, StoreError, OSError) as exc:
+        except (JmapError, EngineError, StoreError, OSError) as exc:
             await stack.aclose()
             logger.warning("download of a blob of %s failed: %s", account, type(exc).__name__)
             return _problem(

@@ -1,4 +1,4 @@
-"""Tests for switchboard.imap.utf7: RFC 3501 §5.1.3 examples, strictness, round trips."""
+"""Tests for switchboard.mail.utf7: RFC 3501 §5.1.3 examples, strictness, round trips."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from switchboard.imap.utf7 import decode_mailbox, encode_mailbox
+from switchboard.mail.utf7 import decode_mailbox, encode_mailbox
 
 CASES = [
     ("INBOX", "INBOX"),

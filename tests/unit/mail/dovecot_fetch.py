@@ -1,5 +1,9 @@
 """Captured Dovecot 2.3 FETCH responses and the messages behind them (getMessages fixtures).
 
+``HEADER_FIELDS`` holds the envelope's header fields as the server returns them for
+``BODY.PEEK[HEADER.FIELDS (…)]``, what getMessages and the push summary now read; ``FETCH_ALL``
+also holds Dovecot's ENVELOPE of each message, which they read before.
+
 Captured by APPENDing ``MESSAGES`` (flags in ``FLAGS``) to user1's INBOX of a throwaway Dovecot
 (``dovecot-fixture.sh``), then sending the commands named above each constant over a raw
 socket; the bytes are the server's, untouched, tagged completion included. Messages 1 and 2
@@ -673,4 +677,79 @@ SECOND_7 = (  # UID FETCH 7 (UID BODY.PEEK[1] BODY.PEEK[1]<0.16384>)
     b"PjwvaHRtbD4=\r\n"
     b")\r\n"
     b"A3 OK Fetch completed (0.001 + 0.000 secs).\r\n"
+)
+
+
+HEADER_FIELDS = (  # UID FETCH 1:8 (UID BODY.PEEK[HEADER.FIELDS (DATE SUBJECT FROM SENDER
+    # REPLY-TO TO CC BCC MESSAGE-ID)]), the tagged completion left out
+    b'* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {226}\r\n'
+    b'From: Alice Example <alice@example.com>\r\n'
+    b'To: User One <user1@localhost>\r\n'
+    b'Cc: Carol <carol@example.org>, dave@example.net\r\n'
+    b'Subject: Hello from the seed\r\n'
+    b'Date: Mon, 02 Jan 2017 10:00:00 +0000\r\n'
+    b'Message-ID: <s1xxx@example.com>\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 2 FETCH (UID 2 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {188}\r\n'
+    b'From: =?UTF-8?Q?Bj=C3=B6rn?= <bjorn@example.com>\r\n'
+    b'To: user1@localhost\r\n'
+    b'Subject: =?UTF-8?B?w5xtbGF1dCBzdWJqZWN0?=\r\n'
+    b'Date: Tue, 03 Jan 2017 11:30:00 -0800\r\n'
+    b'Message-ID: <s2xxx@example.com>\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 3 FETCH (UID 3 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {260}\r\n'
+    b'From: "Newsletter" <news@example.com>\r\n'
+    b'Reply-To: replies@example.com\r\n'
+    b'To: user1@localhost\r\n'
+    b'Bcc: hidden@example.com\r\n'
+    b'Subject: =?ISO-8859-1?Q?Caf=E9?= =?UTF-8?B?IOKCrCDDoQ==?= plain tail\r\n'
+    b'Date: Wed, 04 Jan 2017 08:15:00 +0100\r\n'
+    b'Message-ID: <alt-3@example.com>\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 4 FETCH (UID 4 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {186}\r\n'
+    b'From: sender@example.com\r\n'
+    b'To: user1@localhost, "Second, Person" <second@example.com>\r\n'
+    b'Subject: Report attached\r\n'
+    b'Date: Thu, 05 Jan 2017 09:00:00 +0000\r\n'
+    b'Message-ID: <att-4@example.com>\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 5 FETCH (UID 5 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {172}\r\n'
+    b'From: forwarder@example.com\r\n'
+    b'To: undisclosed-recipients:;\r\n'
+    b'Cc: Team: a@example.org, "B Person" <b@example.org>;, solo@example.net\r\n'
+    b'Date: Fri, 06 Jan 2017 12:00:00 +0000\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 6 FETCH (UID 6 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {125}\r\n'
+    b'From: J\xf6rg M\xfcller <joerg@example.de>\r\n'
+    b'To: user1@localhost\r\n'
+    b'Subject: Gr\xfc\xdfe aus K\xf6ln\r\n'
+    b'Date: Sat, 07 Jan 2017 18:00:00 +0100\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 7 FETCH (UID 7 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {106}\r\n'
+    b'From: html@example.com\r\n'
+    b'To: user1@localhost\r\n'
+    b'Subject: HTML only\r\n'
+    b'Date: Sun, 08 Jan 2017 07:00:00 +0000\r\n'
+    b'\r\n'
+    b')\r\n'
+    b'* 8 FETCH (UID 8 BODY[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC'
+    b' BCC MESSAGE-ID)] {30}\r\n'
+    b'From: bob\r\n'
+    b'To: \r\n'
+    b'Subject: \r\n'
+    b'\r\n'
+    b')\r\n'
 )

@@ -1,9 +1,10 @@
-"""getMessages rendering: the FETCH items a request needs and the JSON objects it returns.
+"""getMessages rendering: what a request needs fetched and the JSON objects it returns.
 
 Most rows run the server's whole flow on real Dovecot data (``dovecot_fetch``): build the plan,
-answer its first fetch with exactly the items it asked for, answer its second fetch from
-captured part bytes (a plan asking for a part that was not captured fails), render. The rest
-are Fetch objects built by hand from the original server's recorded frames and for edge cases.
+answer its first stage with exactly the items it asks for (as the engine's reader would get
+them from Dovecot), answer its second stage from captured part bytes (a plan asking for a part
+that was not captured fails), render. The rest are messages built by hand from the original
+server's recorded frames and for edge cases.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from typing import Any
 
 import pytest
 
+from switchboard.engine.fetchplan import fetch_items, fetched_message, section_items, with_sections
 from switchboard.imap.parser import ResponseParser
-from switchboard.imap.responses import Address, BodyPart, Envelope, Fetch
-from switchboard.protocol import wirejson
-from switchboard.protocol.ids import MailboxId, MessageId
-from switchboard.protocol.methods import SUPPORTED_PROPERTIES
-from switchboard.server.messages import (
+from switchboard.imap.responses import Fetch
+from switchboard.mail.render import (
+    MAX_SAFE_INTEGER,
     PREVIEW_CHARS,
     PREVIEW_SOURCE_BYTES,
     PROPERTIES,
     MessagePlan,
 )
+from switchboard.model.mail import BodyPart, BodySection, FetchedMessage
+from switchboard.protocol import wirejson
+from switchboard.protocol.ids import MailboxId, MessageId
+from switchboard.protocol.methods import SUPPORTED_PROPERTIES
 
 from . import dovecot_fetch
 
@@ -42,6 +46,7 @@ def _parse(data: bytes) -> dict[int, Fetch]:
 
 
 FIRST = _parse(dovecot_fetch.FETCH_ALL)
+HEADER_FIELDS = _parse(dovecot_fetch.HEADER_FIELDS)
 PARTS: dict[int, dict[str, bytes | None]] = {}
 for _capture in (
     dovecot_fetch.SECOND_3,
@@ -55,45 +60,66 @@ for _capture in (
 
 def _items(items: str) -> list[str]:
     assert items.startswith("(UID") and items.endswith(")"), items
-    return items[1:-1].split()
+    # "BODY.PEEK[HEADER.FIELDS (A B)]" is one item.
+    return items[1:-1].replace("FIELDS (", "FIELDS(").split()
 
 
-def _answer_first(full: Fetch, items: str) -> Fetch:
-    """What Dovecot answers to ``UID FETCH uid <items>``: only the items asked for."""
+def _answer_first(uid: int, plan: MessagePlan) -> FetchedMessage:
+    """What the reader gets from Dovecot for ``plan``'s first stage: only the items asked for."""
+    full = FIRST[uid]
+    items = fetch_items(plan.fetch)
     tokens = _items(items)
-    sections = {
-        token.replace(".PEEK", ""): full.sections[token.replace(".PEEK", "")]
-        for token in tokens
-        if token.startswith("BODY.PEEK[")
-    }
-    return Fetch(
+    sections: dict[str, bytes | None] = {}
+    for token in tokens:
+        if token.startswith("BODY.PEEK[HEADER.FIELDS"):
+            sections.update(HEADER_FIELDS[uid].sections)
+        elif token.startswith("BODY.PEEK["):
+            key = token.replace(".PEEK", "")
+            sections[key] = full.sections[key]
+    response = Fetch(
         seq=full.seq,
         uid=full.uid,
         flags=full.flags if "FLAGS" in tokens else None,
         size=full.size if "RFC822.SIZE" in tokens else None,
-        envelope=full.envelope if "ENVELOPE" in tokens else None,
         bodystructure=full.bodystructure if "BODYSTRUCTURE" in tokens else None,
         sections=sections,
     )
+    return fetched_message(response, plan.fetch)
 
 
-def _answer_second(uid: int, items: str) -> Fetch:
-    sections: dict[str, bytes | None] = {}
-    for token in _items(items)[1:]:
+def _second_items(plan: MessagePlan, first: FetchedMessage) -> str | None:
+    stage = plan.fetch.second_stage
+    sections = stage(first) if stage is not None else ()
+    return section_items(sections) if sections else None
+
+
+def _answer_second(plan: MessagePlan, first: FetchedMessage) -> FetchedMessage:
+    """The first stage's message with what Dovecot answers to the second stage's FETCH."""
+    stage = plan.fetch.second_stage
+    sections = stage(first) if stage is not None else ()
+    if not sections:
+        return first
+    uid = first.uid
+    answered: dict[str, bytes | None] = {}
+    for token in _items(section_items(sections))[1:]:
         # BODY.PEEK[1]<0.16384> is answered as BODY[1]<0> (RFC 3501 §7.4.2).
         key = token.replace(".PEEK", "").replace(f"<0.{PREVIEW_SOURCE_BYTES}>", "<0>")
         assert key in PARTS.get(uid, {}), f"UID {uid}: plan asked for {token}, not captured"
-        sections[key] = PARTS[uid][key]
-    return Fetch(seq=uid, uid=uid, sections=sections)
+        answered[key] = PARTS[uid][key]
+    return with_sections(first, Fetch(seq=uid, uid=uid, sections=answered), sections)
+
+
+def _render(plan: MessagePlan, message: FetchedMessage, mailbox: MailboxId = INBOX) -> Any:
+    message_id = MessageId(mailbox, message.uid)
+    return plan.render(message, message_id=message_id.encode(), mailbox_id=mailbox.encode())
 
 
 def _run(uid: int, properties: list[str]) -> dict[str, Any]:
     """The server's flow for one message of the Dovecot fixture."""
     plan = MessagePlan(properties)
-    first = _answer_first(FIRST[uid], plan.first_items)
-    items = plan.second_items(first)
-    second = _answer_second(uid, items) if items is not None else None
-    return plan.render(MessageId(INBOX, uid), first, second)
+    message = _answer_second(plan, _answer_first(uid, plan))
+    result: dict[str, Any] = _render(plan, message)
+    return result
 
 
 def _strip_companions(value: Any) -> Any:
@@ -165,8 +191,8 @@ def test_frame_4_raw_hand_built() -> None:
         b"\r\nbody of appended 0\r\n"
     )
     plan = MessagePlan(["raw"])
-    assert plan.first_items == "(UID BODY.PEEK[])"
-    out = plan.render(MessageId(INBOX, 3), Fetch(seq=3, uid=3, sections={"BODY[]": raw}), None)
+    assert fetch_items(plan.fetch) == "(UID BODY.PEEK[])"
+    out = _render(plan, FetchedMessage(3, sections={BodySection(""): raw}))
     assert wirejson.dumps(out) == (
         r'{"raw":"From: Latency Probe <probe@example.com>\r\nTo: user1@localhost\r\nSubject: app'
         r"ended 0\r\nDate: Wed, 04 Jan 2017 12:00:00 +0000\r\nMessage-ID: <appended-0@example.c"
@@ -174,58 +200,56 @@ def test_frame_4_raw_hand_built() -> None:
     )
 
 
-def _addr(name: bytes | None, mailbox: bytes | None, host: bytes | None) -> Address:
-    return Address(name, None, mailbox, host)
+ENVELOPE_ITEM = (
+    "BODY.PEEK[HEADER.FIELDS (DATE SUBJECT FROM SENDER REPLY-TO TO CC BCC MESSAGE-ID)]"
+)
 
 
-def _envelope(**fields: Any) -> Envelope:
-    values: dict[str, Any] = dict.fromkeys(
-        ("date", "subject", "from_", "sender", "reply_to", "to", "cc", "bcc"), None
-    )
-    values.update(in_reply_to=None, message_id=None)
-    values.update(fields)
-    return Envelope(**values)
+def _headers(**fields: bytes) -> bytes:
+    """A header block with ``fields`` (``reply_to=`` for Reply-To) in order."""
+    lines = [
+        name.replace("_", "-").title().encode() + b": " + value + b"\r\n"
+        for name, value in fields.items()
+    ]
+    return b"".join(lines) + b"\r\n"
 
 
 def test_section_8_case_9_hand_built() -> None:
-    alice = (_addr(b"Alice Example", b"alice", b"example.com"),)
-    carol = (_addr(None, b"carol", b"example.com"),)
+    alice = b"Alice Example <alice@example.com>"
     first = {
-        1: Fetch(
-            seq=1,
+        1: FetchedMessage(
             uid=1,
             size=180,
-            envelope=_envelope(
+            headers=_headers(
                 date=b"Tue, 03 Jun 2014 10:00:00 -0700",
                 subject=b"Hello one",
-                from_=alice,
+                **{"from": alice},
                 sender=alice,
                 reply_to=alice,
-                to=(_addr(None, b"bob", b"example.com"),),
+                to=b"bob@example.com",
             ),
-            sections={"BODY[TEXT]": b"First body\r\n"},
+            sections={BodySection("TEXT"): b"First body\r\n"},
         ),
-        2: Fetch(
-            seq=2,
+        2: FetchedMessage(
             uid=2,
             size=200,
-            envelope=_envelope(
+            headers=_headers(
                 subject=b"Second",
-                from_=carol,
-                reply_to=carol,
-                to=(_addr(b"Bob", b"bob", b"example.com"), _addr(None, b"dave", b"example.com")),
-                cc=(_addr(None, b"eve", b"example.com"),),
+                **{"from": b"carol@example.com"},
+                reply_to=b"carol@example.com",
+                to=b"Bob <bob@example.com>, dave@example.com",
+                cc=b"eve@example.com",
             ),
-            sections={"BODY[TEXT]": b"x"},
+            sections={BodySection("TEXT"): b"x"},
         ),
     }
     request = ["messageId", "from", "to", "cc", "bcc", "replyTo", "subject", "date", "size"]
     request.append("textBody")
     plan = MessagePlan(request)
-    assert plan.first_items == "(UID ENVELOPE RFC822.SIZE BODY.PEEK[TEXT])"
-    assert not plan.needs_second_fetch
+    assert fetch_items(plan.fetch) == f"(UID RFC822.SIZE {ENVELOPE_ITEM} BODY.PEEK[TEXT])"
+    assert plan.fetch.second_stage is None
     inbox = MailboxId("INBOX", 1)
-    one = plan.render(MessageId(inbox, 1), first[1], None)
+    one = _render(plan, first[1], inbox)
     assert one == {
         "messageId": "INBOX!1?1",
         "from": [{"name": "Alice Example", "email": "alice@example.com"}],
@@ -240,20 +264,19 @@ def test_section_8_case_9_hand_built() -> None:
         "textBody": "First body\r\n",
     }
     assert list(one) == [*request, "subjectDecoded"]
-    two = plan.render(MessageId(inbox, 2), first[2], None)
+    two = _render(plan, first[2], inbox)
     assert two["to"] == [
         {"name": "Bob", "email": "bob@example.com"},
         {"name": "", "email": "dave@example.com"},
     ]
     assert two["cc"] == [{"name": "", "email": "eve@example.com"}]
-    assert two["date"] is None  # NIL Date: null, not a crash as in the original
+    assert two["date"] is None  # no Date: null, not a crash as in the original
 
 
 def test_section_8_case_11_mailbox_id_before_message_id() -> None:
     plan = MessagePlan(["mailboxId", "messageId", "subject"])
     sent = MailboxId("[Gmail]/Sent Mail", 7)
-    first = Fetch(seq=1, uid=1, envelope=_envelope(subject=b"Sent one"))
-    out = plan.render(MessageId(sent, 1), first, None)
+    out = _render(plan, FetchedMessage(1, headers=_headers(subject=b"Sent one")), sent)
     assert out == {
         "mailboxId": "[Gmail]/Sent Mail!7",
         "messageId": "[Gmail]/Sent Mail!7?1",
@@ -371,7 +394,8 @@ DOVECOT_ROWS: list[tuple[int, str, Any]] = [
     (7, "htmlBody", HTML_7),
     (7, "preview", "Big&news Ünïcode text"),
     (7, "hasAttachment", False),
-    (8, "from", [{"name": "", "email": "bob@MISSING_DOMAIN"}]),
+    # Dovecot's ENVELOPE said "bob@MISSING_DOMAIN"; the header has no domain: "mailbox@".
+    (8, "from", [{"name": "", "email": "bob@"}]),
     (8, "to", None),
     (8, "subject", ""),
     (8, "date", None),
@@ -458,25 +482,24 @@ def test_values_do_not_depend_on_request_order(uid: int) -> None:
     [
         (["messageId"], "(UID)", False),
         (["mailboxId", "messageId"], "(UID)", False),
-        (FRAME_5_REQUEST, "(UID ENVELOPE RFC822.SIZE BODY.PEEK[TEXT])", False),
+        (FRAME_5_REQUEST, f"(UID RFC822.SIZE {ENVELOPE_ITEM} BODY.PEEK[TEXT])", False),
+        (["subject"], f"(UID {ENVELOPE_ITEM})", False),
         (["raw"], "(UID BODY.PEEK[])", False),
         (["raw", "textBody", "headers"], "(UID BODY.PEEK[])", False),
+        (["raw", "subject", "from"], "(UID BODY.PEEK[])", False),  # the header is in raw
         (["headers"], "(UID BODY.PEEK[HEADER])", False),
+        (["headers", "replyTo"], "(UID BODY.PEEK[HEADER])", False),
         (["isFlagged", "unread"], "(UID FLAGS)", False),
         (["hasAttachment", "attachments"], "(UID BODYSTRUCTURE)", False),
         (["htmlBody"], "(UID BODYSTRUCTURE)", True),
         (["preview", "textBody"], "(UID BODYSTRUCTURE BODY.PEEK[TEXT])", True),
-        (
-            sorted(PROPERTIES),
-            "(UID FLAGS ENVELOPE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[])",
-            True,
-        ),
+        (sorted(PROPERTIES), "(UID FLAGS RFC822.SIZE BODYSTRUCTURE BODY.PEEK[])", True),
     ],
 )
 def test_minimal_first_fetch(properties: list[str], items: str, second: bool) -> None:
     plan = MessagePlan(properties)
-    assert plan.first_items == items
-    assert plan.needs_second_fetch is second
+    assert fetch_items(plan.fetch) == items
+    assert (plan.fetch.second_stage is not None) is second
 
 
 @pytest.mark.parametrize(
@@ -496,21 +519,27 @@ def test_minimal_first_fetch(properties: list[str], items: str, second: bool) ->
 )
 def test_second_fetch_items(uid: int, properties: list[str], items: str | None) -> None:
     plan = MessagePlan(properties)
-    first = _answer_first(FIRST[uid], plan.first_items)
-    assert plan.second_items(first) == items
+    assert _second_items(plan, _answer_first(uid, plan)) == items
 
 
 def test_repeated_property_rendered_once() -> None:
     plan = MessagePlan(["size", "messageId", "size"])
     assert plan.properties == ("size", "messageId")
-    out = plan.render(MessageId(INBOX, 4), Fetch(seq=1, uid=4, size=9), None)
+    out = _render(plan, FetchedMessage(4, size=9))
     assert out == {"size": 9, "messageId": "INBOX!200?4"}
 
 
+def test_a_size_no_client_reads_exactly_is_null() -> None:
+    assert MAX_SAFE_INTEGER == wirejson.MAX_SAFE_INTEGER
+    plan = MessagePlan(["size"])
+    assert _render(plan, FetchedMessage(1, size=MAX_SAFE_INTEGER))["size"] == MAX_SAFE_INTEGER
+    assert _render(plan, FetchedMessage(1, size=MAX_SAFE_INTEGER + 1))["size"] is None
+
+
 def test_every_supported_property_is_rendered() -> None:
-    # PROPERTIES is the protocol layer's list; a name it gains must get a renderer here.
-    assert PROPERTIES is SUPPORTED_PROPERTIES
-    out = MessagePlan(sorted(PROPERTIES)).render(MessageId(INBOX, 1), FIRST[1], None)
+    # PROPERTIES must be the protocol layer's list; a name it gains must get a renderer here.
+    assert PROPERTIES == SUPPORTED_PROPERTIES
+    out = _run(1, sorted(PROPERTIES))
     assert set(out) == PROPERTIES | {"subjectDecoded"}
     assert {"unread", "isUnread", "attachments", "headers", "preview"} <= PROPERTIES
 
@@ -522,7 +551,7 @@ def test_plan_refuses_unchecked_names() -> None:
 
 def test_missing_items_render_null() -> None:
     plan = MessagePlan(sorted(PROPERTIES))
-    out = plan.render(MessageId(INBOX, 5), Fetch(seq=1, uid=5), None)
+    out = _render(plan, FetchedMessage(5))
     assert out["messageId"] == "INBOX!200?5"
     assert out["mailboxId"] == "INBOX!200"
     assert {k: v for k, v in out.items() if k not in ("messageId", "mailboxId")} == dict.fromkeys(
@@ -531,22 +560,17 @@ def test_missing_items_render_null() -> None:
 
 
 @pytest.mark.parametrize(
-    ("addresses", "expected"),
+    ("value", "expected"),
     [
-        ((), None),
-        ((_addr(b"G", b"group", None), _addr(None, None, None)), None),
-        ((_addr(None, b"bob", None),), [{"name": "", "email": "bob@"}]),
+        (b"", None),
+        (b"G:;", None),
+        (b"bob", [{"name": "", "email": "bob@"}]),
         (
-            (
-                _addr(None, b"team", None),
-                _addr(b"A", b"a", b"x.org"),
-                _addr(None, None, None),
-                _addr(None, b"nohost", None),
-            ),
+            b"team: A <a@x.org>;, nohost",
             [{"name": "A", "email": "a@x.org"}, {"name": "", "email": "nohost@"}],
         ),
         (
-            (_addr(b"=?iso-8859-1?q?Ren=E9?= Dupont", b"r", b"x.fr"),),
+            b"=?iso-8859-1?q?Ren=E9?= Dupont <r@x.fr>",
             [
                 {
                     "name": "=?iso-8859-1?q?Ren=E9?= Dupont",
@@ -557,22 +581,25 @@ def test_missing_items_render_null() -> None:
         ),
     ],
 )
-def test_address_shapes(addresses: tuple[Address, ...], expected: Any) -> None:
-    first = Fetch(seq=1, uid=1, envelope=_envelope(to=addresses))
-    assert MessagePlan(["to"]).render(MessageId(INBOX, 1), first, None)["to"] == expected
+def test_address_shapes(value: bytes, expected: Any) -> None:
+    message = FetchedMessage(1, headers=_headers(to=value))
+    assert _render(MessagePlan(["to"]), message)["to"] == expected
 
 
 def _text_part(**fields: Any) -> BodyPart:
     return BodyPart("text", "plain", {"charset": b"utf-8"}, encoding="8BIT", **fields)
 
 
+PREVIEW_PREFIX = BodySection("1", (0, PREVIEW_SOURCE_BYTES))
+
+
 def test_preview_is_cut_and_collapsed() -> None:
     body = ("word \r\n\t " * 200).encode()
     plan = MessagePlan(["preview"])
-    first = Fetch(seq=1, uid=1, bodystructure=_text_part(size=len(body)))
-    assert plan.second_items(first) == f"(UID BODY.PEEK[1]<0.{PREVIEW_SOURCE_BYTES}>)"
-    second = Fetch(seq=1, uid=1, sections={"BODY[1]<0>": body})
-    preview = plan.render(MessageId(INBOX, 1), first, second)["preview"]
+    first = FetchedMessage(1, body_structure=_text_part(size=len(body)))
+    assert _second_items(plan, first) == f"(UID BODY.PEEK[1]<0.{PREVIEW_SOURCE_BYTES}>)"
+    second = FetchedMessage(1, body_structure=first.body_structure, sections={PREVIEW_PREFIX: body})
+    preview = _render(plan, second)["preview"]
     assert len(preview) == PREVIEW_CHARS
     assert preview.startswith("word word ")
 
@@ -581,36 +608,34 @@ def test_preview_of_a_prefix_cut_inside_a_character() -> None:
     # A prefix of exactly PREVIEW_SOURCE_BYTES that ends in the middle of "é" (2 bytes).
     prefix = ("é" * PREVIEW_SOURCE_BYTES).encode()[: PREVIEW_SOURCE_BYTES - 1] + b"\xc3"
     plan = MessagePlan(["preview"])
-    first = Fetch(seq=1, uid=1, bodystructure=_text_part(size=10 * PREVIEW_SOURCE_BYTES))
-    second = Fetch(seq=1, uid=1, sections={"BODY[1]<0>": prefix})
-    assert plan.render(MessageId(INBOX, 1), first, second)["preview"] == "é" * PREVIEW_CHARS
+    message = FetchedMessage(
+        1,
+        body_structure=_text_part(size=10 * PREVIEW_SOURCE_BYTES),
+        sections={PREVIEW_PREFIX: prefix},
+    )
+    assert _render(plan, message)["preview"] == "é" * PREVIEW_CHARS
 
 
 def test_second_fetch_missing_gives_null_bodies() -> None:
     plan = MessagePlan(["htmlBody", "preview"])
-    first = _answer_first(FIRST[3], plan.first_items)
-    assert plan.render(MessageId(INBOX, 3), first, None) == {"htmlBody": None, "preview": None}
+    first = _answer_first(3, plan)
+    assert _render(plan, first) == {"htmlBody": None, "preview": None}
 
 
-def test_parsed_and_hand_built_fetch_render_the_same() -> None:
-    hand_built = Fetch(
-        seq=1,
+def test_fetched_and_hand_built_messages_render_the_same() -> None:
+    hand_built = FetchedMessage(
         uid=1,
         flags=("\\Seen",),
         size=376,
-        envelope=_envelope(
-            date=b"Mon, 02 Jan 2017 10:00:00 +0000",
-            subject=b"Hello from the seed",
-            from_=(_addr(b"Alice Example", b"alice", b"example.com"),),
-            to=(_addr(b"User One", b"user1", b"localhost"),),
-            cc=(_addr(b"Carol", b"carol", b"example.org"), _addr(None, b"dave", b"example.net")),
+        headers=(
+            b"Date: Mon, 02 Jan 2017 10:00:00 +0000\r\nSubject: Hello from the seed\r\n"
+            b"From: Alice Example <alice@example.com>\r\nTo: User One <user1@localhost>\r\n"
+            b"Cc: Carol <carol@example.org>, dave@example.net\r\n\r\n"
         ),
-        sections={"BODY[TEXT]": dovecot_fetch.MESSAGES[0].split(b"\r\n\r\n", 1)[1]},
+        sections={BodySection("TEXT"): dovecot_fetch.MESSAGES[0].split(b"\r\n\r\n", 1)[1]},
     )
     plan = MessagePlan([*FRAME_5_REQUEST, "isUnread"])
-    message_id = MessageId(INBOX, 1)
-    parsed = _answer_first(FIRST[1], plan.first_items)
-    assert plan.render(message_id, hand_built, None) == plan.render(message_id, parsed, None)
+    assert _render(plan, hand_built) == _render(plan, _answer_first(1, plan))
 
 
 @pytest.mark.parametrize(
@@ -627,6 +652,6 @@ def test_parsed_and_hand_built_fetch_render_the_same() -> None:
 )
 def test_split_and_header_edge_cases(raw: bytes, text_body: str, headers: Any) -> None:
     plan = MessagePlan(["textBody", "headers", "raw"])
-    out = plan.render(MessageId(INBOX, 1), Fetch(seq=1, uid=1, sections={"BODY[]": raw}), None)
+    out = _render(plan, FetchedMessage(1, sections={BodySection(""): raw}))
     assert out["textBody"] == text_body
     assert out["headers"] == headers
