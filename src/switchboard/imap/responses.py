@@ -4,7 +4,7 @@ Every value is a frozen, slotted dataclass, so a parsed response and one written
 test compare equal. Strings the server sends as IMAP ``string``/``nstring`` (envelope fields,
 body parameters) stay ``bytes``: they may hold 8-bit data or RFC 2047 words, and decoding them is
 the job of the layer that knows what they mean. Atoms and mailbox names, which RFC 3501 keeps to
-7-bit, are ``str`` (mailbox names in their raw modified UTF-7 form; see ``imap.utf7``).
+7-bit, are ``str`` (mailbox names in their raw modified UTF-7 form; see ``mail.utf7``).
 
 See Also:
     RFC 3501 §7 (server responses), RFC 2177 (IDLE), RFC 5161 (ENABLE).
