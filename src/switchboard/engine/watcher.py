@@ -322,9 +322,8 @@ class MailboxWatcher:
         # With summaries, the same header fields getMessages reads (mail.summary.SUMMARY_PLAN).
         full_items = _SUMMARY_ITEMS if settings.summaries else "(UID)"
         start = checkpoint.last_uid + 1
-        # One round trip in the common case (an IDLE wake with a few new messages); a catch-up
-        # of unknown size first lists the UIDs so each FETCH of summaries stays within
-        # fetch_batch messages.
+        # One round trip in the common case (a few new messages); a catch-up of unknown size
+        # first lists the UIDs so each FETCH of summaries stays within fetch_batch messages.
         synced, self._synced_exists = self._synced_exists, self._known_exists
         small = synced is not None and self._known_exists - synced <= settings.fetch_batch
         fetches = await conn.uid_fetch(f"{start}:*", full_items if small else "(UID)")
@@ -337,18 +336,48 @@ class MailboxWatcher:
             if settings.summaries and not small:
                 fetched = await conn.uid_fetch(",".join(map(str, batch)), full_items)
                 by_uid.update({f.uid: f for f in fetched if f.uid is not None})
-            events = [
-                NewMessage(
-                    self.account_id,
-                    self.mailbox,
-                    checkpoint.uidvalidity,
-                    uid,
-                    _summary(by_uid[uid]) if settings.summaries else None,
-                    detected_at=self._pushed_at,
-                )
-                for uid in batch
-            ]
-            await self._record(Checkpoint(checkpoint.uidvalidity, batch[-1]), events)
+            await self._record_new(checkpoint, batch, by_uid)
+
+    def _small_wake(self) -> bool:
+        """Whether the mail a push announced fits one FETCH (of at most ``fetch_batch``)."""
+        synced = self._synced_exists
+        return (
+            self._checkpoint is not None
+            and synced is not None
+            and self._known_exists - synced <= self._settings.fetch_batch
+        )
+
+    async def _announce_in_idle(self, conn: ImapConnection) -> None:
+        """The wake path: DONE, UID FETCH and IDLE in one write, then record and publish.
+
+        Only for a wake that fits one FETCH (:meth:`_small_wake`); the connection is idling
+        again (or about to be: its ``+`` is awaited by the next IDLE call) when this returns.
+        """
+        checkpoint = self._checkpoint
+        assert checkpoint is not None
+        self._synced_exists = self._known_exists
+        items = _SUMMARY_ITEMS if self._settings.summaries else "(UID)"
+        fetches = await conn.idle_fetch(f"{checkpoint.last_uid + 1}:*", items)
+        by_uid = {f.uid: f for f in fetches if f.uid is not None and f.uid > checkpoint.last_uid}
+        if by_uid:
+            await self._record_new(checkpoint, sorted(by_uid), by_uid)
+
+    async def _record_new(
+        self, checkpoint: Checkpoint, batch: Sequence[int], by_uid: dict[int, Fetch]
+    ) -> None:
+        summaries = self._settings.summaries
+        events = [
+            NewMessage(
+                self.account_id,
+                self.mailbox,
+                checkpoint.uidvalidity,
+                uid,
+                _summary(by_uid[uid]) if summaries else None,
+                detected_at=self._pushed_at,
+            )
+            for uid in batch
+        ]
+        await self._record(Checkpoint(checkpoint.uidvalidity, batch[-1]), events)
 
     # ------------------------------------------------------------------ IDLE
 
@@ -363,7 +392,9 @@ class MailboxWatcher:
                 self._known_exists = max(0, self._known_exists - 1)
         # Taken when the push is handled, a few microseconds after it was read: close enough
         # for the dashboard's push-to-sink latency, and no change to the IMAP layer needed.
-        self._pushed_at = self._wall_clock() if new_mail else None
+        # Kept until the next push: the announcement it starts may take several steps.
+        if new_mail:
+            self._pushed_at = self._wall_clock()
         return new_mail
 
     async def _idle_loop(self, conn: ImapConnection) -> None:
@@ -378,10 +409,10 @@ class MailboxWatcher:
             self._auth_backoff.reset()
             self.last_error = None
             if idle_supported:
-                responses = await self._idle_once(conn)
+                new_mail = await self._idle_once(conn)
             else:
-                responses = await self._poll_once(conn)
-            if self._saw_new_mail(responses):
+                new_mail = self._saw_new_mail(await self._poll_once(conn))
+            if new_mail:
                 self._machine.move(S.SYNCING)
                 await self._announce_new(conn)
             else:
@@ -403,10 +434,15 @@ class MailboxWatcher:
         if current.get("UIDVALIDITY", checkpoint.uidvalidity) != checkpoint.uidvalidity:
             raise ConnectionLost("UIDVALIDITY changed under the session; reselecting")
 
-    async def _idle_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
-        """IDLE until new mail or the refresh deadline; return what the server pushed.
+    async def _idle_once(self, conn: ImapConnection) -> bool:
+        """IDLE until the refresh deadline or a wake too large for one FETCH.
 
-        A connection quiet for ``probe_quiet_s`` is probed on the way (see :meth:`_probe`).
+        A push of new mail that fits one FETCH is announced without leaving the loop
+        (:meth:`_announce_in_idle`: one write, one round trip). A connection quiet for
+        ``probe_quiet_s`` is probed on the way (see :meth:`_probe`).
+
+        Returns:
+            Whether new mail waits to be announced (IDLE is then done).
 
         Raises:
             ConnectionLost: the connection broke, a probe went unanswered, or the server
@@ -416,7 +452,7 @@ class MailboxWatcher:
         now = self._clock()
         deadline = now + self._idle_refresh_s
         quiet_since = now  # the server's "+" just arrived
-        seen: list[UntaggedResponse] = []
+        new_mail = warned = False
         while True:
             now = self._clock()
             if now >= deadline:
@@ -430,12 +466,24 @@ class MailboxWatcher:
                 pushed = await conn.idle_wait(min(deadline, probe_at) - now)
                 if pushed:
                     quiet_since = self._clock()
-            seen.extend(pushed)
-            if _has_news(pushed):
+            if any(_is_warning(r) for r in pushed):
+                warned = True
                 break
+            if self._saw_new_mail(pushed):
+                if not self._small_wake():
+                    new_mail = True
+                    break
+                self._machine.move(S.SYNCING)
+                await self._announce_in_idle(conn)
+                self._machine.move(S.IDLE)
+                quiet_since = self._clock()
         # The DONE round trip doubles as the liveness probe (RFC 2177: the server must answer).
-        seen.extend(await self._done(conn))
-        return _checked(seen)
+        ended = await self._done(conn)
+        if warned or any(_is_warning(r) for r in ended):
+            # Dovecot's session on a mailbox deleted and recreated under it only says
+            # "* NO Internal error" and keeps serving the stale view: start afresh.
+            raise ConnectionLost("the server reported an error on the selected mailbox")
+        return self._saw_new_mail(ended) or new_mail
 
     async def _probe(self, conn: ImapConnection) -> list[UntaggedResponse]:
         """Probe a quiet IDLE: DONE and a new IDLE in one write, answered within the grace.
@@ -488,19 +536,3 @@ class MailboxWatcher:
             raise ConnectionLost(f"no answer to NOOP within {grace_s} s") from exc
 
 
-def _has_news(responses: Sequence[UntaggedResponse]) -> bool:
-    """Whether ``responses`` call for leaving IDLE now: possible new mail, or a warning."""
-    return any(isinstance(r, Exists) or _is_warning(r) for r in responses)
-
-
-def _checked(seen: list[UntaggedResponse]) -> list[UntaggedResponse]:
-    """``seen``, unless the server warned about the selected mailbox.
-
-    Raises:
-        ConnectionLost: an untagged NO/BAD: Dovecot's session on a mailbox deleted and
-            recreated under it only says "* NO Internal error" and keeps serving the stale
-            view, so start afresh.
-    """
-    if any(_is_warning(r) for r in seen):
-        raise ConnectionLost("the server reported an error on the selected mailbox")
-    return seen
