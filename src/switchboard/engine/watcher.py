@@ -43,7 +43,7 @@ from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
 from switchboard.engine.fetchplan import fetch_items, header_fields
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
-from switchboard.imap.connection import ImapConnection
+from switchboard.imap.connection import ConnectionState, ImapConnection
 from switchboard.imap.errors import (
     AuthenticationFailed,
     ConnectionLost,
@@ -110,6 +110,8 @@ class MailboxWatcher:
         idle_refresh_s: the account's effective IDLE refresh (settings and provider profile).
         counters: the account's counters, shared with its other watchers.
         on_gone: called (synchronously) after the mailbox was reported gone.
+        connection: an authenticated connection (not SELECTED) for the first session; the
+            watcher owns it from here (closes it if it never runs).
         clock, wall_clock, sleep: injected time.
     """
 
@@ -125,6 +127,7 @@ class MailboxWatcher:
         idle_refresh_s: float,
         counters: collections.Counter[str],
         on_gone: Callable[[str], None] | None = None,
+        connection: ImapConnection | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -145,6 +148,7 @@ class MailboxWatcher:
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_cap_s)
         self._auth_backoff = Backoff(settings.auth_backoff_initial_s, settings.auth_backoff_cap_s)
         self._conn: ImapConnection | None = None
+        self._handoff = connection
         self._task: asyncio.Task[None] | None = None
         self._checkpoint: Checkpoint | None = None
         self._known_exists = 0
@@ -183,6 +187,9 @@ class MailboxWatcher:
             except TimeoutError:
                 logger.warning("watcher %s/%s did not stop in time", self.account_id, self.mailbox)
         await self._drop_connection(logout=False)
+        handoff, self._handoff = self._handoff, None
+        if handoff is not None:  # stopped before its first session
+            await close_connection(handoff, logout_timeout_s=self._settings.stop_timeout_s / 2)
         if self._machine.state is not S.STOPPED:
             self._machine.move(S.STOPPED)
 
@@ -208,6 +215,7 @@ class MailboxWatcher:
                 self.retry_at = None
                 # LOGOUT when the peer is sane; a broken or silent one is just closed.
                 polite = True
+                handed_over = self._handoff is not None
                 try:
                     await self._session()
                 except _MailboxGoneError:
@@ -220,6 +228,10 @@ class MailboxWatcher:
                 except (ConnectionFailed, ConnectionLost, ImapTimeout, OAuth2Unavailable) as exc:
                     polite = False
                     delay_s = self._fail(S.BACKOFF, exc, self._backoff)
+                    if handed_over:
+                        # The connection handed over had died meanwhile: not the server's
+                        # fault, and not worth a backoff. Open a fresh one now.
+                        delay_s = 0.0
                 except (ImapError, _StoreError) as exc:
                     # Protocol errors, unexpected NO/BAD, store failures: the peer or the store
                     # misbehaved; reconnecting from the durable checkpoint is the safe answer.
@@ -250,9 +262,16 @@ class MailboxWatcher:
             await close_connection(conn, logout_timeout_s=timeout_s)
 
     async def _session(self) -> None:
-        self._conn = conn = await self._connector.open()
-        self._machine.move(S.AUTHENTICATING)
-        await self._connector.authenticate(conn)
+        handoff, self._handoff = self._handoff, None
+        if handoff is not None and handoff.state is ConnectionState.AUTHENTICATED:
+            self._conn = conn = handoff  # already logged in (see the supervisor's watch())
+            self._machine.move(S.AUTHENTICATING)
+        else:
+            if handoff is not None:
+                await close_connection(handoff, logout_timeout_s=None)
+            self._conn = conn = await self._connector.open()
+            self._machine.move(S.AUTHENTICATING)
+            await self._connector.authenticate(conn)
         self._machine.move(S.SYNCING)
         try:
             info = await conn.select(self.mailbox, readonly=True)
