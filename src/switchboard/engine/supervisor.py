@@ -275,11 +275,15 @@ class AccountSupervisor:
         if self._command_lock.locked():
             return None  # a command is running on it: the watcher opens its own
         async with self._command_lock:
-            conn, self._command_conn = self._command_conn, None
+            conn = self._command_conn
             if conn is None or conn.state is not ConnectionState.AUTHENTICATED:
-                if conn is not None:
-                    self._command_conn = conn  # SELECTED by a reader, say: keep it for them
-                return None
+                return None  # none, or SELECTED by a reader, say: keep it for them
+            self._command_conn = None
+            # Nothing left to close: the closer's wake-up would be wasted (it waits, never
+            # closes, while we hold the lock).
+            closer, self._command_closer = self._command_closer, None
+            if closer is not None:
+                closer.cancel()
             return conn
 
     def _closing_handoff(self, conn: ImapConnection) -> None:
