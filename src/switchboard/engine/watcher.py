@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -76,6 +77,8 @@ __all__ = ["MailboxWatcher"]
 logger = logging.getLogger(__name__)
 
 _SUMMARY_ITEMS = fetch_items(SUMMARY_PLAN)
+# Probe intervals from this long are aligned on whole seconds (see _idle_once).
+_PROBE_TICK_FROM_S = 10.0
 
 
 def _summary(fetch: Fetch) -> MessageSummary:
@@ -478,6 +481,12 @@ class MailboxWatcher:
                 self._counters["idle_refreshes"] += 1
                 break
             probe_at = quiet_since + self._settings.probe_quiet_s
+            if self._settings.probe_quiet_s >= _PROBE_TICK_FROM_S:
+                # Probes fall due on whole seconds (at most a second early, so never later
+                # than the detection bound): the probes of thousands of quiet connections then
+                # go out, and their answers come back, in a few event-loop turns a second
+                # rather than one turn each.
+                probe_at = math.floor(probe_at)
             if now >= probe_at:
                 pushed = await self._probe(conn)
                 quiet_since = self._clock()

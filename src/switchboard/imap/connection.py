@@ -462,6 +462,10 @@ class ImapConnection(asyncio.Protocol):
         self._tag_counter += 1
         return f"A{self._tag_counter}"
 
+    def _expire(self, text: str) -> None:
+        """A deadline passed with no answer: the pipeline's state is unknown, so close."""
+        self._abort(ImapTimeout(text))
+
     def _write(self, data: bytes) -> None:
         if self._transport is None or self._transport.is_closing():
             raise self._closed_error or ConnectionLost(f"connection to {self._host} closed")
@@ -981,17 +985,20 @@ class ImapConnection(asyncio.Protocol):
         # completion the server sends unasked is the new one's.
         self._idle_command = new
         _log.debug("%s > DONE, %s IDLE", self._host, new.tag)
-        started = False
+        # The liveness probe of every quiet IDLE (10,000 accounts: 220 a second): a timer that
+        # aborts the connection, not asyncio.timeout, whose context and cancellation cost more
+        # than the rest of the Python side of a probe. An abort fails both awaits below with
+        # the ImapTimeout.
+        deadline = self._loop.call_later(
+            bound_s, self._expire, f"DONE + IDLE to {self._host} got no answer in {bound_s} s"
+        )
         try:
-            async with asyncio.timeout(bound_s):
-                async with self._send_lock:
-                    self._write(DONE + f"{new.tag} IDLE\r\n".encode("ascii"))
-                    started = await self._continuation(new) is not None
-                ended = await old.done
-        except TimeoutError:
-            error = ImapTimeout(f"DONE + IDLE to {self._host} got no answer in {bound_s} s")
-            self._abort(error)
-            raise error from None
+            async with self._send_lock:
+                self._write(DONE + b"%s IDLE\r\n" % new.tag.encode("ascii"))
+                started = await self._continuation(new) is not None
+            ended = await old.done
+        finally:
+            deadline.cancel()
         if ended.status is not Status.OK:
             self._abort(ConnectionLost(f"{self._host} refused to end IDLE"))
             raise CommandFailed.from_response("IDLE", ended)
