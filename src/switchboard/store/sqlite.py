@@ -197,6 +197,10 @@ class SqliteStore:
         self._queued = 0  # calls submitted to the executor whose result the loop has not seen
         self._since_checkpoint = 0
         self._busy_timeout_ms = 5000
+        # Records waiting for the thread (group commit, loop's thread only) and whether a
+        # batch of them is on the thread now.
+        self._waiting_records: list[tuple[tuple[Any, ...], asyncio.Future[list[StoredEvent]]]] = []
+        self._batch_running = False
 
     @classmethod
     async def open(
@@ -411,25 +415,99 @@ class SqliteStore:
             StoreClosed: the store was closed.
             StoreError: the database cannot be written (nothing changed).
         """
-        if (
-            self._inline
-            and self._queued == 0
-            and not self._closed
-            and len(events) <= _INLINE_MAX_EVENTS
-        ):
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        args = (account_id, mailbox, checkpoint, list(events))
+        inline = None
+        if self._inline and self._queued == 0 and len(events) <= _INLINE_MAX_EVENTS:
             # The executor is idle: no thread hop (see the module docstring).
-            inline = self._record_inline(account_id, mailbox, checkpoint, list(events))
-        else:
-            inline = None
+            inline = self._record_inline(*args)
         if inline is not None:
             stored = inline
         else:
-            stored = await self._call(
-                self._record_sync, account_id, mailbox, checkpoint, list(events)
-            )
+            # As with _call: a cancelled caller does not cancel the record.
+            stored = await asyncio.shield(self._enqueue_record(args))
         if self._inline:
             self._wal_written()
         return stored
+
+    # -- group commit: records that wait for the thread share one transaction ----------------
+
+    def _enqueue_record(self, args: tuple[Any, ...]) -> asyncio.Future[list[StoredEvent]]:
+        future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
+        self._waiting_records.append((args, future))
+        if not self._batch_running:
+            self._start_batch()
+        return future
+
+    def _start_batch(self) -> None:
+        # Everything that queued while the previous batch ran goes in this one: a burst of
+        # wakes (10,000 mailboxes with one new mail each) costs a few hundred transactions and
+        # thread hops instead of one each.
+        batch, self._waiting_records = self._waiting_records, []
+        self._batch_running = True
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._executor, self._record_batch_sync, [args for args, _ in batch]
+        )
+        self._queued += 1
+        future.add_done_callback(lambda done: self._batch_done(done, batch))
+
+    def _batch_done(
+        self,
+        done: asyncio.Future[list[list[StoredEvent] | BaseException]],
+        batch: list[tuple[tuple[Any, ...], asyncio.Future[list[StoredEvent]]]],
+    ) -> None:
+        self._queued -= 1
+        self._batch_running = False
+        failure = done.exception()
+        for index, (_, future) in enumerate(batch):
+            if future.done():
+                continue
+            outcome = failure if failure is not None else done.result()[index]
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        if self._waiting_records:
+            if self._closed:
+                waiting, self._waiting_records = self._waiting_records, []
+                for _, future in waiting:
+                    if not future.done():
+                        future.set_exception(StoreClosed("the store is closed"))
+            else:
+                self._start_batch()
+
+    def _record_batch_sync(
+        self, batch: list[tuple[Any, ...]]
+    ) -> list[list[StoredEvent] | BaseException]:
+        """Run each record of ``batch`` in its own savepoint of one transaction.
+
+        A record that fails (its checkpoint would move backwards, an event cannot be encoded)
+        is rolled back to its savepoint and gets its exception; the others commit together.
+
+        Raises:
+            StoreError: the transaction itself failed: every record of the batch failed.
+        """
+        outcomes: list[list[StoredEvent] | BaseException] = []
+        try:
+            with self._transaction() as conn:
+                for args in batch:
+                    conn.execute("SAVEPOINT record")
+                    try:
+                        outcomes.append(self._record_body(conn, *args))
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO record")
+                        if isinstance(exc, sqlite3.Error):
+                            wrapped = StoreError(f"database error: {exc}")
+                            wrapped.__cause__ = exc
+                            outcomes.append(wrapped)
+                        else:
+                            outcomes.append(exc)
+                    conn.execute("RELEASE record")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {exc}") from exc
+        return outcomes
 
     def _record_sync(
         self,
@@ -438,42 +516,52 @@ class SqliteStore:
         checkpoint: Checkpoint,
         events: list[EngineEvent],
     ) -> list[StoredEvent]:
-        now = self._clock()
         with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT uidvalidity, last_uid FROM checkpoints"
-                " WHERE account_id = ? AND mailbox = ?",
-                (account_id, mailbox),
-            ).fetchone()
-            old = None if row is None else Checkpoint(int(row[0]), int(row[1]))
-            check_checkpoint_move(old, checkpoint, where=f"{(account_id, mailbox)}")
-            # Encoded before anything is written: a failure here changes nothing.
-            payloads = {id(e): codec.dump_event(e) for e in events}
-            stored: list[StoredEvent] = []
-            for event in drop_announced(account_id, mailbox, old, events):
-                key = message_key(event)
-                if key is not None and conn.execute(
-                    "SELECT 1 FROM events WHERE account_id = ? AND mailbox = ?"
-                    " AND uidvalidity = ? AND uid = ?",
-                    key,
-                ).fetchone():
-                    continue  # announced before: the write lock makes this check atomic
-                mailbox_col, uidvalidity, uid = (None, None, None) if key is None else key[1:]
-                cur = conn.execute(
-                    "INSERT INTO events (account_id, payload, created_at, mailbox, uidvalidity,"
-                    " uid) VALUES (?, ?, ?, ?, ?, ?)",
-                    (event.account_id, payloads[id(event)], now, mailbox_col, uidvalidity, uid),
-                )
-                assert cur.lastrowid is not None
-                stored.append(StoredEvent(cur.lastrowid, event, now))
-            conn.execute(
-                "INSERT INTO checkpoints (account_id, mailbox, uidvalidity, last_uid, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (account_id, mailbox) DO UPDATE SET"
-                " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
-                " updated_at = excluded.updated_at",
-                (account_id, mailbox, checkpoint.uidvalidity, checkpoint.last_uid, now),
+            return self._record_body(conn, account_id, mailbox, checkpoint, events)
+
+    def _record_body(
+        self,
+        conn: sqlite3.Connection,
+        account_id: str,
+        mailbox: str,
+        checkpoint: Checkpoint,
+        events: list[EngineEvent],
+    ) -> list[StoredEvent]:
+        now = self._clock()
+        row = conn.execute(
+            "SELECT uidvalidity, last_uid FROM checkpoints"
+            " WHERE account_id = ? AND mailbox = ?",
+            (account_id, mailbox),
+        ).fetchone()
+        old = None if row is None else Checkpoint(int(row[0]), int(row[1]))
+        check_checkpoint_move(old, checkpoint, where=f"{(account_id, mailbox)}")
+        # Encoded before anything is written: a failure here changes nothing.
+        payloads = {id(e): codec.dump_event(e) for e in events}
+        stored: list[StoredEvent] = []
+        for event in drop_announced(account_id, mailbox, old, events):
+            key = message_key(event)
+            if key is not None and conn.execute(
+                "SELECT 1 FROM events WHERE account_id = ? AND mailbox = ?"
+                " AND uidvalidity = ? AND uid = ?",
+                key,
+            ).fetchone():
+                continue  # announced before: the write lock makes this check atomic
+            mailbox_col, uidvalidity, uid = (None, None, None) if key is None else key[1:]
+            cur = conn.execute(
+                "INSERT INTO events (account_id, payload, created_at, mailbox, uidvalidity,"
+                " uid) VALUES (?, ?, ?, ?, ?, ?)",
+                (event.account_id, payloads[id(event)], now, mailbox_col, uidvalidity, uid),
             )
+            assert cur.lastrowid is not None
+            stored.append(StoredEvent(cur.lastrowid, event, now))
+        conn.execute(
+            "INSERT INTO checkpoints (account_id, mailbox, uidvalidity, last_uid, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (account_id, mailbox) DO UPDATE SET"
+            " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+            " updated_at = excluded.updated_at",
+            (account_id, mailbox, checkpoint.uidvalidity, checkpoint.last_uid, now),
+        )
         return stored
 
     async def events_after(

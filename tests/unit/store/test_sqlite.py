@@ -13,7 +13,14 @@ import pytest
 from cryptography.fernet import Fernet
 
 from switchboard.model.events import Checkpoint, NewMessage
-from switchboard.store import SCHEMA_VERSION, SchemaTooNew, SecretBox, SqliteStore, StoreError
+from switchboard.store import (
+    SCHEMA_VERSION,
+    CheckpointMovedBackwards,
+    SchemaTooNew,
+    SecretBox,
+    SqliteStore,
+    StoreError,
+)
 
 
 async def test_file_is_wal_with_schema_version(tmp_path: Path) -> None:
@@ -183,4 +190,34 @@ async def test_the_wal_is_checkpointed_while_records_run(tmp_path: Path) -> None
     wal_bytes = (tmp_path / "sb.db-wal").stat().st_size
     assert wal_bytes < records * 4096, wal_bytes  # under one page per record
     assert await store.last_event_id() == records
+    await store.close()
+
+
+async def test_concurrent_records_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    # Records made while the store's thread is busy wait and share one transaction (group
+    # commit); each keeps its own outcome: one that would move its checkpoint backwards fails
+    # alone, and the same message recorded twice is stored once.
+    store = await SqliteStore.open(tmp_path / "sb.db", SecretBox.generate())
+    await store.record("a", "box-bad", Checkpoint(1, 10), [])
+    busy = asyncio.create_task(store.last_event_id())  # the thread has work: no record inline
+    await asyncio.sleep(0)
+
+    def record(box: str, uid: int, checkpoint_uid: int | None = None) -> asyncio.Task[object]:
+        return asyncio.create_task(store.record(
+            "a", box, Checkpoint(1, checkpoint_uid or uid), [NewMessage("a", box, 1, uid)]))
+
+    tasks = [record(f"box-{i}", 1) for i in range(300)]
+    backwards = record("box-bad", 5)
+    again = [record("box-0", 1), record("box-0", 2)]
+    results = await asyncio.gather(*tasks, backwards, *again, return_exceptions=True)
+    assert isinstance(results[300], CheckpointMovedBackwards)
+    stored = [r for r in results[:300] + results[301:]]
+    assert all(isinstance(r, list) for r in stored), stored
+    ids = [s.event_id for r in stored for s in r]  # type: ignore[union-attr]
+    assert len(ids) == 301 and len(set(ids)) == 301  # box-0 uid 1 once, uid 2 once
+    assert results[301] == []  # the duplicate of box-0 uid 1
+    assert await store.load_checkpoint("a", "box-bad") == Checkpoint(1, 10)
+    assert await store.load_checkpoint("a", "box-0") == Checkpoint(1, 2)
+    assert await store.last_event_id() == max(ids)
+    assert await busy == 0
     await store.close()
