@@ -33,10 +33,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, TextIO
 
-from switchboard.cli.loop import run_until_signalled
 from switchboard.client.aio import AsyncClient
 from switchboard.demo.imapserver import EmbeddedImapServer
 from switchboard.errors import SwitchboardError
+from switchboard.runloop import run_until_signalled
 from switchboard.workers.listener import format_message, listen
 from switchboard.workers.mail import NewMail
 
