@@ -269,8 +269,11 @@ class _Demo:
             self.delivered[subject] = time.monotonic()
             self.say(f"delivered {subject!r} to {_MAILBOX} (IMAP UID {uid})")
             self._deliver_now.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a Ctrl-C's
+            # cancel that arrives as a typed line sets the event.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._deliver_now.wait(), self.options.interval_s)
+                async with asyncio.timeout(self.options.interval_s):
+                    await self._deliver_now.wait()
 
     def _on_message(self, message: NewMail) -> None:
         subject = message.subject or ""
