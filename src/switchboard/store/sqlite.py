@@ -82,6 +82,8 @@ _INLINE_MAX_EVENTS = 20
 # The WAL is checkpointed (on the store's thread) after this many records: a record writes a
 # handful of 4 KiB pages, so the WAL stays near SQLite's own 1000-page default.
 _CHECKPOINT_EVERY = 100
+# ... and only when no record came in the last this many seconds (a burst batches instead).
+_INLINE_QUIET_S = 0.001
 
 # Each entry moves the schema one version up; never edit a released entry, append a new one.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -205,6 +207,7 @@ class SqliteStore:
         # batch of them is on the thread now.
         self._waiting_records: list[tuple[tuple[Any, ...], asyncio.Future[list[StoredEvent]]]] = []
         self._batch_running = False
+        self._last_record_at = 0.0  # time.monotonic() of the last record() call
 
     @classmethod
     async def open(
@@ -423,8 +426,13 @@ class SqliteStore:
             raise StoreClosed("the store is closed")
         args = (account_id, mailbox, checkpoint, list(events))
         inline = None
-        if self._inline and self._queued == 0 and len(events) <= _INLINE_MAX_EVENTS:
-            # The executor is idle: no thread hop (see the module docstring).
+        now = time.monotonic()
+        quiet = now - self._last_record_at >= _INLINE_QUIET_S
+        self._last_record_at = now
+        if self._inline and quiet and self._queued == 0 and len(events) <= _INLINE_MAX_EVENTS:
+            # The executor is idle and records are rare: no thread hop (see the module
+            # docstring). In a burst they go to the thread, in shared transactions, and the
+            # loop goes on with the next wake meanwhile.
             inline = self._record_inline(*args)
         if inline is not None:
             stored = inline
