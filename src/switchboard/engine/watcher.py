@@ -87,6 +87,20 @@ def _summary(fetch: Fetch) -> MessageSummary:
 S = AccountState
 
 
+def probe_due(quiet_since: float, probe_quiet_s: float) -> float:
+    """When an IDLE quiet since ``quiet_since`` is probed (clock seconds).
+
+    Intervals from :data:`_PROBE_TICK_FROM_S` fall due on whole seconds, at most a second
+    early (never later than the detection bound ``probe_quiet_s + liveness_grace_s``): the
+    probes of thousands of quiet connections then go out, and their answers come back, in a
+    few event-loop turns a second rather than one turn each (docs/benchmarks.md, item 12).
+    """
+    probe_at = quiet_since + probe_quiet_s
+    if probe_quiet_s >= _PROBE_TICK_FROM_S:
+        return float(math.floor(probe_at))
+    return probe_at
+
+
 def _is_warning(response: UntaggedResponse) -> bool:
     # RFC 3501 §7.1.2/§7.1.3: an untagged NO is a warning, BAD an error not tied to a command.
     return isinstance(response, StatusResponse) and response.status in (Status.NO, Status.BAD)
@@ -480,13 +494,7 @@ class MailboxWatcher:
             if now >= deadline:
                 self._counters["idle_refreshes"] += 1
                 break
-            probe_at = quiet_since + self._settings.probe_quiet_s
-            if self._settings.probe_quiet_s >= _PROBE_TICK_FROM_S:
-                # Probes fall due on whole seconds (at most a second early, so never later
-                # than the detection bound): the probes of thousands of quiet connections then
-                # go out, and their answers come back, in a few event-loop turns a second
-                # rather than one turn each.
-                probe_at = math.floor(probe_at)
+            probe_at = probe_due(quiet_since, self._settings.probe_quiet_s)
             if now >= probe_at:
                 pushed = await self._probe(conn)
                 quiet_since = self._clock()
