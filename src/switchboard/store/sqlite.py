@@ -6,13 +6,16 @@ means calls run one at a time in the order they were made — no locks, no conne
 the event loop never waits on disk. Encoding and decoding JSON happens on that thread too.
 
 One exception, the engine's hot path: a small ``record`` (a wake's few events) made while no
-call is queued or running on the thread runs on the event loop's thread itself. The thread hop
-cost ~0.4 ms of a new mail's latency (docs/benchmarks.md), the transaction itself ~0.1 ms; with
+call is queued or running on the thread, and no other record came within the last millisecond,
+runs on the event loop's thread itself: the record of a wake took 0.50 ms through the thread and
+takes 0.33 ms inline, measured inside the server (docs/benchmarks.md, item 9); with
 ``synchronous=NORMAL`` a commit writes the WAL without an fsync, and the WAL's checkpoints (which
 do sync) are taken off the loop: automatic checkpointing is off and the thread runs a passive
 checkpoint every :data:`_CHECKPOINT_EVERY` records. With ``synchronous_full`` every record takes
 the thread, as before. Nothing else changes: the connection is still used by one thread at a
-time (the inline path runs only while the executor is idle).
+time (the inline path runs only while the executor is idle). Records that do go to the thread
+and find it busy wait together and then share one transaction, one savepoint each (group
+commit: a burst of wakes costs a few hundred transactions and thread hops, not one each).
 
 Durability: WAL journal with ``synchronous=NORMAL`` by default. A committed transaction
 survives the process being killed (kill -9): it is in the WAL file, which the OS has. A power
