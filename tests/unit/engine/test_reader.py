@@ -1,5 +1,6 @@
-"""The reader's pure rule: which IMAP refusals of EXAMINE blame the mailbox name (the client's
-mistake, ``MailboxNotFound``) and which are the server's trouble or ours (``ImapFailure``).
+"""The reader's pure rules: which IMAP refusals of EXAMINE blame the mailbox name (the client's
+mistake, ``MailboxNotFound``) and which are the server's trouble or ours (``ImapFailure``); how a
+fetch of many UIDs is cut into pipelined chunks and each chunk written as a UID set.
 
 The conversations themselves run against Dovecot in tests/integration/engine/test_reader.py.
 """
