@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import re
 from bisect import bisect_right
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Final
 
@@ -215,7 +215,7 @@ class MailReader:
         uidvalidity: int,
         uids: Sequence[int],
         plan: FetchPlan,
-    ) -> AsyncIterator[list[FetchedMessage]]:
+    ) -> AsyncGenerator[list[FetchedMessage], None]:
         """:meth:`fetch`, chunk by chunk: each chunk's messages as soon as the server sent them.
 
         Together the chunks hold what :meth:`fetch` returns, in the same order. Leaving the
