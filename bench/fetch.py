@@ -9,9 +9,10 @@ of about ``--message-bytes`` each. The peer: ``imaplib`` in this process, logged
 beforehand, times ``UID FETCH 1:* (BODY.PEEK[])``. Ours: a worker (``switchboard.aio``) asks the
 real server (``bench/serve.py``, its own process) for ``getMessages`` of the same ids with
 ``["raw"]``; the server fetches over its warm command connection, encodes JSON, and the worker
-decodes it. Each side runs ``--rounds`` times after one warm-up; the medians are compared. The
-CPU the server process and the worker spent per round is reported too: on a shared, busy
-machine it varies far less than the elapsed time.
+decodes it. Each side runs ``--rounds`` times after one warm-up, the two sides taking turns
+round by round (the order swapped every round), so that a busy spell of a shared machine falls
+on both; the medians are compared. The CPU the server process and the worker spent per round is
+reported too: on a shared, busy machine it varies far less than the elapsed time.
 
 Target (issue 14): ours >= 0.5x imaplib's throughput, as JSON. The last line prints the ratio;
 ``--json PATH`` writes the figures for ``bench/run.py``.
@@ -49,24 +50,27 @@ _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 Cpu = tuple[float, float]  # (server, worker) CPU seconds of one getMessages
 
 
-def imaplib_rounds(port: int, messages: int, rounds: int) -> tuple[list[float], int, bytes]:
-    """Time ``rounds`` full fetches with imaplib; return (seconds each, bytes, first message)."""
-    imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
-    imap.login(USER, PASSWORD)
-    imap.select("INBOX", readonly=True)
-    times: list[float] = []
-    total, first = 0, b""
-    for _ in range(rounds + 1):  # the first round warms up and is not counted
+class ImaplibPeer:
+    """stdlib imaplib, logged in and SELECTed beforehand, fetching ``1:messages`` whole."""
+
+    def __init__(self, port: int, messages: int) -> None:
+        self.messages = messages
+        self.imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
+        self.imap.login(USER, PASSWORD)
+        self.imap.select("INBOX", readonly=True)
+
+    def fetch(self) -> tuple[float, list[bytes]]:
+        """One timed ``UID FETCH 1:n (BODY.PEEK[])``: (seconds, the bodies)."""
         start = time.perf_counter()
-        typ, data = imap.uid("FETCH", f"1:{messages}", "(BODY.PEEK[])")
+        typ, data = self.imap.uid("FETCH", f"1:{self.messages}", "(BODY.PEEK[])")
         elapsed = time.perf_counter() - start
         bodies = [item[1] for item in data if isinstance(item, tuple)]
-        if typ != "OK" or len(bodies) != messages:
-            raise RuntimeError(f"imaplib fetched {len(bodies)} of {messages}: {typ}")
-        times.append(elapsed)
-        total, first = sum(len(b) for b in bodies), bodies[0]
-    imap.logout()
-    return times[1:], total, first
+        if typ != "OK" or len(bodies) != self.messages:
+            raise RuntimeError(f"imaplib fetched {len(bodies)} of {self.messages}: {typ}")
+        return elapsed, bodies
+
+    def close(self) -> None:
+        self.imap.logout()
 
 
 def uidvalidity(port: int) -> int:
@@ -80,17 +84,30 @@ def uidvalidity(port: int) -> int:
     return int(match.group(1))
 
 
-async def switchboard_rounds(url: str, port: int, ids: list[str], rounds: int,
-                             server_pid: int) -> tuple[list[float], int, bytes, list[Cpu]]:
-    """Time ``rounds`` getMessages; also return the (server, worker) CPU seconds of each."""
+class Rounds:
+    """Each side's times, and what the last round fetched (to check both got the same bytes)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.total = 0
+        self.first = b""
+
+    def add(self, elapsed: float, bodies: list[bytes]) -> None:
+        self.times.append(elapsed)
+        self.total, self.first = sum(len(b) for b in bodies), bodies[0]
+
+
+async def run_rounds(url: str, peer: ImaplibPeer, port: int, ids: list[str], rounds: int,
+                     server_pid: int) -> tuple[Rounds, Rounds, list[Cpu]]:
+    """Time ``rounds`` imaplib fetches and getMessages, taking turns; also the CPU of each call."""
+    theirs, ours = Rounds(), Rounds()
+    cpu: list[Cpu] = []
     async with AsyncClient(url, timeout_s=120) as client:
         auth = {"type": "plain", "username": USER, "password": PASSWORD}
         await client.call("connect", {"host": "127.0.0.1", "port": port, "auth": auth,
                                       "ssl": False})
-        times: list[float] = []
-        cpu: list[Cpu] = []
-        total, first = 0, b""
-        for _ in range(rounds + 1):  # the first round also opens the command connection
+
+        async def get_messages() -> None:
             cpu_start = proc_cpu_s(server_pid), time.process_time()
             start = time.perf_counter()
             reply = await client.call("getMessages", {"account": USER, "ids": ids,
@@ -100,9 +117,21 @@ async def switchboard_rounds(url: str, port: int, ids: list[str], rounds: int,
             raws = [m["raw"].encode() for m in reply["list"]]
             if len(raws) != len(ids):
                 raise RuntimeError(f"getMessages returned {len(raws)} of {len(ids)}")
-            times.append(elapsed)
-            total, first = sum(len(r) for r in raws), raws[0]
-    return times[1:], total, first, cpu[1:]
+            ours.add(elapsed, raws)
+
+        # The first round of each warms up (and opens the command connection): not counted.
+        peer.fetch()
+        await get_messages()
+        ours.times.clear()
+        cpu.clear()
+        for n in range(rounds):
+            if n % 2:
+                await get_messages()
+                theirs.add(*peer.fetch())
+            else:
+                theirs.add(*peer.fetch())
+                await get_messages()
+    return theirs, ours, cpu
 
 
 def main() -> None:
@@ -119,14 +148,17 @@ def main() -> None:
                        body_pad_bytes=args.message_bytes) as imap, \
                 switchboard_server(tmp / "data") as server:
             port = int(imap.info["port"])
-            peer, peer_bytes, peer_first = imaplib_rounds(port, args.messages, args.rounds)
             validity = uidvalidity(port)
             ids = [f"INBOX!{validity}?{uid}" for uid in range(1, args.messages + 1)]
+            peer_imap = ImaplibPeer(port, args.messages)
             import uvloop
 
-            ours, our_bytes, our_first, our_cpu = uvloop.run(switchboard_rounds(
-                f"ws://127.0.0.1:{server.info['port']}/workers", port, ids, args.rounds,
-                server.pid))
+            theirs, ours_rounds, our_cpu = uvloop.run(run_rounds(
+                f"ws://127.0.0.1:{server.info['port']}/workers", peer_imap, port, ids,
+                args.rounds, server.pid))
+            peer_imap.close()
+    peer, peer_bytes, peer_first = theirs.times, theirs.total, theirs.first
+    ours, our_bytes, our_first = ours_rounds.times, ours_rounds.total, ours_rounds.first
     if our_first != peer_first or our_bytes != peer_bytes:
         print(f"MISMATCH: imaplib {peer_bytes} bytes, getMessages {our_bytes} bytes",
               file=sys.stderr)
