@@ -228,3 +228,11 @@ def test_numbers_read_like_the_stdlib_reads_them(number: str) -> None:
 @given(st.binary(max_size=60))
 def test_loads_of_any_bytes_is_the_stdlib_result(data: bytes) -> None:
     check_loads_like_stdlib(data)
+
+
+def test_a_large_str_is_read_as_the_stdlib_reads_it_lone_surrogates_too() -> None:
+    # Over 64 KiB a str goes to orjson as it is (no encoded copy); one orjson cannot read as
+    # UTF-8 still gets the standard library's reading.
+    big = "x" * 70000
+    assert same(loads(f'["{big}\ud800",{2**64},1.5]'), [big + "\ud800", 2**64, 1.5])
+    assert same(loads(f'{{"raw":"{big}é\\r\\n","n":[1,-2]}}'), {"raw": big + "é\r\n", "n": [1, -2]})
