@@ -17,8 +17,9 @@ How the parts are read, and where this differs from a server that parses the raw
 * A part's ``headers`` (and ``header:…`` body properties) are its ``n.MIME`` section, fetched
   only when asked; the root part's are the message's.
 * ``bodyValues`` decode the transfer encoding and the charset with :mod:`switchboard.mail.mime`
-  (the one decoder). With ``maxBodyValueBytes`` only a prefix large enough for that many UTF-8
-  octets is fetched; the value is cut at a character boundary (``isTruncated``).
+  (the one decoder), CRLF made LF as §4.1.4 asks. With ``maxBodyValueBytes`` only a prefix
+  large enough for that many UTF-8 octets is fetched; the value is cut at a character
+  boundary (``isTruncated``).
   ``isEncodingProblem`` is set when decoding produced U+FFFD the octets did not hold.
 * ``preview`` is the first 256 characters of the first text/plain body part (else the visible
   text of the first text/html one), whitespace collapsed, read from a prefix of the part.
@@ -377,7 +378,10 @@ def _all_nodes(node: Node) -> Iterator[Node]:
 def _decoded_size(part: BodyPart) -> int:
     size = part.size or 0
     if (part.encoding or "").upper() == "BASE64":
-        return max(0, (size - 2 * (size // 78)) * 3 // 4)
+        # Lines of at most 76 characters and CRLF (RFC 2045 §6.8); the padding is unknown,
+        # so this may be up to 2 octets over.
+        line_ends = -(-size // 78)
+        return max(0, (size - 2 * line_ends) * 3 // 4)
     return size
 
 
@@ -610,6 +614,12 @@ class EmailPlan:
                     out[prop] = None
             elif prop in self._body_headers:
                 out[prop] = render_header(fields, self._body_headers[prop])
+        if tree and part.maintype == "multipart" and "subParts" not in out:
+            # The tree is not a tree without them, whatever bodyProperties says.
+            out["subParts"] = [
+                self._part(child, message, message_fields, part_blob_id, tree=True)
+                for child in node.children()
+            ]
         return out
 
     def _part_data(
@@ -646,6 +656,7 @@ class EmailPlan:
             if found is None or node.part_id is None:
                 continue
             text, truncated, problem = found
+            text = text.replace("\r\n", "\n")  # RFC 8621 §4.1.4: CRLF becomes LF
             if limit and len(text.encode("utf-8")) > limit:
                 text = text.encode("utf-8")[:limit].decode("utf-8", "ignore")
                 truncated = True

@@ -1,0 +1,428 @@
+"""The JMAP mail read methods end to end: the TLS listener, Basic auth, a real Dovecot.
+
+Mailbox/get and /query, Email/query and /get (with result references), Thread/get,
+Identity/get, blob downloads, and the error each bad call gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION
+from switchboard.jmap.ids import account_id
+from switchboard.server.app import SwitchboardServer
+from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
+from tests.support.switchboard import message, new_server
+
+pytestmark = pytest.mark.dovecot
+
+USING = [CORE, MAIL]
+
+MULTIPART = (
+    b"From: =?utf-8?q?Andr=C3=A9?= <andre@example.com>\r\n"
+    b"To: Bob <bob@example.com>, carol@example.com\r\n"
+    b"Cc: dave@example.com\r\n"
+    b"Subject: =?utf-8?q?Caf=C3=A9?= report\r\n"
+    b"Date: Wed, 04 Jun 2014 10:00:00 +0200\r\n"
+    b"Message-ID: <report-1@example.com>\r\n"
+    b"In-Reply-To: <earlier@example.com>\r\n"
+    b"References: <first@example.com> <earlier@example.com>\r\n"
+    b"X-Tag: one\r\n"
+    b"X-Tag: two\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="outer"\r\n'
+    b"\r\n"
+    b"--outer\r\n"
+    b'Content-Type: multipart/alternative; boundary="inner"\r\n'
+    b"\r\n"
+    b"--inner\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"Caf=C3=A9 numbers are up.   Details follow in the attachment.\r\n"
+    b"--inner\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n"
+    b"\r\n"
+    b"<html><body><p>Caf\xc3\xa9 numbers are <b>up</b>.</p></body></html>\r\n"
+    b"--inner--\r\n"
+    b"--outer\r\n"
+    b'Content-Type: application/pdf; name="report.pdf"\r\n'
+    b'Content-Disposition: attachment; filename="report.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n"
+    b"\r\n"
+    b"JVBERi0xLjQKJcTl8uXrp/Og0MTGCg==\r\n"
+    b"--outer--\r\n"
+)
+PDF = b"%PDF-1.4\n%\xc4\xe5\xf2\xe5\xeb\xa7\xf3\xa0\xd0\xc4\xc6\n"
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
+    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def http(
+    tls_server: SwitchboardServer, dovecot: DovecotServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=base_url(tls_server), verify=client_tls(dovecot), timeout=30
+    ) as client:
+        yield client
+
+
+class Api:
+    """One user's JMAP API over HTTPS."""
+
+    def __init__(self, http: httpx.AsyncClient, user: ImapUser) -> None:
+        self.http = http
+        self.user = user
+        self.account = account_id(user.username)
+
+    async def request(
+        self, *calls: list[Any], using: list[str] | None = None
+    ) -> list[list[Any]]:
+        body = {"using": using or USING, "methodCalls": list(calls)}
+        response = await self.http.post("/jmap/api", json=body, headers=basic_of(self.user))
+        assert response.status_code == 200, response.text
+        result: list[list[Any]] = response.json()["methodResponses"]
+        return result
+
+    async def call(self, name: str, **arguments: Any) -> tuple[str, dict[str, Any]]:
+        arguments.setdefault("accountId", self.account)
+        [[answered, result, call_id]] = await self.request([name, arguments, "c"])
+        assert call_id == "c"
+        return answered, result
+
+    async def ok(self, name: str, **arguments: Any) -> dict[str, Any]:
+        answered, result = await self.call(name, **arguments)
+        assert answered == name, result
+        return result
+
+    async def error(self, name: str, **arguments: Any) -> str:
+        answered, result = await self.call(name, **arguments)
+        assert answered == "error", result
+        return str(result["type"])
+
+    async def mailbox_id(self, role_or_name: str) -> str:
+        listed = (await self.ok("Mailbox/get", ids=None))["list"]
+        for mailbox in listed:
+            if role_or_name in (mailbox["role"], mailbox["name"]):
+                return str(mailbox["id"])
+        raise AssertionError(f"no mailbox {role_or_name}: {listed}")
+
+
+@pytest.fixture
+async def api(http: httpx.AsyncClient, imap_user: ImapUser) -> Api:
+    return Api(http, imap_user)
+
+
+def append(dovecot: DovecotServer, user: ImapUser, raw: bytes, mailbox: str = "INBOX",
+           flags: str = "") -> int:  # fmt: skip
+    return dovecot.append(user, raw, mailbox, flags)
+
+
+# -- Mailbox ------------------------------------------------------------------------------------
+
+
+async def test_mailbox_get_gives_roles_counts_and_rights(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    await asyncio.to_thread(dovecot.create_mailbox, imap_user, "Sent")
+    await asyncio.to_thread(dovecot.create_mailbox, imap_user, "Projects")
+    await asyncio.to_thread(append, dovecot, imap_user, message("one"))
+    await asyncio.to_thread(append, dovecot, imap_user, message("two"), "INBOX", "\\Seen")
+    result = await api.ok("Mailbox/get", ids=None)
+    assert result["accountId"] == api.account
+    assert isinstance(result["state"], str) and result["notFound"] == []
+    by_name = {m["name"]: m for m in result["list"]}
+    assert set(by_name) == {"INBOX", "Sent", "Projects"}
+    inbox = by_name["INBOX"]
+    assert inbox["role"] == "inbox"
+    assert (inbox["totalEmails"], inbox["unreadEmails"]) == (2, 1)
+    assert (inbox["totalThreads"], inbox["unreadThreads"]) == (2, 1)
+    assert inbox["parentId"] is None and inbox["isSubscribed"] is True
+    assert inbox["myRights"]["mayReadItems"] is True and inbox["myRights"]["mayDelete"] is False
+    assert by_name["Sent"]["role"] == "sent"
+    assert by_name["Projects"]["role"] is None
+    assert by_name["Projects"]["totalEmails"] == 0
+
+    some = await api.ok("Mailbox/get", ids=[inbox["id"], "mnope"], properties=["name"])
+    assert some["list"] == [{"id": inbox["id"], "name": "INBOX"}]
+    assert some["notFound"] == ["mnope"]
+
+
+async def test_mailbox_query_filters_and_sorts(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    for name in ("Sent", "Zebra", "Alpha"):
+        await asyncio.to_thread(dovecot.create_mailbox, imap_user, name)
+    ids = {name: await api.mailbox_id(name) for name in ("INBOX", "Sent", "Zebra", "Alpha")}
+    result = await api.ok(
+        "Mailbox/query", sort=[{"property": "name", "isAscending": True}], calculateTotal=True
+    )
+    assert result["ids"] == [ids["Alpha"], ids["INBOX"], ids["Sent"], ids["Zebra"]]
+    assert result["total"] == 4 and result["position"] == 0
+    assert result["canCalculateChanges"] is False and isinstance(result["queryState"], str)
+    roles = await api.ok("Mailbox/query", filter={"hasAnyRole": True},
+                         sort=[{"property": "name"}])  # fmt: skip
+    assert roles["ids"] == [ids["INBOX"], ids["Sent"]]
+    named = await api.ok("Mailbox/query", filter={"name": "EBR"})
+    assert named["ids"] == [ids["Zebra"]]
+    assert await api.error("Mailbox/query", filter={"color": "red"}) == "unsupportedFilter"
+    assert await api.error("Mailbox/query", sort=[{"property": "color"}]) == "unsupportedSort"
+
+
+# -- Email/query and Email/get ------------------------------------------------------------------
+
+
+async def test_email_query_and_get_with_result_references(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    first = message("first", body="Hello there\r\n")
+    await asyncio.to_thread(append, dovecot, imap_user, first, "INBOX", "\\Flagged $Work")
+    await asyncio.to_thread(append, dovecot, imap_user, MULTIPART)
+    inbox = await api.mailbox_id("inbox")
+    responses = await api.request(
+        ["Email/query", {"accountId": api.account, "filter": {"inMailbox": inbox},
+                         "sort": [{"property": "receivedAt", "isAscending": True}],
+                         "calculateTotal": True}, "q"],
+        ["Email/get", {"accountId": api.account,
+                       "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"},
+                       "fetchTextBodyValues": True}, "g"],
+        ["Thread/get", {"accountId": api.account,
+                        "#ids": {"resultOf": "g", "name": "Email/get",
+                                 "path": "/list/*/threadId"}}, "t"],
+    )  # fmt: skip
+    (query_name, query, _), (get_name, got, _), (thread_name, threads, _) = responses
+    assert (query_name, get_name, thread_name) == ("Email/query", "Email/get", "Thread/get")
+    assert query["total"] == 2 and len(query["ids"]) == 2
+    assert got["notFound"] == [] and [e["id"] for e in got["list"]] == query["ids"]
+    plain, report = got["list"]
+
+    assert plain["subject"] == "first"
+    assert plain["from"] == [{"name": "Alice Example", "email": "alice@example.com"}]
+    assert plain["to"] == [{"name": None, "email": "bob@example.com"}]
+    assert plain["keywords"] == {"$flagged": True, "$work": True}
+    assert plain["mailboxIds"] == {inbox: True}
+    assert plain["size"] == len(first)
+    assert plain["sentAt"] == "2014-06-03T10:00:00-07:00"
+    assert plain["receivedAt"].endswith("Z")
+    assert plain["preview"] == "Hello there"
+    assert plain["hasAttachment"] is False
+    [text_part] = plain["textBody"]
+    assert plain["bodyValues"][text_part["partId"]] == {
+        "value": "Hello there\n", "isEncodingProblem": False, "isTruncated": False,
+    }  # fmt: skip
+
+    assert report["subject"] == "Café report"
+    assert report["from"] == [{"name": "André", "email": "andre@example.com"}]
+    assert [a["email"] for a in report["to"]] == ["bob@example.com", "carol@example.com"]
+    assert report["cc"] == [{"name": None, "email": "dave@example.com"}]
+    assert report["messageId"] == ["report-1@example.com"]
+    assert report["inReplyTo"] == ["earlier@example.com"]
+    assert report["references"] == ["first@example.com", "earlier@example.com"]
+    assert report["keywords"] == {}
+    assert report["hasAttachment"] is True
+    assert report["preview"] == "Café numbers are up. Details follow in the attachment."
+    assert [p["type"] for p in report["textBody"]] == ["text/plain"]
+    assert [p["type"] for p in report["htmlBody"]] == ["text/html"]
+    [attachment] = report["attachments"]
+    assert attachment["name"] == "report.pdf" and attachment["type"] == "application/pdf"
+    assert attachment["disposition"] == "attachment"
+    text_id = report["textBody"][0]["partId"]
+    assert report["bodyValues"] == {
+        text_id: {"value": "Café numbers are up.   Details follow in the attachment.",
+                  "isEncodingProblem": False, "isTruncated": False},
+    }  # fmt: skip
+
+    assert threads["notFound"] == []
+    assert [t["emailIds"] for t in threads["list"]] == [[plain["id"]], [report["id"]]]
+
+
+async def test_email_get_properties_body_values_and_headers(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    await asyncio.to_thread(append, dovecot, imap_user, MULTIPART)
+    [email_id] = (await api.ok("Email/query"))["ids"]
+    got = await api.ok(
+        "Email/get", ids=[email_id, "enope"],
+        properties=["subject", "bodyStructure", "bodyValues", "header:X-Tag:all",
+                    "header:Subject:asText", "header:Subject", "header:From:asAddresses",
+                    "header:Date:asDate", "headers"],
+        bodyProperties=["partId", "type", "size", "name"],
+        fetchAllBodyValues=True, maxBodyValueBytes=10,
+    )  # fmt: skip
+    assert got["notFound"] == ["enope"]
+    [email] = got["list"]
+    assert set(email) == {
+        "id", "subject", "bodyStructure", "bodyValues", "header:X-Tag:all",
+        "header:Subject:asText", "header:Subject", "header:From:asAddresses",
+        "header:Date:asDate", "headers",
+    }  # fmt: skip
+    assert email["header:X-Tag:all"] == [" one", " two"]
+    assert email["header:Subject:asText"] == "Café report"
+    assert email["header:Subject"] == " =?utf-8?q?Caf=C3=A9?= report"
+    assert email["header:From:asAddresses"] == [{"name": "André", "email": "andre@example.com"}]
+    assert email["header:Date:asDate"] == "2014-06-04T10:00:00+02:00"
+    assert {"name": "Message-ID", "value": " <report-1@example.com>"} in email["headers"]
+    structure = email["bodyStructure"]
+    assert structure["type"] == "multipart/mixed" and structure["partId"] is None
+    alternative, pdf = structure["subParts"]
+    assert [p["type"] for p in alternative["subParts"]] == ["text/plain", "text/html"]
+    # A base64 part's size is estimated from its encoded size: padding is not seen.
+    assert len(PDF) <= pdf.pop("size") <= len(PDF) + 2
+    assert pdf == {"partId": "2", "type": "application/pdf", "name": "report.pdf"}
+    values = email["bodyValues"]
+    assert set(values) == {"1.1", "1.2"}
+    assert values["1.1"] == {"value": "Café numb", "isEncodingProblem": False,
+                             "isTruncated": True}  # fmt: skip
+    assert values["1.2"]["isTruncated"] is True
+    assert len(values["1.2"]["value"].encode()) <= 10
+
+    answered, error = await api.call("Email/get", ids=[email_id], properties=["nope"])
+    assert (answered, error["type"]) == ("error", "invalidArguments")
+    too_many = [email_id] * 501
+    assert await api.error("Email/get", ids=too_many) == "requestTooLarge"
+
+
+async def test_email_query_filters_sorts_and_windows(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    raws = [
+        message("Alpha budget", from_="Zed <zed@example.com>",
+                date="Mon, 02 Jun 2014 10:00:00 +0000"),
+        message("beta plans", from_="Amy <amy@example.com>", body="the secret word\r\n",
+                date="Wed, 04 Jun 2014 10:00:00 +0000"),
+        message("Gamma budget", from_="Bob <bob@example.com>",
+                date="Tue, 03 Jun 2014 10:00:00 +0000"),
+    ]  # fmt: skip
+    await asyncio.to_thread(dovecot.append_many, imap_user, raws)
+    await asyncio.to_thread(dovecot.create_mailbox, imap_user, "Other")
+    await asyncio.to_thread(append, dovecot, imap_user, message("elsewhere budget"), "Other")
+    inbox = await api.mailbox_id("inbox")
+    in_inbox = {"inMailbox": inbox}
+
+    async def subjects(**arguments: Any) -> list[str]:
+        ids = (await api.ok("Email/query", **arguments))["ids"]
+        got = await api.ok("Email/get", ids=ids, properties=["subject"])
+        return [e["subject"] for e in got["list"]]
+
+    by_arrival = [{"property": "receivedAt", "isAscending": True}]
+    assert await subjects(filter=in_inbox, sort=by_arrival) == [
+        "Alpha budget", "beta plans", "Gamma budget"]  # fmt: skip
+    assert await subjects(filter={**in_inbox, "subject": "budget"}, sort=by_arrival) == [
+        "Alpha budget", "Gamma budget"]  # fmt: skip
+    assert await subjects(filter={"subject": "budget"}, sort=[{"property": "subject"}]) == [
+        "Alpha budget", "elsewhere budget", "Gamma budget"]  # fmt: skip
+    assert await subjects(filter={"from": "amy"}) == ["beta plans"]
+    assert await subjects(filter={"text": "secret"}) == ["beta plans"]
+    assert await subjects(filter={"body": "secret"}) == ["beta plans"]
+    assert await subjects(
+        filter={"operator": "OR", "conditions": [{"from": "zed"}, {"from": "bob"}]},
+        sort=[{"property": "from"}],
+    ) == ["Gamma budget", "Alpha budget"]
+    assert await subjects(filter={**in_inbox, "subject": "budget"},
+                          sort=[{"property": "sentAt", "isAscending": False}]) == [
+        "Gamma budget", "Alpha budget"]  # fmt: skip
+    other = await api.mailbox_id("Other")
+    assert await subjects(filter={"inMailboxOtherThan": [inbox]}) == ["elsewhere budget"]
+    assert await subjects(filter={"inMailbox": other, "subject": "nothing"}) == []
+    # receivedAt: every message arrived just now
+    assert await subjects(filter={**in_inbox, "before": "2000-01-01T00:00:00Z"}) == []
+    after = await subjects(filter={**in_inbox, "after": "2000-01-01T00:00:00.5Z"})
+    assert len(after) == 3
+
+    everything = await api.ok("Email/query", filter=in_inbox, sort=by_arrival,
+                              calculateTotal=True)  # fmt: skip
+    ids = everything["ids"]
+    assert everything["total"] == 3
+    window = await api.ok("Email/query", filter=in_inbox, sort=by_arrival, position=1, limit=1)
+    assert (window["ids"], window["position"]) == ([ids[1]], 1)
+    last = await api.ok("Email/query", filter=in_inbox, sort=by_arrival, position=-1)
+    assert (last["ids"], last["position"]) == ([ids[2]], 2)
+    anchored = await api.ok("Email/query", filter=in_inbox, sort=by_arrival, anchor=ids[2],
+                            anchorOffset=-1)  # fmt: skip
+    assert (anchored["ids"], anchored["position"]) == (ids[1:], 1)
+    assert "total" not in anchored
+    assert await api.error("Email/query", filter=in_inbox, anchor="enope") == "anchorNotFound"
+    assert await api.error("Email/query", filter={"hasAttachment": True}) == "unsupportedFilter"
+    assert await api.error("Email/query", filter={"subject": "caf\u00e9"}) == "unsupportedFilter"
+    assert await api.error("Email/query", sort=[{"property": "keyword"}]) == "unsupportedSort"
+    assert await api.error("Email/query", limit=-1) == "invalidArguments"
+
+
+# -- Identity, errors --------------------------------------------------------------------------
+
+
+async def test_identity_get_gives_the_account_address(api: Api, imap_user: ImapUser) -> None:
+    [[name, result, _]] = await api.request(
+        ["Identity/get", {"accountId": api.account}, "i"], using=[CORE, MAIL, SUBMISSION]
+    )
+    assert name == "Identity/get"
+    [identity] = result["list"]
+    expected = imap_user.username if "@" in imap_user.username else ""
+    assert identity["email"] == expected and identity["mayDelete"] is False
+    [[name, result, _]] = await api.request(
+        ["Identity/get", {"accountId": api.account}, "i"], using=[CORE, MAIL]
+    )
+    assert (name, result["type"]) == ("error", "unknownMethod")
+
+
+async def test_calls_for_another_account_or_unknown_methods_get_the_standard_errors(
+    api: Api,
+) -> None:
+    assert await api.error("Mailbox/get", accountId=account_id("someone@else")) == (
+        "accountNotFound"
+    )
+    assert await api.error("Email/query", accountId="") == "invalidArguments"
+    assert await api.error("Mailbox/frobnicate") == "unknownMethod"
+    [[name, result, _]] = await api.request(
+        ["Mailbox/get", {"accountId": api.account}, "m"], using=[CORE]
+    )
+    assert (name, result["type"]) == ("error", "unknownMethod")
+
+
+# -- downloads ---------------------------------------------------------------------------------
+
+
+async def test_a_download_gives_the_appended_bytes_and_a_part_its_decoded_content(
+    api: Api, http: httpx.AsyncClient, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    big = message("large", body="0123456789abcdef" * 40_000 + "\r\n")  # over 2 chunks
+    await asyncio.to_thread(append, dovecot, imap_user, big)
+    await asyncio.to_thread(append, dovecot, imap_user, MULTIPART)
+    got = await api.ok("Email/get", ids=None, properties=["blobId", "subject", "attachments"])
+    by_subject = {e["subject"]: e for e in got["list"]}
+    root = f"/jmap/download/{api.account}"
+    response = await http.get(
+        f"{root}/{by_subject['large']['blobId']}/large.eml?type=message/rfc822",
+        headers=basic_of(imap_user),
+    )
+    assert response.status_code == 200
+    assert response.content == big
+    assert response.headers["content-length"] == str(len(big))
+    assert response.headers["content-type"] == "message/rfc822"
+
+    [pdf] = by_subject["Café report"]["attachments"]
+    response = await http.get(
+        f"{root}/{pdf['blobId']}/report.pdf?type=application/pdf", headers=basic_of(imap_user)
+    )
+    assert response.status_code == 200 and response.content == PDF
+
+    report_blob = by_subject["Café report"]["blobId"]
+    response = await http.get(f"{root}/{report_blob}/r.eml?type=x", headers=basic_of(imap_user))
+    assert response.content == MULTIPART
+    missing = report_blob[:-1] + ("a" if report_blob[-1] != "a" else "b")
+    response = await http.get(f"{root}/{missing}/r.eml?type=x", headers=basic_of(imap_user))
+    assert response.status_code == 404
+    response = await http.get(f"{root}/bnope/r.eml?type=x", headers=basic_of(imap_user))
+    assert response.status_code == 404
