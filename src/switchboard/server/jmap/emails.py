@@ -121,7 +121,8 @@ def _address_key(headers: dict[bytes, list[bytes]], name: bytes) -> str:
 def _sort_key(hit: _Hit, key: SortKey) -> Any:
     message = hit.message
     if key is SortKey.ARRIVAL:
-        return parse_internal_date(message.internal_date) or _EPOCH
+        # INTERNALDATE has whole seconds; within a mailbox the UID orders arrivals in one.
+        return parse_internal_date(message.internal_date) or _EPOCH, message.uid
     if key is SortKey.SIZE:
         return message.size or 0
     headers = field_values(message.headers or b"")
