@@ -1,9 +1,10 @@
-"""The unmodified jmapc library against the TLS listener: its Session and its EventSource stream.
+"""The unmodified jmapc library against the TLS listener: Session, EventSource, reading mail.
 
 jmapc is GPL-3.0-only, so it runs under its own throwaway virtualenv as a subprocess
 (tests/jmap_clients/jmapc_driver.py; docs/jmap-clients.md). The virtualenv is made on first
-use from tests/jmap_clients/requirements-jmapc.txt. The mail methods' steps (mailboxes, query,
-changes, flag) come once those methods are served; here: ``session`` and ``events``.
+use from tests/jmap_clients/requirements-jmapc.txt. Here: ``session``, ``events``, and
+``mailboxes`` and ``query`` (Mailbox/get; Email/query, Email/get and Thread/get through
+result references); ``changes`` and ``flag`` come with Email/set and the changes methods.
 """
 
 from __future__ import annotations

@@ -55,10 +55,21 @@ def email_ref_id(mailbox: str, uidvalidity: int, uid: int) -> str:
 
 
 def mailbox_jmap_id(info: MailboxInfo) -> str | None:
-    """The JMAP id of a mailbox; ``None`` for one that cannot be selected (no UIDVALIDITY)."""
+    """The JMAP id of a mailbox; ``None`` for one that cannot be selected (no UIDVALIDITY)
+    or whose name UTF-8 cannot carry (a server's undecodable bytes): JMAP cannot name it."""
     if info.uidvalidity is None:
         return None
-    return mailbox_id(info.name, info.uidvalidity)
+    try:
+        return mailbox_id(info.name, info.uidvalidity)
+    except ValueError:
+        return None
+
+
+def _digest_of(name: str) -> Digest | None:
+    try:
+        return Digest.of(name)
+    except ValueError:
+        return None
 
 
 class AccountMail:
@@ -97,14 +108,14 @@ class AccountMail:
         return self._mailboxes
 
     async def selectable(self) -> list[MailboxInfo]:
-        """The mailboxes that can be opened, in LIST order."""
-        return [m.info for m in await self.mailboxes() if m.info.selectable]
+        """The mailboxes that can be opened and have a JMAP id, in LIST order."""
+        return [m.info for m in await self.mailboxes() if mailbox_jmap_id(m.info) is not None]
 
     async def _name(self, mailbox: str | Digest, uidvalidity: int) -> str | None:
         if isinstance(mailbox, str):
             return mailbox
         for info in await self.selectable():
-            if info.uidvalidity == uidvalidity and Digest.of(info.name) == mailbox:
+            if info.uidvalidity == uidvalidity and _digest_of(info.name) == mailbox:
                 return info.name
         return None
 
@@ -124,7 +135,7 @@ class AccountMail:
             if info.uidvalidity != location.uidvalidity:
                 continue
             if info.name == location.mailbox or (
-                isinstance(location.mailbox, Digest) and Digest.of(info.name) == location.mailbox
+                isinstance(location.mailbox, Digest) and _digest_of(info.name) == location.mailbox
             ):
                 return counts
         return None
