@@ -17,6 +17,7 @@ import pytest
 from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION
 from switchboard.jmap.ids import account_id
 from switchboard.server.app import SwitchboardServer
+from switchboard.server.jmap.blobs import PRELOAD_BYTES
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
 from tests.support.switchboard import message, new_server
@@ -397,7 +398,9 @@ async def test_calls_for_another_account_or_unknown_methods_get_the_standard_err
 async def test_a_download_gives_the_appended_bytes_and_a_part_its_decoded_content(
     api: Api, http: httpx.AsyncClient, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
-    big = message("large", body="0123456789abcdef" * 40_000 + "\r\n")  # over 2 chunks
+    # Over PRELOAD_BYTES: streamed from IMAP while it is sent (the small ones are read first).
+    big = message("large", body="0123456789abcdef" * 70_000 + "\r\n")
+    assert len(big) > PRELOAD_BYTES
     await asyncio.to_thread(append, dovecot, imap_user, big)
     await asyncio.to_thread(append, dovecot, imap_user, MULTIPART)
     got = await api.ok("Email/get", ids=None, properties=["blobId", "subject", "attachments"])

@@ -1,8 +1,9 @@
 """Downloads of messages and their parts from IMAP: the :class:`BlobSource` of the mail methods.
 
 A blob id names an email (:mod:`switchboard.jmap.ids`): ``b…`` is the raw message, streamed
-from IMAP in partial ``BODY.PEEK[]`` chunks while the download runs, with ``Content-Length``
-(its RFC822.SIZE) and type ``message/rfc822``; ``p{section}_…`` is one MIME part, its transfer
+from IMAP in partial ``BODY.PEEK[]`` chunks, with ``Content-Length`` (its RFC822.SIZE) and
+type ``message/rfc822`` — read whole first up to :data:`PRELOAD_BYTES`, streamed while the
+download runs beyond; ``p{section}_…`` is one MIME part, its transfer
 encoding undone (RFC 8621 §4.1.4: a part's blob is its decoded content), sent whole with the
 part's own type. An id that does not parse, a mailbox, UIDVALIDITY or UID that no longer
 exists, or a section the message does not have is ``None`` (a 404). The engine's connection
@@ -22,7 +23,11 @@ from switchboard.server.jmap.locate import AccountMail
 from switchboard.server.jmap.registry import Blob
 from switchboard.server.mailops import AccountConfigs
 
-__all__ = ["ImapBlobs"]
+__all__ = ["PRELOAD_BYTES", "ImapBlobs"]
+
+PRELOAD_BYTES = 1 << 20
+"""A message up to this size is read whole before it is sent, so a slow client does not hold
+the account's IMAP connection; a larger one is streamed while the connection is held."""
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -75,4 +80,13 @@ class ImapBlobs:
                 )
             except (MailboxNotFound, StaleMailbox):
                 raw = None
-            yield Blob(raw.chunks, raw.size, "message/rfc822") if raw is not None else None
+            if raw is None:
+                yield None
+                return
+            if raw.size > PRELOAD_BYTES:
+                yield Blob(raw.chunks, raw.size, "message/rfc822")
+                return
+            # Read whole, and the connection is free before the client reads a byte.
+            data = b"".join([chunk async for chunk in raw.chunks])
+            await stack.aclose()
+            yield Blob(_once(data), len(data), "message/rfc822")
