@@ -182,6 +182,24 @@ async def test_mailbox_query_filters_and_sorts(
     assert await api.error("Mailbox/query", sort=[{"property": "color"}]) == "unsupportedSort"
 
 
+async def test_a_child_mailbox_names_its_parent(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    # The fixture's maildir layout has "." as its hierarchy delimiter.
+    await asyncio.to_thread(dovecot.create_mailbox, imap_user, "Projects")
+    await asyncio.to_thread(dovecot.create_mailbox, imap_user, "Projects.Büro")
+    listed = (await api.ok("Mailbox/get", ids=None))["list"]
+    by_name = {m["name"]: m for m in listed}
+    assert by_name["Büro"]["parentId"] == by_name["Projects"]["id"]
+    assert by_name["Projects"]["parentId"] is None
+    children = await api.ok("Mailbox/query", filter={"parentId": by_name["Projects"]["id"]})
+    assert children["ids"] == [by_name["Büro"]["id"]]
+    tree = await api.ok("Mailbox/query", sortAsTree=True,
+                        sort=[{"property": "name", "isAscending": False}])  # fmt: skip
+    names = {m["id"]: m["name"] for m in listed}
+    assert [names[i] for i in tree["ids"]] == ["Projects", "Büro", "INBOX"]
+
+
 # -- Email/query and Email/get ------------------------------------------------------------------
 
 
@@ -429,3 +447,30 @@ async def test_a_download_gives_the_appended_bytes_and_a_part_its_decoded_conten
     assert response.status_code == 404
     response = await http.get(f"{root}/bnope/r.eml?type=x", headers=basic_of(imap_user))
     assert response.status_code == 404
+
+
+async def test_an_imap_server_that_is_down_gives_server_unavailable_and_a_503(
+    tmp_path: Path, private_dovecot: DovecotServer
+) -> None:
+    user = private_dovecot.new_user()
+    await asyncio.to_thread(private_dovecot.append, user, message("kept"))
+    settings = tls_settings(private_dovecot)
+    async with (
+        new_server(tmp_path / "data", private_dovecot, **settings) as server,
+        httpx.AsyncClient(base_url=base_url(server), verify=client_tls(private_dovecot),
+                          timeout=30) as http,
+    ):  # fmt: skip
+        api = Api(http, user)
+        got = await api.ok("Email/get", ids=None, properties=["blobId"])
+        [blob] = [e["blobId"] for e in got["list"]]
+        await asyncio.to_thread(private_dovecot.stop)
+        assert await api.error("Mailbox/get") == "serverUnavailable"
+        assert await api.error("Email/query") == "serverUnavailable"
+        response = await http.get(f"/jmap/download/{api.account}/{blob}/m.eml?type=x",
+                                  headers=basic_of(user))  # fmt: skip
+        assert response.status_code == 503
+        mailboxes, echo = await api.request(
+            ["Mailbox/get", {"accountId": api.account}, "m"], ["Core/echo", {"still": 1}, "e"]
+        )
+        assert mailboxes[0] == "error" and mailboxes[1]["type"] == "serverUnavailable"
+        assert echo == ["Core/echo", {"still": 1}, "e"]  # the next call still runs
