@@ -31,7 +31,7 @@ from typing import Final
 from switchboard.engine.errors import ImapFailure, engine_errors
 from switchboard.engine.fetchplan import fetch_items, fetched_message
 from switchboard.engine.reader import FETCH_CHUNK, MailReader, _examine
-from switchboard.engine.searchkeys import ImapSearch
+from switchboard.engine.searchkeys import ImapSearch, header_matches
 from switchboard.imap import errors as imap
 from switchboard.imap.connection import ImapConnection
 from switchboard.mail.dates import parse_internal_date
@@ -122,14 +122,17 @@ class JmapReader:
 
         Returns:
             Each match with its UID, INTERNALDATE, RFC822.SIZE and the ``header_fields``
-            block, ascending by UID; only those within ``search``'s exact date bounds.
+            block, ascending by UID; only those within ``search``'s exact date bounds and
+            passing its header checks.
 
         Raises:
             MailboxNotFound, StaleMailbox: as :meth:`MailReader.message_uids`.
             UnknownAccount, ConnectionFailed, AuthenticationFailed, ImapFailure: as
                 :meth:`MailReader.list_mailboxes`.
         """
-        plan = FetchPlan(size=True, internal_date=True, header_fields=header_fields)
+        checked = tuple(field for field, _ in search.header_checks)
+        fields = tuple(dict.fromkeys((*header_fields, *checked)))
+        plan = FetchPlan(size=True, internal_date=True, header_fields=fields)
         items = fetch_items(plan)
         found: dict[int, FetchedMessage] = {}
         with engine_errors(account.host, account.port):
@@ -143,7 +146,9 @@ class JmapReader:
                         if response.uid is None or response.uid not in chunk_set:
                             continue
                         message = fetched_message(response, plan)
-                        if search.admits(parse_internal_date(message.internal_date)):
+                        if search.admits(
+                            parse_internal_date(message.internal_date)
+                        ) and header_matches(message.headers, search.header_checks):
                             found[message.uid] = message
         return [found[uid] for uid in sorted(found)]
 

@@ -10,8 +10,11 @@ reader must still check against each message's INTERNALDATE:
   under ``NOT`` or ``OR`` cannot be widened that way (a widened term under ``NOT`` narrows):
   it is :class:`UnsupportedSearchError`.
 * Strings travel as quoted strings, so they must be printable ASCII: the command connection
-  sends criteria as one line and has no literal for them. A non-ASCII search text is
-  :class:`UnsupportedSearchError` (the server answers ``unsupportedFilter``).
+  sends criteria as one line and has no literal for them. A top-level non-ASCII ``subject``,
+  ``from``, ``to``, ``cc`` or ``bcc`` is matched by the reader instead, against the decoded
+  header field (:attr:`ImapSearch.header_checks`, :func:`header_matches`); any other
+  non-ASCII search text is :class:`UnsupportedSearchError` (the server answers
+  ``unsupportedFilter``).
 * Mailbox terms are scope, lifted out before (:func:`switchboard.jmap.search.mailbox_scope`);
   one left in the tree is :class:`UnsupportedSearchError`.
 """
@@ -38,9 +41,11 @@ from switchboard.jmap.search import (
     ReceivedSince,
     SearchTerm,
     Smaller,
+    TextField,
 )
+from switchboard.mail.headers import decoded_text, field_values
 
-__all__ = ["ImapSearch", "UnsupportedSearchError", "imap_search"]
+__all__ = ["ImapSearch", "UnsupportedSearchError", "header_matches", "imap_search"]
 
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
@@ -51,6 +56,9 @@ _PRINTABLE: Final = re.compile(r"[\x20-\x7e]*")
 _ATOM: Final = re.compile(r"[!#$&'+-\[^-z|}~]+")
 # Date terms are widened by this much: more than any time zone offset (±14 h) in either direction.
 _WIDEN: Final = timedelta(days=2)
+_HEADER_FIELDS: Final = frozenset(
+    {TextField.SUBJECT, TextField.FROM, TextField.TO, TextField.CC, TextField.BCC}
+)
 
 
 class UnsupportedSearchError(ValueError):
@@ -65,11 +73,14 @@ class ImapSearch:
         criteria: the ``UID SEARCH`` criteria, printable ASCII.
         since: keep only messages whose INTERNALDATE is at or after this instant.
         before: keep only messages whose INTERNALDATE is strictly before this instant.
+        header_checks: ``(field, text)``: keep only messages whose decoded header field
+            (``SUBJECT``, ``FROM``…) contains the text, case-insensitively.
     """
 
     criteria: str
     since: datetime | None = None
     before: datetime | None = None
+    header_checks: tuple[tuple[str, str], ...] = ()
 
     def admits(self, internal_date: datetime | None) -> bool:
         """Whether a message received at ``internal_date`` is within the exact bounds."""
@@ -138,8 +149,15 @@ def imap_search(term: SearchTerm) -> ImapSearch:
     since: datetime | None = None
     before: datetime | None = None
     keys: list[str] = []
+    checks: list[tuple[str, str]] = []
     for part in parts:
-        if isinstance(part, ReceivedSince):
+        if (
+            isinstance(part, Contains)
+            and part.field in _HEADER_FIELDS
+            and _PRINTABLE.fullmatch(part.value) is None
+        ):
+            checks.append((part.field.value, part.value))
+        elif isinstance(part, ReceivedSince):
             moment = part.moment.astimezone(UTC)
             since = moment if since is None else max(since, moment)
         elif isinstance(part, ReceivedBefore):
@@ -151,4 +169,17 @@ def imap_search(term: SearchTerm) -> ImapSearch:
         keys.append(f"SINCE {_imap_date((since - _WIDEN).date())}")
     if before is not None:
         keys.append(f"BEFORE {_imap_date((before + _WIDEN).date())}")
-    return ImapSearch(" ".join(keys) or "ALL", since, before)
+    return ImapSearch(" ".join(keys) or "ALL", since, before, tuple(checks))
+
+
+def header_matches(headers: bytes | None, checks: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a header block passes every ``(field, text)`` check (decoded, casefolded)."""
+    if not checks:
+        return True
+    values = field_values(headers or b"")
+    for name, text in checks:
+        wanted = text.casefold()
+        found = values.get(name.lower().encode("ascii"), [])
+        if not any(wanted in decoded_text(value).casefold() for value in found):
+            return False
+    return True

@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from switchboard.engine.searchkeys import ImapSearch, UnsupportedSearchError, imap_search
+from switchboard.engine.searchkeys import (
+    ImapSearch,
+    UnsupportedSearchError,
+    header_matches,
+    imap_search,
+)
 from switchboard.jmap.emailquery import parse_filter
 from switchboard.jmap.search import All, InMailbox, Not, Or, ReceivedBefore
 
@@ -58,6 +63,18 @@ def test_terms_that_cannot_be_sent_are_refused(term: object) -> None:
         imap_search(term)  # type: ignore[arg-type]
 
 
-def test_non_ascii_text_is_refused() -> None:
-    with pytest.raises(UnsupportedSearchError, match="ASCII"):
-        criteria({"subject": "café"})
+def test_non_ascii_header_text_is_checked_by_the_reader_and_other_text_refused() -> None:
+    search = imap_search(parse_filter({"subject": "Café", "from": "zoë", "to": "bob"}))
+    assert search.criteria == 'TO "bob"'
+    assert search.header_checks == (("SUBJECT", "Café"), ("FROM", "zoë"))
+    block = (b"Subject: =?utf-8?q?caf=C3=A9?= au lait\r\n"
+             b"From: =?utf-8?q?Zo=C3=AB?= <z@example.com>\r\n\r\n")  # fmt: skip
+    assert header_matches(block, search.header_checks)
+    assert not header_matches(b"Subject: cafe\r\nFrom: Zo\xc3\xab <z@x>\r\n\r\n",
+                              search.header_checks)  # fmt: skip
+    assert not header_matches(None, search.header_checks)
+    assert header_matches(None, ())
+    for refused in ({"body": "café"}, {"text": "café"},
+                    {"operator": "OR", "conditions": [{"subject": "café"}, {"to": "x"}]}):
+        with pytest.raises(UnsupportedSearchError, match="ASCII"):
+            criteria(refused)
