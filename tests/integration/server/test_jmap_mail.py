@@ -159,6 +159,8 @@ async def test_mailbox_get_gives_roles_counts_and_rights(
     some = await api.ok("Mailbox/get", ids=[inbox["id"], "mnope"], properties=["name"])
     assert some["list"] == [{"id": inbox["id"], "name": "INBOX"}]
     assert some["notFound"] == ["mnope"]
+    only_ids = await api.ok("Mailbox/get", ids=[inbox["id"]], properties=[])
+    assert only_ids["list"] == [{"id": inbox["id"]}]  # "id" is always returned
 
 
 async def test_mailbox_query_filters_and_sorts(

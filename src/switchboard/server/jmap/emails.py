@@ -65,7 +65,12 @@ from switchboard.mail.jmapemail import (
 )
 from switchboard.model.mail import FetchedMessage, FetchPlan, MailboxInfo
 from switchboard.server.jmap.locate import AccountMail, EmailRef, mailbox_jmap_id
-from switchboard.server.jmap.mailbase import MAX_QUERY_LIMIT, MailServices, engine_failures
+from switchboard.server.jmap.mailbase import (
+    MAX_QUERY_LIMIT,
+    MailServices,
+    engine_failures,
+    returned_properties,
+)
 from switchboard.server.jmap.registry import CallContext
 
 __all__ = ["EmailMethods", "all_emails", "existing"]
@@ -295,7 +300,7 @@ class EmailMethods:
             created_ids=call.created_ids,
         )  # fmt: skip
         account = context.account(args.account_id)
-        properties = tuple(dict.fromkeys(("id", *(args.properties or DEFAULT_PROPERTIES))))
+        properties = returned_properties(args.properties, DEFAULT_PROPERTIES)
         plan = EmailPlan(properties, _body_properties(call.arguments),
                          _value_options(call.arguments))  # fmt: skip
         mail = self._services.mail(context, args.account_id)

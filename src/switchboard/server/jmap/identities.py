@@ -14,7 +14,7 @@ from typing import Final
 from switchboard.jmap.arguments import parse_get
 from switchboard.jmap.dispatch import MethodCall, MethodResult
 from switchboard.jmap.jsonvalue import JsonValue
-from switchboard.server.jmap.mailbase import MailServices
+from switchboard.server.jmap.mailbase import MailServices, returned_properties
 from switchboard.server.jmap.registry import CallContext
 
 __all__ = ["IDENTITY_PROPERTIES", "IDENTITY_STATE", "IdentityMethods", "identity_id"]
@@ -53,7 +53,7 @@ class IdentityMethods:
             "htmlSignature": "",
             "mayDelete": False,
         }
-        properties = list(dict.fromkeys(("id", *(args.properties or IDENTITY_PROPERTIES))))
+        properties = returned_properties(args.properties, IDENTITY_PROPERTIES)
         listed: list[dict[str, JsonValue]] = []
         not_found: list[str] = []
         if args.ids is None or identity["id"] in args.ids:

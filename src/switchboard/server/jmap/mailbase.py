@@ -16,7 +16,7 @@ ImapFailure                            ``serverFail`` (logged)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -33,12 +33,19 @@ from switchboard.server.jmap.locate import AccountMail
 from switchboard.server.jmap.registry import CallContext
 from switchboard.server.mailops import AccountConfigs
 
-__all__ = ["MAX_QUERY_LIMIT", "MailServices", "engine_failures"]
+__all__ = ["MAX_QUERY_LIMIT", "MailServices", "engine_failures", "returned_properties"]
 
 logger = logging.getLogger("switchboard.server")
 
 MAX_QUERY_LIMIT = 1000
 """The most ids a /query returns at once; a larger (or absent) ``limit`` is capped to it."""
+
+
+def returned_properties(
+    asked: Sequence[str] | None, defaults: Sequence[str]
+) -> tuple[str, ...]:
+    """The properties a /get returns: ``defaults`` for ``null``, and always ``id`` (§5.1)."""
+    return tuple(dict.fromkeys(("id", *(defaults if asked is None else asked))))
 
 
 @contextmanager

@@ -30,7 +30,12 @@ from switchboard.jmap.errors import InvalidArguments, UnsupportedFilter, Unsuppo
 from switchboard.jmap.jsonvalue import JsonValue
 from switchboard.jmap.paging import query_window
 from switchboard.server.jmap.locate import mailbox_jmap_id
-from switchboard.server.jmap.mailbase import MAX_QUERY_LIMIT, MailServices, engine_failures
+from switchboard.server.jmap.mailbase import (
+    MAX_QUERY_LIMIT,
+    MailServices,
+    engine_failures,
+    returned_properties,
+)
 from switchboard.server.jmap.registry import CallContext
 
 __all__ = ["MAILBOX_PROPERTIES", "MailboxMethods", "role_of"]
@@ -235,7 +240,7 @@ class MailboxMethods:
         mail = self._services.mail(context, args.account_id)
         with engine_failures():
             mailboxes = _mailboxes(await mail.mailboxes())
-        properties = list(dict.fromkeys(("id", *(args.properties or MAILBOX_PROPERTIES))))
+        properties = returned_properties(args.properties, MAILBOX_PROPERTIES)
         by_id = {m.id: m for m in mailboxes}
         if args.ids is None:
             listed, not_found = mailboxes, []

@@ -17,7 +17,7 @@ from switchboard.jmap.jsonvalue import JsonValue
 from switchboard.model.mail import FetchPlan
 from switchboard.server.jmap.emails import all_emails, existing
 from switchboard.server.jmap.locate import EmailRef
-from switchboard.server.jmap.mailbase import MailServices, engine_failures
+from switchboard.server.jmap.mailbase import MailServices, engine_failures, returned_properties
 from switchboard.server.jmap.registry import CallContext
 
 __all__ = ["THREAD_PROPERTIES", "ThreadMethods"]
@@ -57,7 +57,7 @@ class ThreadMethods:
                         wanted.append((jmap_id, None))
         refs = [ref for _, ref in wanted if ref is not None]
         found = await existing(mail, refs, FetchPlan()) if refs else {}
-        properties = list(dict.fromkeys(("id", *(args.properties or THREAD_PROPERTIES))))
+        properties = returned_properties(args.properties, THREAD_PROPERTIES)
         listed: list[dict[str, JsonValue]] = []
         not_found = []
         for jmap_id, ref in wanted:
