@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION
-from switchboard.jmap.ids import account_id
+from switchboard.jmap.ids import account_id, mailbox_id
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.jmap.blobs import PRELOAD_BYTES
 from tests.support.dovecot import DovecotServer, ImapUser
@@ -361,6 +361,10 @@ async def test_email_query_filters_sorts_and_windows(
     other = await api.mailbox_id("Other")
     assert await subjects(filter={"inMailboxOtherThan": [inbox]}) == ["elsewhere budget"]
     assert await subjects(filter={"inMailbox": other, "subject": "nothing"}) == []
+    # A mailbox that does not exist, or not with that UIDVALIDITY, holds nothing.
+    assert await subjects(filter={"inMailbox": mailbox_id("Nope", 1)}) == []
+    assert await subjects(filter={"inMailbox": mailbox_id("INBOX", 1)}) == []
+    assert await subjects(filter={"inMailbox": "mnot-an-id"}) == []
     # receivedAt: every message arrived just now
     assert await subjects(filter={**in_inbox, "before": "2000-01-01T00:00:00Z"}) == []
     after = await subjects(filter={**in_inbox, "after": "2000-01-01T00:00:00.5Z"})

@@ -167,8 +167,9 @@ async def _search(
     )
     with engine_failures():
         if inside is not None:
-            counts = await mail.mailbox(inside)
-            scope = [counts.info] if counts is not None else []
+            # One EXAMINE finds out whether it still exists: no LIST and STATUS of them all.
+            place = await mail.mailbox_place(inside)
+            scope = [place] if place is not None else []
         else:
             scope = [
                 info for info in await mail.selectable() if mailbox_jmap_id(info) not in excluded

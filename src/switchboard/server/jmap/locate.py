@@ -140,6 +140,21 @@ class AccountMail:
                 return counts
         return None
 
+    async def mailbox_place(self, jmap_id: str) -> MailboxInfo | None:
+        """The raw name and UIDVALIDITY a mailbox id names, without asking IMAP for a plain
+        name (a digest is looked up in LIST). Whether it still exists is for the command that
+        opens it to find out (MailboxNotFound, StaleMailbox)."""
+        try:
+            location = parse_mailbox_id(jmap_id)
+        except UnknownIdError:
+            return None
+        if not isinstance(location, MailboxLocation):
+            return None
+        name = await self._name(location.mailbox, location.uidvalidity)
+        if name is None:
+            return None
+        return MailboxInfo(name, name, location.uidvalidity)
+
     async def email(self, jmap_id: str) -> EmailRef | None:
         """Where the email ``jmap_id`` is, without asking IMAP whether it still exists.
 
