@@ -5,7 +5,8 @@ Pure: :class:`EmailPlan` turns the properties an Email/get asks for into a
 BODYSTRUCTURE, and in a second stage the body parts whose values, preview or MIME headers are
 wanted), and renders each fetched message into the properties that come from the message
 itself. The ids (``id``, ``blobId``, ``threadId``, ``mailboxIds``) and ``keywords`` are the
-caller's: they depend on where the message is, not on what it holds.
+caller's: they depend on where the message is, not on what it holds. The structure is read
+by :mod:`~switchboard.mail.jmapbody`, header properties by :mod:`~switchboard.mail.jmapheaders`.
 
 How the parts are read, and where this differs from a server that parses the raw message:
 
@@ -29,18 +30,25 @@ How the parts are read, and where this differs from a server that parses the raw
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from switchboard.mail import mime
-from switchboard.mail.addresses import email_of, parse_addresses
 from switchboard.mail.charsets import decode_lossless
-from switchboard.mail.dates import parse_header_date, parse_internal_date
-from switchboard.mail.headers import decode_words, decoded_text
-from switchboard.model.mail import BodyPart, BodySection, FetchedMessage, FetchPlan
+from switchboard.mail.dates import parse_internal_date
+from switchboard.mail.headers import decode_words
+from switchboard.mail.jmapbody import BodyParts, Node, all_nodes, body_parts, decoded_size
+from switchboard.mail.jmapheaders import (
+    HeaderProperty,
+    format_date,
+    format_utc_date,
+    header_fields,
+    header_list,
+    parse_header_property,
+    render_header,
+)
+from switchboard.model.mail import BodySection, FetchedMessage, FetchPlan
 
 __all__ = [
     "BODY_PROPERTIES",
@@ -56,7 +64,9 @@ __all__ = [
     "body_parts",
     "format_date",
     "format_utc_date",
+    "header_fields",
     "parse_header_property",
+    "render_header",
 ]
 
 PREVIEW_CHARS: Final = 256
@@ -105,40 +115,6 @@ DEFAULT_BODY_PROPERTIES: Final = ("partId", "blobId", "size", "name", "type", "c
                                   "disposition", "cid", "language", "location")  # fmt: skip
 """``bodyProperties`` when the request names none (RFC 8621 §4.2)."""
 
-_FORMS: Final = frozenset({"Raw", "Text", "Addresses", "GroupedAddresses", "MessageIds", "Date",
-                           "URLs"})  # fmt: skip
-_FIELD_NAME: Final = re.compile(r"[\x21-\x39\x3b-\x7e]+")
-_ANGLED: Final = re.compile(rb"<([^<>]*)>")
-
-
-@dataclass(frozen=True, slots=True)
-class HeaderProperty:
-    """A ``header:{name}[:as{Form}][:all]`` property (RFC 8621 §4.1.3)."""
-
-    name: str  # lower-cased field name
-    form: str = "Raw"
-    all: bool = False
-
-
-def parse_header_property(prop: str) -> HeaderProperty | None:
-    """Read a ``header:…`` property name; ``None`` if it is not one or is malformed."""
-    if not prop.startswith("header:"):
-        return None
-    pieces = prop[7:].split(":")
-    if not pieces or _FIELD_NAME.fullmatch(pieces[0]) is None:
-        return None
-    name, rest = pieces[0].lower(), pieces[1:]
-    every = False
-    if rest and rest[-1] == "all":
-        every, rest = True, rest[:-1]
-    form = "Raw"
-    if rest:
-        if len(rest) != 1 or not rest[0].startswith("as") or rest[0][2:] not in _FORMS:
-            return None
-        form = rest[0][2:]
-    return HeaderProperty(name, form, every)
-
-
 class PropertyNames:
     """The property names a /get accepts: a fixed list plus every well-formed ``header:…``.
 
@@ -168,221 +144,6 @@ class BodyValueOptions:
     html: bool = False
     all: bool = False
     max_bytes: int = 0  # 0: no limit
-
-
-def format_utc_date(moment: datetime) -> str:
-    """A UTCDate: ``2024-01-02T03:04:05Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def format_date(moment: datetime) -> str:
-    """A Date with the sender's offset: ``2024-01-02T03:04:05+01:00`` (``Z`` for UTC)."""
-    text = moment.replace(microsecond=0).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-# -- headers ------------------------------------------------------------------------------
-
-
-def header_fields(block: bytes | None) -> list[tuple[bytes, bytes]]:
-    """The fields of a header block, in order, each value raw: folding line breaks kept."""
-    if not block:
-        return []
-    fields: list[list[bytes]] = []
-    for line in re.split(rb"\r\n|\n", block):
-        if line[:1] in (b" ", b"\t"):
-            if fields:
-                fields[-1][1] += b"\r\n" + line
-            continue
-        if not line:
-            break
-        name, colon, value = line.partition(b":")
-        if colon and name and b" " not in name.rstrip():
-            fields.append([name.rstrip(), value])
-    return [(name, value) for name, value in fields]
-
-
-def _unfold(value: bytes) -> bytes:
-    return value.replace(b"\r\n", b"").replace(b"\n", b"")
-
-
-def _message_ids(value: bytes) -> list[str] | None:
-    ids = [decode_lossless(found).strip() for found in _ANGLED.findall(_unfold(value))]
-    return [i for i in ids if i] or None
-
-
-def _addresses(value: bytes) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for address in parse_addresses(_unfold(value)):
-        name = decoded_text(address.name) if address.name is not None else None
-        out.append({"name": name or None, "email": email_of(address)})
-    return out
-
-
-def _form(value: bytes, form: str) -> Any:
-    if form == "Raw":
-        return decode_lossless(value)
-    if form == "Text":
-        return decoded_text(_unfold(value))
-    if form == "Addresses":
-        return _addresses(value)
-    if form == "GroupedAddresses":
-        return [{"name": None, "addresses": _addresses(value)}]
-    if form == "MessageIds":
-        return _message_ids(value)
-    if form == "Date":
-        moment = parse_header_date(_unfold(value))
-        return format_date(moment) if moment is not None else None
-    # URLs (RFC 2369 lists): each <...>
-    urls = [decode_lossless(u).strip() for u in _ANGLED.findall(_unfold(value))]
-    return urls or None
-
-
-def render_header(fields: Sequence[tuple[bytes, bytes]], prop: HeaderProperty) -> Any:
-    """The value of a header property: the last instance, or every one with ``:all``."""
-    values = [value for name, value in fields if name.decode("latin-1").lower() == prop.name]
-    if prop.all:
-        return [_form(value, prop.form) for value in values]
-    return _form(values[-1], prop.form) if values else None
-
-
-def _header_list(fields: Sequence[tuple[bytes, bytes]]) -> list[dict[str, str]]:
-    return [{"name": decode_lossless(n), "value": decode_lossless(v)} for n, v in fields]
-
-
-# -- structure ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One part of the structure with its IMAP section path (``""`` for the root)."""
-
-    path: str
-    part: BodyPart
-
-    @property
-    def part_id(self) -> str | None:
-        """The JMAP partId: the IMAP section of a leaf; ``None`` for a multipart."""
-        if self.part.maintype == "multipart":
-            return None
-        return self.path or "1"
-
-    @property
-    def type(self) -> str:
-        return f"{self.part.maintype}/{self.part.subtype}"
-
-    @property
-    def disposition(self) -> str | None:
-        return self.part.disposition[0].lower() if self.part.disposition else None
-
-    def children(self) -> list[Node]:
-        prefix = f"{self.path}." if self.path else ""
-        return [Node(f"{prefix}{i}", child) for i, child in enumerate(self.part.parts, 1)]
-
-
-def _inline_media(node: Node) -> bool:
-    return node.part.maintype in ("image", "audio", "video")
-
-
-def _parse_structure(
-    parts: Sequence[Node],
-    multipart_type: str,
-    in_alternative: bool,
-    html_body: list[Node] | None,
-    text_body: list[Node] | None,
-    attachments: list[Node],
-) -> None:
-    """RFC 8621 §4.1.4's parseStructure, as written there."""
-    text_length = len(text_body) if text_body is not None else -1
-    html_length = len(html_body) if html_body is not None else -1
-    for index, node in enumerate(parts):
-        is_multipart = node.part.maintype == "multipart"
-        is_inline = (
-            node.disposition != "attachment"
-            and (node.type in ("text/plain", "text/html") or _inline_media(node))
-            and (
-                index == 0
-                or (
-                    multipart_type != "related"
-                    and (_inline_media(node) or mime.part_filename(node.part) is None)
-                )
-            )
-        )
-        if is_multipart:
-            sub = node.part.subtype
-            _parse_structure(
-                node.children(), sub, in_alternative or sub == "alternative",
-                html_body, text_body, attachments,
-            )  # fmt: skip
-        elif is_inline:
-            if multipart_type == "alternative":
-                if node.type == "text/plain" and text_body is not None:
-                    text_body.append(node)
-                elif node.type == "text/html" and html_body is not None:
-                    html_body.append(node)
-                elif node.type not in ("text/plain", "text/html"):
-                    attachments.append(node)
-                continue
-            if in_alternative:
-                if node.type == "text/plain":
-                    html_body = None
-                if node.type == "text/html":
-                    text_body = None
-            if text_body is not None:
-                text_body.append(node)
-            if html_body is not None:
-                html_body.append(node)
-            if (text_body is None or html_body is None) and _inline_media(node):
-                attachments.append(node)
-        else:
-            attachments.append(node)
-    if multipart_type == "alternative" and text_body is not None and html_body is not None:
-        if text_length == len(text_body) and html_length != len(html_body):
-            text_body.extend(html_body[html_length:])
-        if html_length == len(html_body) and text_length != len(text_body):
-            html_body.extend(text_body[text_length:])
-
-
-@dataclass(frozen=True, slots=True)
-class BodyParts:
-    """A message's body as RFC 8621 sees it."""
-
-    root: Node
-    text: tuple[Node, ...]
-    html: tuple[Node, ...]
-    attachments: tuple[Node, ...]
-
-
-def body_parts(structure: BodyPart) -> BodyParts:
-    """``textBody``, ``htmlBody`` and ``attachments`` of a structure (RFC 8621 §4.1.4)."""
-    root = Node("", structure)
-    text: list[Node] = []
-    html: list[Node] = []
-    attachments: list[Node] = []
-    if structure.maintype == "multipart":
-        _parse_structure(
-            root.children(), structure.subtype, structure.subtype == "alternative",
-            html, text, attachments,
-        )  # fmt: skip
-    else:
-        _parse_structure([root], "mixed", False, html, text, attachments)
-    return BodyParts(root, tuple(text), tuple(html), tuple(attachments))
-
-
-def _all_nodes(node: Node) -> Iterator[Node]:
-    yield node
-    for child in node.children():
-        yield from _all_nodes(child)
-
-
-def _decoded_size(part: BodyPart) -> int:
-    size = part.size or 0
-    if (part.encoding or "").upper() == "BASE64":
-        # Lines of at most 76 characters and CRLF (RFC 2045 §6.8); the padding is unknown,
-        # so this may be up to 2 octets over.
-        line_ends = -(-size // 78)
-        return max(0, (size - 2 * line_ends) * 3 // 4)
-    return size
 
 
 def _section(part_id: str, octets: int | None) -> BodySection:
@@ -505,7 +266,7 @@ class EmailPlan:
             for part_id, octets in self._wanted_parts(parts).items()
         }
         if self._part_headers:
-            for node in _all_nodes(parts.root):
+            for node in all_nodes(parts.root):
                 if node.path:
                     sections[_mime_section(node)] = None
         return tuple(sections)
@@ -541,7 +302,7 @@ class EmailPlan:
                 name, form = _HEADER_CONVENIENCE[prop]
                 out[prop] = render_header(fields, HeaderProperty(name, form))
             elif prop == "headers":
-                out[prop] = _header_list(fields)
+                out[prop] = header_list(fields)
             elif prop in self._headers:
                 out[prop] = render_header(fields, self._headers[prop])
             elif parts is None:
@@ -582,9 +343,9 @@ class EmailPlan:
             elif prop == "blobId":
                 out[prop] = part_blob_id(node.part_id) if node.part_id is not None else None
             elif prop == "size":
-                out[prop] = _decoded_size(part)
+                out[prop] = decoded_size(part)
             elif prop == "headers":
-                out[prop] = _header_list(fields)
+                out[prop] = header_list(fields)
             elif prop == "name":
                 out[prop] = mime.part_filename(part)
             elif prop == "type":
