@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION
+from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION, CoreCapability
 from switchboard.jmap.ids import account_id, mailbox_id
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.jmap.blobs import PRELOAD_BYTES
@@ -484,3 +484,15 @@ async def test_an_imap_server_that_is_down_gives_server_unavailable_and_a_503(
         )
         assert mailboxes[0] == "error" and mailboxes[1]["type"] == "serverUnavailable"
         assert echo == ["Core/echo", {"still": 1}, "e"]  # the next call still runs
+
+
+async def test_ids_null_over_max_objects_in_get_is_request_too_large(
+    api: Api, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    limit = CoreCapability().max_objects_in_get  # what the server announces
+    raws = [message(f"n{i}", body="x\r\n") for i in range(limit + 1)]
+    await asyncio.to_thread(dovecot.append_many, imap_user, raws)
+    assert await api.error("Email/get", ids=None, properties=["id"]) == "requestTooLarge"
+    assert await api.error("Thread/get", ids=None) == "requestTooLarge"
+    total = await api.ok("Email/query", calculateTotal=True, limit=0)
+    assert (total["total"], total["ids"]) == (limit + 1, [])

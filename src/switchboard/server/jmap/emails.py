@@ -193,6 +193,10 @@ async def all_emails(mail: AccountMail, max_objects: int) -> list[EmailRef]:
     Raises:
         RequestTooLarge: there are more than ``max_objects``.
     """
+    with engine_failures():
+        counted = sum(m.messages for m in await mail.mailboxes())
+    if counted > max_objects:  # STATUS says so already: no need to search them all
+        raise RequestTooLarge(f"the account has over {max_objects} emails; use Email/query")
     hits = await _search(mail, All(), ())
     if len(hits) > max_objects:
         raise RequestTooLarge(f"the account has over {max_objects} emails; use Email/query")
