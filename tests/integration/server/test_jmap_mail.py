@@ -7,12 +7,14 @@ Identity/get, blob downloads, and the error each bad call gets.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION, CoreCapability
 from switchboard.jmap.ids import account_id, mailbox_id
@@ -496,3 +498,23 @@ async def test_ids_null_over_max_objects_in_get_is_request_too_large(
     assert await api.error("Thread/get", ids=None) == "requestTooLarge"
     total = await api.ok("Email/query", calculateTotal=True, limit=0)
     assert (total["total"], total["ids"]) == (limit + 1, [])
+
+
+async def test_the_mail_methods_over_the_jmap_websocket(
+    tls_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    await asyncio.to_thread(append, dovecot, imap_user, message("over rfc 8887"))
+    url = f"wss://127.0.0.1:{tls_server.port}/jmap/ws"
+    jmap_id = account_id(imap_user.username)
+    async with connect(url, ssl=client_tls(dovecot), subprotocols=["jmap"],  # type: ignore[list-item]
+                       additional_headers=basic_of(imap_user), open_timeout=15) as ws:  # fmt: skip
+        await ws.send(json.dumps({"@type": "Request", "id": "r", "using": USING, "methodCalls": [
+            ["Email/query", {"accountId": jmap_id}, "q"],
+            ["Email/get", {"accountId": jmap_id, "properties": ["subject"],
+                           "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"}},
+             "g"],
+        ]}))  # fmt: skip
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 15))
+    assert reply["@type"] == "Response" and reply["requestId"] == "r"
+    [_, (name, got, _)] = reply["methodResponses"]
+    assert name == "Email/get" and [e["subject"] for e in got["list"]] == ["over rfc 8887"]
