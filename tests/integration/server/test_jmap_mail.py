@@ -518,3 +518,23 @@ async def test_the_mail_methods_over_the_jmap_websocket(
     assert reply["@type"] == "Response" and reply["requestId"] == "r"
     [_, (name, got, _)] = reply["methodResponses"]
     assert name == "Email/get" and [e["subject"] for e in got["list"]] == ["over rfc 8887"]
+
+
+async def test_a_mailbox_name_too_long_for_an_id_is_found_by_its_digest(
+    api: Api, http: httpx.AsyncClient, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    long_name = "Archive of " + "x" * 170
+    await asyncio.to_thread(dovecot.create_mailbox, imap_user, long_name)
+    raw = message("deep inside")
+    await asyncio.to_thread(append, dovecot, imap_user, raw, long_name)
+    box = await api.mailbox_id(long_name)
+    assert len(box) <= 255 and box.startswith("m_")  # the digest form (docs/jmap.md, "Ids")
+    [email_id] = (await api.ok("Email/query", filter={"inMailbox": box}))["ids"]
+    assert email_id.startswith("e_")
+    [email] = (await api.ok("Email/get", ids=[email_id],
+                            properties=["subject", "mailboxIds", "blobId"]))["list"]  # fmt: skip
+    assert email["subject"] == "deep inside" and email["mailboxIds"] == {box: True}
+    response = await http.get(
+        f"/jmap/download/{api.account}/{email['blobId']}/m.eml?type=x", headers=basic_of(imap_user)
+    )
+    assert response.content == raw
