@@ -1,7 +1,7 @@
 """The JMAP mail read methods end to end: the TLS listener, Basic auth, a real Dovecot.
 
-Mailbox/get and /query, Email/query and /get (with result references), Thread/get,
-Identity/get, blob downloads, and the error each bad call gets.
+Mailbox/get and /query, Email/query and /get (with result references, also over RFC 8887),
+Thread/get, Identity/get, and the error each bad call gets. Downloads: test_jmap_blobs.py.
 """
 
 from __future__ import annotations
@@ -19,52 +19,13 @@ from websockets.asyncio.client import connect
 from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION, CoreCapability
 from switchboard.jmap.ids import account_id, mailbox_id
 from switchboard.server.app import SwitchboardServer
-from switchboard.server.jmap.blobs import PRELOAD_BYTES
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
+from tests.support.jmap_mail import MULTIPART, PDF, USING, append
+from tests.support.jmap_mail import JmapApi as Api
 from tests.support.switchboard import message, new_server
 
 pytestmark = pytest.mark.dovecot
-
-USING = [CORE, MAIL]
-
-MULTIPART = (
-    b"From: =?utf-8?q?Andr=C3=A9?= <andre@example.com>\r\n"
-    b"To: Bob <bob@example.com>, carol@example.com\r\n"
-    b"Cc: dave@example.com\r\n"
-    b"Subject: =?utf-8?q?Caf=C3=A9?= report\r\n"
-    b"Date: Wed, 04 Jun 2014 10:00:00 +0200\r\n"
-    b"Message-ID: <report-1@example.com>\r\n"
-    b"In-Reply-To: <earlier@example.com>\r\n"
-    b"References: <first@example.com> <earlier@example.com>\r\n"
-    b"X-Tag: one\r\n"
-    b"X-Tag: two\r\n"
-    b"MIME-Version: 1.0\r\n"
-    b'Content-Type: multipart/mixed; boundary="outer"\r\n'
-    b"\r\n"
-    b"--outer\r\n"
-    b'Content-Type: multipart/alternative; boundary="inner"\r\n'
-    b"\r\n"
-    b"--inner\r\n"
-    b"Content-Type: text/plain; charset=utf-8\r\n"
-    b"Content-Transfer-Encoding: quoted-printable\r\n"
-    b"\r\n"
-    b"Caf=C3=A9 numbers are up.   Details follow in the attachment.\r\n"
-    b"--inner\r\n"
-    b"Content-Type: text/html; charset=utf-8\r\n"
-    b"\r\n"
-    b"<html><body><p>Caf\xc3\xa9 numbers are <b>up</b>.</p></body></html>\r\n"
-    b"--inner--\r\n"
-    b"--outer\r\n"
-    b'Content-Type: application/pdf; name="report.pdf"\r\n'
-    b'Content-Disposition: attachment; filename="report.pdf"\r\n'
-    b"Content-Transfer-Encoding: base64\r\n"
-    b"\r\n"
-    b"JVBERi0xLjQKJcTl8uXrp/Og0MTGCg==\r\n"
-    b"--outer--\r\n"
-)
-PDF = b"%PDF-1.4\n%\xc4\xe5\xf2\xe5\xeb\xa7\xf3\xa0\xd0\xc4\xc6\n"
-
 
 @pytest.fixture
 async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
@@ -82,55 +43,9 @@ async def http(
         yield client
 
 
-class Api:
-    """One user's JMAP API over HTTPS."""
-
-    def __init__(self, http: httpx.AsyncClient, user: ImapUser) -> None:
-        self.http = http
-        self.user = user
-        self.account = account_id(user.username)
-
-    async def request(
-        self, *calls: list[Any], using: list[str] | None = None
-    ) -> list[list[Any]]:
-        body = {"using": using or USING, "methodCalls": list(calls)}
-        response = await self.http.post("/jmap/api", json=body, headers=basic_of(self.user))
-        assert response.status_code == 200, response.text
-        result: list[list[Any]] = response.json()["methodResponses"]
-        return result
-
-    async def call(self, name: str, **arguments: Any) -> tuple[str, dict[str, Any]]:
-        arguments.setdefault("accountId", self.account)
-        [[answered, result, call_id]] = await self.request([name, arguments, "c"])
-        assert call_id == "c"
-        return answered, result
-
-    async def ok(self, name: str, **arguments: Any) -> dict[str, Any]:
-        answered, result = await self.call(name, **arguments)
-        assert answered == name, result
-        return result
-
-    async def error(self, name: str, **arguments: Any) -> str:
-        answered, result = await self.call(name, **arguments)
-        assert answered == "error", result
-        return str(result["type"])
-
-    async def mailbox_id(self, role_or_name: str) -> str:
-        listed = (await self.ok("Mailbox/get", ids=None))["list"]
-        for mailbox in listed:
-            if role_or_name in (mailbox["role"], mailbox["name"]):
-                return str(mailbox["id"])
-        raise AssertionError(f"no mailbox {role_or_name}: {listed}")
-
-
 @pytest.fixture
 async def api(http: httpx.AsyncClient, imap_user: ImapUser) -> Api:
     return Api(http, imap_user)
-
-
-def append(dovecot: DovecotServer, user: ImapUser, raw: bytes, mailbox: str = "INBOX",
-           flags: str = "") -> int:  # fmt: skip
-    return dovecot.append(user, raw, mailbox, flags)
 
 
 # -- Mailbox ------------------------------------------------------------------------------------
@@ -422,72 +337,6 @@ async def test_calls_for_another_account_or_unknown_methods_get_the_standard_err
     assert (name, result["type"]) == ("error", "unknownMethod")
 
 
-# -- downloads ---------------------------------------------------------------------------------
-
-
-async def test_a_download_gives_the_appended_bytes_and_a_part_its_decoded_content(
-    api: Api, http: httpx.AsyncClient, dovecot: DovecotServer, imap_user: ImapUser
-) -> None:
-    # Over PRELOAD_BYTES: streamed from IMAP while it is sent (the small ones are read first).
-    big = message("large", body="0123456789abcdef" * 70_000 + "\r\n")
-    assert len(big) > PRELOAD_BYTES
-    await asyncio.to_thread(append, dovecot, imap_user, big)
-    await asyncio.to_thread(append, dovecot, imap_user, MULTIPART)
-    got = await api.ok("Email/get", ids=None, properties=["blobId", "subject", "attachments"])
-    by_subject = {e["subject"]: e for e in got["list"]}
-    root = f"/jmap/download/{api.account}"
-    response = await http.get(
-        f"{root}/{by_subject['large']['blobId']}/large.eml?type=message/rfc822",
-        headers=basic_of(imap_user),
-    )
-    assert response.status_code == 200
-    assert response.content == big
-    assert response.headers["content-length"] == str(len(big))
-    assert response.headers["content-type"] == "message/rfc822"
-
-    [pdf] = by_subject["Café report"]["attachments"]
-    response = await http.get(
-        f"{root}/{pdf['blobId']}/report.pdf?type=application/pdf", headers=basic_of(imap_user)
-    )
-    assert response.status_code == 200 and response.content == PDF
-
-    report_blob = by_subject["Café report"]["blobId"]
-    response = await http.get(f"{root}/{report_blob}/r.eml?type=x", headers=basic_of(imap_user))
-    assert response.content == MULTIPART
-    missing = report_blob[:-1] + ("a" if report_blob[-1] != "a" else "b")
-    response = await http.get(f"{root}/{missing}/r.eml?type=x", headers=basic_of(imap_user))
-    assert response.status_code == 404
-    response = await http.get(f"{root}/bnope/r.eml?type=x", headers=basic_of(imap_user))
-    assert response.status_code == 404
-
-
-async def test_an_imap_server_that_is_down_gives_server_unavailable_and_a_503(
-    tmp_path: Path, private_dovecot: DovecotServer
-) -> None:
-    user = private_dovecot.new_user()
-    await asyncio.to_thread(private_dovecot.append, user, message("kept"))
-    settings = tls_settings(private_dovecot)
-    async with (
-        new_server(tmp_path / "data", private_dovecot, **settings) as server,
-        httpx.AsyncClient(base_url=base_url(server), verify=client_tls(private_dovecot),
-                          timeout=30) as http,
-    ):  # fmt: skip
-        api = Api(http, user)
-        got = await api.ok("Email/get", ids=None, properties=["blobId"])
-        [blob] = [e["blobId"] for e in got["list"]]
-        await asyncio.to_thread(private_dovecot.stop)
-        assert await api.error("Mailbox/get") == "serverUnavailable"
-        assert await api.error("Email/query") == "serverUnavailable"
-        response = await http.get(f"/jmap/download/{api.account}/{blob}/m.eml?type=x",
-                                  headers=basic_of(user))  # fmt: skip
-        assert response.status_code == 503
-        mailboxes, echo = await api.request(
-            ["Mailbox/get", {"accountId": api.account}, "m"], ["Core/echo", {"still": 1}, "e"]
-        )
-        assert mailboxes[0] == "error" and mailboxes[1]["type"] == "serverUnavailable"
-        assert echo == ["Core/echo", {"still": 1}, "e"]  # the next call still runs
-
-
 async def test_ids_null_over_max_objects_in_get_is_request_too_large(
     api: Api, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
@@ -518,23 +367,3 @@ async def test_the_mail_methods_over_the_jmap_websocket(
     assert reply["@type"] == "Response" and reply["requestId"] == "r"
     [_, (name, got, _)] = reply["methodResponses"]
     assert name == "Email/get" and [e["subject"] for e in got["list"]] == ["over rfc 8887"]
-
-
-async def test_a_mailbox_name_too_long_for_an_id_is_found_by_its_digest(
-    api: Api, http: httpx.AsyncClient, dovecot: DovecotServer, imap_user: ImapUser
-) -> None:
-    long_name = "Archive of " + "x" * 170
-    await asyncio.to_thread(dovecot.create_mailbox, imap_user, long_name)
-    raw = message("deep inside")
-    await asyncio.to_thread(append, dovecot, imap_user, raw, long_name)
-    box = await api.mailbox_id(long_name)
-    assert len(box) <= 255 and box.startswith("m_")  # the digest form (docs/jmap.md, "Ids")
-    [email_id] = (await api.ok("Email/query", filter={"inMailbox": box}))["ids"]
-    assert email_id.startswith("e_")
-    [email] = (await api.ok("Email/get", ids=[email_id],
-                            properties=["subject", "mailboxIds", "blobId"]))["list"]  # fmt: skip
-    assert email["subject"] == "deep inside" and email["mailboxIds"] == {box: True}
-    response = await http.get(
-        f"/jmap/download/{api.account}/{email['blobId']}/m.eml?type=x", headers=basic_of(imap_user)
-    )
-    assert response.content == raw
