@@ -278,6 +278,8 @@ class EmailMethods:
         criteria = parse_sort(args.sort, collations=self._services.core.collation_algorithms)
         _bool(call.arguments, "collapseThreads")
         mail = self._services.mail(context, args.account_id)
+        # Read before IMAP is: a change during the call is then after this state, not lost.
+        state = context.states.state(account, "Email")
         hits = await _search(mail, term, criteria)
         ids = [hit.ref.id for hit in hits]
         window = query_window(
@@ -286,7 +288,7 @@ class EmailMethods:
         )  # fmt: skip
         response: dict[str, Any] = {
             "accountId": args.account_id,
-            "queryState": context.states.state(account, "Email"),
+            "queryState": state,
             "canCalculateChanges": False,
             "position": window.position,
             "ids": list(window.ids),
@@ -309,6 +311,8 @@ class EmailMethods:
         plan = EmailPlan(properties, _body_properties(call.arguments),
                          _value_options(call.arguments))  # fmt: skip
         mail = self._services.mail(context, args.account_id)
+        # Read before IMAP is: a change during the call is then after this state, not lost.
+        state = context.states.state(account, "Email")
         wanted: list[tuple[str, EmailRef | None]] = []
         if args.ids is None:
             with engine_failures():
@@ -331,7 +335,7 @@ class EmailMethods:
             "Email/get",
             {
                 "accountId": args.account_id,
-                "state": context.states.state(account, "Email"),
+                "state": state,
                 "list": list[JsonValue](listed),
                 "notFound": list[JsonValue](not_found),
             },

@@ -237,7 +237,10 @@ class MailboxMethods:
             properties=MAILBOX_PROPERTIES,
             created_ids=call.created_ids,
         )
+        account = context.account(args.account_id)
         mail = self._services.mail(context, args.account_id)
+        # Read before IMAP is: a change during the call is then after this state, not lost.
+        state = context.states.state(account, "Mailbox")
         with engine_failures():
             mailboxes = _mailboxes(await mail.mailboxes())
         properties = returned_properties(args.properties, MAILBOX_PROPERTIES)
@@ -252,7 +255,7 @@ class MailboxMethods:
             "Mailbox/get",
             {
                 "accountId": args.account_id,
-                "state": context.states.state(context.account(args.account_id), "Mailbox"),
+                "state": state,
                 "list": [m.to_json(properties) for m in listed],
                 "notFound": list[JsonValue](not_found),
             },
@@ -268,6 +271,8 @@ class MailboxMethods:
         if not isinstance(sort_as_tree, bool) or not isinstance(filter_as_tree, bool):
             raise InvalidArguments("sortAsTree and filterAsTree must be booleans")
         mail = self._services.mail(context, args.account_id)
+        # Read before IMAP is: a change during the call is then after this state, not lost.
+        state = context.states.state(account, "Mailbox")
         with engine_failures():
             mailboxes = _mailboxes(await mail.mailboxes())
         ordered = _sorted(mailboxes, args.sort)
@@ -289,7 +294,7 @@ class MailboxMethods:
         )  # fmt: skip
         response: dict[str, Any] = {
             "accountId": args.account_id,
-            "queryState": context.states.state(account, "Mailbox"),
+            "queryState": state,
             "canCalculateChanges": False,
             "position": window.position,
             "ids": list(window.ids),

@@ -40,6 +40,8 @@ class ThreadMethods:
         )  # fmt: skip
         account = context.account(args.account_id)
         mail = self._services.mail(context, args.account_id)
+        # Read before IMAP is: a change during the call is then after this state, not lost.
+        state = context.states.state(account, "Thread")
         wanted: list[tuple[str, EmailRef | None]] = []
         with engine_failures():
             if args.ids is None:
@@ -70,7 +72,7 @@ class ThreadMethods:
             "Thread/get",
             {
                 "accountId": args.account_id,
-                "state": context.states.state(account, "Thread"),
+                "state": state,
                 "list": list[JsonValue](listed),
                 "notFound": list[JsonValue](not_found),
             },
