@@ -32,7 +32,7 @@ from switchboard.model.accounts import AccountConfig
 from switchboard.model.mail import MailboxInfo
 from switchboard.server.mailops import AccountConfigs
 
-__all__ = ["AccountMail", "EmailRef", "email_ref_id", "mailbox_jmap_id"]
+__all__ = ["AccountMail", "EmailRef", "mailbox_jmap_id"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -47,11 +47,6 @@ class EmailRef:
     def id(self) -> str:
         """The JMAP id of the message."""
         return email_id(self.mailbox, self.uidvalidity, self.uid)
-
-
-def email_ref_id(mailbox: str, uidvalidity: int, uid: int) -> str:
-    """The JMAP id of the message ``uid`` of ``mailbox`` (its raw name) at ``uidvalidity``."""
-    return email_id(mailbox, uidvalidity, uid)
 
 
 def mailbox_jmap_id(info: MailboxInfo) -> str | None:
