@@ -15,8 +15,9 @@ it adds:
 * :meth:`JmapReader.fetch`: as ``MailReader.fetch`` (the same plans), with the second stage
   batched: the messages that need the same sections get them in one ``UID FETCH``.
 * :meth:`JmapReader.open_message`: the raw message, read in chunks of
-  :data:`CHUNK_BYTES` with partial ``BODY.PEEK[]<offset.length>`` fetches, so a large
-  message never sits in memory whole; the connection is held until the caller is done.
+  :data:`CHUNK_BYTES` with partial ``BODY.PEEK[]<offset.length>`` fetches, :data:`READS_AHEAD`
+  of them pipelined, so a large message never sits in memory whole and no round trip waits
+  between chunks; the connection is held until the caller is done.
 * :meth:`JmapReader.part`: one MIME part's octets and its structure, for a part's blob.
 
 Mailboxes are opened with EXAMINE and sections fetched with ``BODY.PEEK``: reading never sets
