@@ -18,10 +18,11 @@ Rules:
   :class:`~switchboard.engine.errors.MailboxNotFound` — the caller's mistake — where any other
   refusal is :class:`~switchboard.engine.errors.ImapFailure` (the server's trouble or ours).
 * ``UID FETCH`` runs in chunks (:func:`uid_chunks`: at most :data:`FETCH_CHUNK` UIDs, runs of
-  consecutive UIDs written as ``a:b``), all written at once and answered back to back (RFC 3501
-  §5.5 pipelining): no round trip between chunks, and each chunk's messages are handed on
-  (:meth:`MailReader.fetch_chunks`) while the server still sends the next. A plan with a second
-  stage fetches each message's extra sections right after its first result, one chunk at a time.
+  consecutive UIDs written as ``a:b``), :data:`IN_FLIGHT` of them written ahead and answered
+  back to back (RFC 3501 §5.5 pipelining): no round trip between chunks, and each chunk's
+  messages are handed on (:meth:`MailReader.fetch_chunks`) while the server still sends the
+  next. A plan with a second stage fetches each message's extra sections right after its first
+  result, one chunk at a time.
 * Only the engine's errors leave (:func:`~switchboard.engine.errors.engine_errors`).
 """
 
@@ -63,11 +64,15 @@ FETCH_CHUNK: Final = 500
 """Most UIDs per ``UID FETCH`` command line (servers limit line length; 500 UIDs ~ 4 KB)."""
 
 PIPELINED_CHUNKS: Final = 8
-"""A fetch of many UIDs is cut into about this many commands (of at least
-:data:`MIN_CHUNK` UIDs), so that the first chunk's messages are ready while the server sends
-the rest."""
+"""A fetch of many UIDs is cut into about this many commands (of at least :data:`MIN_CHUNK`
+UIDs, at most :data:`FETCH_CHUNK`), so that the first chunk's messages are ready while the
+server sends the rest."""
 
 MIN_CHUNK: Final = 64
+
+IN_FLIGHT: Final = 3
+"""Chunk commands written ahead of the one being read: enough that the server always has the
+next, few enough that no command's timeout runs long before its turn."""
 
 MAX_NAME_BYTES: Final = 8000
 """A longer mailbox name is refused before the server is asked: RFC 7162 §4 only asks servers
@@ -248,17 +253,26 @@ class MailReader:
                             found[uid] = await _second_stage(conn, message, plan)
                         yield [found[uid] for uid in sorted(found)]
                     return
-                pending = [
-                    asyncio.ensure_future(conn.uid_fetch(uid_set(chunk), items))
-                    for chunk in chunks
-                ]
+                pending: list[asyncio.Task[list[Fetch]]] = []
+
+                def write_next() -> None:
+                    if len(pending) < len(chunks):
+                        chunk = uid_set(chunks[len(pending)])
+                        pending.append(asyncio.ensure_future(conn.uid_fetch(chunk, items)))
+
+                # At most IN_FLIGHT commands written ahead: each command's timeout starts when
+                # it is written, so it must not wait behind a long queue of others.
+                for _ in range(IN_FLIGHT):
+                    write_next()
                 # A response the server sent among another chunk's (servers may run pipelined
                 # commands at once, RFC 3501 §5.5) waits here for its own chunk's turn.
                 early: dict[int, FetchedMessage] = {}
                 try:
-                    for index, task in enumerate(pending):
+                    for index in range(len(chunks)):
                         found = {uid: early.pop(uid) for uid in list(early) if uid <= ends[index]}
-                        for response in await task:
+                        responses = await pending[index]
+                        write_next()
+                        for response in responses:
                             got = response.uid
                             if got is None:
                                 continue
