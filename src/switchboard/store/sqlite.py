@@ -5,17 +5,18 @@ single-thread executor) and every call reaches it through ``loop.run_in_executor
 means calls run one at a time in the order they were made — no locks, no connection pool — and
 the event loop never waits on disk. Encoding and decoding JSON happens on that thread too.
 
-One exception, the engine's hot path: a small ``record`` (a wake's few events) made while no
-call is queued or running on the thread, and no other record came within the last millisecond,
-runs on the event loop's thread itself: the record of a wake took 0.50 ms through the thread and
-takes 0.33 ms inline, measured inside the server (docs/benchmarks.md, item 9); with
-``synchronous=NORMAL`` a commit writes the WAL without an fsync, and the WAL's checkpoints (which
-do sync) are taken off the loop: automatic checkpointing is off and the thread runs a passive
-checkpoint every :data:`_CHECKPOINT_EVERY` records. With ``synchronous_full`` every record takes
-the thread, as before. Nothing else changes: the connection is still used by one thread at a
-time (the inline path runs only while the executor is idle). Records that do go to the thread
-and find it busy wait together and then share one transaction, one savepoint each (group
-commit: a burst of wakes costs a few hundred transactions and thread hops, not one each).
+One exception, the engine's hot path: a ``record`` of a few events (a wake's) made while no
+call is queued or running on the thread runs on the event loop's thread itself, in one
+transaction with every other record made in the same loop turn (one savepoint each: group
+commit). A wake's record took 0.50 ms through the thread and 0.33 ms inline, measured inside
+the server; a burst of wakes (10,000 mailboxes with one new mail each) costs a few dozen
+transactions instead of one each, and no GIL ping-pong with a thread (docs/benchmarks.md,
+items 9 and 10). With ``synchronous=NORMAL`` a commit writes the WAL without an fsync, and the
+WAL's checkpoints (which do sync) are taken off the loop: automatic checkpointing is off and the
+thread runs a passive checkpoint every :data:`_CHECKPOINT_EVERY` records. With
+``synchronous_full`` every record takes the thread, as before. The connection is still used by
+one thread at a time (the inline path runs only while the executor is idle). Records that go
+to the thread and find it busy wait together and then share one transaction the same way.
 
 Durability: WAL journal with ``synchronous=NORMAL`` by default. A committed transaction
 survives the process being killed (kill -9): it is in the WAL file, which the OS has. A power
@@ -85,8 +86,8 @@ _INLINE_MAX_EVENTS = 20
 # The WAL is checkpointed (on the store's thread) after this many records: a record writes a
 # handful of 4 KiB pages, so the WAL stays near SQLite's own 1000-page default.
 _CHECKPOINT_EVERY = 100
-# ... and only when no record came in the last this many seconds (a burst batches instead).
-_INLINE_QUIET_S = 0.001
+# At most this many records per transaction on the loop's thread (it holds the loop meanwhile).
+_INLINE_BATCH_MAX = 300
 
 # Each entry moves the schema one version up; never edit a released entry, append a new one.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -210,7 +211,9 @@ class SqliteStore:
         # batch of them is on the thread now.
         self._waiting_records: list[tuple[tuple[Any, ...], asyncio.Future[list[StoredEvent]]]] = []
         self._batch_running = False
-        self._last_record_at = 0.0  # time.monotonic() of the last record() call
+        # Records waiting for the loop's next turn (see _flush_inline).
+        self._inline_records: list[tuple[tuple[Any, ...], asyncio.Future[list[StoredEvent]]]] = []
+        self._flush_scheduled = False
 
     @classmethod
     async def open(
@@ -290,28 +293,6 @@ class SqliteStore:
         # failure is retried by the next one; SQLite also checkpoints when the file is closed.
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _record_inline(self, *args: Any) -> list[StoredEvent] | None:
-        """``_record_sync`` on the loop's thread; ``None`` if another process holds the lock.
-
-        The loop must not wait out ``busy_timeout_s``: the write lock is asked for without
-        waiting, and when it is taken (the CLI writing the same file) the record goes to the
-        thread like any other call. A busy ``BEGIN IMMEDIATE`` changed nothing.
-        """
-        conn = self._db
-        conn.execute("PRAGMA busy_timeout=0")
-        try:
-            return self._guard(self._record_sync, *args)
-        except StoreError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, sqlite3.OperationalError) and cause.sqlite_errorcode in (
-                sqlite3.SQLITE_BUSY,
-                sqlite3.SQLITE_LOCKED,
-            ):
-                return None
-            raise
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
 
     @staticmethod
     def _guard(fn: Callable[..., _T], *args: Any) -> _T:
@@ -428,25 +409,77 @@ class SqliteStore:
         if self._closed:
             raise StoreClosed("the store is closed")
         args = (account_id, mailbox, checkpoint, list(events))
-        inline = None
-        now = time.monotonic()
-        quiet = now - self._last_record_at >= _INLINE_QUIET_S
-        self._last_record_at = now
-        if self._inline and quiet and self._queued == 0 and len(events) <= _INLINE_MAX_EVENTS:
-            # The executor is idle and records are rare: no thread hop (see the module
-            # docstring). In a burst they go to the thread, in shared transactions, and the
-            # loop goes on with the next wake meanwhile.
-            inline = self._record_inline(*args)
-        if inline is not None:
-            stored = inline
+        # As with _call: a cancelled caller does not cancel the record.
+        if self._inline and self._queued == 0 and len(events) <= _INLINE_MAX_EVENTS:
+            # The executor is idle: the record runs on the loop's thread, in one transaction
+            # with every other record made in the same loop turn (see the module docstring).
+            stored = await asyncio.shield(self._enqueue_inline(args))
         else:
-            # As with _call: a cancelled caller does not cancel the record.
             stored = await asyncio.shield(self._enqueue_record(args))
         if self._inline:
             self._wal_written()
         return stored
 
-    # -- group commit: records that wait for the thread share one transaction ----------------
+    # -- group commit: records made together share one transaction ---------------------------
+
+    def _enqueue_inline(self, args: tuple[Any, ...]) -> asyncio.Future[list[StoredEvent]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[StoredEvent]] = loop.create_future()
+        self._inline_records.append((args, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_inline)
+        return future
+
+    def _flush_inline(self) -> None:
+        """Run the records made in this loop turn in one transaction, on the loop's thread.
+
+        On the loop rather than the store's thread because a burst of wakes is bound by Python
+        CPU: a thread doing the records' Python work takes the GIL from the loop in turns (at
+        10,000 mailboxes woken at once, py-spy had half the loop's samples waiting for it).
+        The write lock is asked for without waiting: when another process holds it (the CLI
+        writing the same file) the records go to the thread, which may wait; a busy
+        ``BEGIN IMMEDIATE`` changed nothing.
+        """
+        self._flush_scheduled = False
+        batch = self._inline_records[:_INLINE_BATCH_MAX]
+        del self._inline_records[:_INLINE_BATCH_MAX]
+        if self._inline_records:  # the rest in the next turn: the loop is held this long only
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_inline)
+        if not batch:
+            return
+        if self._closed or self._queued or self._batch_running:
+            self._waiting_records.extend(batch)  # the thread's turn (or StoreClosed there)
+            if not self._batch_running:
+                self._start_batch()
+            return
+        conn = self._db
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            outcomes: list[list[StoredEvent] | BaseException] = self._record_batch_sync(
+                [args for args, _ in batch]
+            )
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, sqlite3.OperationalError) and cause.sqlite_errorcode in (
+                sqlite3.SQLITE_BUSY,
+                sqlite3.SQLITE_LOCKED,
+            ):
+                self._waiting_records.extend(batch)
+                if not self._batch_running:
+                    self._start_batch()
+                return
+            outcomes = [exc] * len(batch)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
     def _enqueue_record(self, args: tuple[Any, ...]) -> asyncio.Future[list[StoredEvent]]:
         future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
