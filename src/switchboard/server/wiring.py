@@ -41,10 +41,11 @@ from switchboard.server.history import EventHistory
 from switchboard.server.http import HttpRoutes
 from switchboard.server.hub import Hub
 from switchboard.server.jmap.callers import JmapAuthenticator
+from switchboard.server.jmap.mailsync import MailSync
 from switchboard.server.jmap.registry import BlobSource, MethodRegistry, NoBlobs
 from switchboard.server.jmap.routes import JmapRoutes
 from switchboard.server.jmap.service import JmapService
-from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.states import LogStates, journal_epoch
 from switchboard.server.metrics import ServerMetrics
 from switchboard.server.placement import AccountPlacement, PlacementParts
 from switchboard.server.revocation import RevocationWatch
@@ -180,10 +181,18 @@ def build_parts(
     )
     authenticator = Authenticator(settings.tokens, store)
 
-    jmap_states = LogStates(StateCodec(jmap_epoch), floor=history_horizon)
+    jmap_states = LogStates(StateCodec(journal_epoch(jmap_epoch)))
     hub.add_listener(jmap_states.on_events)
     jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
-    jmap_service = JmapService(accounts, jmap_methods, jmap_states, CoreCapability())
+    jmap_core = CoreCapability()
+    MailSync(
+        accounts,
+        engine.reader,
+        engine.writer,
+        jmap_states,
+        max_objects_in_set=jmap_core.max_objects_in_set,
+    ).register(jmap_methods)
+    jmap_service = JmapService(accounts, jmap_methods, jmap_states, jmap_core)
     jmap = JmapRoutes(
         JmapAuthenticator(
             authenticator, accounts, ImapPolicy.of(settings), settings.jmap_imap_address()

@@ -1,0 +1,442 @@
+"""The JMAP methods that change mail and report changes: Email/set and the /changes family.
+
+How it works:
+
+- ``Email/set`` (RFC 8621 §4.6) maps each update onto the engine's writer: keywords become
+  IMAP flags stored on the message (``UID STORE``), a change of ``mailboxIds`` becomes a move
+  (``UID MOVE``, or COPY + ``\\Deleted`` + ``UID EXPUNGE``), and a destroy is ``\\Deleted`` +
+  ``UID EXPUNGE`` of that UID alone. IMAP keeps a message in exactly one mailbox, so an update
+  that would leave it in two is ``tooManyMailboxes`` and one that would leave it in none is
+  ``invalidProperties``. ``create`` is ``forbidden``: creating an Email needs an uploaded blob,
+  and uploads are not served. Every change that happened is written to the journal
+  (:class:`~switchboard.server.jmap.states.LogStates`), which moves the states and pushes a
+  ``StateChange`` at once.
+- ``Email/changes``, ``Mailbox/changes`` and ``Thread/changes`` (RFC 8620 §5.2) page through
+  the journal with :func:`switchboard.jmap.state.changes_since`.
+- ``Email/queryChanges`` is always ``cannotCalculateChanges``: query results are not kept, so
+  the client runs ``Email/query`` again (RFC 8620 §5.6 allows exactly that).
+
+Ids without RFC 8474 OBJECTID name the message's mailbox and UID (docs/jmap.md, "Ids"), so a
+moved message gets a new id: the old id is reported destroyed and the new one created.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from switchboard.engine.errors import (
+    EngineError,
+    MailboxNotFound,
+    NotSupported,
+    StaleMailbox,
+)
+from switchboard.jmap.arguments import parse_account_id, parse_changes
+from switchboard.jmap.capabilities import MAIL
+from switchboard.jmap.dispatch import MethodCall, MethodResult
+from switchboard.jmap.emailset import EmailUpdate, parse_email_set
+from switchboard.jmap.errors import (
+    AccountNotFound,
+    CannotCalculateChanges,
+    ServerPartialFail,
+    ServerUnavailable,
+    SetError,
+    SetForbidden,
+    SetInvalidProperties,
+    SetNotFound,
+    SetTooManyMailboxes,
+    StateMismatch,
+)
+from switchboard.jmap.ids import (
+    Digest,
+    EmailLocation,
+    MailboxLocation,
+    ObjectId,
+    UnknownIdError,
+    email_id,
+    mailbox_id,
+    parse_email_id,
+    parse_mailbox_id,
+    thread_id,
+)
+from switchboard.jmap.journal import Edit
+from switchboard.jmap.jsonvalue import JsonObject, JsonValue
+from switchboard.jmap.keywords import flag_to_keyword, keyword_to_flag
+from switchboard.jmap.state import ChangeKind, changes_since
+from switchboard.model.accounts import AccountConfig
+from switchboard.model.mail import MailboxInfo
+from switchboard.server.jmap.registry import CallContext, MethodRegistry
+from switchboard.server.jmap.states import LogStates
+
+__all__ = ["MailSync"]
+
+logger = logging.getLogger("switchboard.server")
+
+
+class Configs(Protocol):
+    """Where an account's settings come from (the account registry)."""
+
+    def config(self, account_id: str) -> AccountConfig | None:
+        """The account's current settings and credentials, or ``None``."""
+        ...
+
+
+class Lister(Protocol):
+    """The engine's reader, for the mailbox list."""
+
+    async def list_mailboxes(self, account: AccountConfig) -> list[MailboxInfo]:
+        """Every mailbox of the account, with its UIDVALIDITY."""
+        ...
+
+
+class Writer(Protocol):
+    """The engine's writer (:class:`switchboard.engine.writer.MailWriter`)."""
+
+    async def existing(
+        self, account: AccountConfig, mailbox: str, uidvalidity: int, uids: Collection[int]
+    ) -> dict[int, tuple[str, ...]]:
+        """The flags of those of ``uids`` that exist."""
+        ...
+
+    async def store_flags(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Collection[int],
+        *,
+        add: Collection[str] = (),
+        remove: Collection[str] = (),
+    ) -> None:
+        """Add and remove flags."""
+        ...
+
+    async def move(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Collection[int],
+        target: str,
+    ) -> dict[int, int]:
+        """Move messages; source → target UIDs when known."""
+        ...
+
+    async def destroy(
+        self, account: AccountConfig, mailbox: str, uidvalidity: int, uids: Collection[int]
+    ) -> None:
+        """Delete messages for good."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    flags: tuple[str, ...]
+
+
+class _Outcome:
+    """What one Email/set did so far: its answers and the journal entries."""
+
+    def __init__(self) -> None:
+        self.updated: dict[str, JsonValue] = {}
+        self.not_updated: dict[str, JsonValue] = {}
+        self.destroyed: list[str] = []
+        self.not_destroyed: dict[str, JsonValue] = {}
+        self.edits: list[Edit] = []
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.edits)
+
+
+class MailSync:
+    """Email/set and the /changes methods of one server.
+
+    Args:
+        configs: the accounts' settings.
+        lister: the engine's reader (mailbox lists).
+        writer: the engine's writer.
+        states: the journal and the states.
+        max_objects_in_set: the announced ``maxObjectsInSet``.
+    """
+
+    def __init__(
+        self,
+        configs: Configs,
+        lister: Lister,
+        writer: Writer,
+        states: LogStates,
+        *,
+        max_objects_in_set: int,
+    ) -> None:
+        self._configs = configs
+        self._lister = lister
+        self._writer = writer
+        self._states = states
+        self._max_set = max_objects_in_set
+
+    def register(self, registry: MethodRegistry) -> None:
+        """Serve Email/set, Email/changes, Mailbox/changes, Thread/changes, Email/queryChanges."""
+        registry.register("Email/set", MAIL, self.email_set)
+        registry.register("Email/changes", MAIL, self.email_changes)
+        registry.register("Mailbox/changes", MAIL, self.mailbox_changes)
+        registry.register("Thread/changes", MAIL, self.thread_changes)
+        registry.register("Email/queryChanges", MAIL, self.email_query_changes)
+
+    # ------------------------------------------------------------------ /changes
+
+    def _changes(self, call: MethodCall, context: CallContext, data_type: str) -> JsonObject:
+        args = parse_changes(call.arguments)
+        account = context.account(args.account_id)
+        journal = self._states.journal(account)
+        page = changes_since(
+            self._states.codec,
+            args.since_state,
+            journal.changes(data_type, 0),
+            oldest=journal.oldest,
+            current=journal.state(data_type),
+            max_changes=args.max_changes,
+        )
+        return page.to_json(args.account_id)
+
+    async def email_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
+        """Email/changes (RFC 8620 §5.2)."""
+        return MethodResult.single("Email/changes", self._changes(call, context, "Email"))
+
+    async def thread_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
+        """Thread/changes (RFC 8620 §5.2)."""
+        return MethodResult.single("Thread/changes", self._changes(call, context, "Thread"))
+
+    async def mailbox_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
+        """Mailbox/changes (RFC 8621 §2.2): ``updatedProperties`` is null (refetch all)."""
+        response = self._changes(call, context, "Mailbox")
+        response["updatedProperties"] = None
+        return MethodResult.single("Mailbox/changes", response)
+
+    async def email_query_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
+        """Email/queryChanges: query results are not kept, so never calculable (§5.6)."""
+        context.account(parse_account_id(call.arguments))
+        raise CannotCalculateChanges("query results are not tracked: run Email/query again")
+
+    # ------------------------------------------------------------------ Email/set
+
+    async def email_set(self, call: MethodCall, context: CallContext) -> MethodResult:
+        """Email/set (RFC 8621 §4.6): keywords, moves and destroys; no create."""
+        jmap_account = parse_account_id(call.arguments)
+        account = context.account(jmap_account)
+        args = parse_email_set(call.arguments, max_objects=self._max_set)
+        old_state = self._states.state(account, "Email")
+        if args.if_in_state is not None and args.if_in_state != old_state:
+            raise StateMismatch("ifInState is not the current Email state")
+        config = self._configs.config(account)
+        if config is None:
+            raise AccountNotFound("the account is no longer connected")
+        outcome = _Outcome()
+        try:
+            await self._apply(config, args.update, args.destroy, outcome)
+        except EngineError as exc:
+            logger.warning("Email/set of %s stopped: %s", account, exc)
+            self._states.record(account, outcome.edits)
+            if outcome.changed_anything:
+                raise ServerPartialFail("the IMAP server failed part way; resync") from None
+            raise ServerUnavailable("the IMAP server could not be asked") from None
+        self._states.record(account, outcome.edits)
+        forbidden = SetForbidden("creating an Email needs an upload; uploads are not served")
+        response: JsonObject = {
+            "accountId": jmap_account,
+            "oldState": old_state,
+            "newState": self._states.state(account, "Email"),
+            "created": None,
+            "updated": outcome.updated or None,
+            "destroyed": list[JsonValue](outcome.destroyed) or None,
+            "notCreated": {cid: forbidden.to_json() for cid in args.create} or None,
+            "notUpdated": outcome.not_updated or None,
+            "notDestroyed": outcome.not_destroyed or None,
+        }
+        return MethodResult.single("Email/set", response)
+
+    async def _apply(
+        self,
+        config: AccountConfig,
+        updates: dict[str, EmailUpdate | SetError],
+        destroys: Sequence[str],
+        outcome: _Outcome,
+    ) -> None:
+        mailboxes = _MailboxList(self._lister, config)
+        wanted = [i for i, u in updates.items() if not isinstance(u, SetError)] + list(destroys)
+        where = await self._locate(config, wanted, mailboxes)
+        for email, update in updates.items():
+            if isinstance(update, SetError):
+                outcome.not_updated[email] = update.to_json()
+            elif email not in where:
+                outcome.not_updated[email] = SetNotFound().to_json()
+            else:
+                try:
+                    await self._update(config, email, where[email], update, mailboxes, outcome)
+                except SetError as error:
+                    outcome.not_updated[email] = error.to_json()
+        for email in destroys:
+            found = where.get(email)
+            if found is None or email in outcome.destroyed:
+                outcome.not_destroyed[email] = SetNotFound().to_json()
+                continue
+            try:
+                await self._writer.destroy(config, found.mailbox, found.uidvalidity, [found.uid])
+            except NotSupported as exc:
+                outcome.not_destroyed[email] = SetForbidden(str(exc)).to_json()
+                continue
+            except (MailboxNotFound, StaleMailbox):
+                outcome.not_destroyed[email] = SetNotFound().to_json()
+                continue
+            outcome.destroyed.append(email)
+            outcome.edits += [
+                Edit("Email", email, ChangeKind.DESTROYED),
+                Edit("Thread", thread_id(email), ChangeKind.DESTROYED),
+                Edit("Mailbox", mailbox_id(found.mailbox, found.uidvalidity), ChangeKind.UPDATED),
+            ]
+
+    async def _locate(
+        self, config: AccountConfig, emails: Sequence[str], mailboxes: _MailboxList
+    ) -> dict[str, _Where]:
+        """Where each email is now, with its flags; emails that are not there are left out."""
+        by_mailbox: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
+        for email in emails:
+            try:
+                parsed = parse_email_id(email)
+            except UnknownIdError:
+                continue
+            if isinstance(parsed, ObjectId):
+                continue  # only when the server has OBJECTID, which ids here never carry
+            name = await mailboxes.name_of(parsed)
+            if name is not None:
+                by_mailbox[(name, parsed.uidvalidity)][parsed.uid] = email
+        found: dict[str, _Where] = {}
+        for (name, uidvalidity), uids in by_mailbox.items():
+            try:
+                flags = await self._writer.existing(config, name, uidvalidity, uids)
+            except (MailboxNotFound, StaleMailbox):
+                continue
+            for uid, email in uids.items():
+                if uid in flags:
+                    found[email] = _Where(name, uidvalidity, uid, flags[uid])
+        return found
+
+    async def _update(
+        self,
+        config: AccountConfig,
+        email: str,
+        where: _Where,
+        update: EmailUpdate,
+        mailboxes: _MailboxList,
+        outcome: _Outcome,
+    ) -> None:
+        """Apply one update; raises the SetError it gets, having changed nothing then."""
+        current = mailbox_id(where.mailbox, where.uidvalidity)
+        after = update.mailboxes_after(frozenset({current}))
+        if not after:
+            raise SetInvalidProperties(["mailboxIds"], "an Email belongs to at least one mailbox")
+        if len(after) > 1:
+            raise SetTooManyMailboxes("an IMAP message is in exactly one mailbox")
+        (target_id,) = after
+        target: tuple[str, int] | None = None
+        if target_id != current:
+            target = await mailboxes.resolve(target_id)
+            if target is None:
+                raise SetInvalidProperties(["mailboxIds"], f"no mailbox {target_id}")
+        add, remove = _flag_changes(update, where.flags)
+        mailbox_edits = [Edit("Mailbox", current, ChangeKind.UPDATED)]
+        if add or remove:
+            try:
+                await self._writer.store_flags(
+                    config, where.mailbox, where.uidvalidity, [where.uid], add=add, remove=remove
+                )
+            except (MailboxNotFound, StaleMailbox):
+                raise SetNotFound() from None
+            outcome.edits += [Edit("Email", email, ChangeKind.UPDATED), *mailbox_edits]
+        if target is not None:
+            try:
+                moved = await self._writer.move(
+                    config, where.mailbox, where.uidvalidity, [where.uid], target[0]
+                )
+            except NotSupported as exc:
+                raise SetForbidden(str(exc)) from None
+            except (MailboxNotFound, StaleMailbox):
+                raise SetNotFound() from None
+            outcome.edits += [
+                Edit("Email", email, ChangeKind.DESTROYED),
+                Edit("Thread", thread_id(email), ChangeKind.DESTROYED),
+                Edit("Mailbox", current, ChangeKind.UPDATED),
+                Edit("Mailbox", target_id, ChangeKind.UPDATED),
+            ]
+            new_uid = moved.get(where.uid)
+            if new_uid is not None:
+                new_id = email_id(target[0], target[1], new_uid)
+                outcome.edits += [
+                    Edit("Email", new_id, ChangeKind.CREATED),
+                    Edit("Thread", thread_id(new_id), ChangeKind.CREATED),
+                ]
+        outcome.updated[email] = None
+
+
+def _flag_changes(update: EmailUpdate, flags: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The IMAP flags to add and to remove for ``update`` on a message holding ``flags``."""
+    have = {flag.lower(): flag for flag in flags if flag_to_keyword(flag) is not None}
+    if update.keywords is not None:
+        want = {keyword_to_flag(k).lower(): keyword_to_flag(k) for k in update.keywords}
+        return (
+            sorted(flag for low, flag in want.items() if low not in have),
+            sorted(flag for low, flag in have.items() if low not in want),
+        )
+    add = {keyword_to_flag(k) for k in update.keywords_add}
+    remove = {keyword_to_flag(k) for k in update.keywords_remove}
+    return (
+        sorted(f for f in add if f.lower() not in have),
+        # IMAP keywords are matched as the server spells them.
+        sorted(have[f.lower()] for f in remove if f.lower() in have),
+    )
+
+
+class _MailboxList:
+    """The account's mailboxes, listed once per request, when a name must be looked up."""
+
+    def __init__(self, lister: Lister, config: AccountConfig) -> None:
+        self._lister = lister
+        self._config = config
+        self._listed: list[MailboxInfo] | None = None
+
+    async def _all(self) -> list[MailboxInfo]:
+        if self._listed is None:
+            self._listed = await self._lister.list_mailboxes(self._config)
+        return self._listed
+
+    async def name_of(self, location: EmailLocation | MailboxLocation) -> str | None:
+        """The mailbox name a location names (a digest is looked up in the list)."""
+        if isinstance(location.mailbox, str):
+            return location.mailbox
+        for info in await self._all():
+            try:
+                if Digest.of(info.name) == location.mailbox:
+                    return info.name
+            except ValueError:
+                continue  # a name UTF-8 cannot carry has no id either
+        return None
+
+    async def resolve(self, mailbox: str) -> tuple[str, int] | None:
+        """The name and UIDVALIDITY of the mailbox id ``mailbox``, if it exists as named."""
+        try:
+            parsed = parse_mailbox_id(mailbox)
+        except UnknownIdError:
+            return None
+        if isinstance(parsed, ObjectId):
+            return None
+        name = await self.name_of(parsed)
+        for info in await self._all():
+            if info.name == name and info.uidvalidity == parsed.uidvalidity:
+                return info.name, parsed.uidvalidity
+        return None
