@@ -28,6 +28,7 @@ from switchboard.engine.errors import (
     UnknownAccount,
     engine_errors,
 )
+from switchboard.engine.modseq import ModseqReader
 from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenRefresher
 from switchboard.engine.reader import MailReader
 from switchboard.engine.settings import EngineSettings
@@ -98,6 +99,8 @@ class Engine:
         """Reads mailboxes and messages of any account for the server (:class:`MailReader`)."""
         self.writer = MailWriter(self._reading_connection)
         """Changes flags, moves and deletes messages for the server (:class:`MailWriter`)."""
+        self.modseq = ModseqReader(self._reading_connection)
+        """Reads what other IMAP clients changed, with CONDSTORE (:class:`ModseqReader`)."""
 
     # ------------------------------------------------------------------ lifecycle
 

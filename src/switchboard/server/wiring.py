@@ -42,6 +42,7 @@ from switchboard.server.http import HttpRoutes
 from switchboard.server.hub import Hub
 from switchboard.server.jmap.callers import JmapAuthenticator
 from switchboard.server.jmap.mailsync import MailSync
+from switchboard.server.jmap.otherclients import OtherClients
 from switchboard.server.jmap.registry import BlobSource, MethodRegistry, NoBlobs
 from switchboard.server.jmap.routes import JmapRoutes
 from switchboard.server.jmap.service import JmapService
@@ -112,6 +113,7 @@ class ServerParts:
     revocations: RevocationWatch
     jmap_states: LogStates
     jmap_methods: MethodRegistry
+    jmap_others: OtherClients
     jmap: JmapRoutes
 
     def placement_parts(self) -> PlacementParts:
@@ -185,12 +187,15 @@ def build_parts(
     hub.add_listener(jmap_states.on_events)
     jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
     jmap_core = CoreCapability()
+    other_clients = OtherClients(accounts, engine.modseq, jmap_states)
+    jmap_states.on_first_use(other_clients.prime)
     MailSync(
         accounts,
         engine.reader,
         engine.writer,
         jmap_states,
         max_objects_in_set=jmap_core.max_objects_in_set,
+        others=other_clients,
     ).register(jmap_methods)
     jmap_service = JmapService(accounts, jmap_methods, jmap_states, jmap_core)
     jmap = JmapRoutes(
@@ -232,5 +237,6 @@ def build_parts(
         revocations=revocations,
         jmap_states=jmap_states,
         jmap_methods=jmap_methods,
+        jmap_others=other_clients,
         jmap=jmap,
     )

@@ -68,6 +68,7 @@ from switchboard.jmap.keywords import flag_to_keyword, keyword_to_flag
 from switchboard.jmap.state import ChangeKind, changes_since
 from switchboard.model.accounts import AccountConfig
 from switchboard.model.mail import MailboxInfo
+from switchboard.server.jmap.otherclients import OtherClients
 from switchboard.server.jmap.registry import CallContext, MethodRegistry
 from switchboard.server.jmap.states import LogStates
 
@@ -164,6 +165,8 @@ class MailSync:
         writer: the engine's writer.
         states: the journal and the states.
         max_objects_in_set: the announced ``maxObjectsInSet``.
+        others: the CONDSTORE poll of other clients' changes, run before Email/changes and
+            Mailbox/changes compute their page; ``None``: none.
     """
 
     def __init__(
@@ -174,7 +177,9 @@ class MailSync:
         states: LogStates,
         *,
         max_objects_in_set: int,
+        others: OtherClients | None = None,
     ) -> None:
+        self._others = others
         self._configs = configs
         self._lister = lister
         self._writer = writer
@@ -191,9 +196,13 @@ class MailSync:
 
     # ------------------------------------------------------------------ /changes
 
-    def _changes(self, call: MethodCall, context: CallContext, data_type: str) -> JsonObject:
+    async def _changes(
+        self, call: MethodCall, context: CallContext, data_type: str
+    ) -> JsonObject:
         args = parse_changes(call.arguments)
         account = context.account(args.account_id)
+        if self._others is not None and data_type != "Thread":
+            await self._others.poll(account)
         journal = self._states.journal(account)
         page = changes_since(
             self._states.codec,
@@ -207,15 +216,15 @@ class MailSync:
 
     async def email_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
         """Email/changes (RFC 8620 §5.2)."""
-        return MethodResult.single("Email/changes", self._changes(call, context, "Email"))
+        return MethodResult.single("Email/changes", await self._changes(call, context, "Email"))
 
     async def thread_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
         """Thread/changes (RFC 8620 §5.2)."""
-        return MethodResult.single("Thread/changes", self._changes(call, context, "Thread"))
+        return MethodResult.single("Thread/changes", await self._changes(call, context, "Thread"))
 
     async def mailbox_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
         """Mailbox/changes (RFC 8621 §2.2): ``updatedProperties`` is null (refetch all)."""
-        response = self._changes(call, context, "Mailbox")
+        response = await self._changes(call, context, "Mailbox")
         response["updatedProperties"] = None
         return MethodResult.single("Mailbox/changes", response)
 

@@ -77,6 +77,19 @@ class LogStates:
         self._journal = Journal()
         self._listeners: dict[int, StateListener] = {}
         self._ids = itertools.count()
+        self._used: set[str] = set()
+        self._on_first_use: Callable[[str], None] | None = None
+
+    def on_first_use(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(account)`` the first time one of the account's states is handed out
+        (the CONDSTORE poll takes its first marks then)."""
+        self._on_first_use = callback
+
+    def _use(self, account_id: str) -> None:
+        if account_id not in self._used:
+            self._used.add(account_id)
+            if self._on_first_use is not None:
+                self._on_first_use(account_id)
 
     @property
     def codec(self) -> StateCodec:
@@ -93,10 +106,12 @@ class LogStates:
 
     def state(self, account_id: str, data_type: str) -> str:
         """The state string of ``data_type`` in the account."""
+        self._use(account_id)
         return self._codec.encode(self._journal.account(account_id).state(data_type))
 
     def states_of(self, account_id: str) -> dict[str, str]:
         """Every pushed type's state in the account (a StateChange's entry)."""
+        self._use(account_id)
         journal = self._journal.account(account_id)
         return {t: self._codec.encode(journal.state(t)) for t in TYPES}
 
@@ -118,6 +133,11 @@ class LogStates:
         """Journal one change our own methods made and tell the listeners."""
         if edits:
             self._tell({account_id: self._journal.record(account_id, edits)})
+
+    def reset(self, account_id: str) -> None:
+        """Every id naming one of the account's mailboxes may be void: earlier states cannot
+        be continued (journaled, and the listeners told)."""
+        self._tell({account_id: self._journal.reset(account_id)})
 
     def on_events(self, events: Sequence[StoredEvent]) -> None:
         """Journal the engine's stored events and tell the listeners (a hub listener)."""

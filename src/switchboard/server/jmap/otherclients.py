@@ -1,0 +1,153 @@
+"""Changes other IMAP clients made, journaled for /changes: a CONDSTORE poll per account.
+
+How it works: the first time an account's JMAP state is handed out in this process, a mark of
+each of its mailboxes is taken in the background (:meth:`OtherClients.prime`;
+:mod:`switchboard.engine.modseq`). Each ``Email/changes`` or ``Mailbox/changes`` call first
+polls (:meth:`OtherClients.poll`): the mailboxes are marked again, and in each whose
+HIGHESTMODSEQ moved the UIDs changed since the old mark are read. A UID at or above the old
+UIDNEXT is a new Email (created), any other an Email whose keywords changed (updated); its
+Mailbox is updated. A mailbox whose UIDVALIDITY changed, or that vanished, voids every id that
+names it: the account is reset. What was found is journaled like any change, so the states
+move and a ``StateChange`` is pushed.
+
+Limits, said plainly (docs/jmap.md): a change made between the state's hand-out and the first
+mark is not seen; expunges by other clients are not seen (that needs QRESYNC); servers without
+CONDSTORE give no marks, so nothing is polled; and changes are found when a client asks for
+/changes, not pushed as they happen. Our own Email/set changes come back as updates of the
+same ids, which only repeats what the client already knows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from typing import Protocol
+
+from switchboard.engine.errors import EngineError, MailboxNotFound, StaleMailbox
+from switchboard.engine.modseq import Mark
+from switchboard.jmap.ids import email_id, mailbox_id, thread_id
+from switchboard.jmap.journal import Edit
+from switchboard.jmap.state import ChangeKind
+from switchboard.model.accounts import AccountConfig
+from switchboard.server.jmap.states import LogStates
+
+__all__ = ["OtherClients"]
+
+logger = logging.getLogger("switchboard.server")
+
+
+class Configs(Protocol):
+    """Where an account's settings come from (the account registry)."""
+
+    def config(self, account_id: str) -> AccountConfig | None:
+        """The account's current settings and credentials, or ``None``."""
+        ...
+
+
+class Marks(Protocol):
+    """The engine's CONDSTORE reader (:class:`switchboard.engine.modseq.ModseqReader`)."""
+
+    async def marks(self, account: AccountConfig) -> dict[str, Mark]:
+        """Every selectable mailbox's mark; empty without CONDSTORE."""
+        ...
+
+    async def changed_since(self, account: AccountConfig, mailbox: str, mark: Mark) -> list[int]:
+        """UIDs changed or added after ``mark``."""
+        ...
+
+
+class OtherClients:
+    """Per account: the last marks, and the poll that journals what changed since.
+
+    Args:
+        configs: the accounts' settings.
+        reader: the engine's CONDSTORE reader.
+        states: the journal.
+    """
+
+    def __init__(self, configs: Configs, reader: Marks, states: LogStates) -> None:
+        self._configs = configs
+        self._reader = reader
+        self._states = states
+        self._marks: dict[str, dict[str, Mark]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def prime(self, account: str) -> None:
+        """Take the account's first marks in the background (a state was just handed out)."""
+        try:
+            task = asyncio.get_running_loop().create_task(self.poll(account))
+        except RuntimeError:
+            return  # no loop: nothing runs, nothing to mark
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def poll(self, account: str) -> None:
+        """Journal what changed since the last marks (the first call only marks).
+
+        The IMAP server's trouble is logged and leaves the marks as they were: what changed
+        is then found by a later poll.
+        """
+        config = self._configs.config(account)
+        if config is None:
+            return
+        lock = self._locks.setdefault(account, asyncio.Lock())
+        async with lock:
+            try:
+                await self._poll(account, config)
+            except EngineError as exc:
+                logger.warning("could not read other clients' changes of %s: %s", account, exc)
+
+    async def _poll(self, account: str, config: AccountConfig) -> None:
+        new = await self._reader.marks(config)
+        old = self._marks.get(account)
+        if old is None:
+            self._marks[account] = new
+            return
+        edits: list[Edit] = []
+        void = any(name not in new for name in old) or any(
+            old[name].uidvalidity != mark.uidvalidity for name, mark in new.items() if name in old
+        )
+        if not void:
+            for name, mark in new.items():
+                before = old.get(name)
+                if before is None or mark.modseq <= before.modseq:
+                    continue
+                try:
+                    uids = await self._reader.changed_since(config, name, before)
+                except (MailboxNotFound, StaleMailbox):
+                    void = True
+                    break
+                edits += _edits(name, before, uids)
+        if void:
+            self._states.reset(account)
+        else:
+            self._states.record(account, edits)
+        self._marks[account] = new
+
+    async def close(self) -> None:
+        """Cancel the background marks still running."""
+        for task in tuple(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _edits(mailbox: str, before: Mark, uids: Collection[int]) -> list[Edit]:
+    if not uids:
+        return []
+    try:
+        mailbox_id(mailbox, before.uidvalidity)
+    except ValueError:
+        return []  # a name no id can carry: JMAP does not show that mailbox
+    edits = [Edit("Mailbox", mailbox_id(mailbox, before.uidvalidity), ChangeKind.UPDATED)]
+    for uid in uids:
+        email = email_id(mailbox, before.uidvalidity, uid)
+        if uid >= before.uidnext:
+            edits += [
+                Edit("Email", email, ChangeKind.CREATED),
+                Edit("Thread", thread_id(email), ChangeKind.CREATED),
+            ]
+        else:
+            edits.append(Edit("Email", email, ChangeKind.UPDATED))
+    return edits
