@@ -311,6 +311,10 @@ async def test_changes_by_another_imap_client_are_found_with_condstore(
     boxes = await call(http, "Mailbox/changes", {"accountId": jmap_id, "sinceState": before})
     assert sorted(boxes["updated"]) == sorted(
         [mailbox_id("INBOX", inbox), mailbox_id("Unwatched", unwatched)])
+    dovecot.create_mailbox(imap_user, "Brand new")
+    fresh = await call(http, "Mailbox/changes", {"accountId": jmap_id, "sinceState": before})
+    new_box = mailbox_id("Brand new", dovecot.uidvalidity(imap_user, "Brand new"))
+    assert fresh["created"] == [new_box]
     # A mailbox another client deleted voids the ids naming it: resynchronise.
     dovecot.delete_mailbox(imap_user, "Unwatched")
     gone = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": before})

@@ -6,8 +6,9 @@ each of its mailboxes is taken in the background (:meth:`OtherClients.prime`;
 polls (:meth:`OtherClients.poll`): the mailboxes are marked again, and in each whose
 HIGHESTMODSEQ moved the UIDs changed since the old mark are read. A UID at or above the old
 UIDNEXT is a new Email (created), any other an Email whose keywords changed (updated); its
-Mailbox is updated. A mailbox whose UIDVALIDITY changed, or that vanished, voids every id that
-names it: the account is reset. What was found is journaled like any change, so the states
+Mailbox is updated. A mailbox that appeared is a created Mailbox (mail already in it is not
+listed). A mailbox whose UIDVALIDITY changed, or that vanished, voids every id that names it:
+the account is reset. What was found is journaled like any change, so the states
 move and a ``StateChange`` is pushed.
 
 Limits, said plainly (docs/jmap.md): a change made between the state's hand-out and the first
@@ -112,7 +113,10 @@ class OtherClients:
         if not void:
             for name, mark in new.items():
                 before = old.get(name)
-                if before is None or mark.modseq <= before.modseq:
+                if before is None:
+                    edits += _new_mailbox(name, mark)
+                    continue
+                if mark.modseq <= before.modseq:
                     continue
                 try:
                     uids = await self._reader.changed_since(config, name, before)
@@ -131,6 +135,13 @@ class OtherClients:
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _new_mailbox(mailbox: str, mark: Mark) -> list[Edit]:
+    try:
+        return [Edit("Mailbox", mailbox_id(mailbox, mark.uidvalidity), ChangeKind.CREATED)]
+    except ValueError:
+        return []
 
 
 def _edits(mailbox: str, before: Mark, uids: Collection[int]) -> list[Edit]:
