@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from switchboard.cli.loop import run_until_signalled
+from switchboard.runloop import run_until_signalled
 from switchboard.workers.base import notification_text, read_secret
 from switchboard.workers.delivery import DeadLetterFile
 from switchboard.workers.mail import NewMail

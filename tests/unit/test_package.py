@@ -54,9 +54,14 @@ CASES = {
     "switchboard.jmap.request": ["switchboard", "switchboard.errors", "switchboard.jmap."],
     "switchboard.engine": ["switchboard", "switchboard.engine"],
     "switchboard.store": ["switchboard", "switchboard.store"],
+    "switchboard.mail": ["switchboard", "switchboard.mail"],
+    "switchboard.runloop": [
+        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.runloop",
+    ],
+    # The command line's old name of the runner loads no command.
     "switchboard.cli.loop": [
-        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.cli",
-        "switchboard.cli.loop",
+        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.runloop",
+        "switchboard.cli", "switchboard.cli.loop",
     ],
 }  # fmt: skip
 
@@ -92,6 +97,23 @@ def test_importing_a_layer_loads_nothing_above_it(module: str) -> None:
     ours = [name for name in loaded if name.partition(".")[0] == "switchboard"]
     assert [name for name in ours if not allowed(name, CASES[module])] == []
     assert [name for name in loaded if name.partition(".")[0] in HEAVY] == []
+
+
+@pytest.mark.parametrize(
+    "module", ["switchboard.imap.parser", "switchboard.mail", "switchboard.protocol"]
+)
+def test_a_pure_layer_loads_neither_websockets_nor_the_client(module: str) -> None:
+    # The issue's own check, as a user would type it: ``python -c "import …"``.
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] == 'websockets' or m.startswith('switchboard.client')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S,
+        check=True,
+    )  # fmt: skip
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_root_face_still_gives_the_client_on_first_use() -> None:

@@ -6,11 +6,12 @@
 - :mod:`~switchboard.cli.admin`: ``accounts`` and ``watch``, with :mod:`.admin_http` (reaching a
   running server) and :mod:`.admin_output` (what they print).
 - :mod:`~switchboard.cli.tokens`: ``tokens``.
-- :mod:`~switchboard.cli.loop`: the event loop every long-running command uses and its stop on
-  SIGINT/SIGTERM (``run_async``, ``run_until_signalled``), shared with the workers' command lines.
+- :mod:`~switchboard.cli.loop`: the old name of :mod:`switchboard.runloop`, the event loop every
+  long-running command uses and its stop on SIGINT/SIGTERM (``run_async``,
+  ``run_until_signalled``), which the demo and the workers' command lines share.
 
-The names below are imported on first use, so that importing :mod:`switchboard.cli.loop` loads
-no command.
+Nothing in the package imports this one but ``switchboard.__main__``. The names below are
+imported on first use, so that importing :mod:`switchboard.cli.loop` loads no command.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from switchboard.cli.command import main
-    from switchboard.cli.loop import run_async, run_until_signalled
+    from switchboard.runloop import run_async, run_until_signalled
 
 __all__ = ["main", "run_async", "run_until_signalled"]
 
 _HOME = {
     "main": "switchboard.cli.command",
-    "run_async": "switchboard.cli.loop",
-    "run_until_signalled": "switchboard.cli.loop",
+    "run_async": "switchboard.runloop",
+    "run_until_signalled": "switchboard.runloop",
 }
 
 

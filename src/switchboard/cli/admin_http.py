@@ -20,8 +20,8 @@ from typing import Any, Final
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from switchboard.cli.admin_output import ws_url
-from switchboard.cli.loop import run_async
 from switchboard.errors import SwitchboardError
+from switchboard.runloop import run_async
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",

@@ -9,8 +9,8 @@ import argparse
 import logging
 from typing import Any
 
-from switchboard.cli.loop import run_async
 from switchboard.extras import install_hint, require
+from switchboard.runloop import run_async
 
 __all__ = ["add_demo_command"]
 

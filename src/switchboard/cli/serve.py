@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from switchboard.cli.loop import run_async, run_until_signalled
+from switchboard.runloop import run_async, run_until_signalled
 from switchboard.server.flags import add_setting_flags, flag_overrides
 
 if TYPE_CHECKING:

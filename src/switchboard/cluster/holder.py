@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from switchboard.engine.engine import Engine
 from switchboard.engine.errors import EngineError, UnknownAccount
-from switchboard.imap.errors import ImapError
 from switchboard.model.store import Store
 from switchboard.store.errors import StoreError
 
@@ -65,7 +64,7 @@ class EngineLeaseHolder:
             self.starts += 1
             if stored.watches:
                 self._engine.resume(account_id, stored.watches)
-        except (StoreError, EngineError, ImapError, OSError) as exc:
+        except (StoreError, EngineError, OSError) as exc:
             logger.warning("cannot start leased account %s: %s", account_id, exc)
 
     async def stop_account(self, account_id: str) -> None:

@@ -36,7 +36,6 @@ from switchboard.cluster.notices import AccountNotices
 from switchboard.cluster.tail import EventTail, NullSink
 from switchboard.engine.engine import WatchResult
 from switchboard.engine.errors import EngineError
-from switchboard.imap.errors import ImapError
 from switchboard.model.store import EventSink, StoredAccount
 from switchboard.server.placement import AtStart, Placed, PlacementParts
 from switchboard.store.errors import StoreError
@@ -288,7 +287,7 @@ class ClusterPlacement:
             return
         try:
             await self._parts.accounts.reload(account_id)
-        except (StoreError, EngineError, ImapError, OSError) as exc:
+        except (StoreError, EngineError, OSError) as exc:
             logger.warning("cannot re-read account %s: %s", account_id, exc)
 
     async def apply_stored_watches(self, account_id: str) -> tuple[str, ...] | None:

@@ -33,10 +33,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, TextIO
 
-from switchboard.cli.loop import run_until_signalled
 from switchboard.client.aio import AsyncClient
 from switchboard.demo.imapserver import EmbeddedImapServer
 from switchboard.errors import SwitchboardError
+from switchboard.runloop import run_until_signalled
 from switchboard.workers.listener import format_message, listen
 from switchboard.workers.mail import NewMail
 
@@ -269,8 +269,11 @@ class _Demo:
             self.delivered[subject] = time.monotonic()
             self.say(f"delivered {subject!r} to {_MAILBOX} (IMAP UID {uid})")
             self._deliver_now.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a Ctrl-C's
+            # cancel that arrives as a typed line sets the event.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._deliver_now.wait(), self.options.interval_s)
+                async with asyncio.timeout(self.options.interval_s):
+                    await self._deliver_now.wait()
 
     def _on_message(self, message: NewMail) -> None:
         subject = message.subject or ""

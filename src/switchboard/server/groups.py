@@ -148,12 +148,15 @@ class Group:
         self.wake()
 
     async def stop(self) -> None:
-        """Cancel the pump (the group's state is in the store)."""
+        """Cancel the pump and wait for it to end (the group's state is in the store).
+
+        Raises:
+            asyncio.CancelledError: the caller was cancelled meanwhile (never swallowed here).
+        """
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task])
 
     def wake(self) -> None:
         """Have the pump look again (new events, room freed, a member joined or left)."""
@@ -209,8 +212,12 @@ class Group:
             await self._fill(loop)
             deadlines = [held.deadline for held in self.in_flight.values()]
             timeout = max(0.0, min(deadlines) - loop.time()) if deadlines else None
+            # Not wait_for: on Python 3.11 it returns when the event fired at the moment the
+            # pump was cancelled (a leave wakes, then stops it), swallowing the cancel, and
+            # the pump then waited for ever with its stop() waiting on it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     def _expire(self, now: float) -> None:
         for event_id, held in sorted(self.in_flight.items()):

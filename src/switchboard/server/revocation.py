@@ -19,7 +19,6 @@ revocation is then enforced as soon as the store answers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
@@ -109,8 +108,7 @@ class RevocationWatch:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task])  # a cancel of our caller is not swallowed here
 
     async def check_once(self) -> int:
         """One round: close the sessions of revoked tokens; return how many were closed.
@@ -121,7 +119,10 @@ class RevocationWatch:
         if not watched:
             return 0
         try:
-            active = await asyncio.wait_for(self._store.active_token_ids(), self._timeout_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a stop()'s
+            # cancel arriving as the store answers, and the loop would go on after its stop.
+            async with asyncio.timeout(self._timeout_s):
+                active = await self._store.active_token_ids()
         except Exception as exc:  # any store failure: keep serving, try again next round
             if not self._failing:
                 logger.warning(

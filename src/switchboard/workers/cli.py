@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from switchboard.cli.loop import run_until_signalled
 from switchboard.extras import MissingExtraError, require
+from switchboard.runloop import run_until_signalled
 from switchboard.workers.base import ConfigError, load_account_map, read_secret
 from switchboard.workers.delivery import DeadLetterFile, RetryPolicy
 from switchboard.workers.runner import Handler, add_common_options, run_worker, worker_options

@@ -1,9 +1,10 @@
 """The command line and the package root form no import cycle.
 
 ``cli`` once imported ``admin_cli`` and ``demo.cli``, which imported ``cli`` back (inside
-functions) for its event-loop runner. The graph is read from the source with ``ast``
-(``tests/support/imports.py``): every ``import`` counts, at module level or inside a function,
-except under ``if TYPE_CHECKING:``.
+functions) for its event-loop runner; then the demo and the workers imported ``cli.loop``. The
+runner is ``switchboard.runloop`` now, and only ``__main__`` imports the command line. The
+graph is read from the source with ``ast`` (``tests/support/imports.py``): every ``import``
+counts, at module level or inside a function, except under ``if TYPE_CHECKING:``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ ROOT_MODULES = {"switchboard", "switchboard.__main__", "switchboard.errors", "sw
 
 def test_the_graph_sees_the_imports_of_the_command_line() -> None:
     graph = import_graph()
-    assert "switchboard.cli.loop" in graph["switchboard.cli.admin_http"]
-    assert "switchboard.cli.loop" in graph["switchboard.workers.cli"]
+    assert "switchboard.runloop" in graph["switchboard.cli.admin_http"]
+    assert "switchboard.runloop" in graph["switchboard.workers.cli"]
     assert "switchboard.demo.run" in graph["switchboard.cli.demo"]  # inside a function
 
 
@@ -31,4 +32,15 @@ def test_no_cycle_goes_through_the_command_line_or_the_package_root() -> None:
 
 
 def test_the_shared_runner_depends_on_no_command() -> None:
-    assert import_graph()["switchboard.cli.loop"] == {"switchboard.extras"}
+    assert import_graph()["switchboard.runloop"] == {"switchboard.extras"}
+
+
+def test_only_the_entry_point_imports_the_command_line() -> None:
+    graph = import_graph(type_checking=True)
+    importers = {
+        name
+        for name, targets in graph.items()
+        if not name.startswith("switchboard.cli")
+        and any(t == "switchboard.cli" or t.startswith("switchboard.cli.") for t in targets)
+    }
+    assert importers == {"switchboard.__main__"}

@@ -1,4 +1,4 @@
-"""switchboard.cli.loop: the event loop of every command, and its one way to stop on a signal.
+"""switchboard.runloop: the event loop of every command, and its one way to stop on a signal.
 
 The signals are real: the test process sends SIGINT/SIGTERM to itself while the handlers of
 ``run_until_signalled`` are installed (and checks they are removed afterwards, so a later Ctrl-C
@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from switchboard.cli.loop import STOP_SIGNALS, run_async, run_until_signalled
+from switchboard.runloop import STOP_SIGNALS, run_async, run_until_signalled
 
 WAIT_S = 5.0
 
