@@ -53,10 +53,15 @@ class AccountJournal:
     states: dict[str, int] = field(default_factory=dict)
     oldest: int = 0
     entries: collections.deque[tuple[int, Edit]] = field(default_factory=collections.deque)
+    created_emails: set[str] = field(default_factory=set)
 
     def state(self, data_type: str) -> int:
         """The type's state: the number of its last change (0: none since the start)."""
         return self.states.get(data_type, 0)
+
+    def created(self, object_id: str) -> bool:
+        """Whether a kept entry reports ``object_id`` (an Email's id) created."""
+        return object_id in self.created_emails
 
     def changes(self, data_type: str, after: int) -> list[Change]:
         """The type's changes numbered ``after`` or later, as /changes pages take them."""
@@ -94,10 +99,13 @@ class Journal:
         for edit in edits:
             journal.entries.append((self._seq, edit))
             journal.states[edit.data_type] = self._seq
+            if edit.kind is ChangeKind.CREATED and edit.data_type == "Email":
+                journal.created_emails.add(edit.object_id)
         for data_type in touched:
             journal.states[data_type] = self._seq
         while len(journal.entries) > MAX_CHANGES_KEPT:
-            dropped, _ = journal.entries.popleft()
+            dropped, gone = journal.entries.popleft()
+            journal.created_emails.discard(gone.object_id)
             # A mid-entry cursor needs the whole entry: nothing at or before `dropped` is kept.
             journal.oldest = max(journal.oldest, dropped)
         return self._seq
@@ -108,6 +116,7 @@ class Journal:
         self._seq += 1
         journal = self.account(account_id)
         journal.entries.clear()
+        journal.created_emails.clear()
         journal.oldest = self._seq
         for data_type in TYPES:
             journal.states[data_type] = self._seq

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from switchboard.engine.errors import EngineError, MailboxNotFound, StaleMailbox
@@ -107,6 +107,8 @@ class OtherClients:
             self._marks[account] = new
             return
         edits: list[Edit] = []
+        # New mail the watcher announced is journaled already: created once, not twice.
+        journal = self._states.journal(account)
         void = any(name not in new for name in old) or any(
             old[name].uidvalidity != mark.uidvalidity for name, mark in new.items() if name in old
         )
@@ -123,7 +125,7 @@ class OtherClients:
                 except (MailboxNotFound, StaleMailbox):
                     void = True
                     break
-                edits += _edits(name, before, uids)
+                edits += _edits(name, before, uids, journal.created)
         if void:
             self._states.reset(account)
         else:
@@ -144,7 +146,9 @@ def _new_mailbox(mailbox: str, mark: Mark) -> list[Edit]:
         return []
 
 
-def _edits(mailbox: str, before: Mark, uids: Collection[int]) -> list[Edit]:
+def _edits(
+    mailbox: str, before: Mark, uids: Collection[int], created: Callable[[str], bool]
+) -> list[Edit]:
     if not uids:
         return []
     try:
@@ -155,6 +159,8 @@ def _edits(mailbox: str, before: Mark, uids: Collection[int]) -> list[Edit]:
     for uid in uids:
         email = email_id(mailbox, before.uidvalidity, uid)
         if uid >= before.uidnext:
+            if created(email):
+                continue  # the watcher's newMessage journaled it already
             edits += [
                 Edit("Email", email, ChangeKind.CREATED),
                 Edit("Thread", thread_id(email), ChangeKind.CREATED),

@@ -145,9 +145,11 @@ class LogStates:
         for stored in events:
             event = stored.event
             if isinstance(event, NewMessage):
-                position = self._journal.record(
-                    event.account_id, new_message_edits(event), ("EmailDelivery",)
-                )
+                journal = self._journal.account(event.account_id)
+                edits = new_message_edits(event)
+                if edits and journal.created(edits[0].object_id):
+                    edits = []  # a CONDSTORE poll found it first: created once, not twice
+                position = self._journal.record(event.account_id, edits, ("EmailDelivery",))
             else:  # UidValidityChanged, MailboxGone: ids naming the mailbox are void
                 position = self._journal.reset(event.account_id)
             changed[event.account_id] = position

@@ -14,6 +14,7 @@ from switchboard.jmap.errors import CannotCalculateChanges
 from switchboard.jmap.ids import email_id, mailbox_id
 from switchboard.jmap.state import StateCodec, changes_since
 from switchboard.model.accounts import AccountConfig, PasswordAuth
+from switchboard.model.events import NewMessage, StoredEvent
 from switchboard.server.jmap.otherclients import OtherClients
 from switchboard.server.jmap.states import LogStates
 
@@ -93,3 +94,20 @@ async def test_trouble_is_logged_and_the_marks_kept() -> None:
     await others.poll("a")
     assert page(states, start) == ((), (email_id("INBOX", 7, 3),), ())
     await others.poll("unknown account")  # no config: nothing
+
+
+async def test_new_mail_seen_by_both_the_watcher_and_the_poll_is_created_once() -> None:
+    given, states = Given(), LogStates(StateCodec("ep"))
+    others = OtherClients(given, given, states)
+    given.now = {"INBOX": Mark(7, 10, 100)}
+    await others.poll("a")
+    start = states.state("a", "Email")
+    states.on_events([StoredEvent(1, NewMessage("a", "INBOX", 7, 10), 1.0)])  # the watcher
+    after_watcher = states.state("a", "Email")
+    given.now = {"INBOX": Mark(7, 12, 102)}
+    given.changed = {"INBOX": [10, 11]}
+    await others.poll("a")  # 10 is known; 11 the poll finds first
+    states.on_events([StoredEvent(2, NewMessage("a", "INBOX", 7, 11), 1.0)])
+    ten, eleven = email_id("INBOX", 7, 10), email_id("INBOX", 7, 11)
+    assert page(states, start) == ((ten, eleven), (), ())
+    assert page(states, after_watcher) == ((eleven,), (), ())
