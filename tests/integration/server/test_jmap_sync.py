@@ -319,3 +319,28 @@ async def test_changes_by_another_imap_client_are_found_with_condstore(
     dovecot.delete_mailbox(imap_user, "Unwatched")
     gone = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": before})
     assert gone["type"] == "cannotCalculateChanges"
+
+
+async def test_another_clients_flag_is_pushed_by_the_background_poll(
+    tls_server: SwitchboardServer, http: httpx.AsyncClient, dovecot: DovecotServer,
+    imap_user: ImapUser,
+) -> None:
+    tls_server.parts.jmap_others.interval_s = 0.2  # 60 s in service
+    jmap_id = account_id(imap_user.username)
+    (uid,) = await appended(http, dovecot, imap_user, "flagged elsewhere")
+    stream = await RawHttp.open(tls_server, client_tls(dovecot))
+    try:
+        await stream.send("GET", "/jmap/eventsource?types=*&closeafter=no&ping=0",
+                          {**basic_of(imap_user), "Accept": "text/event-stream"})  # fmt: skip
+        assert (await stream.head())[0] == 200
+        first = _event(await stream.event())["changed"][jmap_id]
+        with dovecot._session(imap_user) as imap:  # another mail client sets a flag
+            imap.select("INBOX")
+            imap.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
+        pushed = _event(await stream.event())["changed"][jmap_id]
+        assert set(pushed) == {"Email", "Mailbox"} and pushed["Email"] != first["Email"]
+        page = await call(http, "Email/changes",
+                          {"accountId": jmap_id, "sinceState": first["Email"]})  # fmt: skip
+        assert page["updated"] == [email_id("INBOX", dovecot.uidvalidity(imap_user), uid)]
+    finally:
+        await stream.close()

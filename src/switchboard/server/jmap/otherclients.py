@@ -11,11 +11,14 @@ listed). A mailbox whose UIDVALIDITY changed, or that vanished, voids every id t
 the account is reset. What was found is journaled like any change, so the states
 move and a ``StateChange`` is pushed.
 
+Besides, every account that was marked is polled every :data:`POLL_INTERVAL_S` seconds in
+the background, one account after another, so a client listening for pushes hears of other
+clients' changes within that time without calling /changes.
+
 Limits, said plainly (docs/jmap.md): a change made between the state's hand-out and the first
 mark is not seen; expunges by other clients are not seen (that needs QRESYNC); servers without
-CONDSTORE give no marks, so nothing is polled; and changes are found when a client asks for
-/changes, not pushed as they happen. Our own Email/set changes come back as updates of the
-same ids, which only repeats what the client already knows.
+CONDSTORE give no marks, so nothing is polled. Our own Email/set changes come back as updates
+of the same ids, which only repeats what the client already knows.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ from switchboard.jmap.state import ChangeKind
 from switchboard.model.accounts import AccountConfig
 from switchboard.server.jmap.states import LogStates
 
-__all__ = ["OtherClients"]
+__all__ = ["POLL_INTERVAL_S", "OtherClients"]
+
+POLL_INTERVAL_S = 60.0
+"""Seconds between two background polls of the marked accounts."""
 
 logger = logging.getLogger("switchboard.server")
 
@@ -74,6 +80,8 @@ class OtherClients:
         self._marks: dict[str, dict[str, Mark]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+        self.interval_s = POLL_INTERVAL_S
 
     def prime(self, account: str) -> None:
         """Take the account's first marks in the background (a state was just handed out)."""
@@ -83,6 +91,18 @@ class OtherClients:
             return  # no loop: nothing runs, nothing to mark
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if self._loop is None or self._loop.done():
+            self._loop = asyncio.get_running_loop().create_task(self._poll_every_interval())
+
+    async def _poll_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            for account in tuple(self._marks):
+                if self._configs.config(account) is None:
+                    self._marks.pop(account, None)  # the account was removed
+                    self._locks.pop(account, None)
+                else:
+                    await self.poll(account)
 
     async def poll(self, account: str) -> None:
         """Journal what changed since the last marks (the first call only marks).
@@ -133,10 +153,12 @@ class OtherClients:
         self._marks[account] = new
 
     async def close(self) -> None:
-        """Cancel the background marks still running."""
-        for task in tuple(self._tasks):
+        """Cancel the background marks and polls still running."""
+        tasks = [*self._tasks, *([self._loop] if self._loop is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop = None
 
 
 def _new_mailbox(mailbox: str, mark: Mark) -> list[Edit]:
