@@ -344,3 +344,31 @@ async def test_another_clients_flag_is_pushed_by_the_background_poll(
         assert page["updated"] == [email_id("INBOX", dovecot.uidvalidity(imap_user), uid)]
     finally:
         await stream.close()
+
+
+async def test_many_emails_in_one_set_and_update_with_destroy(
+    http: httpx.AsyncClient, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    jmap_id = account_id(imap_user.username)
+    dovecot.create_mailbox(imap_user, "Done")
+    uids = await appended(http, dovecot, imap_user, "a", "b", "c", "d", "e")
+    inbox = dovecot.uidvalidity(imap_user)
+    ids = [email_id("INBOX", inbox, uid) for uid in uids]
+    done = mailbox_id("Done", dovecot.uidvalidity(imap_user, "Done"))
+    result = await call(http, "Email/set", {
+        "accountId": jmap_id,
+        "update": {
+            ids[0]: {"keywords/$seen": True}, ids[1]: {"keywords/$seen": True},
+            ids[2]: {"mailboxIds": {done: True}, "keywords/$seen": True},
+            ids[3]: {"mailboxIds": {done: True}},
+            ids[4]: {"keywords/$seen": True},
+        },
+        "destroy": [ids[4], ids[4]],
+    })  # fmt: skip
+    assert result["updated"] == {i: None for i in ids[:4]}
+    assert result["notUpdated"] == {ids[4]: {"type": "willDestroy"}}
+    assert result["destroyed"] == [ids[4]]
+    assert result["notDestroyed"] == {ids[4]: {"type": "notFound"}}  # named twice
+    assert flags_in(dovecot, imap_user) == {uids[0]: {"\\Seen"}, uids[1]: {"\\Seen"}}
+    moved = flags_in(dovecot, imap_user, "Done")
+    assert sorted(moved.values(), key=len) == [set(), {"\\Seen"}]  # keywords travel along

@@ -34,6 +34,7 @@ from switchboard.engine.errors import (
     NotSupported,
     StaleMailbox,
 )
+from switchboard.engine.writer import Capabilities
 from switchboard.jmap.arguments import parse_account_id, parse_changes
 from switchboard.jmap.capabilities import MAIL
 from switchboard.jmap.dispatch import MethodCall, MethodResult
@@ -48,6 +49,7 @@ from switchboard.jmap.errors import (
     SetInvalidProperties,
     SetNotFound,
     SetTooManyMailboxes,
+    SetWillDestroy,
     StateMismatch,
 )
 from switchboard.jmap.ids import (
@@ -95,6 +97,10 @@ class Lister(Protocol):
 
 class Writer(Protocol):
     """The engine's writer (:class:`switchboard.engine.writer.MailWriter`)."""
+
+    async def capabilities(self, account: AccountConfig) -> Capabilities:
+        """MOVE, UIDPLUS and OBJECTID of the account's server."""
+        ...
 
     async def existing(
         self, account: AccountConfig, mailbox: str, uidvalidity: int, uids: Collection[int]
@@ -277,38 +283,135 @@ class MailSync:
         destroys: Sequence[str],
         outcome: _Outcome,
     ) -> None:
+        """Plan every update, then run them as few commands as possible: one STORE per mailbox
+        and flag change, one move per mailbox and target, one deletion per mailbox."""
         mailboxes = _MailboxList(self._lister, config)
         wanted = [i for i, u in updates.items() if not isinstance(u, SetError)] + list(destroys)
         where = await self._locate(config, wanted, mailboxes)
+        capabilities: Capabilities | None = None
+        steps: list[_Step] = []
+        doomed = set(destroys)
         for email, update in updates.items():
             if isinstance(update, SetError):
                 outcome.not_updated[email] = update.to_json()
+            elif email in doomed:  # RFC 8620 §5.3: the destroy wins
+                outcome.not_updated[email] = SetWillDestroy().to_json()
             elif email not in where:
                 outcome.not_updated[email] = SetNotFound().to_json()
             else:
                 try:
-                    await self._update(config, email, where[email], update, mailboxes, outcome)
+                    step = await _plan(email, where[email], update, mailboxes)
+                    if step.target is not None:
+                        capabilities = capabilities or await self._writer.capabilities(config)
+                        if not (capabilities.move or capabilities.uidplus):
+                            raise SetForbidden("the IMAP server offers neither MOVE nor UIDPLUS")
                 except SetError as error:
                     outcome.not_updated[email] = error.to_json()
-        for email in destroys:
-            found = where.get(email)
-            if found is None or email in outcome.destroyed:
-                outcome.not_destroyed[email] = SetNotFound().to_json()
-                continue
+                else:
+                    steps.append(step)
+        failed: dict[str, SetError] = {}
+        await self._store(config, steps, failed, outcome)
+        await self._move(config, [s for s in steps if s.email not in failed], failed, outcome)
+        for step in steps:
+            if step.email in failed:
+                outcome.not_updated[step.email] = failed[step.email].to_json()
+            else:
+                outcome.updated[step.email] = None
+        await self._destroy(config, destroys, where, outcome)
+
+    async def _store(
+        self, config: AccountConfig, steps: Sequence[_Step], failed: dict[str, SetError],
+        outcome: _Outcome,
+    ) -> None:
+        groups: dict[tuple[str, int, tuple[str, ...], tuple[str, ...]], list[_Step]] = {}
+        for step in steps:
+            if step.add or step.remove:
+                key = (step.where.mailbox, step.where.uidvalidity, step.add, step.remove)
+                groups.setdefault(key, []).append(step)
+        for (mailbox, uidvalidity, add, remove), group in groups.items():
             try:
-                await self._writer.destroy(config, found.mailbox, found.uidvalidity, [found.uid])
+                await self._writer.store_flags(
+                    config, mailbox, uidvalidity, [s.where.uid for s in group],
+                    add=add, remove=remove,
+                )  # fmt: skip
+            except (MailboxNotFound, StaleMailbox):
+                failed.update((s.email, SetNotFound()) for s in group)
+                continue
+            outcome.edits += [Edit("Email", s.email, ChangeKind.UPDATED) for s in group]
+            outcome.edits.append(
+                Edit("Mailbox", mailbox_id(mailbox, uidvalidity), ChangeKind.UPDATED)
+            )
+
+    async def _move(
+        self, config: AccountConfig, steps: Sequence[_Step], failed: dict[str, SetError],
+        outcome: _Outcome,
+    ) -> None:
+        groups: dict[tuple[str, int, str, int], list[_Step]] = {}
+        for step in steps:
+            if step.target is not None:
+                key = (step.where.mailbox, step.where.uidvalidity, *step.target)
+                groups.setdefault(key, []).append(step)
+        for (mailbox, uidvalidity, target, target_uidvalidity), group in groups.items():
+            try:
+                moved = await self._writer.move(
+                    config, mailbox, uidvalidity, [s.where.uid for s in group], target
+                )
             except NotSupported as exc:
-                outcome.not_destroyed[email] = SetForbidden(str(exc)).to_json()
+                failed.update((s.email, SetForbidden(str(exc))) for s in group)
                 continue
             except (MailboxNotFound, StaleMailbox):
+                failed.update((s.email, SetNotFound()) for s in group)
+                continue
+            outcome.edits += [
+                Edit("Mailbox", mailbox_id(mailbox, uidvalidity), ChangeKind.UPDATED),
+                Edit("Mailbox", mailbox_id(target, target_uidvalidity), ChangeKind.UPDATED),
+            ]
+            for step in group:
+                outcome.edits += [
+                    Edit("Email", step.email, ChangeKind.DESTROYED),
+                    Edit("Thread", thread_id(step.email), ChangeKind.DESTROYED),
+                ]
+                new_uid = moved.get(step.where.uid)
+                if new_uid is not None:
+                    new_id = email_id(target, target_uidvalidity, new_uid)
+                    outcome.edits += [
+                        Edit("Email", new_id, ChangeKind.CREATED),
+                        Edit("Thread", thread_id(new_id), ChangeKind.CREATED),
+                    ]
+
+    async def _destroy(
+        self, config: AccountConfig, destroys: Sequence[str], where: dict[str, _Where],
+        outcome: _Outcome,
+    ) -> None:
+        groups: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        seen: set[str] = set()
+        for email in destroys:
+            found = where.get(email)
+            if found is None or email in seen:
                 outcome.not_destroyed[email] = SetNotFound().to_json()
                 continue
-            outcome.destroyed.append(email)
-            outcome.edits += [
-                Edit("Email", email, ChangeKind.DESTROYED),
-                Edit("Thread", thread_id(email), ChangeKind.DESTROYED),
-                Edit("Mailbox", mailbox_id(found.mailbox, found.uidvalidity), ChangeKind.UPDATED),
-            ]
+            seen.add(email)
+            groups.setdefault((found.mailbox, found.uidvalidity), []).append((email, found.uid))
+        for (mailbox, uidvalidity), group in groups.items():
+            error: SetError | None = None
+            try:
+                await self._writer.destroy(config, mailbox, uidvalidity, [u for _, u in group])
+            except NotSupported as exc:
+                error = SetForbidden(str(exc))
+            except (MailboxNotFound, StaleMailbox):
+                error = SetNotFound()
+            if error is not None:
+                outcome.not_destroyed.update((email, error.to_json()) for email, _ in group)
+                continue
+            outcome.edits.append(
+                Edit("Mailbox", mailbox_id(mailbox, uidvalidity), ChangeKind.UPDATED)
+            )
+            for email, _ in group:
+                outcome.destroyed.append(email)
+                outcome.edits += [
+                    Edit("Email", email, ChangeKind.DESTROYED),
+                    Edit("Thread", thread_id(email), ChangeKind.DESTROYED),
+                ]
 
     async def _locate(
         self, config: AccountConfig, emails: Sequence[str], mailboxes: _MailboxList
@@ -336,61 +439,35 @@ class MailSync:
                     found[email] = _Where(name, uidvalidity, uid, flags[uid])
         return found
 
-    async def _update(
-        self,
-        config: AccountConfig,
-        email: str,
-        where: _Where,
-        update: EmailUpdate,
-        mailboxes: _MailboxList,
-        outcome: _Outcome,
-    ) -> None:
-        """Apply one update; raises the SetError it gets, having changed nothing then."""
-        current = mailbox_id(where.mailbox, where.uidvalidity)
-        after = update.mailboxes_after(frozenset({current}))
-        if not after:
-            raise SetInvalidProperties(["mailboxIds"], "an Email belongs to at least one mailbox")
-        if len(after) > 1:
-            raise SetTooManyMailboxes("an IMAP message is in exactly one mailbox")
-        (target_id,) = after
-        target: tuple[str, int] | None = None
-        if target_id != current:
-            target = await mailboxes.resolve(target_id)
-            if target is None:
-                raise SetInvalidProperties(["mailboxIds"], f"no mailbox {target_id}")
-        add, remove = _flag_changes(update, where.flags)
-        mailbox_edits = [Edit("Mailbox", current, ChangeKind.UPDATED)]
-        if add or remove:
-            try:
-                await self._writer.store_flags(
-                    config, where.mailbox, where.uidvalidity, [where.uid], add=add, remove=remove
-                )
-            except (MailboxNotFound, StaleMailbox):
-                raise SetNotFound() from None
-            outcome.edits += [Edit("Email", email, ChangeKind.UPDATED), *mailbox_edits]
-        if target is not None:
-            try:
-                moved = await self._writer.move(
-                    config, where.mailbox, where.uidvalidity, [where.uid], target[0]
-                )
-            except NotSupported as exc:
-                raise SetForbidden(str(exc)) from None
-            except (MailboxNotFound, StaleMailbox):
-                raise SetNotFound() from None
-            outcome.edits += [
-                Edit("Email", email, ChangeKind.DESTROYED),
-                Edit("Thread", thread_id(email), ChangeKind.DESTROYED),
-                Edit("Mailbox", current, ChangeKind.UPDATED),
-                Edit("Mailbox", target_id, ChangeKind.UPDATED),
-            ]
-            new_uid = moved.get(where.uid)
-            if new_uid is not None:
-                new_id = email_id(target[0], target[1], new_uid)
-                outcome.edits += [
-                    Edit("Email", new_id, ChangeKind.CREATED),
-                    Edit("Thread", thread_id(new_id), ChangeKind.CREATED),
-                ]
-        outcome.updated[email] = None
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One email's update, planned: the flags to add and remove, and where it moves."""
+
+    email: str
+    where: _Where
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+    target: tuple[str, int] | None  # name and UIDVALIDITY of the mailbox it moves to
+
+
+async def _plan(
+    email: str, where: _Where, update: EmailUpdate, mailboxes: _MailboxList
+) -> _Step:
+    """Check one update and plan it; raises the SetError it gets (nothing changed yet)."""
+    current = mailbox_id(where.mailbox, where.uidvalidity)
+    after = update.mailboxes_after(frozenset({current}))
+    if not after:
+        raise SetInvalidProperties(["mailboxIds"], "an Email belongs to at least one mailbox")
+    if len(after) > 1:
+        raise SetTooManyMailboxes("an IMAP message is in exactly one mailbox")
+    (target_id,) = after
+    target: tuple[str, int] | None = None
+    if target_id != current:
+        target = await mailboxes.resolve(target_id)
+        if target is None:
+            raise SetInvalidProperties(["mailboxIds"], f"no mailbox {target_id}")
+    add, remove = _flag_changes(update, where.flags)
+    return _Step(email, where, tuple(add), tuple(remove), target)
 
 
 def _flag_changes(update: EmailUpdate, flags: tuple[str, ...]) -> tuple[list[str], list[str]]:
