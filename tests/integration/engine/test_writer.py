@@ -112,3 +112,22 @@ async def test_without_objectid_no_emailid_is_located(
     assert not (await engine.writer.capabilities(config)).objectid
     uidvalidity = dovecot.uidvalidity(imap_user)
     assert await engine.writer.locate(config, [("INBOX", uidvalidity)], ["Mabc"]) == {}
+
+
+async def test_without_move_a_move_is_copy_deleted_and_uid_expunge(
+    engine: Engine, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    dovecot.create_mailbox(imap_user, "Archive")
+    one, two = dovecot.append_many(imap_user, [message("move me"), message("stay")])
+    uidvalidity = dovecot.uidvalidity(imap_user)
+    config = config_for(dovecot, imap_user)
+    engine.add_account(config)
+    # As a server without RFC 6851 would announce itself (Dovecot has MOVE; the fallback's
+    # commands are Dovecot's real COPY, STORE and UID EXPUNGE).
+    async with engine.command_connection(imap_user.username) as conn:
+        conn.capabilities = conn.capabilities - {"MOVE"}
+    assert not (await engine.writer.capabilities(config)).move
+    await engine.writer.store_flags(config, "INBOX", uidvalidity, [two], add={"\\Deleted"})
+    moved = await engine.writer.move(config, "INBOX", uidvalidity, [one], "Archive")
+    assert set(flags_of(dovecot, imap_user, "Archive")) == {moved[one]}
+    assert flags_of(dovecot, imap_user) == {two: {"\\Deleted"}}  # another's \Deleted survives
