@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from switchboard.engine.errors import (
@@ -46,32 +45,25 @@ from switchboard.jmap.errors import (
     ServerUnavailable,
     SetError,
     SetForbidden,
-    SetInvalidProperties,
     SetNotFound,
-    SetTooManyMailboxes,
     SetWillDestroy,
     StateMismatch,
 )
 from switchboard.jmap.ids import (
-    Digest,
-    EmailLocation,
-    MailboxLocation,
     ObjectId,
     UnknownIdError,
     email_id,
     mailbox_id,
     parse_email_id,
-    parse_mailbox_id,
     thread_id,
 )
 from switchboard.jmap.journal import Edit
 from switchboard.jmap.jsonvalue import JsonObject, JsonValue
-from switchboard.jmap.keywords import flag_to_keyword, keyword_to_flag
 from switchboard.jmap.state import ChangeKind, changes_since
 from switchboard.model.accounts import AccountConfig
-from switchboard.model.mail import MailboxInfo
 from switchboard.server.jmap.otherclients import OtherClients
 from switchboard.server.jmap.registry import CallContext, MethodRegistry
+from switchboard.server.jmap.setplan import Lister, MailboxList, Step, Where, plan
 from switchboard.server.jmap.states import LogStates
 
 __all__ = ["MailSync"]
@@ -84,14 +76,6 @@ class Configs(Protocol):
 
     def config(self, account_id: str) -> AccountConfig | None:
         """The account's current settings and credentials, or ``None``."""
-        ...
-
-
-class Lister(Protocol):
-    """The engine's reader, for the mailbox list."""
-
-    async def list_mailboxes(self, account: AccountConfig) -> list[MailboxInfo]:
-        """Every mailbox of the account, with its UIDVALIDITY."""
         ...
 
 
@@ -137,14 +121,6 @@ class Writer(Protocol):
     ) -> None:
         """Delete messages for good."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
-    mailbox: str
-    uidvalidity: int
-    uid: int
-    flags: tuple[str, ...]
 
 
 class _Outcome:
@@ -285,11 +261,11 @@ class MailSync:
     ) -> None:
         """Plan every update, then run them as few commands as possible: one STORE per mailbox
         and flag change, one move per mailbox and target, one deletion per mailbox."""
-        mailboxes = _MailboxList(self._lister, config)
+        mailboxes = MailboxList(self._lister, config)
         wanted = [i for i, u in updates.items() if not isinstance(u, SetError)] + list(destroys)
         where = await self._locate(config, wanted, mailboxes)
         capabilities: Capabilities | None = None
-        steps: list[_Step] = []
+        steps: list[Step] = []
         doomed = set(destroys)
         for email, update in updates.items():
             if isinstance(update, SetError):
@@ -300,7 +276,7 @@ class MailSync:
                 outcome.not_updated[email] = SetNotFound().to_json()
             else:
                 try:
-                    step = await _plan(email, where[email], update, mailboxes)
+                    step = await plan(email, where[email], update, mailboxes)
                     if step.target is not None:
                         capabilities = capabilities or await self._writer.capabilities(config)
                         if not (capabilities.move or capabilities.uidplus):
@@ -320,10 +296,10 @@ class MailSync:
         await self._destroy(config, destroys, where, outcome)
 
     async def _store(
-        self, config: AccountConfig, steps: Sequence[_Step], failed: dict[str, SetError],
+        self, config: AccountConfig, steps: Sequence[Step], failed: dict[str, SetError],
         outcome: _Outcome,
     ) -> None:
-        groups: dict[tuple[str, int, tuple[str, ...], tuple[str, ...]], list[_Step]] = {}
+        groups: dict[tuple[str, int, tuple[str, ...], tuple[str, ...]], list[Step]] = {}
         for step in steps:
             if step.add or step.remove:
                 key = (step.where.mailbox, step.where.uidvalidity, step.add, step.remove)
@@ -343,10 +319,10 @@ class MailSync:
             )
 
     async def _move(
-        self, config: AccountConfig, steps: Sequence[_Step], failed: dict[str, SetError],
+        self, config: AccountConfig, steps: Sequence[Step], failed: dict[str, SetError],
         outcome: _Outcome,
     ) -> None:
-        groups: dict[tuple[str, int, str, int], list[_Step]] = {}
+        groups: dict[tuple[str, int, str, int], list[Step]] = {}
         for step in steps:
             if step.target is not None:
                 key = (step.where.mailbox, step.where.uidvalidity, *step.target)
@@ -380,7 +356,7 @@ class MailSync:
                     ]
 
     async def _destroy(
-        self, config: AccountConfig, destroys: Sequence[str], where: dict[str, _Where],
+        self, config: AccountConfig, destroys: Sequence[str], where: dict[str, Where],
         outcome: _Outcome,
     ) -> None:
         groups: dict[tuple[str, int], list[tuple[str, int]]] = {}
@@ -414,8 +390,8 @@ class MailSync:
                 ]
 
     async def _locate(
-        self, config: AccountConfig, emails: Sequence[str], mailboxes: _MailboxList
-    ) -> dict[str, _Where]:
+        self, config: AccountConfig, emails: Sequence[str], mailboxes: MailboxList
+    ) -> dict[str, Where]:
         """Where each email is now, with its flags; emails that are not there are left out."""
         by_mailbox: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
         for email in emails:
@@ -428,7 +404,7 @@ class MailSync:
             name = await mailboxes.name_of(parsed)
             if name is not None:
                 by_mailbox[(name, parsed.uidvalidity)][parsed.uid] = email
-        found: dict[str, _Where] = {}
+        found: dict[str, Where] = {}
         for (name, uidvalidity), uids in by_mailbox.items():
             try:
                 flags = await self._writer.existing(config, name, uidvalidity, uids)
@@ -436,93 +412,5 @@ class MailSync:
                 continue
             for uid, email in uids.items():
                 if uid in flags:
-                    found[email] = _Where(name, uidvalidity, uid, flags[uid])
+                    found[email] = Where(name, uidvalidity, uid, flags[uid])
         return found
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One email's update, planned: the flags to add and remove, and where it moves."""
-
-    email: str
-    where: _Where
-    add: tuple[str, ...]
-    remove: tuple[str, ...]
-    target: tuple[str, int] | None  # name and UIDVALIDITY of the mailbox it moves to
-
-
-async def _plan(
-    email: str, where: _Where, update: EmailUpdate, mailboxes: _MailboxList
-) -> _Step:
-    """Check one update and plan it; raises the SetError it gets (nothing changed yet)."""
-    current = mailbox_id(where.mailbox, where.uidvalidity)
-    after = update.mailboxes_after(frozenset({current}))
-    if not after:
-        raise SetInvalidProperties(["mailboxIds"], "an Email belongs to at least one mailbox")
-    if len(after) > 1:
-        raise SetTooManyMailboxes("an IMAP message is in exactly one mailbox")
-    (target_id,) = after
-    target: tuple[str, int] | None = None
-    if target_id != current:
-        target = await mailboxes.resolve(target_id)
-        if target is None:
-            raise SetInvalidProperties(["mailboxIds"], f"no mailbox {target_id}")
-    add, remove = _flag_changes(update, where.flags)
-    return _Step(email, where, tuple(add), tuple(remove), target)
-
-
-def _flag_changes(update: EmailUpdate, flags: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """The IMAP flags to add and to remove for ``update`` on a message holding ``flags``."""
-    have = {flag.lower(): flag for flag in flags if flag_to_keyword(flag) is not None}
-    if update.keywords is not None:
-        want = {keyword_to_flag(k).lower(): keyword_to_flag(k) for k in update.keywords}
-        return (
-            sorted(flag for low, flag in want.items() if low not in have),
-            sorted(flag for low, flag in have.items() if low not in want),
-        )
-    add = {keyword_to_flag(k) for k in update.keywords_add}
-    remove = {keyword_to_flag(k) for k in update.keywords_remove}
-    return (
-        sorted(f for f in add if f.lower() not in have),
-        # IMAP keywords are matched as the server spells them.
-        sorted(have[f.lower()] for f in remove if f.lower() in have),
-    )
-
-
-class _MailboxList:
-    """The account's mailboxes, listed once per request, when a name must be looked up."""
-
-    def __init__(self, lister: Lister, config: AccountConfig) -> None:
-        self._lister = lister
-        self._config = config
-        self._listed: list[MailboxInfo] | None = None
-
-    async def _all(self) -> list[MailboxInfo]:
-        if self._listed is None:
-            self._listed = await self._lister.list_mailboxes(self._config)
-        return self._listed
-
-    async def name_of(self, location: EmailLocation | MailboxLocation) -> str | None:
-        """The mailbox name a location names (a digest is looked up in the list)."""
-        if isinstance(location.mailbox, str):
-            return location.mailbox
-        for info in await self._all():
-            try:
-                if Digest.of(info.name) == location.mailbox:
-                    return info.name
-            except ValueError:
-                continue  # a name UTF-8 cannot carry has no id either
-        return None
-
-    async def resolve(self, mailbox: str) -> tuple[str, int] | None:
-        """The name and UIDVALIDITY of the mailbox id ``mailbox``, if it exists as named."""
-        try:
-            parsed = parse_mailbox_id(mailbox)
-        except UnknownIdError:
-            return None
-        if isinstance(parsed, ObjectId):
-            return None
-        name = await self.name_of(parsed)
-        for info in await self._all():
-            if info.name == name and info.uidvalidity == parsed.uidvalidity:
-                return info.name, parsed.uidvalidity
-        return None
