@@ -242,6 +242,8 @@ async def test_changes_after_an_append_paged_and_what_cannot_be_calculated(
         http, "Email/queryChanges", {"accountId": jmap_id, "sinceQueryState": state}
     )
     assert query["type"] == "cannotCalculateChanges"
+    boxes = await call(http, "Mailbox/queryChanges", {"accountId": jmap_id, "sinceQueryState": "q"})
+    assert boxes["type"] == "cannotCalculateChanges"
     bad = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": state,
                                              "maxChanges": 0})  # fmt: skip
     assert bad["type"] == "invalidArguments"

@@ -13,8 +13,9 @@ How it works:
   ``StateChange`` at once.
 - ``Email/changes``, ``Mailbox/changes`` and ``Thread/changes`` (RFC 8620 §5.2) page through
   the journal with :func:`switchboard.jmap.state.changes_since`.
-- ``Email/queryChanges`` is always ``cannotCalculateChanges``: query results are not kept, so
-  the client runs ``Email/query`` again (RFC 8620 §5.6 allows exactly that).
+- ``Email/queryChanges`` and ``Mailbox/queryChanges`` are always ``cannotCalculateChanges``:
+  query results are not kept, so the client runs the query again (RFC 8620 §5.6 allows
+  exactly that).
 
 Ids without RFC 8474 OBJECTID name the message's mailbox and UID (docs/jmap.md, "Ids"), so a
 moved message gets a new id: the old id is reported destroyed and the new one created.
@@ -169,12 +170,13 @@ class MailSync:
         self._max_set = max_objects_in_set
 
     def register(self, registry: MethodRegistry) -> None:
-        """Serve Email/set, Email/changes, Mailbox/changes, Thread/changes, Email/queryChanges."""
+        """Serve Email/set, the three /changes and the two /queryChanges methods."""
         registry.register("Email/set", MAIL, self.email_set)
         registry.register("Email/changes", MAIL, self.email_changes)
         registry.register("Mailbox/changes", MAIL, self.mailbox_changes)
         registry.register("Thread/changes", MAIL, self.thread_changes)
-        registry.register("Email/queryChanges", MAIL, self.email_query_changes)
+        registry.register("Email/queryChanges", MAIL, self.query_changes)
+        registry.register("Mailbox/queryChanges", MAIL, self.query_changes)
 
     # ------------------------------------------------------------------ /changes
 
@@ -210,10 +212,12 @@ class MailSync:
         response["updatedProperties"] = None
         return MethodResult.single("Mailbox/changes", response)
 
-    async def email_query_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
-        """Email/queryChanges: query results are not kept, so never calculable (§5.6)."""
+    async def query_changes(self, call: MethodCall, context: CallContext) -> MethodResult:
+        """Email/ and Mailbox/queryChanges: query results are not kept, so never calculable
+        (RFC 8620 §5.6); the client runs the query again."""
         context.account(parse_account_id(call.arguments))
-        raise CannotCalculateChanges("query results are not tracked: run Email/query again")
+        query = call.name.replace("queryChanges", "query")
+        raise CannotCalculateChanges(f"query results are not tracked: run {query} again")
 
     # ------------------------------------------------------------------ Email/set
 
