@@ -53,12 +53,8 @@ ensure_jmap_clients() {
   fi
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [[ $(cat "$dir/node_modules/switchboard-stamp" 2>/dev/null) != "$want" ]]; then
-    local major
-    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-    if ((major < 20)); then
-      echo "scripts: jmap-jam needs Node 20 or later, found ${major} (node --version)" >&2
-      return 1
-    fi
+    # type-fest (types only, never loaded at run time) asks for Node 20; npm warns
+    # (EBADENGINE) on Debian 12's Node 18 and installs anyway, and the driver runs there.
     echo "== npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" >"$dir/node_modules/switchboard-stamp"
