@@ -53,8 +53,8 @@ ensure_jmap_clients() {
   fi
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [[ $(cat "$dir/node_modules/switchboard-stamp" 2>/dev/null) != "$want" ]]; then
-    # type-fest (types only, never loaded at run time) asks for Node 20; npm warns
-    # (EBADENGINE) on Debian 12's Node 18 and installs anyway, and the driver runs there.
+    # type-fest (TypeScript types only, never loaded at run time) asks for Node 20: npm only
+    # warns (EBADENGINE) under an older Node, such as Debian 12's 18, and installs anyway.
     echo "== npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" >"$dir/node_modules/switchboard-stamp"
