@@ -81,8 +81,8 @@ class LogStates:
         self._on_first_use: Callable[[str], None] | None = None
 
     def on_first_use(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(account)`` the first time one of the account's states is handed out
-        (the CONDSTORE poll takes its first marks then)."""
+        """Call ``callback(account)`` the first time a method hands out one of the account's
+        states (:meth:`state`; the CONDSTORE poll takes its first marks then)."""
         self._on_first_use = callback
 
     def _use(self, account_id: str) -> None:
@@ -110,8 +110,11 @@ class LogStates:
         return self._codec.encode(self._journal.account(account_id).state(data_type))
 
     def states_of(self, account_id: str) -> dict[str, str]:
-        """Every pushed type's state in the account (a StateChange's entry)."""
-        self._use(account_id)
+        """Every pushed type's state in the account (a StateChange's entry).
+
+        Not a first use: a push stream of a worker token reaching every account must not
+        start a CONDSTORE poll of each of them.
+        """
         journal = self._journal.account(account_id)
         return {t: self._codec.encode(journal.state(t)) for t in TYPES}
 
