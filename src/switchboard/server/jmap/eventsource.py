@@ -67,7 +67,9 @@ class EventStream:
         self._skip_first = params.close_after_state and last_event_id == current
         if self._skip_first:  # the client has this state: report what changes after it
             self._sent = {a: states.states_of(a) for a in accounts().values()}
-        self._stop_listening: Callable[[], None] | None = states.listen(self._on_change)
+        self._stop_listening: Callable[[], None] | None = states.listen(
+            self._on_change, caller.reaches
+        )
 
     def _on_change(self, positions: Mapping[str, int]) -> None:
         moved = [a for a in positions if self._caller.reaches(a)]

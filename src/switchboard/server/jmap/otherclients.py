@@ -11,9 +11,12 @@ listed). A mailbox whose UIDVALIDITY changed, or that vanished, voids every id t
 the account is reset. What was found is journaled like any change, so the states
 move and a ``StateChange`` is pushed.
 
-Besides, every account that was marked is polled every :data:`POLL_INTERVAL_S` seconds in
-the background, one account after another, so a client listening for pushes hears of other
-clients' changes within that time without calling /changes.
+Besides, every marked account that a push stream or socket listens to, or that a client
+asked about (a state handed out, a /changes call) in the last :data:`INTEREST_S` seconds, is
+polled every :data:`POLL_INTERVAL_S` seconds in the background, one account after another, so
+a client listening for pushes hears of other clients' changes within that time without calling
+/changes. An account nobody shows interest in any more is forgotten, and reset: what changed
+while nobody looked is not known, so its earlier states cannot be continued.
 
 Limits, said plainly (docs/jmap.md): a change made between the state's hand-out and the first
 mark is not seen; expunges by other clients are not seen (that needs QRESYNC); servers without
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection
 from typing import Protocol
 
@@ -39,7 +43,10 @@ from switchboard.server.jmap.states import LogStates
 __all__ = ["POLL_INTERVAL_S", "OtherClients"]
 
 POLL_INTERVAL_S = 60.0
-"""Seconds between two background polls of the marked accounts."""
+"""Seconds between two background polls of the accounts clients ask about."""
+
+INTEREST_S = 1800.0
+"""An account is polled in the background this long after a client last asked about it."""
 
 logger = logging.getLogger("switchboard.server")
 
@@ -73,7 +80,16 @@ class OtherClients:
         states: the journal.
     """
 
-    def __init__(self, configs: Configs, reader: Marks, states: LogStates) -> None:
+    def __init__(
+        self,
+        configs: Configs,
+        reader: Marks,
+        states: LogStates,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._asked: dict[str, float] = {}
         self._configs = configs
         self._reader = reader
         self._states = states
@@ -85,6 +101,7 @@ class OtherClients:
 
     def prime(self, account: str) -> None:
         """Take the account's first marks in the background (a state was just handed out)."""
+        self._asked[account] = self._clock()
         try:
             task = asyncio.get_running_loop().create_task(self.poll(account))
         except RuntimeError:
@@ -97,19 +114,33 @@ class OtherClients:
     async def _poll_every_interval(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
+            since = self._clock() - INTEREST_S
             for account in tuple(self._marks):
                 if self._configs.config(account) is None:
-                    self._marks.pop(account, None)  # the account was removed
-                    self._locks.pop(account, None)
+                    self._forget(account)  # the account was removed
+                elif self._asked.get(account, 0) < since and not self._states.listened(account):
+                    self._forget(account)
+                    self._states.forget_use(account)  # the next state handed out marks again
+                    self._states.reset(account)
                 else:
-                    await self.poll(account)
+                    await self.poll(account, background=True)
 
-    async def poll(self, account: str) -> None:
+    def _forget(self, account: str) -> None:
+        """Drop the account's marks; its next poll takes first marks again."""
+        self._marks.pop(account, None)
+        self._locks.pop(account, None)
+        self._asked.pop(account, None)
+
+    async def poll(self, account: str, *, background: bool = False) -> None:
         """Journal what changed since the last marks (the first call only marks).
+
+        A call that is not ``background`` (a client's /changes) renews the client's interest.
 
         The IMAP server's trouble is logged and leaves the marks as they were: what changed
         is then found by a later poll.
         """
+        if not background:
+            self._asked[account] = self._clock()
         config = self._configs.config(account)
         if config is None:
             return

@@ -76,6 +76,7 @@ class LogStates:
         self._codec = codec
         self._journal = Journal()
         self._listeners: dict[int, StateListener] = {}
+        self._reach: dict[int, Callable[[str], bool]] = {}
         self._ids = itertools.count()
         self._used: set[str] = set()
         self._on_first_use: Callable[[str], None] | None = None
@@ -84,6 +85,10 @@ class LogStates:
         """Call ``callback(account)`` the first time a method hands out one of the account's
         states (:meth:`state`; the CONDSTORE poll takes its first marks then)."""
         self._on_first_use = callback
+
+    def forget_use(self, account_id: str) -> None:
+        """The next state handed out for the account is a first use again."""
+        self._used.discard(account_id)
 
     def _use(self, account_id: str) -> None:
         if account_id not in self._used:
@@ -122,15 +127,27 @@ class LogStates:
         """One state for a set of accounts (RFC 8887 ``pushState``): their latest position."""
         return self._codec.encode(max((self.position(a) for a in account_ids), default=0))
 
-    def listen(self, listener: StateListener) -> Callable[[], None]:
-        """Call ``listener`` with every change from now on; returns what stops it."""
+    def listen(
+        self, listener: StateListener, reaches: Callable[[str], bool] | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener`` with every change from now on; returns what stops it.
+
+        ``reaches`` says which accounts the listener is there for (:meth:`listened`).
+        """
         key = next(self._ids)
         self._listeners[key] = listener
+        if reaches is not None:
+            self._reach[key] = reaches
 
         def stop() -> None:
             self._listeners.pop(key, None)
+            self._reach.pop(key, None)
 
         return stop
+
+    def listened(self, account_id: str) -> bool:
+        """Whether a push stream or socket for the account is open now."""
+        return any(reaches(account_id) for reaches in tuple(self._reach.values()))
 
     def record(self, account_id: str, edits: Sequence[Edit]) -> None:
         """Journal one change our own methods made and tell the listeners."""

@@ -88,7 +88,7 @@ class JmapWebSocket:
 
     async def run(self) -> None:
         """Serve the connection until the client or the server closes it."""
-        stop_listening = self._states.listen(self._on_change)
+        stop_listening = self._states.listen(self._on_change, self._caller.reaches)
         pusher = asyncio.create_task(self._push_loop(), name="jmap-ws-push")
         try:
             async for message in self._ws:

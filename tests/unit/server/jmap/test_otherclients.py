@@ -6,6 +6,8 @@ tests/integration/engine/test_modseq.py; here the marks are given, to check the 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from switchboard.engine.errors import ConnectionFailed
@@ -15,7 +17,7 @@ from switchboard.jmap.ids import email_id, mailbox_id
 from switchboard.jmap.state import StateCodec, changes_since
 from switchboard.model.accounts import AccountConfig, PasswordAuth
 from switchboard.model.events import NewMessage, StoredEvent
-from switchboard.server.jmap.otherclients import OtherClients
+from switchboard.server.jmap.otherclients import INTEREST_S, OtherClients
 from switchboard.server.jmap.states import LogStates
 
 CONFIG = AccountConfig("a", "imap.example", 993, PasswordAuth("a", "p"))
@@ -28,11 +30,21 @@ class Given:
         self.now: dict[str, Mark] = {}
         self.changed: dict[str, list[int]] = {}
         self.fail = False
+        self.marked = asyncio.Queue[None]()
+
+    async def passes(self, count: int = 2) -> None:
+        """Wait (bounded) until the background loop read the marks ``count`` more times."""
+        while not self.marked.empty():
+            self.marked.get_nowait()
+        async with asyncio.timeout(5):
+            for _ in range(count):
+                await self.marked.get()
 
     def config(self, account_id: str) -> AccountConfig | None:
         return CONFIG if account_id == "a" else None
 
     async def marks(self, account: AccountConfig) -> dict[str, Mark]:
+        self.marked.put_nowait(None)
         if self.fail:
             raise ConnectionFailed("down")
         return dict(self.now)
@@ -111,3 +123,30 @@ async def test_new_mail_seen_by_both_the_watcher_and_the_poll_is_created_once() 
     ten, eleven = email_id("INBOX", 7, 10), email_id("INBOX", 7, 11)
     assert page(states, start) == ((ten, eleven), (), ())
     assert page(states, after_watcher) == ((eleven,), (), ())
+
+
+async def test_the_background_poll_runs_while_someone_is_interested() -> None:
+    given, states = Given(), LogStates(StateCodec("ep"))
+    now = [0.0]
+    others = OtherClients(given, given, states, clock=lambda: now[0])
+    others.interval_s = 0.01
+    given.now = {"INBOX": Mark(7, 10, 100)}
+    others.prime("a")  # the first marks, and the background loop
+    await given.passes(1)
+    start = states.state("a", "Email")
+    given.now = {"INBOX": Mark(7, 10, 101)}
+    given.changed = {"INBOX": [3]}
+    await given.passes()  # no /changes call: the background poll found it
+    assert page(states, start) == ((), (email_id("INBOX", 7, 3),), ())
+    stop = states.listen(lambda positions: None, lambda account: account == "a")
+    now[0] = INTEREST_S + 1  # nobody asked for long, but a push stream listens
+    await given.passes()
+    assert page(states, start) == ((), (email_id("INBOX", 7, 3),), ())
+    reset = asyncio.Event()
+    states.listen(lambda positions: reset.set())
+    stop()  # nobody at all: forgotten, and what happens next is not known
+    async with asyncio.timeout(5):
+        await reset.wait()
+    with pytest.raises(CannotCalculateChanges):
+        page(states, start)
+    await others.close()
