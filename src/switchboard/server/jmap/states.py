@@ -1,14 +1,16 @@
 """Each account's JMAP state strings, the changes behind them, and the notices push runs on.
 
 How it works: a state is a position in this process's change journal
-(:mod:`switchboard.jmap.journal`). Two kinds of change land there:
+(:mod:`switchboard.jmap.journal`). These changes land there:
 
 - the engine's stored events — the hub hands every batch to :meth:`LogStates.on_events` (a hub
   listener, in the same call that fans ``newMessage`` out): a new message creates an Email and
   its single-message Thread, changes its Mailbox (the counts) and moves ``EmailDelivery``; a
   mailbox whose UIDVALIDITY changed or that vanished *resets* the account, since every id that
   names that mailbox is void;
-- the changes our own ``Email/set`` made (:meth:`LogStates.record`).
+- the changes our own ``Email/set`` made, and those the CONDSTORE poll of other IMAP clients
+  found (:meth:`LogStates.record`, :meth:`LogStates.reset`;
+  :mod:`~switchboard.server.jmap.otherclients`).
 
 Either way the listeners (EventSource streams, RFC 8887 sockets) are told at once, so a
 ``StateChange`` leaves within the same turn of the event loop.
