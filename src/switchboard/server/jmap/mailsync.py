@@ -30,6 +30,7 @@ from typing import Protocol
 
 from switchboard.engine.errors import (
     EngineError,
+    ImapFailure,
     MailboxNotFound,
     NotSupported,
     StaleMailbox,
@@ -317,6 +318,9 @@ class MailSync:
             except (MailboxNotFound, StaleMailbox):
                 failed.update((s.email, SetNotFound()) for s in group)
                 continue
+            except ImapFailure as exc:  # e.g. a read-only (shared) mailbox
+                failed.update((s.email, _refused(exc)) for s in group)
+                continue
             outcome.edits += [Edit("Email", s.email, ChangeKind.UPDATED) for s in group]
             outcome.edits.append(
                 Edit("Mailbox", mailbox_id(mailbox, uidvalidity), ChangeKind.UPDATED)
@@ -341,6 +345,9 @@ class MailSync:
                 continue
             except (MailboxNotFound, StaleMailbox):
                 failed.update((s.email, SetNotFound()) for s in group)
+                continue
+            except ImapFailure as exc:
+                failed.update((s.email, _refused(exc)) for s in group)
                 continue
             outcome.edits += [
                 Edit("Mailbox", mailbox_id(mailbox, uidvalidity), ChangeKind.UPDATED),
@@ -380,6 +387,8 @@ class MailSync:
                 error = SetForbidden(str(exc))
             except (MailboxNotFound, StaleMailbox):
                 error = SetNotFound()
+            except ImapFailure as exc:
+                error = _refused(exc)
             if error is not None:
                 outcome.not_destroyed.update((email, error.to_json()) for email, _ in group)
                 continue
@@ -418,3 +427,8 @@ class MailSync:
                 if uid in flags:
                     found[email] = Where(name, uidvalidity, uid, flags[uid])
         return found
+
+
+def _refused(exc: ImapFailure) -> SetError:
+    """The IMAP server said NO to changing these messages (a read-only mailbox, a quota…)."""
+    return SetForbidden(f"the IMAP server refused: {exc}"[:300])
