@@ -648,6 +648,22 @@ userdb {{
 }}
 namespace inbox {{
   inbox = yes
+  # RFC 6154 special-use attributes (JMAP roles); created only when a test creates them
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+  }}
+  mailbox Archive {{
+    special_use = \\Archive
+  }}
 }}
 service anvil {{
   chroot =

@@ -93,6 +93,11 @@ class MailReader:
     def __init__(self, connections: Connections) -> None:
         self._connections = connections
 
+    @property
+    def connections(self) -> Connections:
+        """Where this reader's connections come from (the JMAP reader shares them)."""
+        return self._connections
+
     async def list_mailboxes(self, account: AccountConfig) -> list[MailboxInfo]:
         """Every mailbox of the account, in the server's LIST order, with its UIDVALIDITY.
 

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from switchboard.jmap.capabilities import (
     CORE,
     MAIL,
+    SUBMISSION,
     WEBSOCKET,
     CoreCapability,
     MailCapability,
@@ -127,6 +128,7 @@ class Account:
         is_personal: the account belongs to the authenticated user.
         is_read_only: the whole account is read-only.
         mail: the account's mail capability.
+        submission: the account has the submission capability (Identity/get).
 
     Raises:
         ValueError: ``account_id`` is not a valid Id.
@@ -137,6 +139,7 @@ class Account:
     is_personal: bool = True
     is_read_only: bool = False
     mail: MailCapability = field(default_factory=MailCapability)
+    submission: bool = False
 
     def __post_init__(self) -> None:
         if not is_valid_id(self.account_id):
@@ -148,7 +151,12 @@ class Account:
             "name": self.name,
             "isPersonal": self.is_personal,
             "isReadOnly": self.is_read_only,
-            "accountCapabilities": {MAIL: self.mail.to_json()},
+            "accountCapabilities": {
+                MAIL: self.mail.to_json(),
+                # RFC 8621 §1.3.2: no delayed sending, no SMTP extensions (nothing is sent).
+                **({SUBMISSION: {"maxDelayedSend": 0, "submissionExtensions": {}}}
+                   if self.submission else {}),
+            },
         }
 
 
@@ -164,6 +172,7 @@ class Session:
         endpoints: the URLs.
         core: the core limits.
         websocket: the WebSocket capability, or ``None`` when JMAP over WebSocket is off.
+        submission: ``urn:ietf:params:jmap:submission`` is served (for Identity/get).
 
     Raises:
         ValueError: the primary account is not among the accounts, or two accounts share an
@@ -176,6 +185,7 @@ class Session:
     endpoints: Endpoints
     core: CoreCapability = field(default_factory=CoreCapability)
     websocket: WebSocketCapability | None = None
+    submission: bool = False
 
     def __post_init__(self) -> None:
         ids = [account.account_id for account in self.accounts]
@@ -190,16 +200,22 @@ class Session:
         urns = {CORE, MAIL}
         if self.websocket is not None:
             urns.add(WEBSOCKET)
+        if self.submission:
+            urns.add(SUBMISSION)
         return frozenset(urns)
 
     def _content(self) -> JsonObject:
         capabilities: JsonObject = {CORE: self.core.to_json(), MAIL: {}}
         if self.websocket is not None:
             capabilities[WEBSOCKET] = self.websocket.to_json()
+        if self.submission:
+            capabilities[SUBMISSION] = {}
         primary: JsonObject = {}
         if self.primary_account_id is not None:
             # jmapc reads primaryAccounts[core] then [mail]; jmap-jam reads [mail].
             primary[MAIL] = self.primary_account_id
+            if self.submission:
+                primary[SUBMISSION] = self.primary_account_id
         return {
             "capabilities": capabilities,
             "accounts": {a.account_id: a.to_json() for a in self.accounts},

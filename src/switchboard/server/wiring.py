@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from switchboard.engine.engine import Engine
+from switchboard.engine.jmapreader import JmapReader
 from switchboard.engine.settings import EngineSettings
 from switchboard.jmap.capabilities import CoreCapability
 from switchboard.jmap.state import StateCodec
@@ -40,10 +41,13 @@ from switchboard.server.handlers import Handlers
 from switchboard.server.history import EventHistory
 from switchboard.server.http import HttpRoutes
 from switchboard.server.hub import Hub
+from switchboard.server.jmap.blobs import ImapBlobs
 from switchboard.server.jmap.callers import JmapAuthenticator
+from switchboard.server.jmap.mail import register_mail_reads
+from switchboard.server.jmap.mailbase import MailServices
 from switchboard.server.jmap.mailsync import MailSync
 from switchboard.server.jmap.otherclients import OtherClients
-from switchboard.server.jmap.registry import BlobSource, MethodRegistry, NoBlobs
+from switchboard.server.jmap.registry import BlobSource, MethodRegistry
 from switchboard.server.jmap.routes import JmapRoutes
 from switchboard.server.jmap.service import JmapService
 from switchboard.server.jmap.states import LogStates, journal_epoch
@@ -141,7 +145,7 @@ def build_parts(
         history_horizon: the store's last event id: the history reads the log up to it.
         jmap_epoch: the name of this event log in JMAP state strings
             (:func:`~switchboard.server.jmap.states.epoch_for_key`).
-        blobs: where JMAP downloads come from; by default none is found.
+        blobs: where JMAP downloads come from; by default the accounts' IMAP servers.
     """
     hub = Hub()
     history = EventHistory(history_horizon)
@@ -187,6 +191,8 @@ def build_parts(
     hub.add_listener(jmap_states.on_events)
     jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
     jmap_core = CoreCapability()
+    jmap_reader = JmapReader(engine.reader)
+    register_mail_reads(jmap_methods, MailServices(jmap_reader, accounts, jmap_core))
     other_clients = OtherClients(accounts, engine.modseq, jmap_states)
     jmap_states.on_first_use(other_clients.prime)
     MailSync(
@@ -204,7 +210,7 @@ def build_parts(
         ),
         jmap_service,
         jmap_states,
-        blobs or NoBlobs(),
+        blobs or ImapBlobs(jmap_reader, accounts),
     )
     routes = HttpRoutes(
         authenticator=authenticator,

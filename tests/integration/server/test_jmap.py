@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 import switchboard.aio
-from switchboard.jmap.capabilities import CORE, MAIL, WEBSOCKET
+from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION, WEBSOCKET
 from switchboard.jmap.ids import account_id
 from switchboard.model.store import TokenScope
 from switchboard.server.accountbook import WORKERS
@@ -125,7 +125,12 @@ async def test_the_session_of_a_basic_login_adds_and_watches_a_new_account(
     }
     assert list(session["accounts"]) == [jmap_id]
     assert session["accounts"][jmap_id]["name"] == imap_user.username
-    assert session["primaryAccounts"] == {MAIL: jmap_id}
+    # Identity/get is served, so the submission capability is announced (docs/jmap.md).
+    assert session["primaryAccounts"] == {MAIL: jmap_id, SUBMISSION: jmap_id}
+    assert session["capabilities"][SUBMISSION] == {}
+    assert session["accounts"][jmap_id]["accountCapabilities"][SUBMISSION] == {
+        "maxDelayedSend": 0, "submissionExtensions": {},
+    }
     assert isinstance(session["state"], str) and session["state"]
     # Added as a worker's connect would: pinned, stored, watching INBOX.
     accounts = tls_server.parts.accounts

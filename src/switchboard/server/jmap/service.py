@@ -108,7 +108,12 @@ class JmapService:
     def session(self, caller: JmapCaller, base: BaseUrls) -> Session:
         """The caller's Session resource (RFC 8620 §2)."""
         reached = self.accounts_of(caller)
-        accounts = tuple(Account(jmap_id, name) for jmap_id, name in sorted(reached.items()))
+        # Identity/get needs urn:ietf:params:jmap:submission in `using`: announce it then.
+        submission = "Identity/get" in self._methods.names()
+        accounts = tuple(
+            Account(jmap_id, name, submission=submission)
+            for jmap_id, name in sorted(reached.items())
+        )
         primary: str | None = None
         if caller.account is not None and caller.account in reached.values():
             primary = jmap_account_id(caller.account)
@@ -121,6 +126,7 @@ class JmapService:
             endpoints=Endpoints.under(base.http),
             core=self.core,
             websocket=WebSocketCapability(base.websocket + WEBSOCKET_PATH),
+            submission=submission,
         )
 
     async def run(
