@@ -44,6 +44,8 @@ MAX_LITERAL_BYTES = 64 * 1024
 CAPABILITIES = "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS AUTH=PLAIN"
 DATE = "Mon, 01 Jan 2024 00:00:00 +0000"
 INTERNALDATE = '"01-Jan-2024 00:00:00 +0000"'
+_PARTIAL = re.compile(r"\]<([0-9]+)\.([0-9]+)>$")
+_NO_MESSAGE: tuple[int, int, bytes] = (0, -1, b"")
 _LITERAL = re.compile(rb"\{(\d+)(\+?)\}$")
 
 
@@ -146,8 +148,8 @@ def _seq_set(spec: str, values: range) -> list[int]:
 class Session(asyncio.Protocol):
     """One client connection."""
 
-    __slots__ = ("_buf", "_literal", "_parts", "_tag", "known", "mailbox", "readonly", "server",
-                 "state", "transport", "user")
+    __slots__ = ("_buf", "_last_message", "_literal", "_parts", "_tag", "known", "mailbox",
+                 "readonly", "server", "state", "transport", "user")
 
     def __init__(self, server: FakeImapServer) -> None:
         self.server = server
@@ -161,6 +163,7 @@ class Session(asyncio.Protocol):
         self._buf: bytearray | None = None
         self._parts: list[str] | None = None  # tokens of a command interrupted by literals
         self._literal = 0
+        self._last_message = _NO_MESSAGE
 
     # -- transport callbacks ------------------------------------------------------------------
 
@@ -398,6 +401,13 @@ class Session(asyncio.Protocol):
         self.send("* SEARCH" + "".join(f" {n}" for n in found))
         self.ok()
 
+    def _message(self, n: int, pad: int) -> bytes:
+        # The last one kept: a download reads a large message in many partial fetches.
+        if self._last_message[:2] != (n, pad):
+            assert self.user is not None
+            self._last_message = (n, pad, _message(self.user, n, pad))
+        return self._last_message[2]
+
     def do_fetch(self, args: list[str], uid: bool) -> None:
         assert self.mailbox is not None and self.user is not None
         numbers = _seq_set(args[0], range(1, self.mailbox.count + 1))
@@ -408,7 +418,7 @@ class Session(asyncio.Protocol):
             items.insert(0, "UID")
         pad = self.server.body_pad_bytes
         for n in numbers:
-            msg = _message(self.user, n, pad)
+            msg = self._message(n, pad)
             out: list[bytes] = []
             for item in items:
                 if item == "UID":
@@ -430,6 +440,11 @@ class Session(asyncio.Protocol):
                         part = {"": msg, "HEADER": head + b"\r\n\r\n", "TEXT": text}.get(
                             section, b"")
                     name = item if item.startswith("RFC822") else f"BODY[{section}]"
+                    partial = _PARTIAL.search(item)
+                    if partial is not None:  # BODY[]<origin.octets> (RFC 3501 §6.4.5)
+                        origin, octets = int(partial.group(1)), int(partial.group(2))
+                        part = part[origin : origin + octets]
+                        name += f"<{origin}>"
                     out.append(b"%s {%d}\r\n%s" % (name.encode(), len(part), part))
             self.send(f"* {n} FETCH (", b" ".join(out) + b")\r\n")
         self.ok()

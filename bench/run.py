@@ -55,7 +55,8 @@ ARGS: dict[str, dict[str, list[str]]] = {
     },
     # The same 1000 x 10 KB at every size but tiny: imaplib's time for it is the machine's scale.
     "fetch": {
-        "tiny": ["--messages", "20", "--message-bytes", "2000", "--rounds", "1"],
+        "tiny": ["--messages", "20", "--message-bytes", "2000", "--rounds", "1",
+                 "--download-rounds", "1", "--large-message-bytes", "300000"],
         "small": ["--messages", "1000", "--message-bytes", "10000", "--rounds", "5"],
         "medium": ["--messages", "1000", "--message-bytes", "10000", "--rounds", "9"],
         "full": ["--messages", "1000", "--message-bytes", "10000", "--rounds", "15"],

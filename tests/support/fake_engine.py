@@ -9,7 +9,7 @@ stands in for the engine only; tests that claim to test IMAP use Dovecot.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncGenerator, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from switchboard.engine.engine import WatchResult
@@ -43,6 +43,17 @@ class UnreachableReader:
         plan: FetchPlan,
     ) -> list[FetchedMessage]:
         raise ConnectionFailed("the fake engine has no IMAP server")
+
+    async def fetch_chunks(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Sequence[int],
+        plan: FetchPlan,
+    ) -> AsyncGenerator[list[FetchedMessage], None]:
+        raise ConnectionFailed("the fake engine has no IMAP server")
+        yield []  # an async generator, like the engine's
 
 
 @dataclass

@@ -15,8 +15,9 @@ it adds:
 * :meth:`JmapReader.fetch`: as ``MailReader.fetch`` (the same plans), with the second stage
   batched: the messages that need the same sections get them in one ``UID FETCH``.
 * :meth:`JmapReader.open_message`: the raw message, read in chunks of
-  :data:`CHUNK_BYTES` with partial ``BODY.PEEK[]<offset.length>`` fetches, so a large
-  message never sits in memory whole; the connection is held until the caller is done.
+  :data:`CHUNK_BYTES` with partial ``BODY.PEEK[]<offset.length>`` fetches, :data:`READS_AHEAD`
+  of them pipelined, so a large message never sits in memory whole and no round trip waits
+  between chunks; the connection is held until the caller is done.
 * :meth:`JmapReader.part`: one MIME part's octets and its structure, for a part's blob.
 
 Mailboxes are opened with EXAMINE and sections fetched with ``BODY.PEEK``: reading never sets
@@ -25,6 +26,8 @@ Mailboxes are opened with EXAMINE and sections fetched with ``BODY.PEEK``: readi
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,8 +51,12 @@ from switchboard.model.mail import BodyPart, BodySection, FetchedMessage, FetchP
 
 __all__ = ["CHUNK_BYTES", "JmapReader", "MailboxCounts", "RawMessage"]
 
-CHUNK_BYTES: Final = 256 * 1024
-"""Octets per partial fetch of a raw message being downloaded."""
+CHUNK_BYTES: Final = 1024 * 1024
+"""Octets per partial fetch of a raw message being downloaded (256 KiB took 1.7x as long for a
+10 MB download: bench/fetch.py, docs/benchmarks.md)."""
+
+READS_AHEAD: Final = 2
+"""Partial fetches of a download in flight at once (at most this many chunks held)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,23 +229,59 @@ class JmapReader:
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
                 await _examine(conn, mailbox, uidvalidity)
+                # The size and the first chunk in one command: a message up to CHUNK_BYTES
+                # costs one FETCH.
                 size: int | None = None
-                for response in await conn.uid_fetch(str(uid), "(UID RFC822.SIZE)"):
+                first = b""
+                items = f"(UID RFC822.SIZE BODY.PEEK[]<0.{CHUNK_BYTES}>)"
+                for response in await conn.uid_fetch(str(uid), items):
                     if response.uid == uid:
                         size = response.size
+                        first = response.sections.get("BODY[]<0>") or b""
                 if size is None:
                     yield None
                     return
 
                 async def chunks() -> AsyncIterator[bytes]:
-                    offset = 0
+                    # READS_AHEAD partial fetches in flight (RFC 3501 §5.5 pipelining): the
+                    # next chunks are on their way while one is sent, no round trip between.
+                    if not first:
+                        return  # the message is gone, or shorter than announced
+                    yield first
+                    if len(first) != min(CHUNK_BYTES, size):
+                        return
+                    offsets = iter(range(CHUNK_BYTES, size, CHUNK_BYTES))
+                    pending: deque[tuple[int, asyncio.Task[bytes]]] = deque()
+
+                    def read_next() -> None:
+                        offset = next(offsets, None)
+                        if offset is not None:
+                            pending.append((offset, asyncio.ensure_future(
+                                _chunk(conn, uid, offset))))
+
                     with engine_errors(account.host, account.port):
-                        while offset < size:
-                            data = await _chunk(conn, uid, offset)
-                            if not data:
-                                return  # the message is gone, or shorter than announced
-                            offset += len(data)
-                            yield data
+                        try:
+                            for _ in range(READS_AHEAD):
+                                read_next()
+                            while pending:
+                                offset, task = pending.popleft()
+                                data = await task
+                                expected = min(CHUNK_BYTES, size - offset)
+                                if len(data) != expected:
+                                    # A server may answer pipelined FETCHes out of order (then
+                                    # one got another's answer): asked again, alone.
+                                    data = await _chunk(conn, uid, offset)
+                                if not data:
+                                    return  # the message is gone, or shorter than announced
+                                read_next()
+                                yield data
+                                if len(data) != expected:
+                                    return
+                        finally:
+                            for _, task in pending:  # left early, cancelled or failed
+                                task.cancel()
+                            await asyncio.gather(*(t for _, t in pending),
+                                                 return_exceptions=True)
 
                 yield RawMessage(size, chunks())
 

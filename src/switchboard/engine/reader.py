@@ -17,15 +17,21 @@ Rules:
   TRYCREATE, CANNOT, NOPERM, or a codeless "not valid" text) is
   :class:`~switchboard.engine.errors.MailboxNotFound` — the caller's mistake — where any other
   refusal is :class:`~switchboard.engine.errors.ImapFailure` (the server's trouble or ours).
-* ``UID FETCH`` runs in chunks of :data:`FETCH_CHUNK` UIDs; a plan's second stage fetches each
-  message's extra sections right after its first result.
+* ``UID FETCH`` runs in chunks (:func:`uid_chunks`: at most :data:`FETCH_CHUNK` UIDs, runs of
+  consecutive UIDs written as ``a:b``), :data:`IN_FLIGHT` of them written ahead and answered
+  back to back (RFC 3501 §5.5 pipelining): no round trip between chunks, and each chunk's
+  messages are handed on (:meth:`MailReader.fetch_chunks`) while the server still sends the
+  next. A plan with a second stage fetches each message's extra sections right after its first
+  result, one chunk at a time.
 * Only the engine's errors leave (:func:`~switchboard.engine.errors.engine_errors`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Final
 
@@ -38,15 +44,35 @@ from switchboard.engine.errors import (
 from switchboard.engine.fetchplan import fetch_items, fetched_message, section_items, with_sections
 from switchboard.imap import errors as imap
 from switchboard.imap.connection import ImapConnection
-from switchboard.imap.responses import Status
+from switchboard.imap.responses import Fetch, Status
 from switchboard.mail.utf7 import decode_mailbox
 from switchboard.model.accounts import AccountConfig
 from switchboard.model.mail import FetchedMessage, FetchPlan, MailboxInfo
 
-__all__ = ["FETCH_CHUNK", "MAX_NAME_BYTES", "Connections", "MailReader", "refuses_name"]
+__all__ = [
+    "FETCH_CHUNK",
+    "MAX_NAME_BYTES",
+    "PIPELINED_CHUNKS",
+    "Connections",
+    "MailReader",
+    "refuses_name",
+    "uid_chunks",
+    "uid_set",
+]
 
 FETCH_CHUNK: Final = 500
 """Most UIDs per ``UID FETCH`` command line (servers limit line length; 500 UIDs ~ 4 KB)."""
+
+PIPELINED_CHUNKS: Final = 8
+"""A fetch of many UIDs is cut into about this many commands (of at least :data:`MIN_CHUNK`
+UIDs, at most :data:`FETCH_CHUNK`), so that the first chunk's messages are ready while the
+server sends the rest."""
+
+MIN_CHUNK: Final = 64
+
+IN_FLIGHT: Final = 3
+"""Chunk commands written ahead of the one being read: enough that the server always has the
+next, few enough that no command's timeout runs long before its turn."""
 
 MAX_NAME_BYTES: Final = 8000
 """A longer mailbox name is refused before the server is asked: RFC 7162 §4 only asks servers
@@ -69,6 +95,28 @@ _INVALID_NAME_TEXTS: Final = ("mailbox name is not valid", "invalid mailbox name
 
 Connections = Callable[[AccountConfig], AbstractAsyncContextManager[ImapConnection]]
 """Where the reader's connection for an account comes from (the engine decides, see above)."""
+
+
+def uid_chunks(uids: Sequence[int]) -> list[list[int]]:
+    """Cut ascending, distinct ``uids`` into the chunks one fetch pipelines (see the module doc)."""
+    size = min(FETCH_CHUNK, max(MIN_CHUNK, -(-len(uids) // PIPELINED_CHUNKS)))
+    return [list(uids[start : start + size]) for start in range(0, len(uids), size)]
+
+
+def uid_set(uids: Sequence[int]) -> str:
+    """An IMAP sequence set naming exactly ascending, distinct ``uids``: ``"1:3,7,9:10"``."""
+    parts: list[str] = []
+    first = last = -1
+    for uid in uids:
+        if uid == last + 1:
+            last = uid
+            continue
+        if first >= 0:
+            parts.append(str(first) if first == last else f"{first}:{last}")
+        first = last = uid
+    if first >= 0:
+        parts.append(str(first) if first == last else f"{first}:{last}")
+    return ",".join(parts)
 
 
 def refuses_name(exc: imap.CommandFailed) -> bool:
@@ -165,23 +213,93 @@ class MailReader:
                 :meth:`list_mailboxes`.
             ValueError: ``plan`` names something IMAP cannot carry (a bug of the caller's).
         """
+        found: list[FetchedMessage] = []
+        async for messages in self.fetch_chunks(account, mailbox, uidvalidity, uids, plan):
+            found.extend(messages)
+        return found
+
+    async def fetch_chunks(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Sequence[int],
+        plan: FetchPlan,
+    ) -> AsyncGenerator[list[FetchedMessage], None]:
+        """:meth:`fetch`, chunk by chunk: each chunk's messages as soon as the server sent them.
+
+        Together the chunks hold what :meth:`fetch` returns, in the same order. Leaving the
+        loop early cancels the commands still pending: the connection stays usable, and their
+        answers are read and dropped when they come.
+
+        Raises:
+            As :meth:`fetch`.
+        """
         items = fetch_items(plan)
-        wanted = sorted(set(uids))
-        found: dict[int, FetchedMessage] = {}
+        chunks = uid_chunks(sorted(set(uids)))
+        starts = [chunk[0] for chunk in chunks]
+        ends = [chunk[-1] for chunk in chunks]
+        sets = [set(chunk) for chunk in chunks]
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
                 await _examine(conn, mailbox, uidvalidity)
-                for start in range(0, len(wanted), FETCH_CHUNK):
-                    chunk = wanted[start : start + FETCH_CHUNK]
-                    chunk_set = set(chunk)
-                    for response in await conn.uid_fetch(",".join(map(str, chunk)), items):
-                        if response.uid is None or response.uid not in chunk_set:
-                            continue  # a flag update, or a `*` match outside the set
-                        message = fetched_message(response, plan)
-                        if plan.second_stage is not None:
-                            message = await _second_stage(conn, message, plan)
-                        found[message.uid] = message
-        return [found[uid] for uid in sorted(found)]
+                if plan.second_stage is not None:
+                    # One chunk at a time: a second stage's FETCH must not be answered among
+                    # the FETCH responses of a chunk still pending.
+                    for chunk, chunk_set in zip(chunks, sets, strict=True):
+                        found = _collect(await conn.uid_fetch(uid_set(chunk), items), plan,
+                                         chunk_set)
+                        for uid, message in found.items():
+                            found[uid] = await _second_stage(conn, message, plan)
+                        yield [found[uid] for uid in sorted(found)]
+                    return
+                pending: list[asyncio.Task[list[Fetch]]] = []
+
+                def write_next() -> None:
+                    if len(pending) < len(chunks):
+                        chunk = uid_set(chunks[len(pending)])
+                        pending.append(asyncio.ensure_future(conn.uid_fetch(chunk, items)))
+
+                # At most IN_FLIGHT commands written ahead: each command's timeout starts when
+                # it is written, so it must not wait behind a long queue of others.
+                for _ in range(IN_FLIGHT):
+                    write_next()
+                # A response the server sent among another chunk's (servers may run pipelined
+                # commands at once, RFC 3501 §5.5) waits here for its own chunk's turn.
+                early: dict[int, FetchedMessage] = {}
+                try:
+                    for index in range(len(chunks)):
+                        found = {uid: early.pop(uid) for uid in list(early) if uid <= ends[index]}
+                        responses = await pending[index]
+                        write_next()
+                        for response in responses:
+                            got = response.uid
+                            if got is None:
+                                continue
+                            at = bisect_right(starts, got) - 1
+                            if at < 0 or got not in sets[at]:
+                                continue  # a `*` or range match outside the set asked for
+                            message = fetched_message(response, plan)
+                            if at == index:
+                                found[got] = message
+                            elif at > index:
+                                early[got] = message
+                        yield [found[uid] for uid in sorted(found)]
+                finally:
+                    for task in pending:  # left early, cancelled or failed: no-op when all done
+                        task.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _collect(
+    responses: Sequence[Fetch], plan: FetchPlan, chunk: set[int]
+) -> dict[int, FetchedMessage]:
+    """The messages of ``chunk`` among ``responses`` by UID (a later response for a UID wins)."""
+    found: dict[int, FetchedMessage] = {}
+    for response in responses:
+        if response.uid in chunk:
+            found[response.uid] = fetched_message(response, plan)
+    return found
 
 
 async def _second_stage(

@@ -14,8 +14,8 @@ mailbox id whose UIDVALIDITY changed is ``mailboxDoesNotExist`` (the client's mi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, Protocol
 
 from switchboard.engine.errors import MailboxNotFound, StaleMailbox, UnknownAccount
@@ -60,6 +60,17 @@ class Reader(Protocol):
         plan: FetchPlan,
     ) -> list[FetchedMessage]:
         """What ``plan`` says of the messages ``uids`` that exist, ascending."""
+        ...
+
+    def fetch_chunks(
+        self,
+        account: AccountConfig,
+        mailbox: str,
+        uidvalidity: int,
+        uids: Sequence[int],
+        plan: FetchPlan,
+    ) -> AsyncGenerator[list[FetchedMessage], None]:
+        """:meth:`fetch` in ascending chunks, each as soon as the server sent it."""
         ...
 
 
@@ -167,25 +178,38 @@ async def get_messages(
     """
     config = _account(accounts, account_id)
     plan = MessagePlan(properties)
-    by_mailbox: dict[MailboxId, list[int]] = {}
+    # Keyed by plain tuples: hashing the id dataclasses cost more than the rendering.
+    by_mailbox: dict[tuple[str, int], tuple[MailboxId, list[int]]] = {}
     for message_id in ids:
-        by_mailbox.setdefault(message_id.mailbox, []).append(message_id.uid)
-    rendered: dict[MessageId, dict[str, Any]] = {}
-    for mailbox, uids in by_mailbox.items():
-        async with _mailbox_errors(mailbox):
-            fetched = await reader.fetch(
-                config, mailbox.name, mailbox.uidvalidity, uids, plan.fetch
-            )
+        mailbox = message_id.mailbox
+        key = (mailbox.name, mailbox.uidvalidity)
+        entry = by_mailbox.get(key)
+        if entry is None:
+            by_mailbox[key] = entry = (mailbox, [])
+        entry[1].append(message_id.uid)
+    rendered: dict[tuple[str, int, int], dict[str, Any]] = {}
+    for (name, uidvalidity), (mailbox, uids) in by_mailbox.items():
         mailbox_id = mailbox.encode()
-        for message in fetched:
-            message_id = MessageId(mailbox, message.uid)
-            rendered[message_id] = plan.render(
-                message, message_id=message_id.encode(), mailbox_id=mailbox_id
-            )
-    found = [rendered[m] for m in ids if m in rendered]
+        prefix = mailbox_id + "?"  # MessageId(mailbox, uid).encode(), without the objects
+        # Each chunk is rendered as it arrives, while the IMAP server still sends the next.
+        async with _mailbox_errors(mailbox), aclosing(
+            reader.fetch_chunks(config, name, uidvalidity, uids, plan.fetch)
+        ) as chunks:
+            async for chunk in chunks:
+                for message in chunk:
+                    rendered[name, uidvalidity, message.uid] = plan.render(
+                        message, message_id=f"{prefix}{message.uid}", mailbox_id=mailbox_id
+                    )
+    found = []
+    missing: dict[str, None] = {}
+    for message_id in ids:
+        mailbox = message_id.mailbox
+        out = rendered.get((mailbox.name, mailbox.uidvalidity, message_id.uid))
+        if out is not None:
+            found.append(out)
+        else:
+            missing[message_id.encode()] = None
     result: dict[str, Any] = {"state": "TODO", "list": found}
-    missing = [m.encode() for m in dict.fromkeys(ids) if m not in rendered]
     if missing:
-        result["notFound"] = missing
+        result["notFound"] = list(missing)
     return result
-

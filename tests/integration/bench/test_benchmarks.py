@@ -86,8 +86,12 @@ def test_fanout_counts_every_event_at_every_worker_and_the_floor() -> None:
 
 
 def test_fetch_returns_the_same_bytes_as_imaplib() -> None:
-    lines = run_bench("fetch.py", "--messages", "20", "--message-bytes", "2000", "--rounds", "1")
+    # fetch.py exits 1 on a MISMATCH: getMessages and both downloads gave imaplib's bytes.
+    lines = run_bench("fetch.py", "--messages", "20", "--message-bytes", "2000", "--rounds", "1",
+                      "--download-rounds", "1", "--large-message-bytes", "3000000")
     assert "20 messages" in lines[0], lines
+    assert lines[-3].startswith("raw download throughput vs imaplib, 20 x 2 KB, 8 at a time: ")
+    assert lines[-2].startswith("raw download throughput vs imaplib, 1 x 3 MB: "), lines
     assert lines[-1].startswith("getMessages raw throughput vs imaplib: "), lines
 
 

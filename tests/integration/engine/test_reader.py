@@ -11,6 +11,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 
 import pytest
 
@@ -109,6 +110,35 @@ async def test_an_account_the_engine_holds_is_read_on_its_command_connection(
     # Reading set no flag (EXAMINE, BODY.PEEK), and all of it ran on one connection.
     again = await engine.reader.fetch(config, "INBOX", validity, uids, FetchPlan(flags=True))
     assert all(m.flags is not None and "\\Seen" not in m.flags for m in again)
+    assert dovecot.imap_connection_count(imap_user) == 1
+
+
+async def test_a_fetch_of_many_messages_is_pipelined_in_chunks_and_read_whole(
+    engine: Engine, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    config = config_for(dovecot, imap_user)
+    engine.add_account(config)
+    messages = [b"Subject: m%d\r\n\r\n" % n + b"body %d\r\n" % n * (n % 7) for n in range(300)]
+    uids = await asyncio.to_thread(dovecot.append_many, imap_user, messages)
+    validity = await asyncio.to_thread(dovecot.uidvalidity, imap_user)
+    raw = FetchPlan(sections=(BodySection(""),))
+    # Every other UID (no ranges to merge), ones that do not exist, and duplicates.
+    wanted = [*uids[::2], 10_000, 10_001, uids[0]]
+    chunks = [chunk async for chunk in engine.reader.fetch_chunks(
+        config, "INBOX", validity, wanted, raw)]
+    assert len(chunks) > 1
+    got = [m for chunk in chunks for m in chunk]
+    assert [m.uid for m in got] == uids[::2]
+    assert [m.sections[BodySection("")] for m in got] == messages[::2]
+    whole = await engine.reader.fetch(config, "INBOX", validity, uids, raw)
+    assert [m.sections[BodySection("")] for m in whole] == messages
+
+    # Leaving early leaves the connection usable: the next call reads what it asks for.
+    async with aclosing(engine.reader.fetch_chunks(config, "INBOX", validity, uids, raw)) as it:
+        async for _ in it:
+            break
+    again = await engine.reader.fetch(config, "INBOX", validity, uids[-3:], raw)
+    assert [m.sections[BodySection("")] for m in again] == messages[-3:]
     assert dovecot.imap_connection_count(imap_user) == 1
 
 

@@ -386,3 +386,29 @@ async def test_unreachable_imap_server(open_peer: Any, server: SwitchboardServer
     }
     [reply] = await peer.call([["connect", cs, 1]])
     assert reply[1]["type"] == "connectionFailed"
+
+
+async def test_get_messages_of_many_in_any_order(
+    open_peer: Any, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    # Enough messages for the reader to pipeline its UID FETCH in several chunks; the reply
+    # keeps the request's order, repeats a repeated id, and names a missing one once.
+    bodies = [message(f"m{n}", body=f"body {n}\r\n" * (n % 5 + 1)) for n in range(150)]
+    uids = await asyncio.to_thread(dovecot.append_many, imap_user, bodies)
+    inbox = f"INBOX!{await asyncio.to_thread(dovecot.uidvalidity, imap_user)}"
+    peer = await open_peer("/clients")
+    await peer.call([["connect", plain(dovecot, imap_user.username, imap_user.password), 1]])
+    wanted = [*reversed(uids[::2]), uids[3], 999_999, uids[3], 999_999]
+    [[name, args, _]] = await peer.call(
+        [["getMessages", {"ids": [f"{inbox}?{uid}" for uid in wanted], "properties": ["raw"]}, 2]]
+    )
+    assert name == "messages"
+    expected = [bodies[uids.index(uid)].decode() for uid in wanted if uid != 999_999]
+    assert [m["raw"] for m in args["list"]] == expected
+    assert args["notFound"] == [f"{inbox}?999999"]
+    # In ascending order (the order a client listing a mailbox asks in) as well.
+    [[_, args, _]] = await peer.call(
+        [["getMessages", {"ids": [f"{inbox}?{uid}" for uid in uids], "properties": ["raw"]}, 3]]
+    )
+    assert [m["raw"] for m in args["list"]] == [body.decode() for body in bodies]
+    assert "notFound" not in args

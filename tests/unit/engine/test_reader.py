@@ -1,5 +1,6 @@
-"""The reader's pure rule: which IMAP refusals of EXAMINE blame the mailbox name (the client's
-mistake, ``MailboxNotFound``) and which are the server's trouble or ours (``ImapFailure``).
+"""The reader's pure rules: which IMAP refusals of EXAMINE blame the mailbox name (the client's
+mistake, ``MailboxNotFound``) and which are the server's trouble or ours (``ImapFailure``); how a
+fetch of many UIDs is cut into pipelined chunks and each chunk written as a UID set.
 
 The conversations themselves run against Dovecot in tests/integration/engine/test_reader.py.
 """
@@ -8,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.engine.reader import refuses_name
+from switchboard.engine.reader import (
+    FETCH_CHUNK,
+    PIPELINED_CHUNKS,
+    refuses_name,
+    uid_chunks,
+    uid_set,
+)
 from switchboard.imap.errors import CommandFailed
 from switchboard.imap.responses import ResponseCode, Status, TaggedResponse
 
@@ -49,3 +56,30 @@ def test_refusals_of_the_name_are_the_clients_mistake(
 )
 def test_other_refusals_stay_ours(status: Status, code: str | None, text: str) -> None:
     assert not refuses_name(_failed(status, code, text))
+
+
+@pytest.mark.parametrize(
+    ("uids", "text"),
+    [
+        ([7], "7"),
+        ([1, 2, 3], "1:3"),
+        ([1, 2, 3, 7, 9, 10], "1:3,7,9:10"),
+        ([4, 6, 8], "4,6,8"),
+        ([], ""),
+    ],
+)
+def test_a_uid_set_names_exactly_the_uids(uids: list[int], text: str) -> None:
+    assert uid_set(uids) == text
+
+
+def test_a_large_fetch_is_cut_into_pipelined_chunks_none_over_the_line_limit() -> None:
+    small = list(range(1, 51))
+    assert uid_chunks(small) == [small]  # below MIN_CHUNK: one command
+    many = list(range(1, 1001))
+    chunks = uid_chunks(many)
+    assert len(chunks) == PIPELINED_CHUNKS
+    assert [uid for chunk in chunks for uid in chunk] == many
+    huge = list(range(1, 100_001, 2))
+    chunks = uid_chunks(huge)
+    assert max(len(chunk) for chunk in chunks) == FETCH_CHUNK
+    assert [uid for chunk in chunks for uid in chunk] == huge

@@ -106,6 +106,8 @@ def test_examples(value: Any, text: str) -> None:
         lambda x: [None, {"a": [1, x]}],  # orjson's null for it would hide among real nulls
         lambda x: {"tag": 2**70, "v": x},  # the stdlib path (an integer beyond 64 bits)
         lambda x: ("tuple", x),
+        lambda x: {"list": [{"raw": "x" * 70000}, {"a": [x]}]},  # over 64 KiB: walked, not searched
+        lambda x: ["x" * 70000, (1, {"b": x})],
     ],
 )
 def test_nan_and_infinities_are_refused(bad: float, where: Any) -> None:
@@ -130,6 +132,13 @@ def test_a_lone_surrogate_is_a_value_error_as_bytes_and_the_stdlib_text_as_str()
     assert dumps(["\ud800"]) == '["\ud800"]'
 
 
+def test_a_large_document_is_written_like_a_small_one() -> None:
+    # Over 64 KiB the output is not searched for "null": the value is walked instead.
+    value = {"list": [{"raw": "l\u00e9\r\n" * 20000, "size": 1.5, "none": None}] * 3, "n": [2**70]}
+    assert dumpb(value) == STDLIB.encode(value).encode("utf-8")
+    assert dumps(value) == STDLIB.encode(value)
+
+
 def test_deep_nesting_beyond_orjson_is_written_by_the_stdlib() -> None:
     deep: Any = []
     for _ in range(300):
@@ -150,6 +159,9 @@ def test_deep_nesting_beyond_orjson_is_written_by_the_stdlib() -> None:
         ('["' + "x" * 5000 + '",18446744073709551616]', ["x" * 5000, 2**64]),
         ('["' + "é" * 70000 + '",1.5,-2]', ["é" * 70000, 1.5, -2]),  # over 64 KiB: the stdlib
         ("[1234567890,123456789,18446744073709551616]", [1234567890, 123456789, 2**64]),
+        # Over 64 KiB, read by orjson: a too-wide integer (a float in orjson's reading) nested deep
+        ('[{"raw":"' + "x" * 70000 + '"},{"a":[[18446744073709551616]]}]', [{"raw": "x" * 70000}, {"a": [[2**64]]}]),
+        ('{"list":[{"raw":"' + "x" * 70000 + '","n":-9223372036854775809}]}', {"list": [{"raw": "x" * 70000, "n": -(2**63) - 1}]}),
     ],
 )  # fmt: skip
 def test_loads_examples(text: str, expected: Any) -> None:
@@ -216,3 +228,11 @@ def test_numbers_read_like_the_stdlib_reads_them(number: str) -> None:
 @given(st.binary(max_size=60))
 def test_loads_of_any_bytes_is_the_stdlib_result(data: bytes) -> None:
     check_loads_like_stdlib(data)
+
+
+def test_a_large_str_is_read_as_the_stdlib_reads_it_lone_surrogates_too() -> None:
+    # Over 64 KiB a str goes to orjson as it is (no encoded copy); one orjson cannot read as
+    # UTF-8 still gets the standard library's reading.
+    big = "x" * 70000
+    assert same(loads(f'["{big}\ud800",{2**64},1.5]'), [big + "\ud800", 2**64, 1.5])
+    assert same(loads(f'{{"raw":"{big}é\\r\\n","n":[1,-2]}}'), {"raw": big + "é\r\n", "n": [1, -2]})
