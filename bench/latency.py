@@ -23,6 +23,10 @@ Target (issue 14): overhead p50 <= 1 ms, p99 <= 5 ms in every pattern, against p
 (the raw IDLE client) and against Dovecot's re-IDLE floor (its notify delay makes the other floor
 unreachable for any client that reads its mail). The last line gives, per server and pattern, our
 p50 against the floor's and their ratio; ``--json PATH`` writes the figures for ``bench/run.py``.
+
+JMAP push (issue 15): in the ``isolated`` pattern the same APPENDs are also timed to the JMAP
+``StateChange`` on an EventSource stream and on an RFC 8887 WebSocket (``bench/jmap_latency.py``),
+printed beside ``newMessage`` with their p50 ratio to it.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from _common import (
     switchboard_server,
     write_json,
 )
+from jmap_latency import JmapObservers, summary_lines
 
 from switchboard.client.aio import AsyncClient
 
@@ -70,6 +75,7 @@ MAX_LINE_BYTES = 64 * 1024
 _EXISTS = re.compile(rb"^\* (\d+) EXISTS")
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 Sample = tuple[float, float]  # (floor ms, ours ms) for one message
+JMAP_SAMPLES: dict[str, dict[str, list[float]]] = {}  # server -> push kind -> isolated ms
 # The floor each server's targets are measured against (see the module docstring).
 FLOOR_FOR_TARGET = {"pymap": "raw", "dovecot": "re-IDLE"}
 # What the engine's watcher fetches on a wake (mail.summary.SUMMARY_PLAN's items).
@@ -294,6 +300,8 @@ async def measure(imap: Imap, args: argparse.Namespace,
                         seen.saw_uid(uid, at)
 
             collector = asyncio.create_task(collect())
+            jmap = await JmapObservers.start(server.info["port"], imap.username, imap.password,
+                                             args.timeout_s)
             raw = await asyncio.to_thread(RawIdleClient, imap, seen, args.timeout_s)
             resyncing = await asyncio.to_thread(RawIdleClient, imap, seen, args.timeout_s,
                                                 resync=True)
@@ -306,7 +314,7 @@ async def measure(imap: Imap, args: argparse.Namespace,
                     sent: list[tuple[float, int, int]] = []  # (at, uid, seq)
                     # A bound on the whole pattern, so that a hang anywhere shows where it was.
                     async with asyncio.timeout(args.samples * (SPACING_S + 1) + args.timeout_s):
-                        await run_pattern(pattern, args, seen, sender, sent, seq)
+                        await run_pattern(pattern, args, seen, sender, sent, seq, jmap)
                     seq += len(sent)
                     if await wait_all(seen, sent, STRAGGLER_WAIT_S, must=False):
                         # Some message was not announced: its server did not push it to the
@@ -323,6 +331,9 @@ async def measure(imap: Imap, args: argparse.Namespace,
                         for at, u, s in sent if s in seen.by_seq_resync]
                     summary(imap.name, pattern, results[pattern], resync_floors[pattern],
                             file=sys.stderr)
+                    if pattern == "isolated":
+                        JMAP_SAMPLES[imap.name] = jmap.samples(
+                            [(at, seen.by_uid[u]) for at, u, _ in sent])
                 inside = await asyncio.to_thread(server_latency_ms, int(server.info["port"]))
                 wake = await asyncio.to_thread(wake_round_trip, imap, sender, WAKE_SAMPLES,
                                                args.timeout_s)
@@ -335,6 +346,7 @@ async def measure(imap: Imap, args: argparse.Namespace,
                 raw.close()
                 resyncing.close()
                 await asyncio.to_thread(sender.close)
+                await jmap.close()
                 collector.cancel()
                 await asyncio.gather(collector, return_exceptions=True)
     return results, resync_floors
@@ -348,7 +360,8 @@ def _inside_text(document: dict[str, Any]) -> str:
 
 
 async def run_pattern(pattern: str, args: argparse.Namespace, seen: Observations, sender: Sender,
-                      sent: list[tuple[float, int, int]], seq: int) -> None:
+                      sent: list[tuple[float, int, int]], seq: int,
+                      jmap: JmapObservers | None = None) -> None:
     """APPEND ``args.samples`` messages in ``pattern``; each (sent at, UID, seq) into ``sent``."""
     for i in range(args.samples):
         if pattern == "burst" and i % BURST == 0 and sent:
@@ -362,6 +375,8 @@ async def run_pattern(pattern: str, args: argparse.Namespace, seen: Observations
         sent.append((at, uid, seq))
         if pattern == "isolated":
             await wait_all(seen, sent[-1:], args.timeout_s)
+            if jmap is not None:
+                await jmap.wait_after(at, args.timeout_s)
             await asyncio.sleep(ISOLATED_PAUSE_S)  # a quiet gap between samples
 
 
@@ -536,6 +551,9 @@ def main() -> None:
             rows.append(row(f"{name} inside Switchboard p50 (EXISTS seen -> session)", inside,
                             "ms"))
         figures[f"{name}/parts"] = found
+    for name, samples_by_kind in JMAP_SAMPLES.items():
+        print("\n".join(summary_lines(name, samples_by_kind, percentile)))
+        figures[f"{name}/isolated/jmap"] = samples_by_kind
     write_json(args.json, "latency", rows, figures)
     print("ours vs floor p50: " + "; ".join(last))
 

@@ -30,8 +30,35 @@ apt_install_missing() {
 
 ensure_system_packages() {
   # dovecot: the real IMAP server of the integration tests; openssl: its throwaway certificate;
-  # chromium: the dashboard's browser test (driven by Playwright with the system browser).
-  PATH=$PATH:/usr/sbin apt_install_missing dovecot:dovecot-imapd openssl:openssl chromium:chromium
+  # chromium: the dashboard's browser test (driven by Playwright with the system browser);
+  # node and npm: the jmap-jam JMAP client the JMAP tests drive (tests/jmap_clients).
+  PATH=$PATH:/usr/sbin apt_install_missing dovecot:dovecot-imapd openssl:openssl \
+    chromium:chromium node:nodejs npm:npm
+}
+
+# The third-party JMAP clients the integration tests drive (docs/jmap-clients.md): jmapc in its
+# own virtualenv (it is GPL: never in .venv) and jmap-jam's node_modules from the lockfile. Each
+# is (re)made when its pinned requirements differ from those it was made from (a stamp inside
+# holds their hash), so an interrupted pip or npm leaves nothing that is trusted later.
+ensure_jmap_clients() {
+  local dir=tests/jmap_clients python want
+  want=$(sha256sum "$dir/requirements-jmapc.txt" | cut -d' ' -f1)
+  if [[ $(cat "$dir/.venv-jmapc/switchboard-stamp" 2>/dev/null) != "$want" ]]; then
+    python=$(find_python)
+    echo "== jmapc into $dir/.venv-jmapc"
+    rm -rf "$dir/.venv-jmapc"
+    "$python" -m venv "$dir/.venv-jmapc"
+    "$dir/.venv-jmapc/bin/python" -m pip install -q -r "$dir/requirements-jmapc.txt"
+    echo "$want" >"$dir/.venv-jmapc/switchboard-stamp"
+  fi
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ $(cat "$dir/node_modules/switchboard-stamp" 2>/dev/null) != "$want" ]]; then
+    # type-fest (TypeScript types only, never loaded at run time) asks for Node 20: npm only
+    # warns (EBADENGINE) under an older Node, such as Debian 12's 18, and installs anyway.
+    echo "== npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$dir/node_modules/switchboard-stamp"
+  fi
 }
 
 # .venv with the package installed editable plus the given extras (comma-separated). pip runs

@@ -22,7 +22,8 @@ Steps (``--steps``, comma-separated, run in order, sharing what they learn):
   APPEND a message between two steps.
 - ``changes``: Email/changes since the state the ``query`` step saw (or ``--since-state``),
   and Email/get of ``/created`` through a result reference.
-- ``flag``: Email/set ``keywords/$flagged`` true on the newest email, then Email/get keywords.
+- ``flag``: Email/set ``keywords/$flagged`` true on the newest email (or ``--email-id``), then
+  Email/get keywords.
 - ``events``: the EventSource stream: print ``{"step": "events", "status": "connecting"}``,
   then each ``state`` event until ``--events`` of them arrived. jmapc connects lazily, so
   a test cannot see when the stream is open; a server that sends the current state on
@@ -156,9 +157,9 @@ class Run:
         return {"since": self.email_state, "responses": [invocation(r) for r in results]}
 
     def flag(self) -> dict[str, Any]:
-        if not self.email_ids:
-            raise RuntimeError("no email to flag: run the query step first")
-        email_id = self.email_ids[0]
+        if not (self.args.email_id or self.email_ids):
+            raise RuntimeError("no email to flag: run the query step first or pass --email-id")
+        email_id = self.args.email_id or self.email_ids[0]
         results = self.client.request(
             [
                 EmailSet(update={email_id: {"keywords/$flagged": True}}),
@@ -188,6 +189,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--steps", default=",".join(STEPS))
     parser.add_argument("--mailbox", help="mailbox id for the query step (default: the inbox)")
     parser.add_argument("--since-state", help="Email state for the changes step")
+    parser.add_argument("--email-id", help="the email the flag step flags (default: the newest)")
     parser.add_argument("--limit", type=int, default=10)
     parser.add_argument("--events", type=int, default=1, help="state events to wait for")
     parser.add_argument("--event-types", default="*")

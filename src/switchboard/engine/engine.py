@@ -28,12 +28,14 @@ from switchboard.engine.errors import (
     UnknownAccount,
     engine_errors,
 )
+from switchboard.engine.modseq import ModseqReader
 from switchboard.engine.oauth2 import HttpTokenRefresher, OAuth2Credentials, TokenRefresher
 from switchboard.engine.reader import MailReader
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountStatus
 from switchboard.engine.supervisor import AccountSupervisor, WatchResult
 from switchboard.engine.watcher import MailboxWatcher
+from switchboard.engine.writer import MailWriter
 from switchboard.imap.connection import ImapConnection
 from switchboard.imap.tls import default_ssl_context
 from switchboard.model.accounts import AccountConfig, OAuth2Auth
@@ -100,6 +102,10 @@ class Engine:
         self._live_watchers: dict[MailboxWatcher, AccountSupervisor] = {}
         self.reader = MailReader(self._reading_connection)
         """Reads mailboxes and messages of any account for the server (:class:`MailReader`)."""
+        self.writer = MailWriter(self._reading_connection)
+        """Changes flags, moves and deletes messages for the server (:class:`MailWriter`)."""
+        self.modseq = ModseqReader(self._reading_connection)
+        """Reads what other IMAP clients changed, with CONDSTORE (:class:`ModseqReader`)."""
 
     # ------------------------------------------------------------------ lifecycle
 

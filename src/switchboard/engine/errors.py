@@ -13,6 +13,7 @@ Class tree::
           ├── MailboxNotFound       the reader's mailbox does not exist, or its name cannot be one
           ├── StaleMailbox          the reader's mailbox has another UIDVALIDITY now
           ├── ImapFailure           the IMAP server refused or garbled a command (its text)
+          ├── NotSupported          the IMAP server lacks what a change needs (MOVE/UIDPLUS)
           ├── UnknownAccount        an account id the engine does not hold (also a KeyError)
           ├── InvalidTransition     our own bug: a forbidden state change (also imap InvalidState)
           └── OAuth2Error           the token endpoint could not give us an access token
@@ -40,6 +41,7 @@ __all__ = [
     "ImapFailure",
     "InvalidTransition",
     "MailboxNotFound",
+    "NotSupported",
     "OAuth2Error",
     "OAuth2Rejected",
     "OAuth2Unavailable",
@@ -117,6 +119,14 @@ class ImapFailure(EngineError):  # noqa: N818 (names from the API contract)
     """The IMAP server refused a command (NO, BAD) or sent what is not IMAP.
 
     Its text is the IMAP layer's: the command's name and the server's answer, never arguments.
+    """
+
+
+class NotSupported(EngineError):  # noqa: N818 (reads like its siblings)
+    """The IMAP server lacks an extension a change needs; nothing was changed.
+
+    Raised by the writer: a move needs MOVE (RFC 6851) or UIDPLUS (RFC 4315), a deletion
+    needs UIDPLUS, because plain EXPUNGE would also remove other clients' deleted messages.
     """
 
 

@@ -271,6 +271,7 @@ class SwitchboardServer:
                 # Leases go back only once their accounts stopped; the tail stops after them.
                 self._placement_started = False
                 await self._placement.stop()
+            await parts.jmap_others.close()  # background CONDSTORE marks, before the engine
             await parts.engine.stop()
             if self._history_load is not None:
                 self._history_load.cancel()

@@ -45,10 +45,12 @@ from switchboard.server.jmap.blobs import ImapBlobs
 from switchboard.server.jmap.callers import JmapAuthenticator
 from switchboard.server.jmap.mail import register_mail_reads
 from switchboard.server.jmap.mailbase import MailServices
+from switchboard.server.jmap.mailsync import MailSync
+from switchboard.server.jmap.otherclients import OtherClients
 from switchboard.server.jmap.registry import BlobSource, MethodRegistry
 from switchboard.server.jmap.routes import JmapRoutes
 from switchboard.server.jmap.service import JmapService
-from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.states import LogStates, journal_epoch
 from switchboard.server.metrics import ServerMetrics
 from switchboard.server.placement import AccountPlacement, PlacementParts
 from switchboard.server.revocation import RevocationWatch
@@ -115,6 +117,7 @@ class ServerParts:
     revocations: RevocationWatch
     jmap_states: LogStates
     jmap_methods: MethodRegistry
+    jmap_others: OtherClients
     jmap: JmapRoutes
 
     def placement_parts(self) -> PlacementParts:
@@ -184,12 +187,22 @@ def build_parts(
     )
     authenticator = Authenticator(settings.tokens, store)
 
-    jmap_states = LogStates(StateCodec(jmap_epoch), floor=history_horizon)
+    jmap_states = LogStates(StateCodec(journal_epoch(jmap_epoch)))
     hub.add_listener(jmap_states.on_events)
     jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
     jmap_core = CoreCapability()
     jmap_reader = JmapReader(engine.reader)
     register_mail_reads(jmap_methods, MailServices(jmap_reader, accounts, jmap_core))
+    other_clients = OtherClients(accounts, engine.modseq, jmap_states)
+    jmap_states.on_first_use(other_clients.prime)
+    MailSync(
+        accounts,
+        engine.reader,
+        engine.writer,
+        jmap_states,
+        max_objects_in_set=jmap_core.max_objects_in_set,
+        others=other_clients,
+    ).register(jmap_methods)
     jmap_service = JmapService(accounts, jmap_methods, jmap_states, jmap_core)
     jmap = JmapRoutes(
         JmapAuthenticator(
@@ -230,5 +243,6 @@ def build_parts(
         revocations=revocations,
         jmap_states=jmap_states,
         jmap_methods=jmap_methods,
+        jmap_others=other_clients,
         jmap=jmap,
     )

@@ -53,6 +53,9 @@ def test_latency_against_pymap_pairs_every_append_with_both_observers() -> None:
     for pattern in ("isolated", "spaced", "burst"):
         assert any(re.match(rf"pymap\s+{pattern}\s+n=3 ", line) for line in lines), lines
     assert lines[-1].startswith("ours vs floor p50: pymap/isolated"), lines
+    for kind in ("newMessage", "EventSource", "RFC 8887"):  # JMAP push beside newMessage
+        assert any(re.match(rf"\s+pymap/isolated JMAP {kind}\s+p50 .* \(n=3\)$", line)
+                   for line in lines), lines
 
 
 @pytest.mark.dovecot

@@ -311,12 +311,13 @@ async def test_event_source_sends_the_state_then_a_change_after_an_append(
         assert kind == "state" and first_id is not None
         assert first["@type"] == "StateChange"
         before = first["changed"][jmap_id]
-        assert set(before) == {"Mailbox", "Email", "Thread"}
+        assert set(before) == {"Mailbox", "Email", "Thread", "EmailDelivery"}
         await asyncio.to_thread(dovecot.append, imap_user, message("pushed"))
         kind, second_id, second = _event(await stream.event())
         assert kind == "state" and second_id != first_id
         after = second["changed"][jmap_id]
         assert after["Email"] != before["Email"] and after["Mailbox"] != before["Mailbox"]
+        assert after["EmailDelivery"] != before["EmailDelivery"]
     finally:
         await stream.close()
 
@@ -394,7 +395,7 @@ async def test_jmap_over_websocket_answers_and_pushes(
         await asyncio.to_thread(dovecot.append, imap_user, message("ws push"))
         push = json.loads(await asyncio.wait_for(ws.recv(), 15))
         assert push["@type"] == "StateChange"
-        assert set(push["changed"][jmap_id]) == {"Mailbox", "Email", "Thread"}
+        assert set(push["changed"][jmap_id]) == {"Mailbox", "Email", "Thread", "EmailDelivery"}
         assert isinstance(push["pushState"], str)
 
 

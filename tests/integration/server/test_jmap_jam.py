@@ -4,7 +4,7 @@ jmap-jam authenticates with a bearer token only, so the test makes a client toke
 account (added first by a Basic login, as any JMAP client would). The driver
 (tests/jmap_clients/jam_driver.mjs; docs/jmap-clients.md) runs the Session, Mailbox/get,
 Email/query then Email/get, and the same pair in one request with a result reference.
-``node_modules`` is installed with ``npm ci`` on first use.
+``node_modules`` is made by scripts/lib.sh's ``ensure_jmap_clients`` (``npm ci``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,24 +25,22 @@ from switchboard.model.store import TokenScope
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.tokens import create_token
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.jmap_clients import CLIENTS, ensure_jmap_clients
 from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
 from tests.support.switchboard import message, new_server
 
 pytestmark = pytest.mark.dovecot
 
-CLIENTS = Path(__file__).parents[2] / "jmap_clients"
 RUN_TIMEOUT_S = 90.0
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    """The ``node`` binary, with jmap-jam installed beside the driver (``npm ci`` once)."""
+    """The ``node`` binary, with jmap-jam installed beside the driver (scripts/lib.sh's
+    ``ensure_jmap_clients``: ``npm ci`` when the lockfile changed)."""
     binary = shutil.which("node")
-    npm = shutil.which("npm")
-    assert binary is not None and npm is not None, "node and npm are needed (scripts/lib.sh)"
-    if not (CLIENTS / "node_modules" / "jmap-jam").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, check=True,
-                       timeout=600)  # fmt: skip
+    assert binary is not None and shutil.which("npm"), "node and npm are needed (scripts/lib.sh)"
+    ensure_jmap_clients()
     return binary
 
 

@@ -12,8 +12,10 @@ What it sends:
   baseline, and a test knows the stream is open) — except with ``closeafter=state`` when the
   client's ``Last-Event-ID`` is already the current state: that long-poll waits for the next
   change instead of returning at once forever;
-- a ``state`` event per change, restricted to the asked ``types``, with an ``id:`` (the push
-  state: the latest position among the caller's accounts, which only grows);
+- a ``state`` event per change, with the types whose state differs from what this stream
+  last sent (so ``EmailDelivery`` appears only when mail arrived, not when a flag changed),
+  restricted to the asked ``types``, with an ``id:`` (the push state: the latest position
+  among the caller's accounts, which only grows);
 - a ``ping`` event after ``ping`` seconds without an event (RFC 8620 §7.3), if asked;
 - with ``closeafter=state``, nothing after the first ``state`` event: the stream ends.
 
@@ -28,7 +30,6 @@ from collections.abc import Callable, Mapping
 from switchboard.jmap.ids import account_id as jmap_account_id
 from switchboard.jmap.push import EventSourceParams, StateChange, ping_event, state_event
 from switchboard.server.jmap.callers import JmapCaller
-from switchboard.server.jmap.registry import DATA_TYPES
 from switchboard.server.jmap.states import LogStates
 
 __all__ = ["EventStream"]
@@ -58,12 +59,17 @@ class EventStream:
         self._accounts = accounts
         self._states = states
         self._pending: set[str] = set()
+        self._sent: dict[str, dict[str, str]] = {}
         self._wake = asyncio.Event()
         self._first = True
         self._done = False
         current = states.push_state(accounts().values())
         self._skip_first = params.close_after_state and last_event_id == current
-        self._stop_listening: Callable[[], None] | None = states.listen(self._on_change)
+        if self._skip_first:  # the client has this state: report what changes after it
+            self._sent = {a: states.states_of(a) for a in accounts().values()}
+        self._stop_listening: Callable[[], None] | None = states.listen(
+            self._on_change, caller.reaches
+        )
 
     def _on_change(self, positions: Mapping[str, int]) -> None:
         moved = [a for a in positions if self._caller.reaches(a)]
@@ -75,10 +81,14 @@ class EventStream:
         return self
 
     def _event(self, account_ids: list[str]) -> bytes | None:
-        changed = {
-            jmap_account_id(a): {t: self._states.state(a, t) for t in DATA_TYPES}
-            for a in account_ids
-        }
+        changed = {}
+        for account in account_ids:
+            now = self._states.states_of(account)
+            sent = self._sent.get(account, {})
+            moved = {t: state for t, state in now.items() if sent.get(t) != state}
+            self._sent[account] = now
+            if moved:
+                changed[jmap_account_id(account)] = moved
         change = StateChange(changed).only(self._params.types)
         if change is None:
             return None

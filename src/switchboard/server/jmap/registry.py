@@ -31,6 +31,7 @@ from typing import Protocol
 from switchboard.jmap.capabilities import CORE
 from switchboard.jmap.dispatch import CORE_ECHO, Method, MethodCall, MethodResult
 from switchboard.jmap.errors import AccountNotFound
+from switchboard.jmap.journal import TYPES
 from switchboard.jmap.state import StateCodec
 
 __all__ = [
@@ -44,8 +45,9 @@ __all__ = [
     "ServerMethodHandler",
 ]
 
-DATA_TYPES: tuple[str, ...] = ("Mailbox", "Email", "Thread")
-"""The data types whose states the server tracks and pushes (RFC 8621 §2, §3, §4)."""
+DATA_TYPES: tuple[str, ...] = TYPES
+"""The types whose states the server tracks and pushes: Mailbox, Email, Thread (RFC 8621 §2,
+§3, §4) and EmailDelivery (§1.5, moved by new mail only)."""
 
 
 class JmapStates(Protocol):

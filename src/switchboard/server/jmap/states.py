@@ -1,22 +1,25 @@
-"""Each account's JMAP state strings, from the event log, and the change notices push runs on.
+"""Each account's JMAP state strings, the changes behind them, and the notices push runs on.
 
-How it works: a state is a position in the event log (:mod:`switchboard.jmap.state`). Every
-stored event belongs to one account (a new message, a mailbox's UIDVALIDITY change, a mailbox
-gone) and changes that account's Mailbox, Email and Thread data — counts, the list, the
-threads — so the three types of an account share one position: the id of the account's last
-event. The hub hands every batch of stored events to :meth:`LogStates.on_events` (a hub
-listener, in the same call that fans ``newMessage`` out), which moves the positions and tells
-the push channels at once (:meth:`LogStates.listen`).
+How it works: a state is a position in this process's change journal
+(:mod:`switchboard.jmap.journal`). These changes land there:
 
-Before its first event since the server started, an account's position is the log's end at
-start-up (the *floor*): "every change up to here" is true of it, it never goes back across a
-restart (event ids only grow), and no log has to be read to start. A restart therefore moves
-every account's state once; a client's ``/changes`` from the old state finds nothing new.
+- the engine's stored events — the hub hands every batch to :meth:`LogStates.on_events` (a hub
+  listener, in the same call that fans ``newMessage`` out): a new message creates an Email and
+  its single-message Thread, changes its Mailbox (the counts) and moves ``EmailDelivery``; a
+  mailbox whose UIDVALIDITY changed or that vanished *resets* the account, since every id that
+  names that mailbox is void;
+- the changes our own ``Email/set`` made, and those the CONDSTORE poll of other IMAP clients
+  found (:meth:`LogStates.record`, :meth:`LogStates.reset`;
+  :mod:`~switchboard.server.jmap.otherclients`).
 
-The epoch names the log. It is derived from the server's secret key (the one that encrypts
-the stored credentials), so it is the same on every node of a cluster sharing a store and
-different for a data directory started afresh: a state from elsewhere is recognised as
-foreign (``cannotCalculateChanges``), not misread.
+Either way the listeners (EventSource streams, RFC 8887 sockets) are told at once, so a
+``StateChange`` leaves within the same turn of the event loop.
+
+The codec's epoch names the journal: the server derives it from its secret key (so a state
+from another data directory is foreign) plus a generation that is new for each process
+(:func:`journal_epoch`), because the journal lives in memory: a state from before a restart
+gets ``cannotCalculateChanges`` and the client resynchronises, rather than missing a change the
+lost journal held.
 """
 
 from __future__ import annotations
@@ -25,15 +28,18 @@ import base64
 import hashlib
 import hmac
 import itertools
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from switchboard.jmap.state import StateCodec
-from switchboard.model.events import StoredEvent
+from switchboard.jmap.ids import UnknownIdError, email_id, mailbox_id, thread_id
+from switchboard.jmap.journal import TYPES, AccountJournal, Edit, Journal
+from switchboard.jmap.state import ChangeKind, StateCodec
+from switchboard.model.events import NewMessage, StoredEvent
 
-__all__ = ["LogStates", "StateListener", "epoch_for_key"]
+__all__ = ["LogStates", "StateListener", "epoch_for_key", "journal_epoch"]
 
 StateListener = Callable[[Mapping[str, int]], None]
-"""Told the new position of every account a batch of events changed; must not block or raise."""
+"""Told the new position of every account a change moved; must not block or raise."""
 
 
 def epoch_for_key(secret_key: bytes) -> str:
@@ -42,57 +48,136 @@ def epoch_for_key(secret_key: bytes) -> str:
     return base64.b32encode(digest[:5]).decode("ascii").lower()
 
 
+def journal_epoch(log_epoch: str) -> str:
+    """The epoch of this process's journal: the log's, a dash and a fresh generation."""
+    return f"{log_epoch}-{base64.b32encode(secrets.token_bytes(5)).decode('ascii').lower()}"
+
+
+def new_message_edits(event: NewMessage) -> list[Edit]:
+    """What a new message changed: its Email and Thread are created, its Mailbox updated."""
+    try:
+        email = email_id(event.mailbox, event.uidvalidity, event.uid)
+        mailbox = mailbox_id(event.mailbox, event.uidvalidity)
+    except (ValueError, UnknownIdError):
+        return []
+    return [
+        Edit("Email", email, ChangeKind.CREATED),
+        Edit("Thread", thread_id(email), ChangeKind.CREATED),
+        Edit("Mailbox", mailbox, ChangeKind.UPDATED),
+    ]
+
+
 class LogStates:
-    """Accounts' event-log positions as JMAP states (implements ``JmapStates``).
+    """Accounts' journal positions as JMAP states (implements ``JmapStates``).
 
     Args:
-        codec: the state codec, with this log's epoch.
-        floor: the log's last event id when the server started.
+        codec: the state codec, with this process's journal epoch (:func:`journal_epoch`).
     """
 
-    def __init__(self, codec: StateCodec, floor: int) -> None:
+    def __init__(self, codec: StateCodec) -> None:
         self._codec = codec
-        self._floor = floor
-        self._positions: dict[str, int] = {}
+        self._journal = Journal()
         self._listeners: dict[int, StateListener] = {}
+        self._reach: dict[int, Callable[[str], bool]] = {}
         self._ids = itertools.count()
+        self._used: set[str] = set()
+        self._on_first_use: Callable[[str], None] | None = None
+
+    def on_first_use(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(account)`` the first time a method hands out one of the account's
+        states (:meth:`state`; the CONDSTORE poll takes its first marks then)."""
+        self._on_first_use = callback
+
+    def forget_use(self, account_id: str) -> None:
+        """The next state handed out for the account is a first use again."""
+        self._used.discard(account_id)
+
+    def _use(self, account_id: str) -> None:
+        if account_id not in self._used:
+            self._used.add(account_id)
+            if self._on_first_use is not None:
+                self._on_first_use(account_id)
 
     @property
     def codec(self) -> StateCodec:
-        """The codec of this server's event log."""
+        """The codec of this server's journal."""
         return self._codec
 
+    def journal(self, account_id: str) -> AccountJournal:
+        """The account's changes (for ``Foo/changes``)."""
+        return self._journal.account(account_id)
+
     def position(self, account_id: str) -> int:
-        """The account's current position."""
-        return max(self._floor, self._positions.get(account_id, 0))
+        """The account's latest position, whatever type changed."""
+        return max(self._journal.account(account_id).states.values(), default=0)
 
     def state(self, account_id: str, data_type: str) -> str:
-        """The state string of ``data_type`` in the account (the same for every type)."""
-        return self._codec.encode(self.position(account_id))
+        """The state string of ``data_type`` in the account."""
+        self._use(account_id)
+        return self._codec.encode(self._journal.account(account_id).state(data_type))
+
+    def states_of(self, account_id: str) -> dict[str, str]:
+        """Every pushed type's state in the account (a StateChange's entry).
+
+        Not a first use: a push stream of a worker token reaching every account must not
+        start a CONDSTORE poll of each of them.
+        """
+        journal = self._journal.account(account_id)
+        return {t: self._codec.encode(journal.state(t)) for t in TYPES}
 
     def push_state(self, account_ids: Iterable[str]) -> str:
         """One state for a set of accounts (RFC 8887 ``pushState``): their latest position."""
-        return self._codec.encode(max((self.position(a) for a in account_ids), default=self._floor))
+        return self._codec.encode(max((self.position(a) for a in account_ids), default=0))
 
-    def listen(self, listener: StateListener) -> Callable[[], None]:
-        """Call ``listener`` with every change from now on; returns what stops it."""
+    def listen(
+        self, listener: StateListener, reaches: Callable[[str], bool] | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener`` with every change from now on; returns what stops it.
+
+        ``reaches`` says which accounts the listener is there for (:meth:`listened`).
+        """
         key = next(self._ids)
         self._listeners[key] = listener
+        if reaches is not None:
+            self._reach[key] = reaches
 
         def stop() -> None:
             self._listeners.pop(key, None)
+            self._reach.pop(key, None)
 
         return stop
 
+    def listened(self, account_id: str) -> bool:
+        """Whether a push stream or socket for the account is open now."""
+        return any(reaches(account_id) for reaches in tuple(self._reach.values()))
+
+    def record(self, account_id: str, edits: Sequence[Edit]) -> None:
+        """Journal one change our own methods made and tell the listeners."""
+        if edits:
+            self._tell({account_id: self._journal.record(account_id, edits)})
+
+    def reset(self, account_id: str) -> None:
+        """Every id naming one of the account's mailboxes may be void: earlier states cannot
+        be continued (journaled, and the listeners told)."""
+        self._tell({account_id: self._journal.reset(account_id)})
+
     def on_events(self, events: Sequence[StoredEvent]) -> None:
-        """Move the positions of the events' accounts and tell the listeners (a hub listener)."""
+        """Journal the engine's stored events and tell the listeners (a hub listener)."""
         changed: dict[str, int] = {}
         for stored in events:
-            account_id = stored.event.account_id
-            if stored.event_id > self._positions.get(account_id, 0):
-                self._positions[account_id] = stored.event_id
-                if stored.event_id > self._floor:
-                    changed[account_id] = stored.event_id
+            event = stored.event
+            if isinstance(event, NewMessage):
+                journal = self._journal.account(event.account_id)
+                edits = new_message_edits(event)
+                if edits and journal.created(edits[0].object_id):
+                    edits = []  # a CONDSTORE poll found it first: created once, not twice
+                position = self._journal.record(event.account_id, edits, ("EmailDelivery",))
+            else:  # UidValidityChanged, MailboxGone: ids naming the mailbox are void
+                position = self._journal.reset(event.account_id)
+            changed[event.account_id] = position
         if changed:
-            for listener in tuple(self._listeners.values()):
-                listener(changed)
+            self._tell(changed)
+
+    def _tell(self, changed: Mapping[str, int]) -> None:
+        for listener in tuple(self._listeners.values()):
+            listener(changed)

@@ -10,9 +10,11 @@ connection stays open; ``WebSocketPushEnable`` starts pushes (of ``dataTypes``, 
 
 Pushes come from a second task: the state listener only notes which of the caller's accounts
 moved, and the pusher sends one ``StateChange`` (with ``pushState``, the latest position among
-the caller's accounts) per wake-up. A ``WebSocketPushEnable`` whose ``pushState`` differs from
-the current one is answered with the current state of every account at once, since the client
-missed changes (§4.3.5.2). Sends share one lock, so a push never splits a response.
+the caller's accounts) per wake-up, with the types whose state differs from what this socket
+last pushed (``EmailDelivery`` only when mail arrived). A ``WebSocketPushEnable`` whose
+``pushState`` differs from the current one is answered with the current state of every
+account at once, since the client missed changes (§4.3.5.2). Sends share one lock, so a push
+never splits a response.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from switchboard.jmap.websocket import (
     parse_message,
 )
 from switchboard.server.jmap.callers import JmapCaller
-from switchboard.server.jmap.registry import DATA_TYPES
 from switchboard.server.jmap.service import BaseUrls, JmapService
 from switchboard.server.jmap.states import LogStates
 
@@ -82,11 +83,12 @@ class JmapWebSocket:
         self._send_lock = asyncio.Lock()
         self._push_types: frozenset[str] | None = _PUSH_OFF
         self._pending: set[str] = set()
+        self._sent: dict[str, dict[str, str]] = {}
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
         """Serve the connection until the client or the server closes it."""
-        stop_listening = self._states.listen(self._on_change)
+        stop_listening = self._states.listen(self._on_change, self._caller.reaches)
         pusher = asyncio.create_task(self._push_loop(), name="jmap-ws-push")
         try:
             async for message in self._ws:
@@ -120,8 +122,11 @@ class JmapWebSocket:
             self._push_types = parsed.data_types
             current = self._push_state()
             if parsed.push_state is not None and parsed.push_state != current:
+                self._sent.clear()  # the client missed changes: every type of every account
                 self._pending.update(self._accounts().values())
                 self._wake.set()
+            else:  # pushes from here on carry what changed after this moment
+                self._sent = {a: self._states.states_of(a) for a in self._accounts().values()}
         elif isinstance(parsed, WsPushDisable):
             self._push_types = _PUSH_OFF
         else:
@@ -146,10 +151,14 @@ class JmapWebSocket:
             moved, self._pending = sorted(self._pending), set()
             if self._push_types is _PUSH_OFF:
                 continue
-            changed = {
-                jmap_account_id(a): {t: self._states.state(a, t) for t in DATA_TYPES}
-                for a in moved
-            }
+            changed = {}
+            for account in moved:
+                now = self._states.states_of(account)
+                sent = self._sent.get(account, {})
+                diff = {t: state for t, state in now.items() if sent.get(t) != state}
+                self._sent[account] = now
+                if diff:
+                    changed[jmap_account_id(account)] = diff
             change = StateChange(changed, self._push_state()).only(self._push_types)
             if change is not None:
                 try:

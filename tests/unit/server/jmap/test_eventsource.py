@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from switchboard.jmap.ids import account_id
+from switchboard.jmap.ids import account_id, email_id, mailbox_id
+from switchboard.jmap.journal import Edit
 from switchboard.jmap.push import EventSourceParams
-from switchboard.jmap.state import StateCodec
+from switchboard.jmap.state import ChangeKind, StateCodec
 from switchboard.model.events import NewMessage, StoredEvent
 from switchboard.server.jmap.callers import JmapCaller
 from switchboard.server.jmap.eventsource import EventStream
@@ -30,40 +31,56 @@ def publish(states: LogStates, event_id: int, account: str) -> None:
 
 
 async def test_the_current_state_first_then_only_the_callers_changes() -> None:
-    states = LogStates(StateCodec("ep"), floor=5)
+    states = LogStates(StateCodec("ep"))
     events = stream(EventSourceParams(frozenset({"Email"}), False, 0), states)
     first = fields(await anext(events))
-    assert first["event"] == "state" and first["id"] == "ep:5"
+    assert first["event"] == "state" and first["id"] == "ep:0"
     assert json.loads(first["data"]) == {
-        "@type": "StateChange", "changed": {account_id(ME): {"Email": "ep:5"}},
+        "@type": "StateChange", "changed": {account_id(ME): {"Email": "ep:0"}},
     }
     publish(states, 6, OTHER)  # not the caller's: nothing
     publish(states, 7, ME)
     second = fields(await asyncio.wait_for(anext(events), 1))
-    assert second["id"] == "ep:7"
-    assert json.loads(second["data"])["changed"] == {account_id(ME): {"Email": "ep:7"}}
+    assert second["id"] == "ep:2"
+    assert json.loads(second["data"])["changed"] == {account_id(ME): {"Email": "ep:2"}}
     await events.aclose()
     publish(states, 8, ME)  # no listener left
 
 
 async def test_closeafter_state_ends_after_one_event_and_long_polls_from_its_id() -> None:
-    states = LogStates(StateCodec("ep"), floor=5)
+    states = LogStates(StateCodec("ep"))
     params = EventSourceParams(None, True, 0)
     events = stream(params, states)
-    assert fields(await anext(events))["id"] == "ep:5"
+    assert fields(await anext(events))["id"] == "ep:0"
     assert [frame async for frame in events] == []
-    waiting = stream(params, states, last="ep:5")
+    waiting = stream(params, states, last="ep:0")
     pending = asyncio.ensure_future(anext(waiting))
     await asyncio.sleep(0)  # the stream is now waiting for a change
     assert not pending.done()
     publish(states, 9, ME)
-    assert fields(await asyncio.wait_for(pending, 1))["id"] == "ep:9"
+    assert fields(await asyncio.wait_for(pending, 1))["id"] == "ep:1"
 
 
 async def test_ping_after_the_interval() -> None:
-    states = LogStates(StateCodec("ep"), floor=5)
+    states = LogStates(StateCodec("ep"))
     # A fraction of a second, which the query parser never gives, keeps the test short.
     events = stream(EventSourceParams(None, False, 0.05), states)  # type: ignore[arg-type]
     await anext(events)
     ping = fields(await asyncio.wait_for(anext(events), 2))
     assert ping["event"] == "ping" and "id" not in ping
+
+
+async def test_only_the_types_that_changed_are_sent() -> None:
+    states = LogStates(StateCodec("ep"))
+    events = stream(EventSourceParams(None, False, 0), states)
+    first = json.loads(fields(await anext(events))["data"])["changed"][account_id(ME)]
+    assert set(first) == {"Mailbox", "Email", "Thread", "EmailDelivery"}
+    publish(states, 1, ME)  # new mail: every type, EmailDelivery included
+    mail = json.loads(fields(await asyncio.wait_for(anext(events), 1))["data"])
+    assert set(mail["changed"][account_id(ME)]) == {"Mailbox", "Email", "Thread", "EmailDelivery"}
+    email = email_id("INBOX", 1, 1)
+    states.record(ME, [Edit("Email", email, ChangeKind.UPDATED),
+                       Edit("Mailbox", mailbox_id("INBOX", 1), ChangeKind.UPDATED)])  # fmt: skip
+    flag = json.loads(fields(await asyncio.wait_for(anext(events), 1))["data"])
+    assert flag["changed"] == {account_id(ME): {"Email": "ep:2", "Mailbox": "ep:2"}}
+    await events.aclose()

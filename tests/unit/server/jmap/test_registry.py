@@ -14,7 +14,7 @@ from switchboard.server.jmap.states import LogStates
 
 
 def context() -> CallContext:
-    return CallContext("me", {"aME": "me@example.com"}, LogStates(StateCodec("ep"), floor=3))
+    return CallContext("me", {"aME": "me@example.com"}, LogStates(StateCodec("ep")))
 
 
 async def whoami(call: MethodCall, ctx: CallContext) -> MethodResult:
@@ -41,7 +41,7 @@ async def test_a_registered_handler_gets_the_callers_context() -> None:
     )
     assert [r.to_json() for r in response.method_responses] == [
         ["Core/echo", {"x": 1}, "0"],
-        ["Who/ami", {"account": "me@example.com", "state": "ep:3"}, "1"],
+        ["Who/ami", {"account": "me@example.com", "state": "ep:0"}, "1"],
         ["error", {"type": "accountNotFound",
                    "description": "no such account, or not one this caller may use"}, "2"],
     ]  # fmt: skip

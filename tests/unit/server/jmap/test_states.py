@@ -1,44 +1,92 @@
-"""Tests for server.jmap.states: positions from stored events, the floor, listeners, the epoch."""
+"""Tests for server.jmap.states: the journal behind the states, resets, listeners, the epoch."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from switchboard.jmap.state import StateCodec
-from switchboard.model.events import NewMessage, StoredEvent
-from switchboard.server.jmap.states import LogStates, epoch_for_key
+import pytest
+
+from switchboard.jmap.errors import CannotCalculateChanges
+from switchboard.jmap.ids import email_id, mailbox_id, thread_id
+from switchboard.jmap.journal import Edit
+from switchboard.jmap.state import ChangeKind, StateCodec, changes_since
+from switchboard.model.events import MailboxGone, NewMessage, StoredEvent, UidValidityChanged
+from switchboard.server.jmap.states import LogStates, epoch_for_key, journal_epoch
 
 
-def stored(event_id: int, account: str) -> StoredEvent:
-    return StoredEvent(event_id, NewMessage(account, "INBOX", 7, event_id), 1.0)
+def stored(event_id: int, account: str, uid: int | None = None) -> StoredEvent:
+    return StoredEvent(event_id, NewMessage(account, "INBOX", 7, uid or event_id), 1.0)
 
 
-def test_positions_start_at_the_floor_and_follow_each_accounts_events() -> None:
-    states = LogStates(StateCodec("ep"), floor=10)
-    assert states.state("a", "Email") == "ep:10"
+def email_changes(states: LogStates, account: str, since: str) -> tuple[tuple[str, ...], ...]:
+    journal = states.journal(account)
+    page = changes_since(
+        states.codec, since, journal.changes("Email", 0),
+        oldest=journal.oldest, current=journal.state("Email"),
+    )  # fmt: skip
+    return page.created, page.updated, page.destroyed
+
+
+def test_new_mail_moves_every_type_and_is_an_email_created() -> None:
+    states = LogStates(StateCodec("ep"))
+    assert states.state("a", "Email") == "ep:0"
     seen: list[Mapping[str, int]] = []
     stop = states.listen(seen.append)
     states.on_events([stored(11, "a"), stored(12, "b"), stored(13, "a")])
-    assert seen == [{"a": 13, "b": 12}]
-    assert states.state("a", "Mailbox") == states.state("a", "Email") == "ep:13"
-    assert states.position("c") == 10
-    assert states.push_state(["a", "b", "c"]) == "ep:13"
-    assert states.push_state([]) == "ep:10"
+    assert seen == [{"a": 3, "b": 2}]
+    assert states.states_of("a") == {
+        "Mailbox": "ep:3", "Email": "ep:3", "Thread": "ep:3", "EmailDelivery": "ep:3",
+    }  # fmt: skip
+    assert states.position("c") == 0
+    assert states.push_state(["a", "b", "c"]) == "ep:3"
+    created = (email_id("INBOX", 7, 11), email_id("INBOX", 7, 13))
+    assert email_changes(states, "a", "ep:0") == (created, (), ())
+    journal = states.journal("a")
+    assert {c.object_id for c in journal.changes("Thread", 0)} == {thread_id(e) for e in created}
+    assert {c.object_id for c in journal.changes("Mailbox", 0)} == {mailbox_id("INBOX", 7)}
     stop()
     states.on_events([stored(14, "b")])
-    assert len(seen) == 1 and states.position("b") == 14
+    assert len(seen) == 1 and states.position("b") == 4
 
 
-def test_events_at_or_below_the_floor_announce_nothing() -> None:
-    states = LogStates(StateCodec("ep"), floor=10)
+def test_our_own_changes_move_email_but_not_email_delivery() -> None:
+    states = LogStates(StateCodec("ep"))
+    states.on_events([stored(1, "a")])
     seen: list[Mapping[str, int]] = []
     states.listen(seen.append)
-    states.on_events([stored(9, "a")])
-    assert seen == [] and states.position("a") == 10
+    email = email_id("INBOX", 7, 1)
+    states.record("a", [Edit("Email", email, ChangeKind.UPDATED)])
+    assert seen == [{"a": 2}]
+    assert states.states_of("a")["Email"] == "ep:2"
+    assert states.states_of("a")["EmailDelivery"] == "ep:1"
+    assert email_changes(states, "a", "ep:1") == ((), (email,), ())
+    assert email_changes(states, "a", "ep:0") == ((email,), (), ())  # created, then updated
+    states.record("a", [])  # nothing changed: no new state, nobody told
+    assert len(seen) == 1
 
 
-def test_the_epoch_is_a_function_of_the_key() -> None:
+@pytest.mark.parametrize(
+    "event",
+    [UidValidityChanged("a", "INBOX", 7, 8), MailboxGone("a", "INBOX", "deleted")],
+)
+def test_a_mailbox_whose_ids_died_resets_the_account(
+    event: UidValidityChanged | MailboxGone,
+) -> None:
+    states = LogStates(StateCodec("ep"))
+    states.on_events([stored(1, "a")])
+    before = states.state("a", "Email")
+    states.on_events([StoredEvent(2, event, 1.0)])
+    with pytest.raises(CannotCalculateChanges):
+        email_changes(states, "a", before)
+    assert email_changes(states, "a", states.state("a", "Email")) == ((), (), ())
+
+
+def test_the_epoch_is_a_function_of_the_key_and_the_journal_is_per_process() -> None:
     one, two = epoch_for_key(b"k" * 32), epoch_for_key(b"j" * 32)
     assert one == epoch_for_key(b"k" * 32) and one != two
     assert len(one) == 8 and one.isalnum() and one.islower()
-    StateCodec(one)  # a valid epoch
+    first, second = journal_epoch(one), journal_epoch(one)
+    assert first.startswith(one + "-") and first != second
+    # A state of the process before a restart is foreign to the next one.
+    with pytest.raises(CannotCalculateChanges):
+        changes_since(StateCodec(second), StateCodec(first).encode(0), [], oldest=0, current=0)

@@ -1,0 +1,57 @@
+"""The engine's CONDSTORE reader against a real Dovecot: marks, and what changed after one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from switchboard.engine import Engine, EngineSettings
+from switchboard.engine.errors import MailboxNotFound
+from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
+from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
+from tests.support.dovecot import DovecotServer, ImapUser
+
+pytestmark = pytest.mark.dovecot
+
+SETTINGS = EngineSettings(connect_timeout_s=5.0, command_timeout_s=5.0, stop_timeout_s=3.0)
+
+
+def message(subject: str) -> bytes:
+    return f"From: a@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[Engine]:
+    engine = Engine(MemoryCheckpoints(), CollectingSink(), settings=SETTINGS)
+    try:
+        yield engine
+    finally:
+        await engine.stop()
+
+
+async def test_a_flag_set_by_another_client_and_new_mail_are_found_after_a_mark(
+    engine: Engine, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    config = AccountConfig(
+        account_id=imap_user.username, host=dovecot.host, port=dovecot.port,
+        auth=PasswordAuth(imap_user.username, imap_user.password), tls=TlsMode.PLAIN,
+    )  # fmt: skip
+    dovecot.create_mailbox(imap_user, "Other")
+    one, two = dovecot.append_many(imap_user, [message("1"), message("2")])
+    marks = await engine.modseq.marks(config)
+    assert set(marks) >= {"INBOX", "Other"}
+    inbox = marks["INBOX"]
+    assert inbox.uidvalidity == dovecot.uidvalidity(imap_user) and inbox.uidnext == two + 1
+    assert await engine.modseq.changed_since(config, "INBOX", inbox) == []
+    with dovecot._session(imap_user) as imap:  # another mail client
+        imap.select("INBOX")
+        imap.uid("STORE", str(one), "+FLAGS", "(\\Flagged)")
+    three = dovecot.append(imap_user, message("3"))
+    later = await engine.modseq.marks(config)
+    assert later["INBOX"].modseq > inbox.modseq
+    assert later["Other"] == marks["Other"]
+    assert await engine.modseq.changed_since(config, "INBOX", inbox) == [one, three]
+    dovecot.delete_mailbox(imap_user, "Other")
+    with pytest.raises(MailboxNotFound):
+        await engine.modseq.changed_since(config, "Other", marks["Other"])
