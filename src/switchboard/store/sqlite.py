@@ -455,6 +455,7 @@ class SqliteStore:
                 self._start_batch()
             return
         conn = self._db
+        busy = False
         conn.execute("PRAGMA busy_timeout=0")
         try:
             outcomes: list[list[StoredEvent] | BaseException] = self._record_batch_sync(
@@ -462,17 +463,19 @@ class SqliteStore:
             )
         except StoreError as exc:
             cause = exc.__cause__
-            if isinstance(cause, sqlite3.OperationalError) and cause.sqlite_errorcode in (
+            busy = isinstance(cause, sqlite3.OperationalError) and cause.sqlite_errorcode in (
                 sqlite3.SQLITE_BUSY,
                 sqlite3.SQLITE_LOCKED,
-            ):
-                self._waiting_records.extend(batch)
-                if not self._batch_running:
-                    self._start_batch()
-                return
+            )
             outcomes = [exc] * len(batch)
         finally:
+            # Restored before the thread may touch the connection (below).
             conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        if busy:
+            self._waiting_records.extend(batch)
+            if not self._batch_running:
+                self._start_batch()
+            return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():
                 continue
