@@ -27,6 +27,11 @@ liveness_grace_s`` — 55 s at the defaults; every other command is bounded by
 ``command_timeout_s``. TCP keepalive (set by the connection) covers a vanished host. Failures
 back off with jitter: network ones on the normal schedule, refused credentials on the slow auth
 schedule, so a wrong password is never a hot loop.
+
+Why one module of ~570 lines (a long module says why): the session loop, the IDLE loop with its
+probe and the wake's announce are one state machine over one connection and one checkpoint;
+the states are :mod:`~switchboard.engine.state`, the timing rules
+:mod:`~switchboard.engine.backoff`.
 """
 
 from __future__ import annotations

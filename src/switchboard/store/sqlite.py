@@ -28,12 +28,12 @@ at every commit and lose nothing even then, at the price of one fsync per ``reco
 on the 2-core ext4 dev VM: 120 µs per one-event ``record`` with NORMAL, 370 µs with FULL; on
 spinning or networked disks an fsync costs milliseconds, hence NORMAL by default).
 
-Why one module of ~1,000 lines (a long module says why): the store contract is one class whose
+Why one module of ~950 lines (a long module says why): the store contract is one class whose
 methods share the one connection, its thread and the rules above (the inline path, the group
-commit, the WAL checkpoints); a third of the lines are the schema and docstrings.
+commit, the WAL checkpoints); a third of the lines are docstrings. The schema lives apart.
 
-Schema: ``schema_version`` holds one row; :data:`_MIGRATIONS` lists the schema steps, applied
-in order at open inside one transaction. A database newer than the code raises
+Schema: ``schema_version`` holds one row; :mod:`~switchboard.store.sqlite_schema` lists the
+schema steps, applied in order at open inside one transaction. A database newer than the code raises
 :class:`SchemaTooNew` instead of being touched.
 """
 
@@ -76,6 +76,7 @@ from switchboard.store.errors import (
     StoreError,
     UnknownAccount,
 )
+from switchboard.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
@@ -89,95 +90,7 @@ _CHECKPOINT_EVERY = 100
 # At most this many records per transaction on the loop's thread (it holds the loop meanwhile).
 _INLINE_BATCH_MAX = 300
 
-# Each entry moves the schema one version up; never edit a released entry, append a new one.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: accounts, watches, checkpoints, the event log.
-    (
-        """CREATE TABLE accounts (
-            account_id  TEXT PRIMARY KEY,
-            host        TEXT NOT NULL,
-            port        INTEGER NOT NULL,
-            tls         TEXT NOT NULL,
-            ca_file     TEXT,
-            verify_tls  INTEGER NOT NULL,
-            allow_plain INTEGER NOT NULL,
-            provider    TEXT,
-            credentials BLOB NOT NULL,   -- SecretBox-sealed codec JSON of the whole auth object
-            pinned      INTEGER NOT NULL,
-            created_at  REAL NOT NULL,
-            updated_at  REAL NOT NULL
-        )""",
-        """CREATE TABLE watches (
-            account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
-            position   INTEGER NOT NULL,
-            mailbox    TEXT NOT NULL,
-            PRIMARY KEY (account_id, mailbox)
-        ) WITHOUT ROWID""",
-        # No foreign key to accounts: the engine also checkpoints client-held accounts,
-        # which are not necessarily saved.
-        """CREATE TABLE checkpoints (
-            account_id  TEXT NOT NULL,
-            mailbox     TEXT NOT NULL,
-            uidvalidity INTEGER NOT NULL,
-            last_uid    INTEGER NOT NULL,
-            updated_at  REAL NOT NULL,
-            PRIMARY KEY (account_id, mailbox)
-        ) WITHOUT ROWID""",
-        # AUTOINCREMENT (not a plain rowid): ids are never reused, even after the newest
-        # rows are deleted, because sqlite_sequence remembers the highest one.
-        """CREATE TABLE events (
-            event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
-            account_id TEXT NOT NULL,
-            payload    TEXT NOT NULL,   -- codec JSON
-            created_at REAL NOT NULL
-        )""",
-        "CREATE INDEX events_by_account ON events (account_id, event_id)",
-        "CREATE INDEX events_by_time ON events (created_at)",
-    ),
-    # 2 (issue 6): worker-group positions and auth tokens.
-    (
-        """CREATE TABLE groups (
-            name        TEXT PRIMARY KEY,
-            position    INTEGER NOT NULL,
-            acked_above TEXT NOT NULL,   -- JSON array of acknowledged ids above position
-            updated_at  REAL NOT NULL
-        )""",
-        """CREATE TABLE tokens (
-            token_id   TEXT PRIMARY KEY,
-            name       TEXT NOT NULL UNIQUE,
-            scope      TEXT NOT NULL,
-            account    TEXT,
-            digest     BLOB NOT NULL UNIQUE,   -- SHA-256 of the token; the token is not kept
-            created_at REAL NOT NULL,
-            revoked_at REAL
-        )""",
-    ),
-    # 3: the cluster tables (nodes, leases) exist only in PostgreSQL; the step keeps the
-    # numbering of the two backends aligned.
-    (),
-    # 4 (issue 16): one event per message. A newMessage event carries its mailbox, UIDVALIDITY
-    # and UID in columns under a unique index, so the log cannot announce a message twice.
-    (
-        "ALTER TABLE events ADD COLUMN mailbox TEXT",
-        "ALTER TABLE events ADD COLUMN uidvalidity INTEGER",
-        "ALTER TABLE events ADD COLUMN uid INTEGER",
-        # Existing logs: the first event of each message gets the columns (a duplicate logged
-        # before this step stays, without them).
-        """UPDATE events SET mailbox = json_extract(payload, '$.mailbox'),
-            uidvalidity = json_extract(payload, '$.uidvalidity'),
-            uid = json_extract(payload, '$.uid')
-        WHERE event_id IN (
-            SELECT MIN(event_id) FROM events
-            WHERE json_extract(payload, '$.type') = 'newMessage'
-            GROUP BY account_id, json_extract(payload, '$.mailbox'),
-                json_extract(payload, '$.uidvalidity'), json_extract(payload, '$.uid'))""",
-        "CREATE UNIQUE INDEX events_one_per_message ON events (account_id, mailbox, uidvalidity,"
-        " uid) WHERE uid IS NOT NULL",
-    ),
-)
 
-SCHEMA_VERSION = len(_MIGRATIONS)
-"""The schema version this code writes."""
 
 # The clear settings columns, named as codec.account_settings() names them.
 _SETTINGS = ("host", "port", "tls", "ca_file", "verify_tls", "allow_plain", "provider")
@@ -357,7 +270,7 @@ class SqliteStore:
                     f"the database has schema version {current}; this Switchboard knows up to "
                     f"{SCHEMA_VERSION}: upgrade Switchboard or use another data directory"
                 )
-            for statements in _MIGRATIONS[current:]:
+            for statements in MIGRATIONS[current:]:
                 for sql in statements:
                     conn.execute(sql)
             if row is None:
