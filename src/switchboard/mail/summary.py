@@ -39,33 +39,69 @@ SUMMARY_PLAN: Final = FetchPlan(size=True, header_fields=SUMMARY_FIELDS)
 
 
 # The fast path. The block nearly every IMAP server answers SUMMARY_PLAN with: valid UTF-8 (ASCII,
-# nearly always), one to three of the fields, each "Name: value" on one CRLF line (no folding),
-# then the empty line. It is decoded once and read with one match; each value then takes the
-# shortcut below that fits it (plain text, a simple address) or the exact function of the field.
-# A test checks that it gives what the general reading (the exact path) gives for any block;
-# every other block takes the exact path. The values are str because a str's "in" costs a tenth
-# of a bytes' (which first tries to read its argument as an int and clears that error); for
-# valid UTF-8 each check and each regular expression says the same of the str as of the bytes,
-# as every byte below 0x80 is its own character. re.ASCII: "\s" and IGNORECASE as for bytes.
-_TYPICAL_LINE: Final = r"(date|subject|from)[ \t]*:([^\r\n]*)\r\n"
-_TYPICAL: Final = re.compile(
-    _TYPICAL_LINE + "(?:" + _TYPICAL_LINE + "(?:" + _TYPICAL_LINE + r")?)?\r\n",
-    re.IGNORECASE | re.ASCII,
-)
-_WSP: Final = " \t\r\n"
+# nearly always), each of the three fields at most once, each "Name: value" on one CRLF line (no
+# folding), in any order, then the empty line. It is decoded once and read with one match, which
+# also reads a sender of one simple address; each value then takes the shortcut that fits it
+# (plain text, a simple address) or the exact function of its field. A test checks that this
+# gives what the general reading (the exact path) gives; every other block takes the exact path.
+#
+# The values are str because a str's "in" costs a tenth of a bytes' (which first tries to read
+# its argument as an int and clears that error); for valid UTF-8 each check and each regular
+# expression says the same of the str as of the bytes, as every byte below 0x80 is its own
+# character. re.ASCII: "\s" and IGNORECASE as for bytes.
 
-# A sender value of one address in a simple shape — ``a@b``, ``Name <a@b>``, ``"Name" <a@b>`` —
-# in one match: mail.addresses' simple address (the shapes ``first_address`` reads without its
-# tokenizer, same character classes), with mailbox@host in one group.
+# A sender of one address in a simple shape — ``a@b``, ``Name <a@b>``, ``"Name" <a@b>`` — that
+# mail.addresses reads without its tokenizer (the same character classes); groups: the quoted
+# name, the unquoted name, mailbox@host inside <>, a bare mailbox@host.
 _ADDR: Final = r"[^\s\"<>@,()\\:;\[\]]+@[^\s\"<>@,()\\:;\[\]]+"
-_SIMPLE_SENDER: Final = re.compile(
-    r'[ \t]*(?:(?:"([^"\\]*)"[ \t]*|([^"<>@,()\\:;\[\]]*))<('
+_SIMPLE_SENDER: Final = (
+    r'[ \t]*(?:(?:"([^"\\\r\n]*)"[ \t]*|([^"<>@,()\\:;\[\]\r\n]*))<('
     + _ADDR
     + r")>|("
     + _ADDR
-    + r"))[ \t]*",
-    re.ASCII,
+    + r"))[ \t]*(?=\r\n)"
 )
+
+
+def _typical_pattern() -> tuple[re.Pattern[str], dict[int | None, tuple[int, ...]]]:
+    """The typical block's pattern, and where each path through it leaves the fields.
+
+    The pattern is a tree of the orders the fields can come in (``date`` then ``from`` or
+    ``subject``, …: 15 lines, each with groups of its own). The last group a match closes is
+    the value of its last line, which names the path; the table maps it to the groups of
+    ``(date, subject, sender, quoted name, name, address, bare address)``, the fields the path
+    lacks pointing at group 1, which never takes part.
+    """
+    count = 1
+    paths: dict[int | None, tuple[int, ...]] = {None: (1,) * 7}  # None: the empty block
+
+    def tree(taken: dict[str, tuple[int, ...]], remaining: list[str]) -> str:
+        nonlocal count
+        branches = []
+        for kind in remaining:
+            here = dict(taken)
+            if kind == "from":
+                line = r"from[ \t]*:((?:" + _SIMPLE_SENDER + r"|[^\r\n]*))\r\n"
+                here[kind] = (count + 1, count + 2, count + 3, count + 4, count + 5)
+                count += 5
+            else:
+                line = kind + r"[ \t]*:([^\n]*)\r\n"  # a bare CR: see summary_of
+                count += 1
+                here[kind] = (count,)
+            last = here[kind][0]
+            paths[last] = (
+                here.get("date", (1,)) + here.get("subject", (1,)) + here.get("from", (1,) * 5)
+            )
+            rest = [other for other in remaining if other != kind]
+            branches.append(line + (tree(here, rest) if rest else ""))
+        return "(?:" + "|".join(branches) + ")?"
+
+    body = tree({}, ["date", "subject", "from"])
+    return re.compile(r"(?:(?!)())?" + body + r"\r\n", re.IGNORECASE | re.ASCII), paths
+
+
+_TYPICAL, _TYPICAL_PATHS = _typical_pattern()
+_WSP: Final = " \t\r\n"
 
 # MessageSummary is a frozen dataclass: its __init__ sets each field through object.__setattr__.
 # Each slot's own descriptor sets it in a third of the time (the same object; checked below).
@@ -106,29 +142,26 @@ def summary_of(headers: bytes | None, size: int | None) -> MessageSummary:
     typical = _TYPICAL.fullmatch(block)
     if typical is None:
         return _general_summary(headers, size)
-    groups = typical.groups()
-    subject = date = sender = None
-    for index in (0, 2, 4):
-        name = groups[index]
-        if name is None:
-            break
-        kind = name[0]  # the pattern leaves d(ate), s(ubject) or f(rom), in any case
-        if kind in "sS":
-            if subject is not None:
-                return _general_summary(headers, size)  # a repeated field (rare)
-            subject = groups[index + 1]
-        elif kind in "dD":
-            if date is not None:
-                return _general_summary(headers, size)
-            date = groups[index + 1]
-        else:
-            if sender is not None:
-                return _general_summary(headers, size)
-            sender = groups[index + 1]
+    date, subject, sender, quoted, name, address, bare = typical.group(
+        *_TYPICAL_PATHS[typical.lastindex]
+    )
+    if (subject is not None and "\r" in subject) or (date is not None and "\r" in date):
+        # A bare CR, which the general reading takes for a line break. (The pattern leaves
+        # it to this check because "[^\n]" is read faster than "[^\r\n]".)
+        return _general_summary(headers, size)
     # Envelope's rules (mail.envelope), applied to single one-line fields.
+    if sender is None:
+        from_ = None
+    elif bare is not None:
+        from_ = bare[:MAX_FIELD_CHARS]
+    elif address is not None:
+        text = _text(quoted if quoted is not None else name)
+        from_ = (f"{text} <{address}>" if text else address)[:MAX_FIELD_CHARS]
+    else:
+        from_ = _sender_text(sender)
     return _make(
         _text(subject)[:MAX_FIELD_CHARS] if subject is not None else None,
-        _sender_text(sender) if sender is not None else None,
+        from_,
         date.strip(_WSP)[:MAX_FIELD_CHARS] if date is not None else None,  # raw_text
         size,
     )
@@ -144,16 +177,9 @@ def _text(value: str) -> str:
 
 
 def _sender_text(value: str) -> str | None:
-    """``format_address(first_address(value))`` of a one-line value, cut; ``None``: no address."""
-    simple = _SIMPLE_SENDER.fullmatch(value) if "," not in value else None
-    if simple is None:
-        first = first_address(value.encode())
-        return format_address(first)[:MAX_FIELD_CHARS] if first is not None else None
-    quoted, name, address, bare = simple.groups()
-    if bare is not None:
-        return bare[:MAX_FIELD_CHARS]
-    text = _text(quoted if quoted is not None else name)
-    return (f"{text} <{address}>" if text else address)[:MAX_FIELD_CHARS]
+    """``format_address(first_address(value))``, cut; ``None``: no address."""
+    first = first_address(value.encode())
+    return format_address(first)[:MAX_FIELD_CHARS] if first is not None else None
 
 
 def _general_summary(headers: bytes, size: int | None) -> MessageSummary:
