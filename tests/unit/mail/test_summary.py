@@ -91,8 +91,9 @@ def test_the_typical_block_reads_as_any_block(fields: list[tuple[bytes, bytes]])
 # exact path: RFC 2047 words, 8-bit bytes (UTF-8 and not), folding, bare CR and LF, groups,
 # quoted names (with commas, escapes), comments, simple and odd addresses, whitespace runs.
 PIECES = st.sampled_from(
-    [b"a", b"Message 17", b" ", b"  ", b"\t", b"x@y.z", b"<a@b.c>", b"Ann", b'"Doe, John"', b'"q\\"x"',
-     b'""', b"(comment)", b"(nested (c))", b",", b";", b":", b"undisclosed:;", b"<>", b"@", b".",
+    [b"a", b"Message 17", b" ", b"  ", b"\t", b"x@y.z", b"<a@b.c>", b"Ann", b'"Doe, John"',
+     b'"q\\"x"', b'""', b"(comment)", b"(nested (c))", b",", b";", b":", b"undisclosed:;",
+     b"<>", b"@", b".",
      b"=?utf-8?q?Gr=C3=BC=C3=9Fe?=", b"=?UTF-8?B?w4==?=", b"=?iso-8859-1?q?caf=E9?=", b"=?x?q?a?=",
      b"=?utf-8?b?!!!?=", b"=?", b"?=", "J\u00f6rg".encode(), "\u20ac".encode(), b"caf\xe9", b"\xff",
      b"\xc3", b"\r\n ", b"\r\n\t", b"\r", b"\n", b"[1.2.3.4]", b"<@r,@s:a@b>", b"\\", b"\x0b",
@@ -105,7 +106,9 @@ NAMES = st.sampled_from(
 )  # fmt: skip
 # Senders the fast path reads in its own match, with odd neighbours.
 SENDERS = st.tuples(
-    st.sampled_from([b"", b" ", b"\t", b'"', b"=?utf-8?q?J=C3=B6rg?= ", b"Ann  Lee", "Zo\u00eb".encode()]),
+    st.sampled_from(
+        [b"", b" ", b"\t", b'"', b"=?utf-8?q?J=C3=B6rg?= ", b"Ann  Lee", "Zo\u00eb".encode()]
+    ),
     st.sampled_from([b"Ann", b'"Ann"', b'"A, B"', b"", b"A.B", b'"a\tb"', b"\xe9"]),
     st.sampled_from([b" <a@b.c>", b"<a@b.c>", b" a@b.c", b"a@b.c (Ann)", b" <a@b.c", b"<a@b@c>"]),
     st.sampled_from([b"", b" ", b"\t", b",", b", c@d", b" x"]),
