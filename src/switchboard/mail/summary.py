@@ -141,7 +141,17 @@ def summary_of(headers: bytes | None, size: int | None) -> MessageSummary:
         return _general_summary(headers, size)  # undeclared 8-bit text other than UTF-8
     typical = _TYPICAL.fullmatch(block)
     if typical is None:
-        return _general_summary(headers, size)
+        if "\r\n " not in block and "\r\n\t" not in block:
+            return _general_summary(headers, size)
+        # Folded lines (a long subject, often): unfolded as the general reading unfolds them,
+        # the line break removed and the whitespace kept. Only up to the empty line that ends
+        # the header: a line after it that starts with whitespace is body, not a continuation.
+        head, end, rest = block.partition("\r\n\r\n")
+        typical = _TYPICAL.fullmatch(
+            head.replace("\r\n ", " ").replace("\r\n\t", "\t") + end + rest
+        )
+        if typical is None:
+            return _general_summary(headers, size)
     date, subject, sender, quoted, name, address, bare = typical.group(
         *_TYPICAL_PATHS[typical.lastindex]
     )
