@@ -10,6 +10,12 @@ Read from the message's header bytes with the same functions as ``getMessages``
 each cut to :data:`MAX_FIELD_CHARS` characters, because the event log keeps every summary (a
 header of a megabyte would otherwise be stored and pushed with every copy of the event).
 Decoding never fails: a message with odd headers is announced like any other.
+
+Two paths give the same summary (a property test compares them): the fast path reads the block
+nearly every server sends — UTF-8, each field once, a plain value or a simple sender — with one
+regular-expression match and a few string operations (the engine summarizes every new message);
+the exact path (:func:`_general_summary`) reads any block through
+:class:`~switchboard.mail.envelope.Envelope`, and takes every block the fast path does not.
 """
 
 from __future__ import annotations
