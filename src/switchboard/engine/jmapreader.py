@@ -40,7 +40,7 @@ from switchboard.engine.fetchplan import (
     section_items,
     with_sections,
 )
-from switchboard.engine.reader import FETCH_CHUNK, MailReader, _examine
+from switchboard.engine.reader import FETCH_CHUNK, MailReader, select_mailbox, uid_set
 from switchboard.engine.searchkeys import ImapSearch, header_matches
 from switchboard.imap import errors as imap
 from switchboard.imap.connection import ImapConnection
@@ -151,12 +151,11 @@ class JmapReader:
         found: dict[int, FetchedMessage] = {}
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 uids = sorted(await conn.uid_search(search.criteria))
-                for start in range(0, len(uids), FETCH_CHUNK):
-                    chunk = uids[start : start + FETCH_CHUNK]
+                for chunk in _chunks(uids):
                     chunk_set = set(chunk)
-                    for response in await conn.uid_fetch(",".join(map(str, chunk)), items):
+                    for response in await conn.uid_fetch(uid_set(chunk), items):
                         if response.uid is None or response.uid not in chunk_set:
                             continue
                         message = fetched_message(response, plan)
@@ -191,10 +190,10 @@ class JmapReader:
         found: dict[int, FetchedMessage] = {}
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 for chunk in _chunks(wanted):
                     members = set(chunk)
-                    for response in await conn.uid_fetch(_uid_set(chunk), items):
+                    for response in await conn.uid_fetch(uid_set(chunk), items):
                         if response.uid is not None and response.uid in members:
                             found[response.uid] = fetched_message(response, plan)
                 if plan.second_stage is not None:
@@ -207,7 +206,7 @@ class JmapReader:
                         extra = section_items(sections)
                         for chunk in _chunks(sorted(group)):
                             members = set(chunk)
-                            for response in await conn.uid_fetch(_uid_set(chunk), extra):
+                            for response in await conn.uid_fetch(uid_set(chunk), extra):
                                 got = response.uid
                                 if got is not None and got in members:
                                     found[got] = with_sections(found[got], response, sections)
@@ -228,7 +227,7 @@ class JmapReader:
         """
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 # The size and the first chunk in one command: a message up to CHUNK_BYTES
                 # costs one FETCH.
                 size: int | None = None
@@ -309,10 +308,6 @@ class JmapReader:
 
 def _chunks(uids: Sequence[int]) -> list[Sequence[int]]:
     return [uids[start : start + FETCH_CHUNK] for start in range(0, len(uids), FETCH_CHUNK)]
-
-
-def _uid_set(uids: Sequence[int]) -> str:
-    return ",".join(map(str, uids))
 
 
 async def _chunk(conn: ImapConnection, uid: int, offset: int) -> bytes:

@@ -55,7 +55,9 @@ __all__ = [
     "PIPELINED_CHUNKS",
     "Connections",
     "MailReader",
+    "check_name",
     "refuses_name",
+    "select_mailbox",
     "uid_chunks",
     "uid_set",
 ]
@@ -191,7 +193,7 @@ class MailReader:
         """
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 return sorted(await conn.uid_search("ALL"))
 
     async def fetch(
@@ -242,7 +244,7 @@ class MailReader:
         sets = [set(chunk) for chunk in chunks]
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 if plan.second_stage is not None:
                     # One chunk at a time: a second stage's FETCH must not be answered among
                     # the FETCH responses of a chunk still pending.
@@ -315,13 +317,11 @@ async def _second_stage(
     return message
 
 
-async def _examine(conn: ImapConnection, mailbox: str, uidvalidity: int) -> None:
-    """EXAMINE (read-only: never sets \\Seen) and check that ``uidvalidity`` still holds.
+def check_name(mailbox: str) -> None:
+    """Refuse a name no mailbox can have before the server is asked (see the module doc).
 
     Raises:
-        MailboxNotFound: no mailbox can have that name, or the server refuses it as such.
-        StaleMailbox: the UIDVALIDITY changed.
-        imap.errors.CommandFailed: the server refused for another reason.
+        MailboxNotFound: a control character, or over :data:`MAX_NAME_BYTES`.
     """
     if _CONTROL.search(mailbox) is not None:
         raise MailboxNotFound(f"no mailbox named {mailbox!r}: control character", mailbox=mailbox)
@@ -329,8 +329,22 @@ async def _examine(conn: ImapConnection, mailbox: str, uidvalidity: int) -> None
         raise MailboxNotFound(
             f"no mailbox name is over {MAX_NAME_BYTES} bytes long", mailbox=mailbox
         )
+
+
+async def select_mailbox(
+    conn: ImapConnection, mailbox: str, uidvalidity: int, *, readonly: bool
+) -> None:
+    """EXAMINE (``readonly``: never sets \\Seen) or SELECT ``mailbox``, and check that
+    ``uidvalidity`` still holds. The reader always examines; the writer selects to change.
+
+    Raises:
+        MailboxNotFound: no mailbox can have that name, or the server refuses it as such.
+        StaleMailbox: the UIDVALIDITY changed.
+        imap.errors.CommandFailed: the server refused for another reason.
+    """
+    check_name(mailbox)
     try:
-        info = await conn.select(mailbox, readonly=True)
+        info = await conn.select(mailbox, readonly=readonly)
     except imap.MailboxNotFound as exc:
         raise MailboxNotFound(
             f"no mailbox named {mailbox!r}", mailbox=mailbox, server_text=exc.text
