@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from switchboard.engine import Engine, EngineSettings
+from switchboard.engine import Engine
 from switchboard.engine.errors import MailboxNotFound
-from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
-from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.engine import config_for
+from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
-SETTINGS = EngineSettings(connect_timeout_s=5.0, command_timeout_s=5.0, stop_timeout_s=3.0)
-
-
-def message(subject: str) -> bytes:
-    return f"From: a@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[Engine]:
-    engine = Engine(MemoryCheckpoints(), CollectingSink(), settings=SETTINGS)
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def test_a_flag_set_by_another_client_and_new_mail_are_found_after_a_mark(
     engine: Engine, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
-    config = AccountConfig(
-        account_id=imap_user.username, host=dovecot.host, port=dovecot.port,
-        auth=PasswordAuth(imap_user.username, imap_user.password), tls=TlsMode.PLAIN,
-    )  # fmt: skip
+    config = config_for(dovecot, imap_user)
     dovecot.create_mailbox(imap_user, "Other")
     one, two = dovecot.append_many(imap_user, [message("1"), message("2")])
     marks = await engine.modseq.marks(config)

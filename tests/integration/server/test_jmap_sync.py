@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -59,22 +58,6 @@ async def call(http: httpx.AsyncClient, name: str, arguments: dict[str, Any]) ->
     ((answer, result, _),) = response.json()["methodResponses"]
     assert answer in (name, "error"), answer
     return dict(result)
-
-
-def flags_in(dovecot: DovecotServer, user: ImapUser, mailbox: str = "INBOX") -> dict[int, set[str]]:
-    """UID → flags, as another IMAP client sees them."""
-    found: dict[int, set[str]] = {}
-    with dovecot._session(user) as imap:
-        imap.select(f'"{mailbox}"', readonly=True)
-        typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
-        assert typ == "OK"
-        for line in data:
-            if isinstance(line, bytes):
-                uid = re.search(rb"UID (\d+)", line)
-                flags = re.search(rb"FLAGS \(([^)]*)\)", line)
-                assert uid is not None and flags is not None, line
-                found[int(uid.group(1))] = set(flags.group(1).decode().split()) - {"\\Recent"}
-    return found
 
 
 async def current_state(http: httpx.AsyncClient, jmap_id: str) -> str:
@@ -126,13 +109,13 @@ async def test_keywords_are_imap_flags_in_dovecot_and_changes_list_the_update(
     })  # fmt: skip
     assert result["updated"] == {email: None} and result["notUpdated"] is None
     assert result["oldState"] == before and result["newState"] != before
-    assert flags_in(dovecot, imap_user) == {uid: {"\\Flagged", "\\Seen", "$label1"}, other: set()}
+    assert dovecot.flags(imap_user) == {uid: {"\\Flagged", "\\Seen", "$label1"}, other: set()}
     # The whole map replaces the JMAP-visible flags.
     replaced = await call(http, "Email/set", {
         "accountId": jmap_id, "update": {email: {"keywords": {"$answered": True}}},
     })  # fmt: skip
     assert replaced["updated"] == {email: None}
-    assert flags_in(dovecot, imap_user)[uid] == {"\\Answered"}
+    assert dovecot.flags(imap_user)[uid] == {"\\Answered"}
     page = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": before})
     assert page["updated"] == [email] and page["created"] == [] and page["destroyed"] == []
     # (The CONDSTORE poll then sees our own STOREs too: they only repeat this update.)
@@ -160,8 +143,8 @@ async def test_a_move_and_a_destroy_in_dovecot(
     })  # fmt: skip
     assert result["updated"] == {moving_id: None}, result
     assert result["destroyed"] == [doomed_id]
-    assert set(flags_in(dovecot, imap_user)) == {kept}
-    (new_uid,) = flags_in(dovecot, imap_user, "Archive")
+    assert set(dovecot.flags(imap_user)) == {kept}
+    (new_uid,) = dovecot.flags(imap_user, "Archive")
     new_id = email_id("Archive", dovecot.uidvalidity(imap_user, "Archive"), new_uid)
     page = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": before})
     # Without OBJECTID a moved message's id names its new place: the old id is gone.
@@ -203,7 +186,7 @@ async def test_set_errors_per_id_and_for_the_call(
     stale = await call(http, "Email/set", {"accountId": jmap_id, "ifInState": "x:1",
                                            "destroy": [email]})  # fmt: skip
     assert stale["type"] == "stateMismatch"
-    assert set(flags_in(dovecot, imap_user)) == {uid}  # nothing was destroyed
+    assert set(dovecot.flags(imap_user)) == {uid}  # nothing was destroyed
     other = await call(http, "Email/set", {"accountId": "aNOBODY", "destroy": [email]})
     assert other["type"] == "accountNotFound"
 
@@ -371,8 +354,8 @@ async def test_many_emails_in_one_set_and_update_with_destroy(
     assert result["notUpdated"] == {ids[4]: {"type": "willDestroy"}}
     assert result["destroyed"] == [ids[4]]
     assert result["notDestroyed"] == {ids[4]: {"type": "notFound"}}  # named twice
-    assert flags_in(dovecot, imap_user) == {uids[0]: {"\\Seen"}, uids[1]: {"\\Seen"}}
-    moved = flags_in(dovecot, imap_user, "Done")
+    assert dovecot.flags(imap_user) == {uids[0]: {"\\Seen"}, uids[1]: {"\\Seen"}}
+    moved = dovecot.flags(imap_user, "Done")
     assert sorted(moved.values(), key=len) == [set(), {"\\Seen"}]  # keywords travel along
 
 
