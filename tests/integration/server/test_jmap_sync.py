@@ -22,7 +22,7 @@ from switchboard.jmap.capabilities import CORE, MAIL, WEBSOCKET
 from switchboard.jmap.ids import account_id, email_id, mailbox_id, thread_id
 from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
-from tests.support.jmap_http import RawHttp, base_url, basic_of, client_tls, tls_settings
+from tests.support.jmap_http import RawHttp, basic_of, client_tls, tls_client, tls_settings
 from tests.support.switchboard import message, new_server
 
 pytestmark = pytest.mark.dovecot
@@ -32,19 +32,10 @@ WAIT_S = 15.0
 
 
 @pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
-
-
-@pytest.fixture
 async def http(
     tls_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=base_url(tls_server), verify=client_tls(dovecot), timeout=20,
-        headers=basic_of(imap_user),
-    ) as client:  # fmt: skip
+    async with tls_client(tls_server, dovecot, headers=basic_of(imap_user)) as client:
         # The Session of a Basic login adds the account and watches INBOX.
         assert (await client.get("/.well-known/jmap")).status_code == 200
         yield client
@@ -367,8 +358,7 @@ async def test_a_state_from_before_a_restart_cannot_be_continued(
     for _ in range(2):  # the same data directory, two runs
         async with (
             new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv,
-            httpx.AsyncClient(base_url=base_url(srv), verify=client_tls(dovecot), timeout=20,
-                              headers=basic_of(imap_user)) as http,
+            tls_client(srv, dovecot, headers=basic_of(imap_user)) as http,
         ):  # fmt: skip
             assert (await http.get("/.well-known/jmap")).status_code == 200
             if states:

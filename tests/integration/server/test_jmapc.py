@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from switchboard.jmap.ids import account_id, email_id
 from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_clients import CLIENTS, ensure_jmap_clients
-from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
-from tests.support.switchboard import message, new_server
+from tests.support.jmap_http import base_url, basic_of, client_tls
+from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
@@ -38,12 +37,6 @@ def jmapc_python() -> Path:
     """The jmapc virtualenv's interpreter (scripts/lib.sh makes it, when it must)."""
     ensure_jmap_clients()
     return PYTHON
-
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
 
 
 class Driver:
