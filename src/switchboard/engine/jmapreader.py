@@ -33,19 +33,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
-from switchboard.engine.errors import ImapFailure, engine_errors
+from switchboard.engine.errors import engine_errors
 from switchboard.engine.fetchplan import (
     fetch_items,
     fetched_message,
     section_items,
     with_sections,
 )
-from switchboard.engine.reader import FETCH_CHUNK, MailReader, select_mailbox, uid_set
+from switchboard.engine.reader import (
+    FETCH_CHUNK,
+    MailReader,
+    list_with_status,
+    select_mailbox,
+    uid_set,
+)
 from switchboard.engine.searchkeys import ImapSearch, header_matches
-from switchboard.imap import errors as imap
 from switchboard.imap.connection import ImapConnection
 from switchboard.mail.dates import parse_internal_date
-from switchboard.mail.utf7 import decode_mailbox
 from switchboard.model.accounts import AccountConfig
 from switchboard.model.mail import BodyPart, BodySection, FetchedMessage, FetchPlan, MailboxInfo
 
@@ -99,30 +103,13 @@ class JmapReader:
             UnknownAccount, ConnectionFailed, AuthenticationFailed, ImapFailure: as
                 :meth:`MailReader.list_mailboxes`.
         """
-        found: list[MailboxCounts] = []
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                for item in await conn.list("", "*"):
-                    flags = {flag.lower() for flag in item.flags}
-                    display = decode_mailbox(item.name, strict=False)
-                    if "\\noselect" in flags or "\\nonexistent" in flags:
-                        info = MailboxInfo(item.name, display, None, item.flags, item.delimiter)
-                        found.append(MailboxCounts(info))
-                        continue
-                    try:
-                        status = await conn.status(
-                            item.name, ("MESSAGES", "UNSEEN", "UIDVALIDITY")
-                        )
-                    except imap.MailboxNotFound:
-                        continue  # deleted between LIST and STATUS
-                    uidvalidity = status.get("UIDVALIDITY")
-                    if uidvalidity is None:
-                        raise ImapFailure(f"STATUS of {item.name!r} gave no UIDVALIDITY")
-                    info = MailboxInfo(item.name, display, uidvalidity, item.flags, item.delimiter)
-                    found.append(
-                        MailboxCounts(info, status.get("MESSAGES", 0), status.get("UNSEEN", 0))
-                    )
-        return found
+                listed = await list_with_status(conn, ("MESSAGES", "UNSEEN", "UIDVALIDITY"))
+        return [
+            MailboxCounts(info, status.get("MESSAGES", 0), status.get("UNSEEN", 0))
+            for info, status in listed
+        ]
 
     async def search(
         self,

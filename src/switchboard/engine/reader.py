@@ -56,6 +56,7 @@ __all__ = [
     "Connections",
     "MailReader",
     "check_name",
+    "list_with_status",
     "refuses_name",
     "select_mailbox",
     "uid_chunks",
@@ -160,25 +161,9 @@ class MailReader:
             AuthenticationFailed: the server refused the credentials.
             ImapFailure: the server refused LIST or STATUS, or garbled its answer.
         """
-        found: list[MailboxInfo] = []
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                for item in await conn.list("", "*"):
-                    flags = {flag.lower() for flag in item.flags}
-                    uidvalidity = None
-                    if "\\noselect" not in flags and "\\nonexistent" not in flags:
-                        try:
-                            status = await conn.status(item.name, ("UIDVALIDITY",))
-                        except imap.MailboxNotFound:
-                            continue  # deleted between LIST and STATUS
-                        uidvalidity = status.get("UIDVALIDITY")
-                        if uidvalidity is None:
-                            raise ImapFailure(f"STATUS of {item.name!r} gave no UIDVALIDITY")
-                    display = decode_mailbox(item.name, strict=False)
-                    found.append(
-                        MailboxInfo(item.name, display, uidvalidity, item.flags, item.delimiter)
-                    )
-        return found
+                return [info for info, _ in await list_with_status(conn, ("UIDVALIDITY",))]
 
     async def message_uids(
         self, account: AccountConfig, mailbox: str, uidvalidity: int
@@ -315,6 +300,39 @@ async def _second_stage(
         if response.uid == message.uid:
             return with_sections(message, response, sections)
     return message
+
+
+async def list_with_status(
+    conn: ImapConnection, items: Sequence[str]
+) -> list[tuple[MailboxInfo, dict[str, int]]]:
+    """LIST, then ``STATUS`` of each selectable mailbox asking ``items`` (UIDVALIDITY among them).
+
+    Returns:
+        Each mailbox in LIST order with its STATUS items; a mailbox that cannot be selected
+        (``\\Noselect``, ``\\NonExistent``) has ``uidvalidity`` ``None`` and no items. One deleted
+        between LIST and STATUS is left out.
+
+    Raises:
+        ImapFailure: a STATUS gave no UIDVALIDITY.
+        imap.errors.ImapError: LIST or STATUS failed.
+    """
+    found: list[tuple[MailboxInfo, dict[str, int]]] = []
+    for item in await conn.list("", "*"):
+        flags = {flag.lower() for flag in item.flags}
+        status: dict[str, int] = {}
+        uidvalidity = None
+        if "\\noselect" not in flags and "\\nonexistent" not in flags:
+            try:
+                status = await conn.status(item.name, items)
+            except imap.MailboxNotFound:
+                continue  # deleted between LIST and STATUS
+            uidvalidity = status.get("UIDVALIDITY")
+            if uidvalidity is None:
+                raise ImapFailure(f"STATUS of {item.name!r} gave no UIDVALIDITY")
+        display = decode_mailbox(item.name, strict=False)
+        info = MailboxInfo(item.name, display, uidvalidity, item.flags, item.delimiter)
+        found.append((info, status))
+    return found
 
 
 def check_name(mailbox: str) -> None:
