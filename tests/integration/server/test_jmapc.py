@@ -64,6 +64,14 @@ class Driver:
         assert raw, "the driver ended early"
         return json.loads(raw)  # type: ignore[no-any-return]
 
+    async def resume(self) -> None:
+        """Let the driver's ``wait`` step go on (it blocks on stdin until the test's change is
+        made) and read its ``wait`` line."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"appended\n")
+        await self.proc.stdin.drain()
+        assert (await self.line())["step"] == "wait"
+
     async def finish(self) -> int:
         return await asyncio.wait_for(self.proc.wait(), LINE_TIMEOUT_S)
 
@@ -127,14 +135,11 @@ async def test_jmapc_flags_a_message_and_sees_email_changes_after_an_append(
             set_response = flag["responses"][0]
             assert set_response["type"] == "EmailSetResponse", set_response
             assert email in set_response["response"]["updated"]
-            assert "\\Flagged" in await asyncio.to_thread(flags_of, dovecot, imap_user, uid)
+            assert "\\Flagged" in (await asyncio.to_thread(dovecot.flags, imap_user))[uid]
             # The driver's `wait` step blocks on stdin until the APPEND is done.
             new_uid = await asyncio.to_thread(dovecot.append, imap_user, message("after"))
             await until_created(http, jmap_id, since, 1)
-            assert driver.proc.stdin is not None
-            driver.proc.stdin.write(b"appended\n")
-            await driver.proc.stdin.drain()
-            assert (await driver.line())["step"] == "wait"
+            await driver.resume()
             changes = await driver.line()
             assert changes["step"] == "changes" and changes["ok"], changes
             page = changes["responses"][0]
@@ -165,10 +170,3 @@ async def until_created(http: httpx.AsyncClient, jmap_id: str, since: str, count
             return
         assert loop.time() < deadline, response
         await asyncio.sleep(0.05)
-
-
-def flags_of(dovecot: DovecotServer, user: ImapUser, uid: int) -> str:
-    with dovecot._session(user) as imap:
-        imap.select("INBOX", readonly=True)
-        _typ, data = imap.uid("FETCH", str(uid), "(FLAGS)")
-    return str(data[0])

@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 
-from switchboard.jmap.capabilities import CORE, MAIL
 from switchboard.jmap.ids import account_id, email_id
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.test_jmapc import Driver, jmapc_python
+from tests.integration.server.test_jmapc import Driver, jmapc_python, until_created
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_http import basic_of, tls_client
 from tests.support.switchboard import message
@@ -27,15 +25,6 @@ from tests.support.switchboard import message
 pytestmark = pytest.mark.dovecot
 
 __all__ = ["jmapc_python"]  # the fixture, shared with test_jmapc.py
-
-WAIT_S = 30.0
-
-
-async def created_since(http: httpx.AsyncClient, jmap_id: str, since: str) -> list[str]:
-    request = {"using": [CORE, MAIL], "methodCalls": [
-        ["Email/changes", {"accountId": jmap_id, "sinceState": since}, "c"]]}  # fmt: skip
-    response = (await http.post("/jmap/api", json=request)).json()
-    return list(response["methodResponses"][0][1].get("created", []))
 
 
 async def test_jmapc_reads_sees_new_mail_through_changes_and_flags(
@@ -60,14 +49,8 @@ async def test_jmapc_reads_sees_new_mail_through_changes_and_flags(
         new = await asyncio.to_thread(dovecot.append, imap_user, message("arrived later"))
         jmap_id = account_id(imap_user.username)
         async with tls_client(tls_server, dovecot, headers=basic_of(imap_user)) as http:
-            deadline = asyncio.get_running_loop().time() + WAIT_S
-            while not await created_since(http, jmap_id, since):
-                assert asyncio.get_running_loop().time() < deadline, "never announced"
-                await asyncio.sleep(0.05)
-        assert driver.proc.stdin is not None
-        driver.proc.stdin.write(b"appended\n")
-        await driver.proc.stdin.drain()
-        assert (await driver.line())["step"] == "wait"
+            await until_created(http, jmap_id, since, 1)
+        await driver.resume()
         changes = await driver.line()
         assert changes["step"] == "changes" and changes["ok"], changes
         page, got = (r["response"] for r in changes["responses"])
