@@ -224,7 +224,8 @@ def build_parts(
         jmap=jmap,
     )
     # Sockets of a token revoked while they are open are closed within seconds.
-    revocations = RevocationWatch(store, lambda: tuple(sessions))
+    # So are JMAP WebSockets and EventSource streams opened with such a token.
+    revocations = RevocationWatch(store, lambda: (*sessions, *jmap.streams))
     return ServerParts(
         settings=settings,
         store=store,

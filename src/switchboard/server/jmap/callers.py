@@ -75,6 +75,11 @@ class JmapCaller:
     account: str | None = None
     token_id: str | None = None
 
+    @property
+    def name(self) -> str:
+        """The name logged for the caller (the revocation watch's ``TokenHolder``)."""
+        return self.username
+
     def reaches(self, account_id: str) -> bool:
         """Whether the caller may use the Switchboard account ``account_id``."""
         return self.every_account or account_id == self.account

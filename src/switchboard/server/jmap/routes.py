@@ -65,6 +65,7 @@ from switchboard.server.jmap.eventsource import EventStream
 from switchboard.server.jmap.registry import Blob, BlobSource, CallContext
 from switchboard.server.jmap.service import WEBSOCKET_PATH, BaseUrls, JmapService
 from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.streams import OpenStreams
 from switchboard.server.jmap.wsapi import JmapWebSocket
 from switchboard.store.errors import StoreError
 
@@ -102,6 +103,7 @@ class JmapRoutes:
         service: Sessions and request runs.
         states: the accounts' states, for push.
         blobs: where downloads come from.
+        streams: the open push connections (for the revocation watch and the metrics).
     """
 
     def __init__(
@@ -110,7 +112,9 @@ class JmapRoutes:
         service: JmapService,
         states: LogStates,
         blobs: BlobSource,
+        streams: OpenStreams | None = None,
     ) -> None:
+        self.streams = streams if streams is not None else OpenStreams()
         self._auth = authenticator
         self._service = service
         self._states = states
@@ -242,6 +246,7 @@ class JmapRoutes:
             lambda: self._service.accounts_of(caller),
             self._states,
             parse_last_event_id(request.headers.get("Last-Event-ID")),
+            self.streams,
         )
         headers = (
             ("Content-Type", EVENT_STREAM_CONTENT_TYPE),
@@ -273,7 +278,9 @@ class JmapRoutes:
         if caller is None or base is None:
             await connection.close(1008, "not authorized")
             return
-        await JmapWebSocket(connection, caller, base, self._service, self._states).run()
+        await JmapWebSocket(
+            connection, caller, base, self._service, self._states, self.streams
+        ).run()
 
 
 class _ClosingChunks:
