@@ -169,24 +169,24 @@ class JmapRoutes:
 
     async def _api(self, request: HttpRequest, caller: JmapCaller, base: BaseUrls) -> AnyResponse:
         core = self._service.core
-        if request.body_too_large:
-            return problem_response(
-                Limit(
-                    "maxSizeRequest", f"The request is over {core.max_size_request} octets."
-                ).problem()
-            )
         media_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media_type != "application/json":
-            return problem_response(
-                NotJson("The request's Content-Type must be application/json.").problem()
-            )
         session = self._service.session(caller, base)
         try:
+            if request.body_too_large:
+                raise Limit(
+                    "maxSizeRequest", f"The request is over {core.max_size_request} octets."
+                )
+            if media_type != "application/json":
+                raise NotJson("The request's Content-Type must be application/json.")
             parsed = parse_request(request.body, core=core, supported=session.capabilities)
+        except RequestError as error:
+            self._service.refused(error)
+            return problem_response(error.problem())
+        try:
             response = await self._service.run(
                 parsed, caller, lambda: self._service.session(caller, base).state
             )
-        except RequestError as error:
+        except RequestError as error:  # counted by run()
             return problem_response(error.problem())
         return HttpResponse(
             http.HTTPStatus.OK,

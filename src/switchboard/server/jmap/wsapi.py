@@ -175,6 +175,7 @@ class JmapWebSocket:
         elif isinstance(parsed, WsPushDisable):
             self._push_types = _PUSH_OFF
         else:
+            self._service.refused(parsed.error)
             await self._send(parsed.encode())
 
     def _accounts(self) -> dict[str, str]:
