@@ -3,7 +3,7 @@
 Every server has its own :class:`~prometheus_client.CollectorRegistry` — never the library's
 global one — so several servers in one process (the tests) do not share or collide.
 
-Two kinds of metric (the table with every name is in docs/reliability.md "Metrics"):
+Two kinds of metric (the table with every name is in docs/metrics.md):
 
 - counted where they happen: ``switchboard_errors_total{type}`` (each ``error`` response sent,
   by its wire type: :meth:`ServerMetrics.count_errors`, called for every reply frame) and the
