@@ -337,6 +337,7 @@ class Session(asyncio.Protocol):
             return
         self.user = user
         self.state = State.AUTHENTICATED
+        self.server.logins += 1
         self.send(f"{self._tag} OK [CAPABILITY {CAPABILITIES}] logged in")
 
     def do_select(self, args: list[str], readonly: bool = False) -> None:
@@ -475,6 +476,7 @@ class FakeImapServer:
         self.bytes_in = 0
         self.bytes_out = 0
         self.dones = 0
+        self.logins = 0  # successful logins so far (one per handshake the engine paid for)
         self.cert_pem = b""
         self._mailboxes: dict[str, Mailbox] = {}
         self._watchers: dict[str, set[Session]] = {}

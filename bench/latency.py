@@ -35,12 +35,14 @@ import argparse
 import asyncio
 import contextlib
 import imaplib
+import json
 import re
 import socket
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +78,9 @@ Sample = tuple[float, float]  # (floor ms, ours ms) for one message
 JMAP_SAMPLES: dict[str, dict[str, list[float]]] = {}  # server -> push kind -> isolated ms
 # The floor each server's targets are measured against (see the module docstring).
 FLOOR_FOR_TARGET = {"pymap": "raw", "dovecot": "re-IDLE"}
+# What the engine's watcher fetches on a wake (mail.summary.SUMMARY_PLAN's items).
+WAKE_ITEMS = b"(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (DATE SUBJECT FROM)])"
+WAKE_SAMPLES = 20
 MESSAGE = (b"From: Bench <bench@example.com>\r\nTo: <user@example.com>\r\n"
            b"Subject: latency sample\r\n\r\nHello.\r\n")
 
@@ -188,6 +193,55 @@ class RawIdleClient:
         self._sock.close()
 
 
+def wake_round_trip(imap: Imap, sender: Sender, samples: int, timeout_s: float) -> list[float]:
+    """The IMAP server's own answer to the wake's one round trip, in ms per sample.
+
+    A raw client in IDLE is woken by an APPEND, then writes what the watcher writes on a wake
+    (DONE, ``UID FETCH`` of the newest message with the push summary's items, IDLE) and times
+    the FETCH's completion: the part of our overhead that is the server's, not ours.
+    """
+    sock = socket.create_connection(("127.0.0.1", imap.port), timeout=timeout_s)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    lines = sock.makefile("rb")
+
+    def until(prefix: bytes) -> bytes:
+        while not (line := lines.readline(MAX_LINE_BYTES)).startswith(prefix):
+            if not line:
+                raise ConnectionError("the IMAP server closed the connection")
+        return line
+
+    try:
+        lines.readline(MAX_LINE_BYTES)  # greeting
+        sock.sendall(f'a LOGIN "{imap.username}" "{imap.password}"\r\n'.encode())
+        until(b"a ")
+        sock.sendall(b"b EXAMINE INBOX\r\n")
+        until(b"b ")
+        sock.sendall(b"i0 IDLE\r\n")
+        until(b"+")
+        times: list[float] = []
+        for i in range(samples):
+            sender.append()
+            until(b"* ")  # the push (EXISTS, perhaps RECENT first)
+            start = time.perf_counter()
+            sock.sendall(b"DONE\r\nf%d UID FETCH * %s\r\ni%d IDLE\r\n"
+                         % (i, WAKE_ITEMS, i + 1))
+            until(b"f%d " % i)
+            times.append((time.perf_counter() - start) * 1000)
+            until(b"+")
+            time.sleep(ISOLATED_PAUSE_S / 4)
+        return times
+    finally:
+        sock.close()
+
+
+def server_latency_ms(port: int) -> dict[str, Any]:
+    """The server's own EXISTS seen -> handed to the session latency (``/api/latency``)."""
+    url = f"http://127.0.0.1:{port}/api/latency?window_s=3600"
+    with urllib.request.urlopen(url, timeout=30) as response:  # loopback, our own server
+        document: dict[str, Any] = json.loads(response.read())
+    return document
+
+
 # ------------------------------------------------------------------------ one run
 
 
@@ -215,6 +269,10 @@ class Sender:
     def close(self) -> None:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             self._imap.logout()
+
+
+# Per server: the wake round trip of a raw client and the server's own latency figures.
+parts: dict[str, dict[str, Any]] = {}
 
 
 async def measure(imap: Imap, args: argparse.Namespace,
@@ -276,6 +334,14 @@ async def measure(imap: Imap, args: argparse.Namespace,
                     if pattern == "isolated":
                         JMAP_SAMPLES[imap.name] = jmap.samples(
                             [(at, seen.by_uid[u]) for at, u, _ in sent])
+                inside = await asyncio.to_thread(server_latency_ms, int(server.info["port"]))
+                wake = await asyncio.to_thread(wake_round_trip, imap, sender, WAKE_SAMPLES,
+                                               args.timeout_s)
+                parts[imap.name] = {"wake_round_trip_ms": wake, "server_latency": inside}
+                print(f"{imap.name:<8} parts: the server's own DONE + UID FETCH round trip p50 "
+                      f"{percentile(wake, 50):.2f} ms (n={len(wake)}, raw client); inside "
+                      f"Switchboard, EXISTS seen -> handed to the session: "
+                      f"{_inside_text(inside)}", file=sys.stderr, flush=True)
             finally:
                 raw.close()
                 resyncing.close()
@@ -284,6 +350,13 @@ async def measure(imap: Imap, args: argparse.Namespace,
                 collector.cancel()
                 await asyncio.gather(collector, return_exceptions=True)
     return results, resync_floors
+
+
+def _inside_text(document: dict[str, Any]) -> str:
+    """``/api/latency``'s percentiles as text (its keys may change: show what is there)."""
+    figures = {k: v for k, v in document.items()
+               if isinstance(v, int | float) and (k.endswith("Ms") or k == "count")}
+    return ", ".join(f"{k} {v:.2f}" for k, v in sorted(figures.items())) or json.dumps(document)
 
 
 async def run_pattern(pattern: str, args: argparse.Namespace, seen: Observations, sender: Sender,
@@ -466,6 +539,18 @@ def main() -> None:
             ours = percentile([o for _, o in samples], 50)
             floor = percentile([f for f, _ in samples], 50)
             last.append(f"{name}/{pattern} {ours:.1f} vs {floor:.1f} ms = {ours / floor:.2f}x")
+    for name, found in parts.items():
+        wake = found["wake_round_trip_ms"]
+        print(f"{name} parts: the server's own DONE + UID FETCH round trip p50 "
+              f"{percentile(wake, 50):.2f} ms (raw client, n={len(wake)}); inside Switchboard, "
+              f"EXISTS seen -> handed to the session: {_inside_text(found['server_latency'])}")
+        rows.append(row(f"{name} wake round trip p50 (the server's own DONE + UID FETCH)",
+                        percentile(wake, 50), "ms"))
+        inside = found["server_latency"].get("p50Ms")
+        if isinstance(inside, int | float):
+            rows.append(row(f"{name} inside Switchboard p50 (EXISTS seen -> session)", inside,
+                            "ms"))
+        figures[f"{name}/parts"] = found
     for name, samples_by_kind in JMAP_SAMPLES.items():
         print("\n".join(summary_lines(name, samples_by_kind, percentile)))
         figures[f"{name}/isolated/jmap"] = samples_by_kind

@@ -92,6 +92,11 @@ class Engine:
             sleep=sleep,
         )
         self._supervisors: dict[str, AccountSupervisor] = {}
+        # Connections verify() logged in, kept for the add_account() that usually follows
+        # (account id -> the config it was verified with, the connection, its closing timer):
+        # one TLS handshake and login per new account instead of three.
+        self._parked: dict[str, tuple[AccountConfig, ImapConnection, asyncio.TimerHandle]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         # Every watcher started and not yet stopped, whichever supervisor started it: what
         # the engine really watches, even should a supervisor ever lose track of one.
         self._live_watchers: dict[MailboxWatcher, AccountSupervisor] = {}
@@ -111,16 +116,24 @@ class Engine:
         """Stop every account: watchers LOGOUT, command connections close; bounded in time."""
         supervisors = list(self._supervisors.values())
         self._supervisors.clear()
+        for account_id in list(self._parked):
+            self._unpark(account_id, close=True)
         try:
             async with asyncio.timeout(self.settings.stop_timeout_s * 2):
-                await asyncio.gather(*(s.stop() for s in supervisors))
+                await asyncio.gather(*(s.stop() for s in supervisors), *self._closing)
         except TimeoutError:
             logger.warning("engine stop exceeded its bound; some connections were not closed")
 
     # ------------------------------------------------------------------ accounts
 
     async def verify(self, config: AccountConfig) -> AccountConfig:
-        """Connect and authenticate once, then LOGOUT; return the config with fresh tokens.
+        """Connect and authenticate once; return the config with fresh tokens.
+
+        The logged-in connection is not thrown away: the :meth:`add_account` of the same
+        account and config that usually follows takes it as the account's command connection
+        (and ``watch()`` then hands it to the first watcher as its IDLE connection), so a new
+        account costs one TLS handshake and login, not three. Unclaimed, it is logged out
+        after ``command_idle_close_s``, like any idle command connection.
 
         Raises:
             AuthenticationFailed: the server (or the OAuth2 token endpoint) refused the
@@ -130,8 +143,31 @@ class Engine:
         """
         with engine_errors(config.host, config.port):
             conn, refreshed = await self._connect_once(config)
-            await close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2)
-        return refreshed or config
+        verified = refreshed or config
+        self._unpark(config.account_id, close=True)
+        timer = asyncio.get_running_loop().call_later(
+            self.settings.command_idle_close_s, self._unpark, config.account_id, True
+        )
+        self._parked[config.account_id] = (verified, conn, timer)
+        return verified
+
+    def _unpark(self, account_id: str, close: bool) -> ImapConnection | None:
+        """Take the connection :meth:`verify` left for ``account_id``; with ``close``, log it
+        out in the background instead (tracked, so that :meth:`stop` waits for it)."""
+        parked = self._parked.pop(account_id, None)
+        if parked is None:
+            return None
+        _, conn, timer = parked
+        timer.cancel()
+        if not close:
+            return conn
+        task = asyncio.get_running_loop().create_task(
+            close_connection(conn, logout_timeout_s=self.settings.stop_timeout_s / 2),
+            name=f"log out the verify connection of {account_id}",
+        )
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return None
 
     async def _connect_once(
         self, config: AccountConfig
@@ -181,6 +217,11 @@ class Engine:
         """
         if config.account_id in self._supervisors:
             raise ValueError(f"account {config.account_id!r} already exists")
+        parked = self._parked.get(config.account_id)
+        connection = None
+        if parked is not None:
+            # Only a connection logged in with exactly this config may serve the account.
+            connection = self._unpark(config.account_id, close=parked[0] != config)
         self._supervisors[config.account_id] = AccountSupervisor(
             config,
             store=self._store,
@@ -191,6 +232,7 @@ class Engine:
             refresher=self._refresher,
             on_credentials_changed=self._on_credentials_changed,
             live_watchers=self._live_watchers,
+            command_connection=connection,
             clock=self._clock,
             wall_clock=self._wall_clock,
             sleep=self._sleep,
@@ -208,7 +250,9 @@ class Engine:
         Raises:
             UnknownAccount: no such account.
         """
-        await self._supervisor(config.account_id).update(config)
+        supervisor = self._supervisor(config.account_id)
+        self._unpark(config.account_id, close=True)  # the supervisor reconnects its own way
+        await supervisor.update(config)
 
     async def remove_account(self, account_id: str) -> None:
         """Stop the account's watchers (LOGOUT) and forget it.
@@ -218,6 +262,7 @@ class Engine:
         """
         supervisor = self._supervisor(account_id)
         del self._supervisors[account_id]
+        self._unpark(account_id, close=True)
         await supervisor.stop()
 
     def has_account(self, account_id: str) -> bool:

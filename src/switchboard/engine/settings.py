@@ -26,7 +26,7 @@ class EngineSettings:
             silent with the socket still open is noticed within ``probe_quiet_s +
             liveness_grace_s`` (55 s by default, inside the 60 s the docs promise, with room
             for the reconnect). The probe's cost grows with the number of connections over
-            this interval: 8-10 % of one core at 10,000 accounts (docs/benchmarks.md). A
+            this interval: ~2 % of one core at 10,000 accounts (docs/benchmarks.md). A
             value at or above ``idle_refresh_s`` leaves the refresh as the only probe.
             Servers without IDLE are polled (NOOP) this often.
         liveness_grace_s: how long a liveness probe (DONE + IDLE, a refresh's DONE, NOOP) may

@@ -59,6 +59,9 @@ class AccountSupervisor:
         on_credentials_changed: awaited with the new config after an OAuth2 refresh.
         live_watchers: the engine's map of every watcher started and not yet stopped to its
             supervisor; this one adds and removes its own (so the engine sees what runs).
+        command_connection: an authenticated connection to start with (``Engine.verify``'s),
+            used as the command connection and handed to the first watcher ``watch()``
+            starts.
         clock, wall_clock, sleep: injected time.
     """
 
@@ -74,6 +77,7 @@ class AccountSupervisor:
         refresher: TokenRefresher,
         on_credentials_changed: Callable[[AccountConfig], Awaitable[None]] | None,
         live_watchers: dict[MailboxWatcher, AccountSupervisor] | None = None,
+        command_connection: ImapConnection | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -102,9 +106,14 @@ class AccountSupervisor:
         self._command_state = S.IDLE
         self._command_error: str | None = None
         self._stopped = False
+        self._handoff_closers: set[asyncio.Task[None]] = set()
         self._config = config
         self._credentials: OAuth2Credentials | None = None
         self.connector = self._make_connector(config)
+        if command_connection is not None:
+            self._command_conn = command_connection
+            self._command_used_at = clock()
+            self._arm_command_closer()
 
     # ------------------------------------------------------------------ config
 
@@ -169,10 +178,12 @@ class AccountSupervisor:
         """The mailboxes with a live watcher, in the order they were added."""
         return tuple(self._watchers)
 
-    def _start_watcher(self, mailbox: str) -> None:
+    def _start_watcher(self, mailbox: str, connection: ImapConnection | None = None) -> None:
         if self._stopped:
             # A watch() or update() that was under way when stop() ran must not start a
             # watcher nobody would ever stop (it would hold an IDLE session forever).
+            if connection is not None:
+                self._closing_handoff(connection)
             return
         watcher = MailboxWatcher(
             self._config.account_id,
@@ -184,6 +195,7 @@ class AccountSupervisor:
             idle_refresh_s=self.idle_refresh_s,
             counters=self.counters,
             on_gone=self._watcher_gone,
+            connection=connection,
             clock=self._clock,
             wall_clock=self._wall_clock,
             sleep=self._sleep,
@@ -247,10 +259,39 @@ class AccountSupervisor:
             # stop() ran while we listed: the account is gone, and so must its watchers be.
             raise UnknownAccount(f"account {self._config.account_id!r} was removed")
         await self._stop_watchers([m for m in self._watchers if m not in ok])
-        for name in ok:
-            if name not in self._watchers:
-                self._start_watcher(name)
+        new = [name for name in ok if name not in self._watchers]
+        # The command connection just served LIST and STATUS; rather than logging it out
+        # when idle and opening a new one for the first watcher, it becomes that watcher's
+        # IDLE connection (the next command opens a fresh one): a new account's verify login
+        # is then its only handshake.
+        handoff = await self._take_command_connection() if new else None
+        for name in new:
+            self._start_watcher(name, handoff)
+            handoff = None
         return WatchResult(tuple(ok), tuple(failed))
+
+    async def _take_command_connection(self) -> ImapConnection | None:
+        """The command connection, taken away from commands, if nobody uses it and it is fit."""
+        if self._command_lock.locked():
+            return None  # a command is running on it: the watcher opens its own
+        async with self._command_lock:
+            conn = self._command_conn
+            if conn is None or conn.state is not ConnectionState.AUTHENTICATED:
+                return None  # none, or SELECTED by a reader, say: keep it for them
+            self._command_conn = None
+            # Nothing left to close: the closer's wake-up would be wasted (it waits, never
+            # closes, while we hold the lock).
+            closer, self._command_closer = self._command_closer, None
+            if closer is not None:
+                closer.cancel()
+            return conn
+
+    def _closing_handoff(self, conn: ImapConnection) -> None:
+        task = asyncio.get_running_loop().create_task(
+            close_connection(conn, logout_timeout_s=self._settings.stop_timeout_s / 2)
+        )
+        self._handoff_closers.add(task)
+        task.add_done_callback(self._handoff_closers.discard)
 
     def resume(self, mailboxes: Collection[str]) -> tuple[str, ...]:
         """Watch ``mailboxes`` again, as they were watched before a restart; no I/O here.
@@ -384,6 +425,7 @@ class AccountSupervisor:
         await self._stop_watchers(tuple(self._watchers))
         async with self._command_lock:
             await self._drop_command_connection()
+        await asyncio.gather(*self._handoff_closers, return_exceptions=True)
 
     def status(self) -> AccountStatus:
         """A snapshot of the account and its watchers."""

@@ -27,6 +27,11 @@ liveness_grace_s`` — 55 s at the defaults; every other command is bounded by
 ``command_timeout_s``. TCP keepalive (set by the connection) covers a vanished host. Failures
 back off with jitter: network ones on the normal schedule, refused credentials on the slow auth
 schedule, so a wrong password is never a hot loop.
+
+Why one module of ~570 lines (a long module says why): the session loop, the IDLE loop with its
+probe and the wake's announce are one state machine over one connection and one checkpoint;
+the states are :mod:`~switchboard.engine.state`, the timing rules
+:mod:`~switchboard.engine.backoff`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -43,7 +49,7 @@ from switchboard.engine.errors import ConnectionFailed, OAuth2Unavailable
 from switchboard.engine.fetchplan import fetch_items, header_fields
 from switchboard.engine.settings import EngineSettings
 from switchboard.engine.state import AccountState, MailboxStatus, StateMachine
-from switchboard.imap.connection import ImapConnection
+from switchboard.imap.connection import ConnectionState, ImapConnection
 from switchboard.imap.errors import (
     AuthenticationFailed,
     ConnectionLost,
@@ -76,12 +82,28 @@ __all__ = ["MailboxWatcher"]
 logger = logging.getLogger(__name__)
 
 _SUMMARY_ITEMS = fetch_items(SUMMARY_PLAN)
+# Probe intervals from this long are aligned on whole seconds (see _idle_once).
+_PROBE_TICK_FROM_S = 10.0
 
 
 def _summary(fetch: Fetch) -> MessageSummary:
     return summary_of(header_fields(fetch), fetch.size)
 
 S = AccountState
+
+
+def probe_due(quiet_since: float, probe_quiet_s: float) -> float:
+    """When an IDLE quiet since ``quiet_since`` is probed (clock seconds).
+
+    Intervals from :data:`_PROBE_TICK_FROM_S` fall due on whole seconds, at most a second
+    early (never later than the detection bound ``probe_quiet_s + liveness_grace_s``): the
+    probes of thousands of quiet connections then go out, and their answers come back, in a
+    few event-loop turns a second rather than one turn each (docs/benchmarks.md, item 12).
+    """
+    probe_at = quiet_since + probe_quiet_s
+    if probe_quiet_s >= _PROBE_TICK_FROM_S:
+        return float(math.floor(probe_at))
+    return probe_at
 
 
 def _is_warning(response: UntaggedResponse) -> bool:
@@ -110,6 +132,8 @@ class MailboxWatcher:
         idle_refresh_s: the account's effective IDLE refresh (settings and provider profile).
         counters: the account's counters, shared with its other watchers.
         on_gone: called (synchronously) after the mailbox was reported gone.
+        connection: an authenticated connection (not SELECTED) for the first session; the
+            watcher owns it from here (closes it if it never runs).
         clock, wall_clock, sleep: injected time.
     """
 
@@ -125,6 +149,7 @@ class MailboxWatcher:
         idle_refresh_s: float,
         counters: collections.Counter[str],
         on_gone: Callable[[str], None] | None = None,
+        connection: ImapConnection | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -145,6 +170,7 @@ class MailboxWatcher:
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_cap_s)
         self._auth_backoff = Backoff(settings.auth_backoff_initial_s, settings.auth_backoff_cap_s)
         self._conn: ImapConnection | None = None
+        self._handoff = connection
         self._task: asyncio.Task[None] | None = None
         self._checkpoint: Checkpoint | None = None
         self._known_exists = 0
@@ -183,6 +209,9 @@ class MailboxWatcher:
             except TimeoutError:
                 logger.warning("watcher %s/%s did not stop in time", self.account_id, self.mailbox)
         await self._drop_connection(logout=False)
+        handoff, self._handoff = self._handoff, None
+        if handoff is not None:  # stopped before its first session
+            await close_connection(handoff, logout_timeout_s=self._settings.stop_timeout_s / 2)
         if self._machine.state is not S.STOPPED:
             self._machine.move(S.STOPPED)
 
@@ -208,6 +237,7 @@ class MailboxWatcher:
                 self.retry_at = None
                 # LOGOUT when the peer is sane; a broken or silent one is just closed.
                 polite = True
+                handed_over = self._handoff is not None
                 try:
                     await self._session()
                 except _MailboxGoneError:
@@ -220,6 +250,10 @@ class MailboxWatcher:
                 except (ConnectionFailed, ConnectionLost, ImapTimeout, OAuth2Unavailable) as exc:
                     polite = False
                     delay_s = self._fail(S.BACKOFF, exc, self._backoff)
+                    if handed_over:
+                        # The connection handed over had died meanwhile: not the server's
+                        # fault, and not worth a backoff. Open a fresh one now.
+                        delay_s = 0.0
                 except (ImapError, _StoreError) as exc:
                     # Protocol errors, unexpected NO/BAD, store failures: the peer or the store
                     # misbehaved; reconnecting from the durable checkpoint is the safe answer.
@@ -250,9 +284,16 @@ class MailboxWatcher:
             await close_connection(conn, logout_timeout_s=timeout_s)
 
     async def _session(self) -> None:
-        self._conn = conn = await self._connector.open()
-        self._machine.move(S.AUTHENTICATING)
-        await self._connector.authenticate(conn)
+        handoff, self._handoff = self._handoff, None
+        if handoff is not None and handoff.state is ConnectionState.AUTHENTICATED:
+            self._conn = conn = handoff  # already logged in (see the supervisor's watch())
+            self._machine.move(S.AUTHENTICATING)
+        else:
+            if handoff is not None:
+                await close_connection(handoff, logout_timeout_s=None)
+            self._conn = conn = await self._connector.open()
+            self._machine.move(S.AUTHENTICATING)
+            await self._connector.authenticate(conn)
         self._machine.move(S.SYNCING)
         try:
             info = await conn.select(self.mailbox, readonly=True)
@@ -322,9 +363,8 @@ class MailboxWatcher:
         # With summaries, the same header fields getMessages reads (mail.summary.SUMMARY_PLAN).
         full_items = _SUMMARY_ITEMS if settings.summaries else "(UID)"
         start = checkpoint.last_uid + 1
-        # One round trip in the common case (an IDLE wake with a few new messages); a catch-up
-        # of unknown size first lists the UIDs so each FETCH of summaries stays within
-        # fetch_batch messages.
+        # One round trip in the common case (a few new messages); a catch-up of unknown size
+        # first lists the UIDs so each FETCH of summaries stays within fetch_batch messages.
         synced, self._synced_exists = self._synced_exists, self._known_exists
         small = synced is not None and self._known_exists - synced <= settings.fetch_batch
         fetches = await conn.uid_fetch(f"{start}:*", full_items if small else "(UID)")
@@ -337,18 +377,48 @@ class MailboxWatcher:
             if settings.summaries and not small:
                 fetched = await conn.uid_fetch(",".join(map(str, batch)), full_items)
                 by_uid.update({f.uid: f for f in fetched if f.uid is not None})
-            events = [
-                NewMessage(
-                    self.account_id,
-                    self.mailbox,
-                    checkpoint.uidvalidity,
-                    uid,
-                    _summary(by_uid[uid]) if settings.summaries else None,
-                    detected_at=self._pushed_at,
-                )
-                for uid in batch
-            ]
-            await self._record(Checkpoint(checkpoint.uidvalidity, batch[-1]), events)
+            await self._record_new(checkpoint, batch, by_uid)
+
+    def _small_wake(self) -> bool:
+        """Whether the mail a push announced fits one FETCH (of at most ``fetch_batch``)."""
+        synced = self._synced_exists
+        return (
+            self._checkpoint is not None
+            and synced is not None
+            and self._known_exists - synced <= self._settings.fetch_batch
+        )
+
+    async def _announce_in_idle(self, conn: ImapConnection) -> None:
+        """The wake path: DONE, UID FETCH and IDLE in one write, then record and publish.
+
+        Only for a wake that fits one FETCH (:meth:`_small_wake`); the connection is idling
+        again (or about to be: its ``+`` is awaited by the next IDLE call) when this returns.
+        """
+        checkpoint = self._checkpoint
+        assert checkpoint is not None
+        self._synced_exists = self._known_exists
+        items = _SUMMARY_ITEMS if self._settings.summaries else "(UID)"
+        fetches = await conn.idle_fetch(f"{checkpoint.last_uid + 1}:*", items)
+        by_uid = {f.uid: f for f in fetches if f.uid is not None and f.uid > checkpoint.last_uid}
+        if by_uid:
+            await self._record_new(checkpoint, sorted(by_uid), by_uid)
+
+    async def _record_new(
+        self, checkpoint: Checkpoint, batch: Sequence[int], by_uid: dict[int, Fetch]
+    ) -> None:
+        summaries = self._settings.summaries
+        events = [
+            NewMessage(
+                self.account_id,
+                self.mailbox,
+                checkpoint.uidvalidity,
+                uid,
+                _summary(by_uid[uid]) if summaries else None,
+                detected_at=self._pushed_at,
+            )
+            for uid in batch
+        ]
+        await self._record(Checkpoint(checkpoint.uidvalidity, batch[-1]), events)
 
     # ------------------------------------------------------------------ IDLE
 
@@ -363,7 +433,9 @@ class MailboxWatcher:
                 self._known_exists = max(0, self._known_exists - 1)
         # Taken when the push is handled, a few microseconds after it was read: close enough
         # for the dashboard's push-to-sink latency, and no change to the IMAP layer needed.
-        self._pushed_at = self._wall_clock() if new_mail else None
+        # Kept until the next push: the announcement it starts may take several steps.
+        if new_mail:
+            self._pushed_at = self._wall_clock()
         return new_mail
 
     async def _idle_loop(self, conn: ImapConnection) -> None:
@@ -378,10 +450,10 @@ class MailboxWatcher:
             self._auth_backoff.reset()
             self.last_error = None
             if idle_supported:
-                responses = await self._idle_once(conn)
+                new_mail = await self._idle_once(conn)
             else:
-                responses = await self._poll_once(conn)
-            if self._saw_new_mail(responses):
+                new_mail = self._saw_new_mail(await self._poll_once(conn))
+            if new_mail:
                 self._machine.move(S.SYNCING)
                 await self._announce_new(conn)
             else:
@@ -403,10 +475,15 @@ class MailboxWatcher:
         if current.get("UIDVALIDITY", checkpoint.uidvalidity) != checkpoint.uidvalidity:
             raise ConnectionLost("UIDVALIDITY changed under the session; reselecting")
 
-    async def _idle_once(self, conn: ImapConnection) -> list[UntaggedResponse]:
-        """IDLE until new mail or the refresh deadline; return what the server pushed.
+    async def _idle_once(self, conn: ImapConnection) -> bool:
+        """IDLE until the refresh deadline or a wake too large for one FETCH.
 
-        A connection quiet for ``probe_quiet_s`` is probed on the way (see :meth:`_probe`).
+        A push of new mail that fits one FETCH is announced without leaving the loop
+        (:meth:`_announce_in_idle`: one write, one round trip). A connection quiet for
+        ``probe_quiet_s`` is probed on the way (see :meth:`_probe`).
+
+        Returns:
+            Whether new mail waits to be announced (IDLE is then done).
 
         Raises:
             ConnectionLost: the connection broke, a probe went unanswered, or the server
@@ -416,13 +493,13 @@ class MailboxWatcher:
         now = self._clock()
         deadline = now + self._idle_refresh_s
         quiet_since = now  # the server's "+" just arrived
-        seen: list[UntaggedResponse] = []
+        new_mail = warned = False
         while True:
             now = self._clock()
             if now >= deadline:
                 self._counters["idle_refreshes"] += 1
                 break
-            probe_at = quiet_since + self._settings.probe_quiet_s
+            probe_at = probe_due(quiet_since, self._settings.probe_quiet_s)
             if now >= probe_at:
                 pushed = await self._probe(conn)
                 quiet_since = self._clock()
@@ -430,12 +507,24 @@ class MailboxWatcher:
                 pushed = await conn.idle_wait(min(deadline, probe_at) - now)
                 if pushed:
                     quiet_since = self._clock()
-            seen.extend(pushed)
-            if _has_news(pushed):
+            if any(_is_warning(r) for r in pushed):
+                warned = True
                 break
+            if self._saw_new_mail(pushed):
+                if not self._small_wake():
+                    new_mail = True
+                    break
+                self._machine.move(S.SYNCING)
+                await self._announce_in_idle(conn)
+                self._machine.move(S.IDLE)
+                quiet_since = self._clock()
         # The DONE round trip doubles as the liveness probe (RFC 2177: the server must answer).
-        seen.extend(await self._done(conn))
-        return _checked(seen)
+        ended = await self._done(conn)
+        if warned or any(_is_warning(r) for r in ended):
+            # Dovecot's session on a mailbox deleted and recreated under it only says
+            # "* NO Internal error" and keeps serving the stale view: start afresh.
+            raise ConnectionLost("the server reported an error on the selected mailbox")
+        return self._saw_new_mail(ended) or new_mail
 
     async def _probe(self, conn: ImapConnection) -> list[UntaggedResponse]:
         """Probe a quiet IDLE: DONE and a new IDLE in one write, answered within the grace.
@@ -488,19 +577,3 @@ class MailboxWatcher:
             raise ConnectionLost(f"no answer to NOOP within {grace_s} s") from exc
 
 
-def _has_news(responses: Sequence[UntaggedResponse]) -> bool:
-    """Whether ``responses`` call for leaving IDLE now: possible new mail, or a warning."""
-    return any(isinstance(r, Exists) or _is_warning(r) for r in responses)
-
-
-def _checked(seen: list[UntaggedResponse]) -> list[UntaggedResponse]:
-    """``seen``, unless the server warned about the selected mailbox.
-
-    Raises:
-        ConnectionLost: an untagged NO/BAD: Dovecot's session on a mailbox deleted and
-            recreated under it only says "* NO Internal error" and keeps serving the stale
-            view, so start afresh.
-    """
-    if any(_is_warning(r) for r in seen):
-        raise ConnectionLost("the server reported an error on the selected mailbox")
-    return seen

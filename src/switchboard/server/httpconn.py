@@ -23,6 +23,10 @@ reading, so a client cannot make the server buffer without bound. While a respon
 the peer closing (EOF or a reset) cancels the stream at once. :class:`HttpConnections` knows
 every open connection, so the server's stop can end them: idle ones at once, streams by
 cancelling them, requests in progress once answered.
+
+Why one module of ~510 lines (a long module says why): the four steps above share the
+connection's buffer, its flow control and its timeouts; the wire details that need no state
+(heads, close-delimited framing) are already apart in :mod:`~switchboard.server.httpwire`.
 """
 
 from __future__ import annotations

@@ -18,10 +18,15 @@ the rate mail arrives.
 Wake-ups: ``record`` also sends ``NOTIFY switchboard_events, '<last id>'`` in its transaction
 (delivered on commit), which nodes LISTEN to instead of polling the log.
 
-Schema: ``schema_version`` holds one row; :data:`_MIGRATIONS` lists the steps, applied in order
+Schema: ``schema_version`` holds one row; the steps of
+:data:`~switchboard.store.postgres_schema.MIGRATIONS` are applied in order
 at open in one transaction under a transaction-level advisory lock, so nodes starting together
 do not race. The numbering matches SqliteStore's for the steps they share; step 3 adds the
 cluster tables (nodes, leases) used by :mod:`switchboard.cluster`.
+
+Why one module of ~770 lines (a long module says why): the store contract is one class whose
+methods share the pool, the shielded calls and the lease fence of ``record``; splitting it by
+method would scatter those rules. The schema lives apart, in :mod:`.postgres_schema`.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from switchboard.store.errors import (
     StoreError,
     UnknownAccount,
 )
+from switchboard.store.postgres_schema import MIGRATIONS, PG_SCHEMA_VERSION
 
 __all__ = ["EVENTS_CHANNEL", "PG_SCHEMA_VERSION", "LeaseLost", "PostgresStore"]
 
@@ -69,116 +75,6 @@ _T = TypeVar("_T")
 # Any constant works; it only has to be the same for every node (and unlikely elsewhere).
 _MIGRATION_LOCK_KEY = 0x5357_4244  # "SWBD"
 
-# Each entry moves the schema one version up; never edit a released entry, append a new one.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: accounts, watches, checkpoints, the event log.
-    (
-        """CREATE TABLE accounts (
-            account_id  TEXT PRIMARY KEY,
-            host        TEXT NOT NULL,
-            port        INTEGER NOT NULL,
-            tls         TEXT NOT NULL,
-            ca_file     TEXT,
-            verify_tls  BOOLEAN NOT NULL,
-            allow_plain BOOLEAN NOT NULL,
-            provider    TEXT,
-            credentials BYTEA NOT NULL,   -- SecretBox-sealed codec JSON of the whole auth object
-            pinned      BOOLEAN NOT NULL,
-            created_at  DOUBLE PRECISION NOT NULL,
-            updated_at  DOUBLE PRECISION NOT NULL
-        )""",
-        """CREATE TABLE watches (
-            account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
-            position   INTEGER NOT NULL,
-            mailbox    TEXT NOT NULL,
-            PRIMARY KEY (account_id, mailbox)
-        )""",
-        # No foreign key to accounts: client-held accounts are checkpointed but not saved.
-        """CREATE TABLE checkpoints (
-            account_id  TEXT NOT NULL,
-            mailbox     TEXT NOT NULL,
-            uidvalidity BIGINT NOT NULL,
-            last_uid    BIGINT NOT NULL,
-            updated_at  DOUBLE PRECISION NOT NULL,
-            PRIMARY KEY (account_id, mailbox)
-        )""",
-        # See the module docstring for why a counter row and not a SEQUENCE.
-        """CREATE TABLE event_counter (
-            only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
-            last_id  BIGINT NOT NULL
-        )""",
-        "INSERT INTO event_counter (last_id) VALUES (0)",
-        """CREATE TABLE events (
-            event_id   BIGINT PRIMARY KEY,
-            account_id TEXT NOT NULL,
-            payload    TEXT NOT NULL,   -- codec JSON
-            created_at DOUBLE PRECISION NOT NULL
-        )""",
-        "CREATE INDEX events_by_account ON events (account_id, event_id)",
-        "CREATE INDEX events_by_time ON events (created_at)",
-    ),
-    # 2 (issue 6): worker-group positions and auth tokens.
-    (
-        """CREATE TABLE groups (
-            name        TEXT PRIMARY KEY,
-            position    BIGINT NOT NULL,
-            acked_above BIGINT[] NOT NULL,   -- acknowledged ids above position
-            updated_at  DOUBLE PRECISION NOT NULL
-        )""",
-        """CREATE TABLE tokens (
-            seq        BIGINT GENERATED ALWAYS AS IDENTITY,   -- insertion order for listing
-            token_id   TEXT PRIMARY KEY,
-            name       TEXT NOT NULL UNIQUE,
-            scope      TEXT NOT NULL,
-            account    TEXT,
-            digest     BYTEA NOT NULL UNIQUE,   -- SHA-256 of the token; the token is not kept
-            created_at DOUBLE PRECISION NOT NULL,
-            revoked_at DOUBLE PRECISION
-        )""",
-    ),
-    # 3 (issue 8): cluster membership and account leases (switchboard.cluster).
-    (
-        """CREATE TABLE nodes (
-            node_id      TEXT PRIMARY KEY,
-            heartbeat_at DOUBLE PRECISION NOT NULL,   -- the node's last renewal (Unix time)
-            load         INTEGER NOT NULL,            -- accounts it holds
-            info         TEXT NOT NULL DEFAULT ''     -- e.g. its URL, for the dashboard
-        )""",
-        """CREATE TABLE leases (
-            account_id TEXT PRIMARY KEY,
-            node_id    TEXT NOT NULL,
-            expires_at DOUBLE PRECISION NOT NULL
-        )""",
-        "CREATE INDEX leases_by_node ON leases (node_id)",
-    ),
-    # 4 (issue 16): one process per node id (switchboard.cluster.leases), and one event per
-    # message: a newMessage event carries its mailbox, UIDVALIDITY and UID in columns under a
-    # unique index, so the log cannot announce a message twice whatever watchers race.
-    (
-        "ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE events ADD COLUMN mailbox TEXT, ADD COLUMN uidvalidity BIGINT,"
-        " ADD COLUMN uid BIGINT",
-        # Existing logs: the first event of each message gets the columns (a duplicate logged
-        # before this step stays, without them).
-        """UPDATE events SET mailbox = m.mailbox, uidvalidity = m.uidvalidity, uid = m.uid
-        FROM (
-            SELECT DISTINCT ON (account_id, p->>'mailbox', (p->>'uidvalidity')::bigint,
-                    (p->>'uid')::bigint)
-                event_id, p->>'mailbox' AS mailbox, (p->>'uidvalidity')::bigint AS uidvalidity,
-                (p->>'uid')::bigint AS uid
-            FROM (SELECT event_id, account_id, payload::jsonb AS p FROM events) AS e
-            WHERE p->>'type' = 'newMessage'
-            ORDER BY account_id, p->>'mailbox', (p->>'uidvalidity')::bigint,
-                (p->>'uid')::bigint, event_id
-        ) AS m
-        WHERE events.event_id = m.event_id""",
-        "CREATE UNIQUE INDEX events_one_per_message ON events (account_id, mailbox, uidvalidity,"
-        " uid) WHERE uid IS NOT NULL",
-    ),
-)
-
-PG_SCHEMA_VERSION = len(_MIGRATIONS)
-"""The PostgreSQL schema version this code writes."""
 
 
 class LeaseLost(StoreError):  # noqa: N818 (named like the other store errors)
@@ -313,7 +209,7 @@ class PostgresStore:
                     f"the database has schema version {current}; this Switchboard knows up to "
                     f"{PG_SCHEMA_VERSION}: upgrade Switchboard or use another database"
                 )
-            for statements in _MIGRATIONS[current or 0 :]:
+            for statements in MIGRATIONS[current or 0 :]:
                 for sql in statements:
                     await conn.execute(sql)
             if current is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 from bench.fake_imap import FakeImapServer
@@ -44,18 +45,55 @@ async def test_idle_command_connection_is_logged_out_and_reopened(imap: FakeImap
         result = await engine.watch(USER, ["INBOX"])
         assert result.watching == ("INBOX",)
         await until(lambda: imap.idling_count == 1)
-        assert imap.session_count == 2  # the IDLE watcher and the warm command connection
+        # The command connection that served LIST and STATUS became the watcher's.
+        assert (imap.session_count, imap.logins) == (1, 1)
 
-        await until(lambda: imap.session_count == 1)  # only the IDLE connection is left
-        assert imap.idling_count == 1
-
-        async with engine.command_connection(USER) as conn:  # reopened on demand
+        async with engine.command_connection(USER) as conn:  # opened on demand
             assert imap.session_count == 2
             assert [item.name for item in await conn.list("", "*")] == ["INBOX"]
-        await until(lambda: imap.session_count == 1)
+        await until(lambda: imap.session_count == 1)  # and logged out when idle
+        assert imap.idling_count == 1
     finally:
         await engine.stop()
     assert imap.session_count == 0
+
+
+async def test_a_new_account_costs_one_login(imap: FakeImapServer) -> None:
+    # verify() (the server's check of a new account's credentials), add_account() and watch():
+    # the verify login serves LIST and STATUS, then becomes the IDLE connection.
+    settings = EngineSettings(command_idle_close_s=CLOSE_S, stop_timeout_s=2.0)
+    sink = CollectingSink()
+    engine = Engine(MemoryCheckpoints(), sink, settings=settings)
+    config = AccountConfig(account_id=USER, host="127.0.0.1", port=imap.port,
+                           auth=PasswordAuth(USER, imap.password), tls=TlsMode.PLAIN)
+    try:
+        engine.add_account(await engine.verify(config))
+        assert (await engine.watch(USER, ["INBOX"])).watching == ("INBOX",)
+        await until(lambda: imap.idling_count == 1)
+        assert (imap.session_count, imap.logins) == (1, 1)
+        await asyncio.sleep(CLOSE_S * 2)  # nothing left to close: the watcher keeps it
+        assert (imap.session_count, imap.idling_count, imap.logins) == (1, 1, 1)
+    finally:
+        await engine.stop()
+    assert imap.session_count == 0
+
+
+async def test_an_unclaimed_verify_connection_is_logged_out(imap: FakeImapServer) -> None:
+    settings = EngineSettings(command_idle_close_s=CLOSE_S, stop_timeout_s=2.0)
+    engine = Engine(MemoryCheckpoints(), CollectingSink(), settings=settings)
+    config = AccountConfig(account_id=USER, host="127.0.0.1", port=imap.port,
+                           auth=PasswordAuth(USER, imap.password), tls=TlsMode.PLAIN)
+    try:
+        await engine.verify(config)
+        assert imap.session_count == 1
+        await until(lambda: imap.session_count == 0)  # after command_idle_close_s
+        # A verify with other credentials than the account is added with is never reused.
+        await engine.verify(config)
+        engine.add_account(replace(config, auth=PasswordAuth(USER, imap.password + "x")))
+        await until(lambda: imap.session_count == 0)
+        assert imap.logins == 2
+    finally:
+        await engine.stop()
 
 
 async def test_a_used_command_connection_stays_open(imap: FakeImapServer) -> None:

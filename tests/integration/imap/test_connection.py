@@ -14,6 +14,7 @@ import pytest
 from switchboard.imap.connection import ConnectionState, ImapConnection, TlsMode
 from switchboard.imap.errors import (
     AuthenticationFailed,
+    CommandFailed,
     ConnectionLost,
     ImapTimeout,
     InsecureConnection,
@@ -347,6 +348,63 @@ async def test_idle_renew_pipelines_done_and_idle_and_keeps_every_push(
     assert await conn.idle_done() == []
     assert conn.state is ConnectionState.SELECTED
     assert await conn.uid_search() == [uid]
+
+
+async def test_idle_fetch_leaves_fetches_and_idles_in_one_write(
+    connect: Connect, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    conn = await logged_in(connect, imap_user)
+    await conn.select("INBOX", readonly=True)
+    await conn.idle_start()
+    uid = await asyncio.to_thread(dovecot.append, imap_user, MESSAGE)
+    pushed = await conn.idle_wait(PUSH_TIMEOUT_S)
+    assert Exists(1) in pushed
+    fetches = await conn.idle_fetch(f"{uid}:*", "(UID RFC822.SIZE)", timeout_s=5.0)
+    assert [(f.uid, f.size) for f in fetches] == [(uid, len(MESSAGE))]
+    assert conn.state is ConnectionState.IDLING
+    # Idling again: the next mail is pushed, and the same wake path works again.
+    second = await asyncio.to_thread(dovecot.append, imap_user, MESSAGE)
+    seen: list[object] = []
+    deadline = time.monotonic() + PUSH_TIMEOUT_S
+    while Exists(2) not in seen:
+        assert time.monotonic() < deadline, f"no second EXISTS; got {seen!r}"
+        seen += await conn.idle_wait(0.2)
+    assert [f.uid for f in await conn.idle_fetch(f"{second}:*", "(UID)")] == [second]
+    assert await conn.idle_done() == []
+    assert conn.state is ConnectionState.SELECTED
+    assert await conn.uid_search() == [uid, second]
+
+
+async def test_idle_fetch_refused_fetch_raises_and_the_next_call_is_clean(
+    connect: Connect, imap_user: ImapUser
+) -> None:
+    conn = await logged_in(connect, imap_user)
+    await conn.select("INBOX")
+    await conn.idle_start()
+    with pytest.raises(CommandFailed):
+        await conn.idle_fetch("1:*", "(NOT-AN-ITEM)", timeout_s=5.0)
+    # The IDLE written behind the refused FETCH still started: leaving it works as usual.
+    assert await conn.idle_done() == []
+    assert conn.state is ConnectionState.SELECTED
+    await conn.noop()
+
+
+async def test_blackholed_idle_fetch_times_out_and_closes(
+    dovecot: DovecotServer, imap_user: ImapUser, tcp_proxy_factory: Callable[..., Awaitable[object]]
+) -> None:
+    proxy = await tcp_proxy_factory(dovecot.host, dovecot.port)
+    conn = await ImapConnection.open(
+        "127.0.0.1", proxy.port, tls=TlsMode.PLAIN  # type: ignore[attr-defined]
+    )
+    await conn.login(imap_user.username, imap_user.password)
+    await conn.select("INBOX")
+    await conn.idle_start()
+    proxy.blackhole()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    with pytest.raises(ImapTimeout):
+        await conn.idle_fetch("1:*", "(UID)", timeout_s=0.5)
+    assert time.monotonic() - started < 2.0
+    assert conn.state is ConnectionState.CLOSED
 
 
 # ----------------------------------------------------------------- pipelining and failures

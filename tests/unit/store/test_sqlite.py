@@ -13,7 +13,14 @@ import pytest
 from cryptography.fernet import Fernet
 
 from switchboard.model.events import Checkpoint, NewMessage
-from switchboard.store import SCHEMA_VERSION, SchemaTooNew, SecretBox, SqliteStore, StoreError
+from switchboard.store import (
+    SCHEMA_VERSION,
+    CheckpointMovedBackwards,
+    SchemaTooNew,
+    SecretBox,
+    SqliteStore,
+    StoreError,
+)
 
 
 async def test_file_is_wal_with_schema_version(tmp_path: Path) -> None:
@@ -137,3 +144,80 @@ async def test_upgrade_keeps_an_old_duplicate_and_indexes_the_first(tmp_path: Pa
         assert await store.record("a", "INBOX", Checkpoint(7, 12), again) == []
     finally:
         await store.close()
+
+
+async def test_record_never_holds_the_loop_while_another_process_writes(tmp_path: Path) -> None:
+    # A small record runs on the loop's thread when the store's thread is idle; when another
+    # process (the CLI, say) holds the write lock, it must wait on the thread, not the loop.
+    path = tmp_path / "sb.db"
+    store = await SqliteStore.open(path, SecretBox.generate())
+    await store.record("a", "INBOX", Checkpoint(1, 1), [NewMessage("a", "INBOX", 1, 1)])
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    running = asyncio.create_task(ticker())
+    record = asyncio.create_task(
+        store.record("a", "INBOX", Checkpoint(1, 2), [NewMessage("a", "INBOX", 1, 2)])
+    )
+    await asyncio.sleep(0.3)
+    assert not record.done()
+    assert ticks >= 10  # the loop kept running meanwhile
+    other.execute("COMMIT")
+    other.close()
+    stored = await asyncio.wait_for(record, 5.0)
+    running.cancel()
+    assert [s.event.uid for s in stored] == [2]  # type: ignore[union-attr]
+    assert await store.load_checkpoint("a", "INBOX") == Checkpoint(1, 2)
+    await store.close()
+
+
+async def test_the_wal_is_checkpointed_while_records_run(tmp_path: Path) -> None:
+    # SQLite's own checkpoints are off (they would sync on the loop's thread); the store's
+    # thread takes them, so the WAL does not grow with every record.
+    path = tmp_path / "sb.db"
+    store = await SqliteStore.open(path, SecretBox.generate())
+    records = 1500
+    for uid in range(1, records + 1):
+        await store.record("a", "INBOX", Checkpoint(1, uid), [NewMessage("a", "INBOX", 1, uid)])
+    await store.last_event_id()  # behind the last checkpoint on the store's thread
+    wal_bytes = (tmp_path / "sb.db-wal").stat().st_size
+    assert wal_bytes < records * 4096, wal_bytes  # under one page per record
+    assert await store.last_event_id() == records
+    await store.close()
+
+
+async def test_concurrent_records_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    # Records made while the store's thread is busy wait and share one transaction (group
+    # commit); each keeps its own outcome: one that would move its checkpoint backwards fails
+    # alone, and the same message recorded twice is stored once.
+    store = await SqliteStore.open(tmp_path / "sb.db", SecretBox.generate())
+    await store.record("a", "box-bad", Checkpoint(1, 10), [])
+    busy = asyncio.create_task(store.last_event_id())  # the thread has work: no record inline
+    await asyncio.sleep(0)
+
+    def record(box: str, uid: int, checkpoint_uid: int | None = None) -> asyncio.Task[object]:
+        return asyncio.create_task(store.record(
+            "a", box, Checkpoint(1, checkpoint_uid or uid), [NewMessage("a", box, 1, uid)]))
+
+    tasks = [record(f"box-{i}", 1) for i in range(300)]
+    backwards = record("box-bad", 5)
+    again = [record("box-0", 1), record("box-0", 2)]
+    results = await asyncio.gather(*tasks, backwards, *again, return_exceptions=True)
+    assert isinstance(results[300], CheckpointMovedBackwards)
+    stored = [r for r in results[:300] + results[301:]]
+    assert all(isinstance(r, list) for r in stored), stored
+    ids = [s.event_id for r in stored for s in r]  # type: ignore[union-attr]
+    assert len(ids) == 301 and len(set(ids)) == 301  # box-0 uid 1 once, uid 2 once
+    assert results[301] == []  # the duplicate of box-0 uid 1
+    assert await store.load_checkpoint("a", "box-bad") == Checkpoint(1, 10)
+    assert await store.load_checkpoint("a", "box-0") == Checkpoint(1, 2)
+    assert await store.last_event_id() == max(ids)
+    assert await busy == 0
+    await store.close()
