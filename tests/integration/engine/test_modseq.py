@@ -13,7 +13,6 @@ from tests.support.switchboard import message
 pytestmark = pytest.mark.dovecot
 
 
-
 async def test_a_flag_set_by_another_client_and_new_mail_are_found_after_a_mark(
     engine: Engine, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
@@ -41,10 +40,7 @@ async def test_a_flag_set_by_another_client_and_new_mail_are_found_after_a_mark(
 async def test_messages_another_client_expunged_are_found_vanished(
     engine: Engine, dovecot: DovecotServer, imap_user: ImapUser
 ) -> None:
-    config = AccountConfig(
-        account_id=imap_user.username, host=dovecot.host, port=dovecot.port,
-        auth=PasswordAuth(imap_user.username, imap_user.password), tls=TlsMode.PLAIN,
-    )  # fmt: skip
+    config = config_for(dovecot, imap_user)
     one, two, three = dovecot.append_many(imap_user, [message("1"), message("2"), message("3")])
     mark = (await engine.modseq.marks(config))["INBOX"]
     assert mark.messages == 3

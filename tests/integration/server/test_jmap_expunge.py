@@ -2,7 +2,7 @@
 
 The other client is Python's imaplib on its own connection to the same Dovecot account; the
 JMAP client speaks HTTPS to the real listener. Dovecot offers CONDSTORE, so the poll of
-``server/jmap/otherclients.py`` runs (docs/jmap.md, "Other IMAP clients").
+``server/jmap/otherclients.py`` runs (docs/jmap.md, "States and /changes").
 """
 
 from __future__ import annotations
