@@ -500,6 +500,25 @@ class DovecotServer:
             raise RuntimeError(f"STATUS without UIDVALIDITY: {data!r}")
         return int(match.group(1))
 
+    def flags(self, user: ImapUser, mailbox: str = "INBOX") -> dict[int, set[str]]:
+        """UID → flags (without ``\\Recent``), as another IMAP client sees them (EXAMINE).
+
+        Raises:
+            RuntimeError: if the server refuses.
+        """
+        found: dict[int, set[str]] = {}
+        with self._session(user) as imap:
+            self._check(imap.select(_mailbox_arg(mailbox), readonly=True), "EXAMINE")
+            data = self._check(imap.uid("FETCH", "1:*", "(UID FLAGS)"), "UID FETCH")
+        for line in data:
+            if isinstance(line, bytes):
+                uid = re.search(rb"UID (\d+)", line)
+                flags = re.search(rb"FLAGS \(([^)]*)\)", line)
+                if uid is None or flags is None:
+                    raise RuntimeError(f"FETCH without UID or FLAGS: {line!r}")
+                found[int(uid.group(1))] = set(flags.group(1).decode().split()) - {"\\Recent"}
+        return found
+
     # -- processes -----------------------------------------------------------------------------
 
     def _imap_processes(self, user: ImapUser | None) -> list[int]:

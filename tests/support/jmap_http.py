@@ -12,6 +12,8 @@ import contextlib
 import ssl
 from typing import Any
 
+import httpx
+
 from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
 
@@ -45,6 +47,15 @@ def basic(username: str, password: str, *, encoding: str = "utf-8") -> str:
 def basic_of(user: ImapUser) -> dict[str, str]:
     """The ``Authorization`` header of ``user``'s mail login."""
     return {"Authorization": basic(user.username, user.password)}
+
+
+def tls_client(
+    server: SwitchboardServer, dovecot: DovecotServer, **options: Any
+) -> httpx.AsyncClient:
+    """An HTTPS client of ``server`` (one with :func:`tls_settings`) that trusts the test CA;
+    ``options`` go to :class:`httpx.AsyncClient` (a 30 s timeout unless given)."""
+    options.setdefault("timeout", 30)
+    return httpx.AsyncClient(base_url=base_url(server), verify=client_tls(dovecot), **options)
 
 
 def base_url(server: SwitchboardServer) -> str:

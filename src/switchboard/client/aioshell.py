@@ -187,8 +187,11 @@ class AsyncShell:
             self.arrived.set()
         elif isinstance(event, Dropped):
             logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
-        else:  # most likely the late reply to a call that timed out; it is not a push
-            logger.warning("reply matches no pending command (%s): %.200r", event.reason, data)
+        else:  # a reply, but to no group waiting for one; it is not a push
+            if event.late:  # its call timed out or was cancelled: nobody waits for it
+                logger.debug("ignored %s: %.200r", event.reason, data)
+            else:
+                logger.warning("reply matches no pending command (%s): %.200r", event.reason, data)
 
     async def _resumed(self, out: Outgoing[Handle] | None) -> None:
         try:

@@ -96,6 +96,9 @@ H = TypeVar("H")
 DEFAULT_MAX_PENDING_GROUPS: Final = 10_000
 """Default limit on command groups awaiting a reply at the same time."""
 
+_EXPIRED_REMEMBERED: Final = 1024
+"""How many expired groups' tags are remembered to recognise their late replies."""
+
 
 class SessionState(enum.Enum):
     """Where a client's logical connection stands."""
@@ -215,10 +218,15 @@ class Pushes:
 
 @dataclass(frozen=True, slots=True)
 class Unmatched:
-    """A well-formed frame whose tags match no pending group (e.g. a reply after a timeout)."""
+    """A well-formed frame whose tags match no pending group.
+
+    ``late`` is true for the reply to a group this session sent and stopped waiting for (its
+    call timed out or was cancelled): expected, not a fault of the server.
+    """
 
     responses: tuple[Response, ...]
     reason: str
+    late: bool = False
 
     def to_json(self) -> list[list[JsonValue]]:
         """The frame as received."""
@@ -287,6 +295,9 @@ class ClientSession(Generic[H]):
         """How many connections were opened: 1 on the first, more after reconnections."""
         self._next_tag = 0
         self._pending: dict[tuple[int, ...], Group[H]] = {}
+        # Tags of groups expired before their reply came, newest last, so that the reply can
+        # be told apart from a stray frame; bounded, oldest forgotten first.
+        self._expired: dict[tuple[int, ...], None] = {}
         self._cursor = EventCursor(since, max_tracked_events=max_tracked_events)
         self._log = WatchLog()
 
@@ -407,7 +418,12 @@ class ClientSession(Generic[H]):
 
     def expire(self, tags: tuple[int, ...]) -> Group[H] | None:
         """Stop waiting for the group with ``tags``; return it, or ``None`` if already settled."""
-        return self._pending.pop(tags, None)
+        group = self._pending.pop(tags, None)
+        if group is not None:
+            self._expired[tags] = None
+            if len(self._expired) > _EXPIRED_REMEMBERED:
+                del self._expired[next(iter(self._expired))]
+        return group
 
     # -- received frames --------------------------------------------------------------------
 
@@ -435,6 +451,8 @@ class ClientSession(Generic[H]):
             return Unmatched(responses, "tags that this client never sends")
         group = self._pending.pop(tags, None)
         if group is None:
+            if self._expired.pop(tags, False) is None:
+                return Unmatched(responses, f"a late reply to tags {tags}", late=True)
             return Unmatched(responses, f"no pending command group with tags {tags}")
         self._log.record(group.commands, responses)
         # A group member sees a share of the ids: the gaps between them are other members'.

@@ -239,7 +239,10 @@ class SyncShell:
         elif isinstance(event, Dropped):
             logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
         else:
-            logger.warning("reply matches no pending command (%s): %r", event.reason, data)
+            if event.late:  # its call timed out or was cancelled: nobody waits for it
+                logger.debug("ignored %s: %r", event.reason, data)
+            else:
+                logger.warning("reply matches no pending command (%s): %r", event.reason, data)
             self.call_hook(self.hooks.received_unsolicited, event.to_json())
 
     def _lost(self, ws: ClientConnection, *, final: bool) -> None:

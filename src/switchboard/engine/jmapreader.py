@@ -33,19 +33,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
-from switchboard.engine.errors import ImapFailure, engine_errors
+from switchboard.engine.errors import engine_errors
 from switchboard.engine.fetchplan import (
     fetch_items,
     fetched_message,
     section_items,
     with_sections,
 )
-from switchboard.engine.reader import FETCH_CHUNK, MailReader, _examine
+from switchboard.engine.reader import (
+    FETCH_CHUNK,
+    MailReader,
+    list_with_status,
+    select_mailbox,
+    uid_set,
+)
 from switchboard.engine.searchkeys import ImapSearch, header_matches
-from switchboard.imap import errors as imap
 from switchboard.imap.connection import ImapConnection
 from switchboard.mail.dates import parse_internal_date
-from switchboard.mail.utf7 import decode_mailbox
 from switchboard.model.accounts import AccountConfig
 from switchboard.model.mail import BodyPart, BodySection, FetchedMessage, FetchPlan, MailboxInfo
 
@@ -99,30 +103,13 @@ class JmapReader:
             UnknownAccount, ConnectionFailed, AuthenticationFailed, ImapFailure: as
                 :meth:`MailReader.list_mailboxes`.
         """
-        found: list[MailboxCounts] = []
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                for item in await conn.list("", "*"):
-                    flags = {flag.lower() for flag in item.flags}
-                    display = decode_mailbox(item.name, strict=False)
-                    if "\\noselect" in flags or "\\nonexistent" in flags:
-                        info = MailboxInfo(item.name, display, None, item.flags, item.delimiter)
-                        found.append(MailboxCounts(info))
-                        continue
-                    try:
-                        status = await conn.status(
-                            item.name, ("MESSAGES", "UNSEEN", "UIDVALIDITY")
-                        )
-                    except imap.MailboxNotFound:
-                        continue  # deleted between LIST and STATUS
-                    uidvalidity = status.get("UIDVALIDITY")
-                    if uidvalidity is None:
-                        raise ImapFailure(f"STATUS of {item.name!r} gave no UIDVALIDITY")
-                    info = MailboxInfo(item.name, display, uidvalidity, item.flags, item.delimiter)
-                    found.append(
-                        MailboxCounts(info, status.get("MESSAGES", 0), status.get("UNSEEN", 0))
-                    )
-        return found
+                listed = await list_with_status(conn, ("MESSAGES", "UNSEEN", "UIDVALIDITY"))
+        return [
+            MailboxCounts(info, status.get("MESSAGES", 0), status.get("UNSEEN", 0))
+            for info, status in listed
+        ]
 
     async def search(
         self,
@@ -151,12 +138,11 @@ class JmapReader:
         found: dict[int, FetchedMessage] = {}
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 uids = sorted(await conn.uid_search(search.criteria))
-                for start in range(0, len(uids), FETCH_CHUNK):
-                    chunk = uids[start : start + FETCH_CHUNK]
+                for chunk in _chunks(uids):
                     chunk_set = set(chunk)
-                    for response in await conn.uid_fetch(",".join(map(str, chunk)), items):
+                    for response in await conn.uid_fetch(uid_set(chunk), items):
                         if response.uid is None or response.uid not in chunk_set:
                             continue
                         message = fetched_message(response, plan)
@@ -191,10 +177,10 @@ class JmapReader:
         found: dict[int, FetchedMessage] = {}
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 for chunk in _chunks(wanted):
                     members = set(chunk)
-                    for response in await conn.uid_fetch(_uid_set(chunk), items):
+                    for response in await conn.uid_fetch(uid_set(chunk), items):
                         if response.uid is not None and response.uid in members:
                             found[response.uid] = fetched_message(response, plan)
                 if plan.second_stage is not None:
@@ -207,7 +193,7 @@ class JmapReader:
                         extra = section_items(sections)
                         for chunk in _chunks(sorted(group)):
                             members = set(chunk)
-                            for response in await conn.uid_fetch(_uid_set(chunk), extra):
+                            for response in await conn.uid_fetch(uid_set(chunk), extra):
                                 got = response.uid
                                 if got is not None and got in members:
                                     found[got] = with_sections(found[got], response, sections)
@@ -228,7 +214,7 @@ class JmapReader:
         """
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 # The size and the first chunk in one command: a message up to CHUNK_BYTES
                 # costs one FETCH.
                 size: int | None = None
@@ -309,10 +295,6 @@ class JmapReader:
 
 def _chunks(uids: Sequence[int]) -> list[Sequence[int]]:
     return [uids[start : start + FETCH_CHUNK] for start in range(0, len(uids), FETCH_CHUNK)]
-
-
-def _uid_set(uids: Sequence[int]) -> str:
-    return ",".join(map(str, uids))
 
 
 async def _chunk(conn: ImapConnection, uid: int, offset: int) -> bytes:

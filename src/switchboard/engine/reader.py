@@ -55,7 +55,10 @@ __all__ = [
     "PIPELINED_CHUNKS",
     "Connections",
     "MailReader",
+    "check_name",
+    "list_with_status",
     "refuses_name",
+    "select_mailbox",
     "uid_chunks",
     "uid_set",
 ]
@@ -158,25 +161,9 @@ class MailReader:
             AuthenticationFailed: the server refused the credentials.
             ImapFailure: the server refused LIST or STATUS, or garbled its answer.
         """
-        found: list[MailboxInfo] = []
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                for item in await conn.list("", "*"):
-                    flags = {flag.lower() for flag in item.flags}
-                    uidvalidity = None
-                    if "\\noselect" not in flags and "\\nonexistent" not in flags:
-                        try:
-                            status = await conn.status(item.name, ("UIDVALIDITY",))
-                        except imap.MailboxNotFound:
-                            continue  # deleted between LIST and STATUS
-                        uidvalidity = status.get("UIDVALIDITY")
-                        if uidvalidity is None:
-                            raise ImapFailure(f"STATUS of {item.name!r} gave no UIDVALIDITY")
-                    display = decode_mailbox(item.name, strict=False)
-                    found.append(
-                        MailboxInfo(item.name, display, uidvalidity, item.flags, item.delimiter)
-                    )
-        return found
+                return [info for info, _ in await list_with_status(conn, ("UIDVALIDITY",))]
 
     async def message_uids(
         self, account: AccountConfig, mailbox: str, uidvalidity: int
@@ -191,7 +178,7 @@ class MailReader:
         """
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 return sorted(await conn.uid_search("ALL"))
 
     async def fetch(
@@ -242,7 +229,7 @@ class MailReader:
         sets = [set(chunk) for chunk in chunks]
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _examine(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 if plan.second_stage is not None:
                     # One chunk at a time: a second stage's FETCH must not be answered among
                     # the FETCH responses of a chunk still pending.
@@ -315,13 +302,44 @@ async def _second_stage(
     return message
 
 
-async def _examine(conn: ImapConnection, mailbox: str, uidvalidity: int) -> None:
-    """EXAMINE (read-only: never sets \\Seen) and check that ``uidvalidity`` still holds.
+async def list_with_status(
+    conn: ImapConnection, items: Sequence[str]
+) -> list[tuple[MailboxInfo, dict[str, int]]]:
+    """LIST, then ``STATUS`` of each selectable mailbox asking ``items`` (UIDVALIDITY among them).
+
+    Returns:
+        Each mailbox in LIST order with its STATUS items; a mailbox that cannot be selected
+        (``\\Noselect``, ``\\NonExistent``) has ``uidvalidity`` ``None`` and no items. One deleted
+        between LIST and STATUS is left out.
 
     Raises:
-        MailboxNotFound: no mailbox can have that name, or the server refuses it as such.
-        StaleMailbox: the UIDVALIDITY changed.
-        imap.errors.CommandFailed: the server refused for another reason.
+        ImapFailure: a STATUS gave no UIDVALIDITY.
+        imap.errors.ImapError: LIST or STATUS failed.
+    """
+    found: list[tuple[MailboxInfo, dict[str, int]]] = []
+    for item in await conn.list("", "*"):
+        flags = {flag.lower() for flag in item.flags}
+        status: dict[str, int] = {}
+        uidvalidity = None
+        if "\\noselect" not in flags and "\\nonexistent" not in flags:
+            try:
+                status = await conn.status(item.name, items)
+            except imap.MailboxNotFound:
+                continue  # deleted between LIST and STATUS
+            uidvalidity = status.get("UIDVALIDITY")
+            if uidvalidity is None:
+                raise ImapFailure(f"STATUS of {item.name!r} gave no UIDVALIDITY")
+        display = decode_mailbox(item.name, strict=False)
+        info = MailboxInfo(item.name, display, uidvalidity, item.flags, item.delimiter)
+        found.append((info, status))
+    return found
+
+
+def check_name(mailbox: str) -> None:
+    """Refuse a name no mailbox can have before the server is asked (see the module doc).
+
+    Raises:
+        MailboxNotFound: a control character, or over :data:`MAX_NAME_BYTES`.
     """
     if _CONTROL.search(mailbox) is not None:
         raise MailboxNotFound(f"no mailbox named {mailbox!r}: control character", mailbox=mailbox)
@@ -329,8 +347,22 @@ async def _examine(conn: ImapConnection, mailbox: str, uidvalidity: int) -> None
         raise MailboxNotFound(
             f"no mailbox name is over {MAX_NAME_BYTES} bytes long", mailbox=mailbox
         )
+
+
+async def select_mailbox(
+    conn: ImapConnection, mailbox: str, uidvalidity: int, *, readonly: bool
+) -> None:
+    """EXAMINE (``readonly``: never sets \\Seen) or SELECT ``mailbox``, and check that
+    ``uidvalidity`` still holds. The reader always examines; the writer selects to change.
+
+    Raises:
+        MailboxNotFound: no mailbox can have that name, or the server refuses it as such.
+        StaleMailbox: the UIDVALIDITY changed.
+        imap.errors.CommandFailed: the server refused for another reason.
+    """
+    check_name(mailbox)
     try:
-        info = await conn.select(mailbox, readonly=True)
+        info = await conn.select(mailbox, readonly=readonly)
     except imap.MailboxNotFound as exc:
         raise MailboxNotFound(
             f"no mailbox named {mailbox!r}", mailbox=mailbox, server_text=exc.text

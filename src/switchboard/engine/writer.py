@@ -34,16 +34,20 @@ from switchboard.engine.errors import (
     StaleMailbox,
     engine_errors,
 )
-from switchboard.engine.reader import MAX_NAME_BYTES, Connections, refuses_name
+from switchboard.engine.reader import (
+    Connections,
+    check_name,
+    refuses_name,
+    select_mailbox,
+    uid_set,
+)
 from switchboard.imap import errors as imap
-from switchboard.imap.connection import ImapConnection
 from switchboard.imap.responses import Status
 from switchboard.imap.writes import uid_copy, uid_expunge, uid_move, uid_store
 from switchboard.model.accounts import AccountConfig
 
 __all__ = ["Capabilities", "Located", "MailWriter"]
 
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # An RFC 8474 objectid: 1-255 of [A-Za-z0-9_-]; anything else is never sent to the server.
 _OBJECTID: Final = re.compile(r"[A-Za-z0-9_-]{1,255}", re.ASCII)
 
@@ -103,8 +107,8 @@ class MailWriter:
         found: dict[int, tuple[str, ...]] = {}
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _select(conn, mailbox, uidvalidity, readonly=True)
-                for response in await conn.uid_fetch(_set(wanted), "(UID FLAGS)"):
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
+                for response in await conn.uid_fetch(uid_set(sorted(wanted)), "(UID FLAGS)"):
                     if response.uid in wanted:
                         found[response.uid] = response.flags or ()
         return found
@@ -130,7 +134,7 @@ class MailWriter:
             return
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await _select(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=False)
                 if add:
                     await uid_store(conn, uids, add, add=True)
                 if remove:
@@ -157,13 +161,13 @@ class MailWriter:
         """
         if not uids:
             return {}
-        _check_name(target)
+        check_name(target)
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
                 caps = conn.capabilities
                 if "MOVE" not in caps and "UIDPLUS" not in caps:
                     raise NotSupported("the IMAP server offers neither MOVE nor UIDPLUS")
-                await _select(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=False)
                 try:
                     if "MOVE" in caps:
                         return await uid_move(conn, uids, target)
@@ -196,7 +200,7 @@ class MailWriter:
             async with self._connections(account) as conn:
                 if "UIDPLUS" not in conn.capabilities:
                     raise NotSupported("the IMAP server lacks UIDPLUS (RFC 4315)")
-                await _select(conn, mailbox, uidvalidity)
+                await select_mailbox(conn, mailbox, uidvalidity, readonly=False)
                 await uid_store(conn, uids, ("\\Deleted",), add=True)
                 await uid_expunge(conn, uids)
 
@@ -225,7 +229,7 @@ class MailWriter:
                     if not pending:
                         break
                     try:
-                        await _select(conn, mailbox, uidvalidity, readonly=True)
+                        await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
                     except (MailboxNotFound, StaleMailbox):
                         continue
                     for emailid in sorted(pending):
@@ -234,43 +238,3 @@ class MailWriter:
                             found[emailid] = Located(mailbox, uidvalidity, uids[0])
                     pending -= found.keys()
         return found
-
-
-def _set(uids: Collection[int]) -> str:
-    return ",".join(str(u) for u in sorted(uids))
-
-
-def _check_name(mailbox: str) -> None:
-    if _CONTROL.search(mailbox) is not None:
-        raise MailboxNotFound(f"no mailbox named {mailbox!r}: control character", mailbox=mailbox)
-    if len(mailbox.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-        raise MailboxNotFound(
-            f"no mailbox name is over {MAX_NAME_BYTES} bytes long", mailbox=mailbox
-        )
-
-
-async def _select(
-    conn: ImapConnection, mailbox: str, uidvalidity: int, *, readonly: bool = False
-) -> None:
-    """SELECT (or EXAMINE) ``mailbox`` and check that ``uidvalidity`` still holds.
-
-    Raises:
-        MailboxNotFound: no mailbox can have that name, or the server refuses it as such.
-        StaleMailbox: the UIDVALIDITY changed.
-        imap.errors.CommandFailed: the server refused for another reason.
-    """
-    _check_name(mailbox)
-    try:
-        info = await conn.select(mailbox, readonly=readonly)
-    except imap.MailboxNotFound as exc:
-        raise MailboxNotFound(
-            f"no mailbox named {mailbox!r}", mailbox=mailbox, server_text=exc.text
-        ) from None
-    except imap.CommandFailed as exc:
-        if not refuses_name(exc):
-            raise
-        raise MailboxNotFound(
-            f"no mailbox named {mailbox!r}: {exc.text}", mailbox=mailbox, server_text=exc.text
-        ) from None
-    if info.uidvalidity != uidvalidity:
-        raise StaleMailbox(mailbox, uidvalidity, info.uidvalidity)

@@ -837,6 +837,30 @@ class ImapConnection(asyncio.Protocol):
         )
         return [r for r in untagged if isinstance(r, Fetch)]
 
+    async def run_selected(
+        self, name: str, *args: Arg, claims: tuple[type, ...] = ()
+    ) -> tuple[TaggedResponse, builtins.list[UntaggedResponse]]:
+        """Run a command on the selected mailbox that has no method here (the writes of
+        :mod:`switchboard.imap.writes`), with every command's bounded wait and NO/BAD
+        translation.
+
+        Args:
+            name: the command, e.g. ``"UID STORE"``.
+            args: its arguments, built with :mod:`switchboard.imap.commands`.
+            claims: the untagged response types it takes for itself while it runs (others go
+                to :meth:`take_unsolicited`).
+
+        Returns:
+            The tagged OK (its code, e.g. COPYUID) and the untagged responses it claimed.
+
+        Raises:
+            CommandFailed: the server refused.
+            InvalidState: not SELECTED.
+            ImapTimeout, ConnectionLost: as every command.
+        """
+        self._require(name, ConnectionState.SELECTED)
+        return await self._run(name, *args, claims=claims)
+
     async def noop(self) -> builtins.list[UntaggedResponse]:
         """Send NOOP: a liveness probe that also collects pending updates (RFC 3501 §6.1.2).
 

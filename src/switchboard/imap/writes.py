@@ -1,8 +1,9 @@
 """The commands that change a mailbox: UID STORE, UID COPY, UID MOVE and UID EXPUNGE.
 
-How it works: each function sends one command on a SELECTED (read-write) connection through the
-connection's own command runner, so it gets the same bounded wait, the same NO/BAD → exception
-translation and the same logging as every other command (:mod:`switchboard.imap.connection`).
+How it works: each function sends one command on a SELECTED (read-write) connection with
+:meth:`~switchboard.imap.connection.ImapConnection.run_selected`, the connection's own command
+runner, so it gets the same bounded wait, the same NO/BAD → exception translation and the same
+logging as every other command.
 They live in their own module, beside the connection rather than in it, because only the
 engine's writer (:mod:`switchboard.engine.writer`) changes mail; everything else reads.
 
@@ -32,7 +33,6 @@ from switchboard.imap.responses import (
     StatusResponse,
     Unknown,
 )
-from switchboard.imap.state import ConnectionState
 
 __all__ = ["CopyUid", "parse_copyuid", "uid_copy", "uid_expunge", "uid_move", "uid_store"]
 
@@ -97,11 +97,10 @@ async def uid_store(
         InvalidState: no mailbox is selected.
         ImapTimeout, ConnectionLost: as every command.
     """
-    conn._require("uid_store", ConnectionState.SELECTED)
     operation = "+FLAGS.SILENT" if add else "-FLAGS.SILENT"
     # FETCH responses claimed: another session's flag changes may ride along; they are dropped
     # here rather than filling the connection's unsolicited queue.
-    await conn._run(
+    await conn.run_selected(
         "UID STORE", seq_set(uids), atom(operation), raw(_flag_list(flags)), claims=(Fetch,)
     )
 
@@ -114,8 +113,7 @@ async def uid_copy(conn: ImapConnection, uids: Collection[int], mailbox: str) ->
         MailboxNotFound: no such target (``[TRYCREATE]``).
         CommandFailed, InvalidState, ImapTimeout, ConnectionLost: as :func:`uid_store`.
     """
-    conn._require("uid_copy", ConnectionState.SELECTED)
-    tagged, _ = await conn._run("UID COPY", seq_set(uids), astring(mailbox))
+    tagged, _ = await conn.run_selected("UID COPY", seq_set(uids), astring(mailbox))
     return parse_copyuid(tagged.code)
 
 
@@ -128,8 +126,7 @@ async def uid_move(conn: ImapConnection, uids: Collection[int], mailbox: str) ->
         ValueError, MailboxNotFound, CommandFailed, InvalidState, ImapTimeout, ConnectionLost:
             as :func:`uid_copy`.
     """
-    conn._require("uid_move", ConnectionState.SELECTED)
-    tagged, untagged = await conn._run(
+    tagged, untagged = await conn.run_selected(
         "UID MOVE",
         seq_set(uids),
         astring(mailbox),
@@ -152,5 +149,4 @@ async def uid_expunge(conn: ImapConnection, uids: Collection[int]) -> None:
         ValueError, CommandFailed, InvalidState, ImapTimeout, ConnectionLost: as
             :func:`uid_store`.
     """
-    conn._require("uid_expunge", ConnectionState.SELECTED)
-    await conn._run("UID EXPUNGE", seq_set(uids), claims=(Expunge, Unknown))
+    await conn.run_selected("UID EXPUNGE", seq_set(uids), claims=(Expunge, Unknown))

@@ -3,14 +3,20 @@
 Every server has its own :class:`~prometheus_client.CollectorRegistry` — never the library's
 global one — so several servers in one process (the tests) do not share or collide.
 
-Two kinds of metric (the table with every name is in docs/reliability.md "Metrics"):
+Two kinds of metric (the table with every name is in docs/metrics.md):
 
 - counted where they happen: ``switchboard_errors_total{type}`` (each ``error`` response sent,
   by its wire type: :meth:`ServerMetrics.count_errors`, called for every reply frame) and the
   ``switchboard_new_mail_latency_seconds`` histogram (fed by the dashboard's latency ring: IMAP
   ``EXISTS`` seen → the event handed to the fan-out that queues the frames);
 - read from live state at each scrape (:class:`_LiveCollector`): accounts by state, sessions by
-  interface, events announced, IMAP reconnects. Nothing has to be updated on every change, and a
+  interface, open JMAP push connections by kind, events announced, IMAP reconnects.
+
+JMAP is counted as it happens too: every method call by method and outcome (``ok`` or the
+method error's type), every request refused as a whole by its problem type, every Basic login
+by outcome (:meth:`ServerMetrics.count_jmap_call` and the two next to it). Labels come from
+closed sets — a method name the server does not serve is counted as ``other`` — so a client
+sending made-up names cannot grow the registry. Nothing has to be updated on every change, and a
   scrape always shows the state as it is.
 
 IMAP reconnects are read from each account's counters (``failures_<state>``: one per failed
@@ -37,6 +43,8 @@ from switchboard.protocol.methods import Interface
 from switchboard.server.latency import LatencySample
 
 __all__ = [
+    "BASIC_OUTCOMES",
+    "JMAP_REQUEST_PROBLEMS",
     "LATENCY_BUCKETS_S",
     "METRICS_CONTENT_TYPE",
     "RetainedTotals",
@@ -52,6 +60,21 @@ METRICS_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The ``Content-Type`` of a ``/metrics`` answer (the text format, version 0.0.4)."""
 
 _FAILURE_PREFIX = "failures_"
+
+JMAP_REQUEST_PROBLEMS: Final = ("notJSON", "notRequest", "unknownCapability", "limit")
+"""RFC 8620 §3.6.1's request-level problem types (``limit`` covers every limit)."""
+
+BASIC_OUTCOMES: Final = (
+    "cached",  # a login that succeeded less than a minute ago: no check
+    "stored",  # the password is the stored one: no IMAP login
+    "imap",  # checked by an IMAP login, which succeeded
+    "refused",  # the IMAP server refused it
+    "conflict",  # the account exists with settings this login cannot take over
+    "backoff",  # the same wrong password again, within its backoff: 401 without IMAP
+    "unknown",  # no such account here, and no jmap_imap_server to try it on
+    "unavailable",  # the IMAP server or the store could not be reached: 503
+)
+"""The outcomes of a JMAP Basic login (``switchboard_jmap_basic_logins_total``)."""
 
 
 class _Session(Protocol):
@@ -92,7 +115,9 @@ class _LiveCollector(Collector):
         statuses: Callable[[], Iterable[AccountStatus]],
         sessions: Callable[[], Iterable[_Session]],
         events_announced: Callable[[], int],
+        jmap_streams: Callable[[], Mapping[str, int]],
     ) -> None:
+        self._jmap_streams = jmap_streams
         self._statuses = statuses
         self._sessions = sessions
         self._events_announced = events_announced
@@ -115,6 +140,15 @@ class _LiveCollector(Collector):
         for interface in Interface:
             sessions.add_metric([interface.name.lower()], by_interface[interface])
         yield sessions
+
+        streams = GaugeMetricFamily(
+            "switchboard_jmap_streams",
+            "Open JMAP push connections, by kind (websocket: RFC 8887; eventsource).",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._jmap_streams().items()):
+            streams.add_metric([kind], count)
+        yield streams
 
         yield CounterMetricFamily(
             "switchboard_events_announced",
@@ -147,6 +181,8 @@ class ServerMetrics:
         statuses: every account's status (the engine's ``statuses``).
         sessions: the open WebSocket sessions.
         events_announced: the number of ``newMessage`` events published so far (the hub's).
+        jmap_streams: the open JMAP push connections by kind (``websocket``, ``eventsource``).
+        jmap_methods: the JMAP method names served (the call counter's ``method`` label).
     """
 
     def __init__(
@@ -155,8 +191,35 @@ class ServerMetrics:
         statuses: Callable[[], Iterable[AccountStatus]],
         sessions: Callable[[], Iterable[_Session]],
         events_announced: Callable[[], int],
+        jmap_streams: Callable[[], Mapping[str, int]] = dict,
+        jmap_methods: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self.registry = CollectorRegistry()
+        self._jmap_methods = jmap_methods
+        self._jmap_calls = Counter(
+            "switchboard_jmap_calls",
+            "JMAP method calls, by method (other: a name not served) and outcome (ok, or the "
+            "method error's type).",
+            labelnames=["method", "outcome"],
+            registry=self.registry,
+        )
+        self._jmap_request_errors = Counter(
+            "switchboard_jmap_request_errors",
+            "JMAP requests refused as a whole (HTTP 4xx or a WebSocket RequestError), by "
+            "problem type.",
+            labelnames=["type"],
+            registry=self.registry,
+        )
+        for problem in JMAP_REQUEST_PROBLEMS:
+            self._jmap_request_errors.labels(problem)
+        self._basic_logins = Counter(
+            "switchboard_jmap_basic_logins",
+            "JMAP Basic logins, by outcome (see docs/metrics.md).",
+            labelnames=["outcome"],
+            registry=self.registry,
+        )
+        for outcome in BASIC_OUTCOMES:
+            self._basic_logins.labels(outcome)
         self._errors = Counter(
             "switchboard_errors",
             "error responses sent to WebSocket peers, by wire error type.",
@@ -171,13 +234,32 @@ class ServerMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=self.registry,
         )
-        self.registry.register(_LiveCollector(statuses, sessions, events_announced))
+        self.registry.register(
+            _LiveCollector(statuses, sessions, events_announced, jmap_streams)
+        )
 
     def count_errors(self, responses: Iterable[Response]) -> None:
         """Count the ``error`` responses among ``responses`` (one reply frame's)."""
         for response in responses:
             if response.name == "error" and isinstance(response.args, dict):
                 self._errors.labels(str(response.args.get("type"))).inc()
+
+    def count_jmap_call(self, method: str, outcome: str) -> None:
+        """Count one JMAP method call: ``outcome`` is ``ok`` or the method error's type."""
+        if method not in self._jmap_methods():
+            method = "other"
+        self._jmap_calls.labels(method, outcome).inc()
+
+    def count_jmap_request_error(self, problem_type: str) -> None:
+        """Count one JMAP request refused as a whole (``urn:…:notJSON`` → ``notJSON``)."""
+        short = problem_type.rsplit(":", 1)[-1]
+        self._jmap_request_errors.labels(
+            short if short in JMAP_REQUEST_PROBLEMS else "other"
+        ).inc()
+
+    def count_basic_login(self, outcome: str) -> None:
+        """Count one JMAP Basic login by outcome (one of :data:`BASIC_OUTCOMES`)."""
+        self._basic_logins.labels(outcome if outcome in BASIC_OUTCOMES else "other").inc()
 
     def observe_latency(self, sample: LatencySample) -> None:
         """Add one new-mail latency sample (a :class:`LatencyRing` observer)."""

@@ -8,6 +8,11 @@ skipped when no open socket uses a stored token — and closes every session who
 longer among them, with close code **1008** (policy violation, RFC 6455 §7.4.1) and the reason
 ``"token revoked"``.
 
+The same watch ends the JMAP push connections opened with a stored token
+(:mod:`switchboard.server.jmap.streams`): a JMAP WebSocket is closed with the same 1008, an
+EventSource stream simply ends (an HTTP response has no close code). A revoked token's next
+HTTP request is refused (401) by the token check itself, which reads the store every time.
+
 Static tokens (``--token``, ``SWITCHBOARD_TOKENS``) come from the configuration and are never
 revoked while the server runs; their sessions, like anonymous ones, are not watched.
 
@@ -23,8 +28,6 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 
-from switchboard.server.auth import Principal
-
 __all__ = [
     "DEFAULT_REVOCATION_INTERVAL_S",
     "REVOKED_CLOSE_CODE",
@@ -32,6 +35,7 @@ __all__ = [
     "ActiveTokens",
     "Revocable",
     "RevocationWatch",
+    "TokenHolder",
 ]
 
 logger = logging.getLogger("switchboard.server")
@@ -53,11 +57,26 @@ class ActiveTokens(Protocol):
         ...
 
 
-class Revocable(Protocol):
-    """A session as the watch sees it."""
+class TokenHolder(Protocol):
+    """Who opened a socket, as the watch needs it (a :class:`~switchboard.server.auth.Principal`,
+    or a JMAP caller)."""
 
     @property
-    def principal(self) -> Principal | None:
+    def name(self) -> str:
+        """The token's name (logged), never the token."""
+        ...
+
+    @property
+    def token_id(self) -> str | None:
+        """The stored token's id; ``None`` for static tokens, anonymous callers, Basic logins."""
+        ...
+
+
+class Revocable(Protocol):
+    """A session (or a JMAP push connection) as the watch sees it."""
+
+    @property
+    def principal(self) -> TokenHolder | None:
         """Who opened the socket."""
         ...
 

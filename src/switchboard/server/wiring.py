@@ -51,6 +51,7 @@ from switchboard.server.jmap.registry import BlobSource, MethodRegistry
 from switchboard.server.jmap.routes import JmapRoutes
 from switchboard.server.jmap.service import JmapService
 from switchboard.server.jmap.states import LogStates, journal_epoch
+from switchboard.server.jmap.streams import OpenStreams
 from switchboard.server.metrics import ServerMetrics
 from switchboard.server.placement import AccountPlacement, PlacementParts
 from switchboard.server.revocation import RevocationWatch
@@ -171,10 +172,14 @@ def build_parts(
     )
 
     sessions = OpenSessions(hub, groups, accounts)
+    jmap_streams = OpenStreams()
+    jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
     metrics = ServerMetrics(
         statuses=engine.statuses,
         sessions=lambda: tuple(sessions),
         events_announced=lambda: hub.published,
+        jmap_streams=jmap_streams.counts,
+        jmap_methods=jmap_methods.names,
     )
     hub.latency.add_observer(metrics.observe_latency)
     services = SessionServices(
@@ -189,7 +194,6 @@ def build_parts(
 
     jmap_states = LogStates(StateCodec(journal_epoch(jmap_epoch)))
     hub.add_listener(jmap_states.on_events)
-    jmap_methods = MethodRegistry()  # Core/echo; the JMAP mail methods register here
     jmap_core = CoreCapability()
     jmap_reader = JmapReader(engine.reader)
     register_mail_reads(jmap_methods, MailServices(jmap_reader, accounts, jmap_core))
@@ -203,14 +207,19 @@ def build_parts(
         max_objects_in_set=jmap_core.max_objects_in_set,
         others=other_clients,
     ).register(jmap_methods)
-    jmap_service = JmapService(accounts, jmap_methods, jmap_states, jmap_core)
+    jmap_service = JmapService(accounts, jmap_methods, jmap_states, jmap_core, metrics)
     jmap = JmapRoutes(
         JmapAuthenticator(
-            authenticator, accounts, ImapPolicy.of(settings), settings.jmap_imap_address()
+            authenticator,
+            accounts,
+            ImapPolicy.of(settings),
+            settings.jmap_imap_address(),
+            on_login=metrics.count_basic_login,
         ),
         jmap_service,
         jmap_states,
         blobs or ImapBlobs(jmap_reader, accounts),
+        jmap_streams,
     )
     routes = HttpRoutes(
         authenticator=authenticator,
@@ -224,7 +233,8 @@ def build_parts(
         jmap=jmap,
     )
     # Sockets of a token revoked while they are open are closed within seconds.
-    revocations = RevocationWatch(store, lambda: tuple(sessions))
+    # So are JMAP WebSockets and EventSource streams opened with such a token.
+    revocations = RevocationWatch(store, lambda: (*sessions, *jmap.streams))
     return ServerParts(
         settings=settings,
         store=store,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,20 +13,11 @@ from switchboard.engine.jmapreader import CHUNK_BYTES, JmapReader
 from switchboard.engine.searchkeys import imap_search
 from switchboard.jmap.emailquery import parse_filter
 from switchboard.jmap.search import All
-from tests.integration.engine.test_reader import ALTERNATIVE, PLAIN, SETTINGS, config_for
-from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
+from tests.integration.engine.test_reader import ALTERNATIVE, PLAIN
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.engine import config_for
 
 pytestmark = pytest.mark.dovecot
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[Engine]:
-    engine = Engine(MemoryCheckpoints(), CollectingSink(), settings=SETTINGS)
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def test_mailboxes_carry_special_use_and_status_counts(

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import aclosing
 
 import pytest
 
-from switchboard.engine import Engine, EngineSettings
+from switchboard.engine import Engine
 from switchboard.engine.errors import (
     AuthenticationFailed,
     ConnectionFailed,
@@ -24,14 +24,12 @@ from switchboard.engine.errors import (
     StaleMailbox,
 )
 from switchboard.mail.render import MessagePlan
-from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
 from switchboard.model.mail import BodySection, FetchPlan
-from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.engine import config_for
 
 pytestmark = pytest.mark.dovecot
 
-SETTINGS = EngineSettings(connect_timeout_s=5.0, command_timeout_s=5.0, stop_timeout_s=3.0)
 TIMEOUT_S = 10.0
 
 PLAIN = (
@@ -44,26 +42,6 @@ ALTERNATIVE = (
     b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nthe text\r\n"
     b"--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>the <b>html</b></p>\r\n--B--\r\n"
 )
-
-
-def config_for(server: DovecotServer, user: ImapUser, *, password: str | None = None,
-               port: int | None = None) -> AccountConfig:
-    return AccountConfig(
-        account_id=user.username,
-        host=server.host,
-        port=port if port is not None else server.port,
-        auth=PasswordAuth(user.username, password if password is not None else user.password),
-        tls=TlsMode.PLAIN,
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[Engine]:
-    engine = Engine(MemoryCheckpoints(), CollectingSink(), settings=SETTINGS)
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def until(predicate: Callable[[], bool]) -> None:

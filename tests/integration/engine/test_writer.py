@@ -6,58 +6,16 @@ client would, so what is checked is what Dovecot holds, not what the writer beli
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-
 import pytest
 
-from switchboard.engine import Engine, EngineSettings
+from switchboard.engine import Engine
 from switchboard.engine.errors import MailboxNotFound, StaleMailbox
-from switchboard.model.accounts import AccountConfig, PasswordAuth, TlsMode
-from tests.support.checkpoints import CollectingSink, MemoryCheckpoints
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.engine import config_for
+from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
-SETTINGS = EngineSettings(connect_timeout_s=5.0, command_timeout_s=5.0, stop_timeout_s=3.0)
-
-
-def message(subject: str) -> bytes:
-    return f"From: a@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
-
-
-def config_for(server: DovecotServer, user: ImapUser) -> AccountConfig:
-    return AccountConfig(
-        account_id=user.username, host=server.host, port=server.port,
-        auth=PasswordAuth(user.username, user.password), tls=TlsMode.PLAIN,
-    )  # fmt: skip
-
-
-def flags_of(server: DovecotServer, user: ImapUser, mailbox: str = "INBOX") -> dict[int, set[str]]:
-    """UID → flags, as another IMAP client sees them."""
-    found: dict[int, set[str]] = {}
-    with server._session(user) as imap:
-        imap.select(f'"{mailbox}"', readonly=True)
-        typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
-        assert typ == "OK"
-        for line in data:
-            if not isinstance(line, bytes):
-                continue
-            match = re.search(rb"UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)", line)
-            assert match is not None, line
-            uid = int(match.group(1) or match.group(4))
-            flags = (match.group(2) if match.group(1) else match.group(3)).decode()
-            found[uid] = set(flags.split()) - {"\\Recent"}
-    return found
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[Engine]:
-    engine = Engine(MemoryCheckpoints(), CollectingSink(), settings=SETTINGS)
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def test_flags_are_stored_on_just_the_given_uids(
@@ -69,9 +27,9 @@ async def test_flags_are_stored_on_just_the_given_uids(
     await engine.writer.store_flags(
         config, "INBOX", uidvalidity, [one], add={"\\Seen", "\\Flagged", "$label"}
     )
-    assert flags_of(dovecot, imap_user) == {one: {"\\Seen", "\\Flagged", "$label"}, two: set()}
+    assert dovecot.flags(imap_user) == {one: {"\\Seen", "\\Flagged", "$label"}, two: set()}
     await engine.writer.store_flags(config, "INBOX", uidvalidity, [one], remove={"\\Flagged"})
-    assert flags_of(dovecot, imap_user)[one] == {"\\Seen", "$label"}
+    assert dovecot.flags(imap_user)[one] == {"\\Seen", "$label"}
     existing = await engine.writer.existing(config, "INBOX", uidvalidity, [one, two, two + 50])
     assert {uid: set(flags) for uid, flags in existing.items()} == {
         one: {"\\Seen", "$label"},
@@ -92,14 +50,14 @@ async def test_a_move_and_a_destroy_touch_only_their_messages(
     assert caps.move and caps.uidplus
     moved = await engine.writer.move(config, "INBOX", uidvalidity, [one], "Archive")
     assert list(moved) == [one]
-    assert set(flags_of(dovecot, imap_user, "Archive")) == {moved[one]}
+    assert set(dovecot.flags(imap_user, "Archive")) == {moved[one]}
     await engine.writer.destroy(config, "INBOX", uidvalidity, [two])
-    assert set(flags_of(dovecot, imap_user)) == {three}
+    assert set(dovecot.flags(imap_user)) == {three}
     with pytest.raises(MailboxNotFound):
         await engine.writer.move(config, "INBOX", uidvalidity, [three], "Nowhere")
     with pytest.raises(StaleMailbox):
         await engine.writer.destroy(config, "INBOX", uidvalidity + 1, [three])
-    assert set(flags_of(dovecot, imap_user)) == {three}
+    assert set(dovecot.flags(imap_user)) == {three}
 
 
 async def test_without_objectid_no_emailid_is_located(
@@ -129,5 +87,5 @@ async def test_without_move_a_move_is_copy_deleted_and_uid_expunge(
     assert not (await engine.writer.capabilities(config)).move
     await engine.writer.store_flags(config, "INBOX", uidvalidity, [two], add={"\\Deleted"})
     moved = await engine.writer.move(config, "INBOX", uidvalidity, [one], "Archive")
-    assert set(flags_of(dovecot, imap_user, "Archive")) == {moved[one]}
-    assert flags_of(dovecot, imap_user) == {two: {"\\Deleted"}}  # another's \Deleted survives
+    assert set(dovecot.flags(imap_user, "Archive")) == {moved[one]}
+    assert dovecot.flags(imap_user) == {two: {"\\Deleted"}}  # another's \Deleted survives

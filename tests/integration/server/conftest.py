@@ -1,4 +1,6 @@
-"""Raw WebSocket peers on the ``server`` fixture (tests/conftest.py) for the server tests.
+"""Fixtures of the server tests: raw WebSocket peers on the ``server`` fixture (tests/conftest.py),
+and for the JMAP tests a server with TLS on Dovecot's certificate (``tls_server``), an HTTPS
+client of it (``http``, no credentials) and a JMAP caller logged in as ``imap_user`` (``api``).
 
 The server, its settings and the message helpers live in tests/support/switchboard.py.
 """
@@ -6,14 +8,19 @@ The server, its settings and the message helpers live in tests/support/switchboa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from switchboard.server.app import SwitchboardServer
+from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.jmap_http import tls_client, tls_settings
+from tests.support.jmap_mail import JmapApi
 from tests.support.postgres import pg_database, pg_dsn  # noqa: F401 (fixtures)
-from tests.support.switchboard import Peer, url
+from tests.support.switchboard import Peer, new_server, url
 
 
 @pytest.fixture
@@ -29,3 +36,22 @@ async def open_peer(server: SwitchboardServer) -> AsyncIterator[Any]:
     yield opener
     for ws in sockets:
         await ws.close()
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
+    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def http(
+    tls_server: SwitchboardServer, dovecot: DovecotServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with tls_client(tls_server, dovecot) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(http: httpx.AsyncClient, imap_user: ImapUser) -> JmapApi:
+    return JmapApi(http, imap_user)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tests.support.jmap_http import (
     basic,
     basic_of,
     client_tls,
+    tls_client,
     tls_settings,
 )
 from tests.support.switchboard import message, new_server, plain
@@ -35,22 +35,6 @@ pytestmark = pytest.mark.dovecot
 
 CHALLENGE = 'Basic realm="Switchboard", Bearer'
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def http(
-    tls_server: SwitchboardServer, dovecot: DovecotServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=base_url(tls_server), verify=client_tls(dovecot), timeout=20
-    ) as client:
-        yield client
 
 
 def echo_request(*calls: list[Any], using: list[str] | None = None) -> dict[str, Any]:
@@ -168,7 +152,7 @@ async def test_basic_against_the_stored_credentials_needs_no_imap_server(
     settings = tls_settings(dovecot, jmap_imap_server=None)
     async with (
         new_server(tmp_path / "data", dovecot, **settings) as srv,
-        httpx.AsyncClient(base_url=base_url(srv), verify=client_tls(dovecot), timeout=20) as http,
+        tls_client(srv, dovecot) as http,
     ):
         assert (await http.get("/.well-known/jmap", headers=basic_of(imap_user))).status_code == 401
         url = f"wss://127.0.0.1:{srv.port}/workers"

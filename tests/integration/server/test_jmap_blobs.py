@@ -8,42 +8,19 @@ IMAP server that is down gives ``serverUnavailable`` and 503 downloads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from switchboard.server.app import SwitchboardServer
 from switchboard.server.jmap.blobs import PRELOAD_BYTES
 from tests.support.dovecot import DovecotServer, ImapUser
-from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
+from tests.support.jmap_http import basic_of, tls_client, tls_settings
 from tests.support.jmap_mail import MULTIPART, PDF, append
 from tests.support.jmap_mail import JmapApi as Api
 from tests.support.switchboard import message, new_server
 
 pytestmark = pytest.mark.dovecot
-
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def http(
-    tls_server: SwitchboardServer, dovecot: DovecotServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=base_url(tls_server), verify=client_tls(dovecot), timeout=30
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def api(http: httpx.AsyncClient, imap_user: ImapUser) -> Api:
-    return Api(http, imap_user)
 
 
 async def test_a_download_gives_the_appended_bytes_and_a_part_its_decoded_content(
@@ -110,8 +87,7 @@ async def test_an_imap_server_that_is_down_gives_server_unavailable_and_a_503(
     settings = tls_settings(private_dovecot)
     async with (
         new_server(tmp_path / "data", private_dovecot, **settings) as server,
-        httpx.AsyncClient(base_url=base_url(server), verify=client_tls(private_dovecot),
-                          timeout=30) as http,
+        tls_client(server, private_dovecot) as http,
     ):  # fmt: skip
         api = Api(http, user)
         got = await api.ok("Email/get", ids=None, properties=["blobId"])

@@ -13,8 +13,6 @@ import asyncio
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +24,8 @@ from switchboard.server.app import SwitchboardServer
 from switchboard.server.tokens import create_token
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_clients import CLIENTS, ensure_jmap_clients
-from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
-from tests.support.switchboard import message, new_server
+from tests.support.jmap_http import base_url, basic_of, client_tls
+from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
@@ -42,12 +40,6 @@ def node() -> str:
     assert binary is not None and shutil.which("npm"), "node and npm are needed (scripts/lib.sh)"
     ensure_jmap_clients()
     return binary
-
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
 
 
 async def run_driver(

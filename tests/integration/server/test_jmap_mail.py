@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from websockets.asyncio.client import connect
 
@@ -20,33 +17,12 @@ from switchboard.jmap.capabilities import CORE, MAIL, SUBMISSION, CoreCapability
 from switchboard.jmap.ids import account_id, mailbox_id
 from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
-from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
+from tests.support.jmap_http import basic_of, client_tls
 from tests.support.jmap_mail import MULTIPART, PDF, USING, append
 from tests.support.jmap_mail import JmapApi as Api
-from tests.support.switchboard import message, new_server
+from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def http(
-    tls_server: SwitchboardServer, dovecot: DovecotServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=base_url(tls_server), verify=client_tls(dovecot), timeout=30
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def api(http: httpx.AsyncClient, imap_user: ImapUser) -> Api:
-    return Api(http, imap_user)
-
 
 # -- Mailbox ------------------------------------------------------------------------------------
 

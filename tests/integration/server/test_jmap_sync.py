@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from switchboard.jmap.capabilities import CORE, MAIL, WEBSOCKET
 from switchboard.jmap.ids import account_id, email_id, mailbox_id, thread_id
 from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
-from tests.support.jmap_http import RawHttp, base_url, basic_of, client_tls, tls_settings
+from tests.support.jmap_http import RawHttp, basic_of, client_tls, tls_client, tls_settings
 from tests.support.switchboard import message, new_server
 
 pytestmark = pytest.mark.dovecot
@@ -33,19 +32,10 @@ WAIT_S = 15.0
 
 
 @pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
-
-
-@pytest.fixture
 async def http(
     tls_server: SwitchboardServer, dovecot: DovecotServer, imap_user: ImapUser
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=base_url(tls_server), verify=client_tls(dovecot), timeout=20,
-        headers=basic_of(imap_user),
-    ) as client:  # fmt: skip
+    async with tls_client(tls_server, dovecot, headers=basic_of(imap_user)) as client:
         # The Session of a Basic login adds the account and watches INBOX.
         assert (await client.get("/.well-known/jmap")).status_code == 200
         yield client
@@ -59,22 +49,6 @@ async def call(http: httpx.AsyncClient, name: str, arguments: dict[str, Any]) ->
     ((answer, result, _),) = response.json()["methodResponses"]
     assert answer in (name, "error"), answer
     return dict(result)
-
-
-def flags_in(dovecot: DovecotServer, user: ImapUser, mailbox: str = "INBOX") -> dict[int, set[str]]:
-    """UID → flags, as another IMAP client sees them."""
-    found: dict[int, set[str]] = {}
-    with dovecot._session(user) as imap:
-        imap.select(f'"{mailbox}"', readonly=True)
-        typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
-        assert typ == "OK"
-        for line in data:
-            if isinstance(line, bytes):
-                uid = re.search(rb"UID (\d+)", line)
-                flags = re.search(rb"FLAGS \(([^)]*)\)", line)
-                assert uid is not None and flags is not None, line
-                found[int(uid.group(1))] = set(flags.group(1).decode().split()) - {"\\Recent"}
-    return found
 
 
 async def current_state(http: httpx.AsyncClient, jmap_id: str) -> str:
@@ -126,13 +100,13 @@ async def test_keywords_are_imap_flags_in_dovecot_and_changes_list_the_update(
     })  # fmt: skip
     assert result["updated"] == {email: None} and result["notUpdated"] is None
     assert result["oldState"] == before and result["newState"] != before
-    assert flags_in(dovecot, imap_user) == {uid: {"\\Flagged", "\\Seen", "$label1"}, other: set()}
+    assert dovecot.flags(imap_user) == {uid: {"\\Flagged", "\\Seen", "$label1"}, other: set()}
     # The whole map replaces the JMAP-visible flags.
     replaced = await call(http, "Email/set", {
         "accountId": jmap_id, "update": {email: {"keywords": {"$answered": True}}},
     })  # fmt: skip
     assert replaced["updated"] == {email: None}
-    assert flags_in(dovecot, imap_user)[uid] == {"\\Answered"}
+    assert dovecot.flags(imap_user)[uid] == {"\\Answered"}
     page = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": before})
     assert page["updated"] == [email] and page["created"] == [] and page["destroyed"] == []
     # (The CONDSTORE poll then sees our own STOREs too: they only repeat this update.)
@@ -160,8 +134,8 @@ async def test_a_move_and_a_destroy_in_dovecot(
     })  # fmt: skip
     assert result["updated"] == {moving_id: None}, result
     assert result["destroyed"] == [doomed_id]
-    assert set(flags_in(dovecot, imap_user)) == {kept}
-    (new_uid,) = flags_in(dovecot, imap_user, "Archive")
+    assert set(dovecot.flags(imap_user)) == {kept}
+    (new_uid,) = dovecot.flags(imap_user, "Archive")
     new_id = email_id("Archive", dovecot.uidvalidity(imap_user, "Archive"), new_uid)
     page = await call(http, "Email/changes", {"accountId": jmap_id, "sinceState": before})
     # Without OBJECTID a moved message's id names its new place: the old id is gone.
@@ -203,7 +177,7 @@ async def test_set_errors_per_id_and_for_the_call(
     stale = await call(http, "Email/set", {"accountId": jmap_id, "ifInState": "x:1",
                                            "destroy": [email]})  # fmt: skip
     assert stale["type"] == "stateMismatch"
-    assert set(flags_in(dovecot, imap_user)) == {uid}  # nothing was destroyed
+    assert set(dovecot.flags(imap_user)) == {uid}  # nothing was destroyed
     other = await call(http, "Email/set", {"accountId": "aNOBODY", "destroy": [email]})
     assert other["type"] == "accountNotFound"
 
@@ -371,8 +345,8 @@ async def test_many_emails_in_one_set_and_update_with_destroy(
     assert result["notUpdated"] == {ids[4]: {"type": "willDestroy"}}
     assert result["destroyed"] == [ids[4]]
     assert result["notDestroyed"] == {ids[4]: {"type": "notFound"}}  # named twice
-    assert flags_in(dovecot, imap_user) == {uids[0]: {"\\Seen"}, uids[1]: {"\\Seen"}}
-    moved = flags_in(dovecot, imap_user, "Done")
+    assert dovecot.flags(imap_user) == {uids[0]: {"\\Seen"}, uids[1]: {"\\Seen"}}
+    moved = dovecot.flags(imap_user, "Done")
     assert sorted(moved.values(), key=len) == [set(), {"\\Seen"}]  # keywords travel along
 
 
@@ -384,8 +358,7 @@ async def test_a_state_from_before_a_restart_cannot_be_continued(
     for _ in range(2):  # the same data directory, two runs
         async with (
             new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv,
-            httpx.AsyncClient(base_url=base_url(srv), verify=client_tls(dovecot), timeout=20,
-                              headers=basic_of(imap_user)) as http,
+            tls_client(srv, dovecot, headers=basic_of(imap_user)) as http,
         ):  # fmt: skip
             assert (await http.get("/.well-known/jmap")).status_code == 200
             if states:

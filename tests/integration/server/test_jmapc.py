@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from switchboard.jmap.ids import account_id, email_id
 from switchboard.server.app import SwitchboardServer
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_clients import CLIENTS, ensure_jmap_clients
-from tests.support.jmap_http import base_url, basic_of, client_tls, tls_settings
-from tests.support.switchboard import message, new_server
+from tests.support.jmap_http import base_url, basic_of, client_tls
+from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
@@ -38,12 +37,6 @@ def jmapc_python() -> Path:
     """The jmapc virtualenv's interpreter (scripts/lib.sh makes it, when it must)."""
     ensure_jmap_clients()
     return PYTHON
-
-
-@pytest.fixture
-async def tls_server(tmp_path: Path, dovecot: DovecotServer) -> AsyncIterator[SwitchboardServer]:
-    async with new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as srv:
-        yield srv
 
 
 class Driver:
@@ -70,6 +63,14 @@ class Driver:
         raw = await asyncio.wait_for(self.proc.stdout.readline(), LINE_TIMEOUT_S)
         assert raw, "the driver ended early"
         return json.loads(raw)  # type: ignore[no-any-return]
+
+    async def resume(self) -> None:
+        """Let the driver's ``wait`` step go on (it blocks on stdin until the test's change is
+        made) and read its ``wait`` line."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"appended\n")
+        await self.proc.stdin.drain()
+        assert (await self.line())["step"] == "wait"
 
     async def finish(self) -> int:
         return await asyncio.wait_for(self.proc.wait(), LINE_TIMEOUT_S)
@@ -134,14 +135,11 @@ async def test_jmapc_flags_a_message_and_sees_email_changes_after_an_append(
             set_response = flag["responses"][0]
             assert set_response["type"] == "EmailSetResponse", set_response
             assert email in set_response["response"]["updated"]
-            assert "\\Flagged" in await asyncio.to_thread(flags_of, dovecot, imap_user, uid)
+            assert "\\Flagged" in (await asyncio.to_thread(dovecot.flags, imap_user))[uid]
             # The driver's `wait` step blocks on stdin until the APPEND is done.
             new_uid = await asyncio.to_thread(dovecot.append, imap_user, message("after"))
             await until_created(http, jmap_id, since, 1)
-            assert driver.proc.stdin is not None
-            driver.proc.stdin.write(b"appended\n")
-            await driver.proc.stdin.drain()
-            assert (await driver.line())["step"] == "wait"
+            await driver.resume()
             changes = await driver.line()
             assert changes["step"] == "changes" and changes["ok"], changes
             page = changes["responses"][0]
@@ -172,10 +170,3 @@ async def until_created(http: httpx.AsyncClient, jmap_id: str, since: str, count
             return
         assert loop.time() < deadline, response
         await asyncio.sleep(0.05)
-
-
-def flags_of(dovecot: DovecotServer, user: ImapUser, uid: int) -> str:
-    with dovecot._session(user) as imap:
-        imap.select("INBOX", readonly=True)
-        _typ, data = imap.uid("FETCH", str(uid), "(FLAGS)")
-    return str(data[0])

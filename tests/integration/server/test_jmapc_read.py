@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.test_jmapc import Driver, jmapc_python, tls_server
+from tests.integration.server.test_jmapc import Driver, jmapc_python
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
-__all__ = ["jmapc_python", "tls_server"]  # the fixtures, shared with test_jmapc.py
+__all__ = ["jmapc_python"]  # the fixture, shared with test_jmapc.py
 
 
 async def test_jmapc_lists_mailboxes_and_reads_mail_through_result_references(

@@ -13,29 +13,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 
-from switchboard.jmap.capabilities import CORE, MAIL
 from switchboard.jmap.ids import account_id, email_id
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.test_jmapc import Driver, jmapc_python, tls_server
+from tests.integration.server.test_jmapc import Driver, jmapc_python, until_created
 from tests.support.dovecot import DovecotServer, ImapUser
-from tests.support.jmap_http import base_url, basic_of, client_tls
+from tests.support.jmap_http import basic_of, tls_client
 from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
-__all__ = ["jmapc_python", "tls_server"]  # the fixtures, shared with test_jmapc.py
-
-WAIT_S = 30.0
-
-
-async def created_since(http: httpx.AsyncClient, jmap_id: str, since: str) -> list[str]:
-    request = {"using": [CORE, MAIL], "methodCalls": [
-        ["Email/changes", {"accountId": jmap_id, "sinceState": since}, "c"]]}  # fmt: skip
-    response = (await http.post("/jmap/api", json=request)).json()
-    return list(response["methodResponses"][0][1].get("created", []))
+__all__ = ["jmapc_python"]  # the fixture, shared with test_jmapc.py
 
 
 async def test_jmapc_reads_sees_new_mail_through_changes_and_flags(
@@ -59,16 +48,9 @@ async def test_jmapc_reads_sees_new_mail_through_changes_and_flags(
         # New mail while the driver waits; it goes on once Switchboard announced it.
         new = await asyncio.to_thread(dovecot.append, imap_user, message("arrived later"))
         jmap_id = account_id(imap_user.username)
-        async with httpx.AsyncClient(base_url=base_url(tls_server), verify=client_tls(dovecot),
-                                     timeout=20, headers=basic_of(imap_user)) as http:  # fmt: skip
-            deadline = asyncio.get_running_loop().time() + WAIT_S
-            while not await created_since(http, jmap_id, since):
-                assert asyncio.get_running_loop().time() < deadline, "never announced"
-                await asyncio.sleep(0.05)
-        assert driver.proc.stdin is not None
-        driver.proc.stdin.write(b"appended\n")
-        await driver.proc.stdin.drain()
-        assert (await driver.line())["step"] == "wait"
+        async with tls_client(tls_server, dovecot, headers=basic_of(imap_user)) as http:
+            await until_created(http, jmap_id, since, 1)
+        await driver.resume()
         changes = await driver.line()
         assert changes["step"] == "changes" and changes["ok"], changes
         page, got = (r["response"] for r in changes["responses"])

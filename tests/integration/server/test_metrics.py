@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
+from switchboard.jmap.capabilities import CORE, MAIL
+from switchboard.jmap.ids import account_id
 from switchboard.model.store import TokenScope
 from switchboard.server.app import SwitchboardServer
 from switchboard.server.tokens import create_token
 from tests.support.dovecot import DovecotServer, ImapUser
+from tests.support.jmap_http import RawHttp, base_url, basic, basic_of, client_tls, tls_settings
 from tests.support.switchboard import Peer, message, new_server, plain
 
 pytestmark = pytest.mark.dovecot
@@ -25,11 +31,19 @@ TOKEN = "metrics-token"
 SETTLE_S = 15.0
 
 
-async def scrape(server: SwitchboardServer, token: str | None) -> tuple[int, str, str]:
+async def scrape(
+    server: SwitchboardServer, token: str | None, *, secure: bool = False
+) -> tuple[int, str, str]:
     """GET /metrics: the status, the Content-Type and the body."""
 
     def do() -> tuple[int, str, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn = (
+            http.client.HTTPSConnection(
+                "127.0.0.1", server.port, timeout=10, context=ssl._create_unverified_context()
+            )
+            if secure
+            else http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        )
         try:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             conn.request("GET", "/metrics", headers=headers)
@@ -53,12 +67,16 @@ def value(text: str, name: str, **labels: str) -> float:
 
 
 async def scrape_until(
-    server: SwitchboardServer, token: str | None, done: Callable[[str], bool]
+    server: SwitchboardServer,
+    token: str | None,
+    done: Callable[[str], bool],
+    *,
+    secure: bool = False,
 ) -> tuple[str, str]:
     """Scrape until ``done(text)`` (bounded by SETTLE_S); return the Content-Type and text."""
     deadline = time.monotonic() + SETTLE_S
     while True:
-        status, content_type, text = await scrape(server, token)
+        status, content_type, text = await scrape(server, token, secure=secure)
         assert status == 200, text
         if done(text):
             return content_type, text
@@ -150,3 +168,95 @@ async def test_a_dropped_imap_connection_counts_one_reconnect(
 
         _, text = await scrape_until(server, None, reconnected)
     assert value(text, "switchboard_imap_reconnects_total", reason="authFailed") == 0
+
+
+def dovecot_refusals(dovecot: DovecotServer, username: str) -> int:
+    """How many logins of ``username`` Dovecot refused (its log's auth failures)."""
+    log = (dovecot.dir / "dovecot.log").read_text(errors="replace")
+    return sum(
+        1 for line in log.splitlines() if "auth failed" in line and f"user=<{username}>" in line
+    )
+
+
+async def test_jmap_calls_streams_and_basic_logins_are_counted(
+    tmp_path: Path, dovecot: DovecotServer
+) -> None:
+    user = dovecot.new_user()
+    jmap_id = account_id(user.username)
+    async with (
+        new_server(tmp_path / "data", dovecot, **tls_settings(dovecot)) as server,
+        httpx.AsyncClient(
+            base_url=base_url(server), verify=client_tls(dovecot), timeout=20
+        ) as http,
+    ):
+        auth = basic_of(user)
+        session = await http.get("/.well-known/jmap", headers=auth)  # adds the account: imap
+        assert session.status_code == 200, session.text
+        calls = [
+            ["Core/echo", {}, "a"],
+            ["Mailbox/get", {"accountId": jmap_id}, "b"],
+            ["Mailbox/get", {"accountId": "anope"}, "c"],
+            ["Made/up", {}, "d"],
+        ]
+        response = await http.post(
+            "/jmap/api",
+            headers={**auth, "Content-Type": "application/json"},
+            json={"using": [CORE, MAIL], "methodCalls": calls},
+        )
+        assert response.status_code == 200, response.text
+        names = [r[0] for r in response.json()["methodResponses"]]
+        assert names == ["Core/echo", "Mailbox/get", "error", "error"], response.text
+        bad = await http.post(
+            "/jmap/api", headers={**auth, "Content-Type": "application/json"}, content=b"{"
+        )
+        assert bad.status_code == 400
+
+        # A wrong password, five times: one IMAP login, then 401 without IMAP.
+        before = await asyncio.to_thread(dovecot_refusals, dovecot, user.username)
+        wrong = {"Authorization": basic(user.username, "not-" + user.password)}
+        answers = [await http.get("/.well-known/jmap", headers=wrong) for _ in range(5)]
+        assert [a.status_code for a in answers] == [401] * 5
+        assert "retry-after" not in answers[0].headers
+        assert all(1 <= int(a.headers["retry-after"]) <= 10 for a in answers[1:])
+        assert user.password not in "".join(a.text for a in answers)
+        # The right password is not held back by the wrong one's backoff.
+        assert (await http.get("/.well-known/jmap", headers=auth)).status_code == 200
+        deadline = time.monotonic() + SETTLE_S  # imap-login logs as the connection ends
+        while await asyncio.to_thread(dovecot_refusals, dovecot, user.username) == before:
+            assert time.monotonic() < deadline, "Dovecot never saw the wrong password"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # nothing more arrives
+        assert await asyncio.to_thread(dovecot_refusals, dovecot, user.username) == before + 1
+
+        ws_url = f"wss://127.0.0.1:{server.port}/jmap/ws"
+        stream = await RawHttp.open(server, client_tls(dovecot))
+        async with connect(ws_url, ssl=client_tls(dovecot), subprotocols=[Subprotocol("jmap")],
+                           additional_headers=auth, open_timeout=15):  # fmt: skip
+            await stream.send("GET", "/jmap/eventsource?types=*&closeafter=no&ping=0", auth)
+            assert (await stream.head())[0] == 200
+            await stream.event()
+            text = (await http.get("/metrics")).text
+            assert value(text, "switchboard_jmap_streams", kind="websocket") == 1
+            assert value(text, "switchboard_jmap_streams", kind="eventsource") == 1
+        await stream.close()
+        _, text = await scrape_until(
+            server,
+            None,
+            lambda t: value(t, "switchboard_jmap_streams", kind="websocket")
+            + value(t, "switchboard_jmap_streams", kind="eventsource")
+            == 0,
+            secure=True,
+        )
+
+    calls_total = "switchboard_jmap_calls_total"
+    assert value(text, calls_total, method="Core/echo", outcome="ok") == 1
+    assert value(text, calls_total, method="Mailbox/get", outcome="ok") == 1
+    assert value(text, calls_total, method="Mailbox/get", outcome="accountNotFound") == 1
+    assert value(text, calls_total, method="other", outcome="unknownMethod") == 1
+    assert value(text, "switchboard_jmap_request_errors_total", type="notJSON") == 1
+    assert value(text, "switchboard_jmap_request_errors_total", type="limit") == 0
+    logins = "switchboard_jmap_basic_logins_total"
+    assert value(text, logins, outcome="imap") == 1  # the first Session
+    assert value(text, logins, outcome="refused") == 1
+    assert value(text, logins, outcome="backoff") == 4
+    assert value(text, logins, outcome="cached") >= 3  # API calls, socket, stream

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from switchboard.server.app import SwitchboardServer
-from tests.integration.server.test_jmapc import LINE_TIMEOUT_S, jmapc_python, tls_server
+from tests.integration.server.test_jmapc import LINE_TIMEOUT_S, jmapc_python
 from tests.support.dovecot import DovecotServer, ImapUser
 from tests.support.jmap_clients import ROOT
 from tests.support.switchboard import message
 
 pytestmark = pytest.mark.dovecot
 
-__all__ = ["jmapc_python", "tls_server"]  # the fixtures, shared with test_jmapc.py
+__all__ = ["jmapc_python"]  # the fixture, shared with test_jmapc.py
 
 
 def example() -> str:

@@ -9,6 +9,8 @@ any other node does). A store that fails while the check runs must close nobody.
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import logging
 import os
 import sqlite3
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from switchboard.cli.serve import build_server
 from switchboard.model.store import TokenScope
@@ -34,6 +37,7 @@ from switchboard.server.revocation import (
 from switchboard.server.tokens import create_token
 from switchboard.store import SecretBox
 from switchboard.store.postgres import PostgresStore
+from tests.support.jmap_http import RawHttp
 from tests.support.switchboard import Peer
 
 CLI_TIMEOUT_S = 60.0
@@ -196,3 +200,91 @@ async def test_a_token_revoked_on_another_node_closes_sockets_on_this_one(
                 await other.close()
         finally:
             await other_node.close()
+
+
+# -- JMAP: the same watch ends WebSockets and EventSource streams ------------------------------
+
+
+async def jmap_socket(port: int, token: str) -> ClientConnection:
+    """A JMAP WebSocket (RFC 8887) opened with ``token``, checked to answer a request."""
+    ws = await connect(
+        f"ws://127.0.0.1:{port}/jmap/ws",
+        subprotocols=[Subprotocol("jmap")],
+        additional_headers={"Authorization": f"Bearer {token}"},
+        open_timeout=10,
+    )
+    await jmap_answers(ws)
+    return ws
+
+
+async def jmap_answers(ws: ClientConnection) -> None:
+    request = {
+        "@type": "Request",
+        "id": "r",
+        "using": ["urn:ietf:params:jmap:core"],
+        "methodCalls": [["Core/echo", {"ok": True}, "c"]],
+    }
+    await ws.send(json.dumps(request))
+    async with asyncio.timeout(10):
+        reply = json.loads(await ws.recv())
+    assert reply["methodResponses"] == [["Core/echo", {"ok": True}, "c"]], reply
+
+
+def jmap_api_status(port: int, token: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        body = json.dumps(
+            {"using": ["urn:ietf:params:jmap:core"], "methodCalls": [["Core/echo", {}, "c"]]}
+        )
+        conn.request(
+            "POST",
+            "/jmap/api",
+            body=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+async def test_revoking_a_token_ends_its_jmap_websockets_and_event_streams(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    async with SwitchboardServer(settings(data_dir)) as server:
+        create = ("create", "--scope", "worker", "--name")
+        revoked = (await tokens_cli(data_dir, *create, "jmap")).strip()
+        kept = (await tokens_cli(data_dir, *create, "web")).strip()
+        ws = await jmap_socket(server.port, revoked)
+        other = await jmap_socket(server.port, kept)
+        stream = await RawHttp.open(server)
+        kept_stream = await RawHttp.open(server)
+        try:
+            for raw, token in ((stream, revoked), (kept_stream, kept)):
+                await raw.send("GET", "/jmap/eventsource?types=*&closeafter=no&ping=0",
+                               {"Authorization": f"Bearer {token}"})  # fmt: skip
+                assert (await raw.head())[0] == 200
+                assert (await raw.event()).startswith(b"event: state\n")
+            assert await asyncio.to_thread(jmap_api_status, server.port, revoked) == 200
+
+            assert "revoked" in await tokens_cli(data_dir, "revoke", "jmap")
+            started = time.monotonic()
+            code, reason, _ = await closed_by_server(ws)
+            assert (code, reason) == (REVOKED_CLOSE_CODE, REVOKED_REASON)
+            assert await stream.at_eof(timeout_s=CLOSED_WITHIN_S)  # the stream ended
+            assert time.monotonic() - started < CLOSED_WITHIN_S
+            assert await asyncio.to_thread(jmap_api_status, server.port, revoked) == 401
+            # The other token's socket and stream outlive more rounds, and are served.
+            await asyncio.sleep(2 * DEFAULT_REVOCATION_INTERVAL_S)
+            await jmap_answers(other)
+            with pytest.raises(TimeoutError):  # still open: nothing, not the end, arrives
+                await asyncio.wait_for(kept_stream.reader.read(1), 0.5)
+            assert await asyncio.to_thread(jmap_api_status, server.port, kept) == 200
+            assert len(list(server.parts.jmap.streams)) == 2  # the kept socket and stream
+        finally:
+            for raw in (stream, kept_stream):
+                await raw.close()
+            await ws.close()
+            await other.close()

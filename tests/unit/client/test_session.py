@@ -138,6 +138,8 @@ def check_event(event: object, kind: type, detail: object) -> None:
         assert event.to_json() == detail
     elif isinstance(event, Unmatched | Dropped):
         assert isinstance(detail, str) and detail in event.reason
+    if isinstance(event, Unmatched):  # a late reply is told apart from a stray frame
+        assert event.late == ("late" in str(detail))
 
 
 def run(steps: list[Step], **options: int) -> ClientSession[str]:
@@ -203,11 +205,12 @@ CONVERSATIONS: dict[str, list[Step]] = {
                 Reply, ("a", [["watchingMailboxes",
                                {"state": 9994537339654418401471858898878876255421381384}, 0]])),
     ],
-    "a timeout forgets the group; its late reply matches nothing": [
+    "a timeout forgets the group; its late reply matches nothing, and is known as late once": [
         Made(),
         Send("slow", [("getMessages", {"ids": []})], [["getMessages", {"ids": []}, 0]]),
         Expire((0,), "slow"),
         Expire((0,), None),
+        Receive('[["messages",{"list":[]},0]]', Unmatched, "a late reply"),
         Receive('[["messages",{"list":[]},0]]', Unmatched, "no pending"),
     ],
     "tags must be echoed whole and in order": [

@@ -1,11 +1,15 @@
-"""Tests for imap.writes' pure parts: COPYUID codes and the flag list a STORE sends."""
+"""Tests for imap.writes' pure parts: COPYUID codes, the flag list a STORE sends, and the
+refusal to write without a selected mailbox (no socket needed: nothing is sent)."""
 
 from __future__ import annotations
 
 import pytest
 
+from switchboard.imap.connection import ImapConnection
+from switchboard.imap.errors import InvalidState
 from switchboard.imap.responses import ResponseCode
-from switchboard.imap.writes import _flag_list, parse_copyuid
+from switchboard.imap.tls import TlsMode
+from switchboard.imap.writes import _flag_list, parse_copyuid, uid_copy, uid_expunge, uid_store
 
 
 def test_copyuid_maps_each_source_uid_to_its_target() -> None:
@@ -28,3 +32,13 @@ def test_flags_are_checked_and_sorted() -> None:
     for bad in ("a b", "(x", "\\", 'q"', "", "x]"):
         with pytest.raises(ValueError):
             _flag_list([bad])
+
+
+async def test_a_write_needs_a_selected_mailbox() -> None:
+    conn = ImapConnection("imap.example", TlsMode.PLAIN, command_timeout_s=1,
+                          max_line_bytes=1000, max_literal_bytes=1000,
+                          max_unsolicited_responses=10)  # fmt: skip
+    for write in (uid_store(conn, [1], ["\\Seen"], add=True), uid_copy(conn, [1], "Archive"),
+                  uid_expunge(conn, [1])):  # fmt: skip
+        with pytest.raises(InvalidState, match="needs state SELECTED"):
+            await write

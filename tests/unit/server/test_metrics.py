@@ -149,3 +149,41 @@ def test_two_servers_in_one_process_do_not_share_metrics() -> None:
     assert (one[("switchboard_events_announced_total", ())], two[
         ("switchboard_events_announced_total", ())
     ]) == (1, 2)
+
+
+def test_jmap_calls_refusals_streams_and_logins_keep_closed_label_sets() -> None:
+    streams = {"websocket": 2, "eventsource": 0}
+    metrics = ServerMetrics(
+        statuses=list,
+        sessions=list,
+        events_announced=lambda: 0,
+        jmap_streams=lambda: streams,
+        jmap_methods=lambda: ("Core/echo", "Email/get"),
+    )
+    scrape = samples(metrics)
+    for problem in ("notJSON", "notRequest", "unknownCapability", "limit"):
+        assert scrape[("switchboard_jmap_request_errors_total", (("type", problem),))] == 0
+    assert scrape[("switchboard_jmap_basic_logins_total", (("outcome", "backoff"),))] == 0
+    assert scrape[("switchboard_jmap_streams", (("kind", "websocket"),))] == 2
+    metrics.count_jmap_call("Email/get", "ok")
+    metrics.count_jmap_call("Email/get", "invalidArguments")
+    for made_up in ("Evil/\u202e", "x" * 500, "Nope/get"):  # a client's names: one label
+        metrics.count_jmap_call(made_up, "unknownMethod")
+    metrics.count_jmap_request_error("urn:ietf:params:jmap:error:notJSON")
+    metrics.count_jmap_request_error("urn:example:whatever")
+    metrics.count_basic_login("backoff")
+    metrics.count_basic_login("no such outcome")
+    streams["eventsource"] = 1
+    scrape = samples(metrics)
+    calls = "switchboard_jmap_calls_total"
+    assert scrape[(calls, (("method", "Email/get"), ("outcome", "ok")))] == 1
+    assert scrape[(calls, (("method", "Email/get"), ("outcome", "invalidArguments")))] == 1
+    assert scrape[(calls, (("method", "other"), ("outcome", "unknownMethod")))] == 3
+    assert len([k for k in scrape if k[0] == calls]) == 3
+    errors = "switchboard_jmap_request_errors_total"
+    assert scrape[(errors, (("type", "notJSON"),))] == 1
+    assert scrape[(errors, (("type", "other"),))] == 1
+    logins = "switchboard_jmap_basic_logins_total"
+    assert scrape[(logins, (("outcome", "backoff"),))] == 1
+    assert scrape[(logins, (("outcome", "other"),))] == 1
+    assert scrape[("switchboard_jmap_streams", (("kind", "eventsource"),))] == 1

@@ -15,6 +15,15 @@ Two ways in (docs/jmap.md, "Authentication"):
   :data:`BASIC_CACHE_S` (keyed by a keyed digest, never the password), so every API call does
   not cost a login.
 
+A wrong password must not cost an IMAP login per request either: a client retrying in a loop
+would hammer the mail server, and many servers lock an account after a few failed logins.
+A login the IMAP server refused is remembered, per (IMAP host, username, password) — again by
+a keyed digest — and the same credentials get 401 (with ``Retry-After``) without any IMAP
+for :data:`BASIC_BACKOFF_FIRST_S` seconds, doubling after each further refusal up to
+:data:`BASIC_BACKOFF_MAX_S`. Another password (the right one) is not held back. Requests with
+the same credentials that arrive while their check runs wait for it instead of logging in
+side by side. The digest key is drawn when the server starts and never leaves memory.
+
 A request with neither gets 401 with ``WWW-Authenticate: Basic realm="Switchboard", Bearer``,
 even on a loopback server without tokens (where sockets are open to anyone): a JMAP Session
 lists *the caller's* accounts, and an anonymous caller has none. Credentials are never logged.
@@ -22,11 +31,13 @@ lists *the caller's* accounts, and an anonymous caller has none. Credentials are
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import http
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Hashable
@@ -45,12 +56,26 @@ from switchboard.server.auth import Authenticator, Refusal, RequestHead, offered
 from switchboard.server.credentials import same_credentials
 from switchboard.store.errors import StoreError
 
-__all__ = ["BASIC_CACHE_S", "CHALLENGE", "BasicAccounts", "JmapAuthenticator", "JmapCaller"]
+__all__ = [
+    "BASIC_BACKOFF_FIRST_S",
+    "BASIC_BACKOFF_MAX_S",
+    "BASIC_CACHE_S",
+    "CHALLENGE",
+    "BasicAccounts",
+    "JmapAuthenticator",
+    "JmapCaller",
+]
 
 logger = logging.getLogger("switchboard.server")
 
 BASIC_CACHE_S: Final = 60.0
 """How long a Basic login that succeeded is taken on trust."""
+
+BASIC_BACKOFF_FIRST_S: Final = 10.0
+"""How long a refused Basic login's credentials get 401 without an IMAP login, at first."""
+
+BASIC_BACKOFF_MAX_S: Final = 300.0
+"""The longest such wait (it doubles with each refusal of the same credentials)."""
 
 CHALLENGE: Final = 'Basic realm="Switchboard", Bearer'
 """``WWW-Authenticate`` of a JMAP 401: both schemes are accepted."""
@@ -74,6 +99,11 @@ class JmapCaller:
     every_account: bool = False
     account: str | None = None
     token_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The name logged for the caller (the revocation watch's ``TokenHolder``)."""
+        return self.username
 
     def reaches(self, account_id: str) -> bool:
         """Whether the caller may use the Switchboard account ``account_id``."""
@@ -112,12 +142,29 @@ class BasicAccounts(Protocol):
         ...
 
 
-def _unauthorized(description: str) -> Refusal:
+def _unauthorized(description: str, *, retry_after_s: float | None = None) -> Refusal:
+    headers: tuple[tuple[str, str], ...] = (("WWW-Authenticate", CHALLENGE),)
+    if retry_after_s is not None:
+        headers += (("Retry-After", str(max(1, math.ceil(retry_after_s)))),)
     return Refusal(
-        http.HTTPStatus.UNAUTHORIZED,
-        {"error": "unauthorized", "description": description},
-        (("WWW-Authenticate", CHALLENGE),),
+        http.HTTPStatus.UNAUTHORIZED, {"error": "unauthorized", "description": description}, headers
     )
+
+
+@dataclass(slots=True)
+class _Refused:
+    """Credentials the IMAP server refused: held back until ``until``, then ``delay_s`` doubles."""
+
+    until: float
+    delay_s: float
+
+
+@dataclass(slots=True)
+class _Check:
+    """The check running for one set of credentials, and how many requests wait on it."""
+
+    lock: asyncio.Lock
+    users: int = 0
 
 
 def _unavailable(description: str) -> Refusal:
@@ -157,7 +204,9 @@ class JmapAuthenticator:
         accounts: the account registry.
         policy: how IMAP servers are reached (CA file, certificate checks).
         imap_server: where a Basic login of an unknown account is tried, or ``None``.
-        clock: monotonic seconds, for the Basic cache.
+        clock: monotonic seconds, for the Basic cache and backoff.
+        on_login: called with each Basic login's outcome (``/metrics``: one of
+            :data:`switchboard.server.metrics.BASIC_OUTCOMES`).
     """
 
     def __init__(
@@ -168,7 +217,11 @@ class JmapAuthenticator:
         imap_server: tuple[str, int] | None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        on_login: Callable[[str], None] = lambda outcome: None,
     ) -> None:
+        self._on_login = on_login
+        self._refused: dict[bytes, _Refused] = {}
+        self._checks: dict[bytes, _Check] = {}
         self._tokens = tokens
         self._accounts = accounts
         self._policy = policy
@@ -203,59 +256,124 @@ class JmapAuthenticator:
 
     async def _basic(self, username: str, password: str) -> JmapCaller | Refusal:
         digest = self._cache_digest(username, password)
-        now = self._clock()
         expires = self._cache.get(digest)
-        if expires is not None and expires > now and self._accounts.exists(username):
+        if expires is not None and expires > self._clock() and self._accounts.exists(username):
+            self._on_login("cached")
             return JmapCaller(username, account=username)
+        # One check at a time per credentials: the others wait, then find its outcome cached.
+        check = self._checks.get(digest)
+        if check is None:
+            check = self._checks[digest] = _Check(asyncio.Lock())
+        check.users += 1
+        try:
+            async with check.lock:
+                expires = self._cache.get(digest)
+                if (
+                    expires is not None
+                    and expires > self._clock()
+                    and self._accounts.exists(username)
+                ):
+                    self._on_login("cached")
+                    return JmapCaller(username, account=username)
+                outcome, answer = await self._check(username, password)
+                self._on_login(outcome)
+                if not isinstance(answer, Refusal):
+                    self._remember(digest, self._clock())
+                return answer
+        finally:
+            check.users -= 1
+            if not check.users:
+                del self._checks[digest]
+
+    async def _check(self, username: str, password: str) -> tuple[str, JmapCaller | Refusal]:
+        """Check a Basic login that is not cached: its outcome's name and the answer."""
         wanted = PasswordAuth(username, password)
         existing = self._accounts.config(username)
-        if existing is not None and not (
-            isinstance(existing.auth, PasswordAuth) and same_credentials(existing.auth, wanted)
-        ):
-            refused = await self._connect(replace(existing, auth=wanted))
-            if refused is not None:
-                return refused
-        elif existing is None:
-            if self._imap_server is None:
-                return _unauthorized(
-                    "no such account here (and no jmap_imap_server to try a new one on)"
-                )
+        if existing is not None:
+            if isinstance(existing.auth, PasswordAuth) and same_credentials(existing.auth, wanted):
+                return "stored", JmapCaller(username, account=username)
+            config = replace(existing, auth=wanted)
+        elif self._imap_server is None:
+            return "unknown", _unauthorized(
+                "no such account here (and no jmap_imap_server to try a new one on)"
+            )
+        else:
             host, port = self._imap_server
             policy = self._policy
-            refused = await self._connect(
-                AccountConfig(
-                    account_id=username,
-                    host=host,
-                    port=port,
-                    auth=wanted,
-                    tls=TlsMode.IMPLICIT,
-                    ca_file=policy.ca_file,
-                    verify_tls=policy.verify_tls,
-                    allow_plain=policy.allow_plain,
-                )
+            config = AccountConfig(
+                account_id=username,
+                host=host,
+                port=port,
+                auth=wanted,
+                tls=TlsMode.IMPLICIT,
+                ca_file=policy.ca_file,
+                verify_tls=policy.verify_tls,
+                allow_plain=policy.allow_plain,
             )
-            if refused is not None:
-                return refused
-        self._remember(digest, now)
-        return JmapCaller(username, account=username)
+        key = self._refusal_digest(config.host, config.port, username, password)
+        now = self._clock()
+        held = self._refused.get(key)
+        if held is not None and held.until > now:
+            return "backoff", _unauthorized(
+                "the IMAP server refused these credentials; wait before trying them again",
+                retry_after_s=held.until - now,
+            )
+        outcome, refused = await self._connect(config)
+        if outcome == "refused":
+            self._hold_back(key, held, now, username)
+        elif refused is None:
+            self._refused.pop(key, None)
+        return outcome, refused or JmapCaller(username, account=username)
 
-    async def _connect(self, config: AccountConfig) -> Refusal | None:
-        """Log in through the registry's ``connect``; a new account also watches INBOX."""
+    def _refusal_digest(self, host: str, port: int, username: str, password: str) -> bytes:
+        message = b"\0".join(
+            part.encode("utf-8", "surrogatepass")
+            for part in ("refused", f"{host}:{port}", username, password)
+        )
+        return hmac.new(self._cache_key, message, "sha256").digest()
+
+    def _hold_back(self, key: bytes, held: _Refused | None, now: float, username: str) -> None:
+        """Remember a refusal: the same credentials wait, longer each time."""
+        if held is not None and now < held.until + BASIC_BACKOFF_MAX_S:
+            delay_s = min(held.delay_s * 2, BASIC_BACKOFF_MAX_S)
+        else:
+            delay_s = BASIC_BACKOFF_FIRST_S
+        if len(self._refused) >= _MAX_CACHED:
+            self._refused = {
+                k: r for k, r in self._refused.items() if now < r.until + BASIC_BACKOFF_MAX_S
+            }
+            if len(self._refused) >= _MAX_CACHED:
+                self._refused.clear()
+        self._refused[key] = _Refused(now + delay_s, delay_s)
+        logger.info(
+            "JMAP Basic login refused for %s: these credentials get 401 without an IMAP login "
+            "for %.0f s",
+            username,
+            delay_s,
+        )
+
+    async def _connect(self, config: AccountConfig) -> tuple[str, Refusal | None]:
+        """Log in through the registry's ``connect``; a new account also watches INBOX.
+
+        Returns the outcome's name (``imap``, ``refused``, ``unavailable``) and the refusal to
+        answer with, if any.
+        """
         try:
             outcome = await self._accounts.connect(config, by_worker=True, holder=WORKERS)
         except AuthenticationFailed:
-            logger.info("JMAP Basic login refused for %s", config.account_id)
-            return _unauthorized("the IMAP server refused these credentials")
+            return "refused", _unauthorized("the IMAP server refused these credentials")
         except AccountConflict as exc:
-            return _unauthorized(str(exc))
+            return "conflict", _unauthorized(str(exc))
         except (EngineError, OSError) as exc:
             # verify_login logged why, with the secrets scrubbed.
             logger.info("JMAP Basic login of %s not checked: %s", config.account_id,
                         type(exc).__name__)  # fmt: skip
-            return _unavailable("the IMAP server cannot be reached to check these credentials")
+            return "unavailable", _unavailable(
+                "the IMAP server cannot be reached to check these credentials"
+            )
         except StoreError as exc:
             logger.warning("JMAP Basic login of %s: %s", config.account_id, exc)
-            return _unavailable("the account store cannot be written now")
+            return "unavailable", _unavailable("the account store cannot be written now")
         if outcome.created:
             try:
                 await self._accounts.set_watches(config.account_id, WORKERS, _NEW_ACCOUNT_WATCHES)
@@ -263,7 +381,7 @@ class JmapAuthenticator:
                 # The account is added; its watch is retried by the next worker or restart.
                 logger.warning("new JMAP account %s: cannot watch INBOX: %s",
                                config.account_id, exc)  # fmt: skip
-        return None
+        return "imap", None
 
     def _remember(self, digest: bytes, now: float) -> None:
         if len(self._cache) >= _MAX_CACHED:

@@ -38,9 +38,8 @@ from switchboard.jmap.dispatch import MethodCall, MethodResult
 from switchboard.jmap.emailquery import parse_filter, parse_sort
 from switchboard.jmap.errors import InvalidArguments, RequestTooLarge, UnsupportedFilter
 from switchboard.jmap.ids import blob_id, mailbox_id, part_blob_id, thread_id
-from switchboard.jmap.jsonvalue import JsonObject, JsonValue
+from switchboard.jmap.jsonvalue import JsonObject
 from switchboard.jmap.keywords import keywords_from_flags
-from switchboard.jmap.paging import query_window
 from switchboard.jmap.search import (
     All,
     And,
@@ -66,9 +65,10 @@ from switchboard.mail.jmapemail import (
 from switchboard.model.mail import FetchedMessage, FetchPlan, MailboxInfo
 from switchboard.server.jmap.locate import AccountMail, EmailRef, mailbox_jmap_id
 from switchboard.server.jmap.mailbase import (
-    MAX_QUERY_LIMIT,
     MailServices,
     engine_failures,
+    get_result,
+    query_result,
     returned_properties,
 )
 from switchboard.server.jmap.registry import CallContext
@@ -222,6 +222,24 @@ async def existing(
     return found
 
 
+async def existing_of(
+    mail: AccountMail, wanted: Sequence[tuple[str, EmailRef | None]], plan: FetchPlan
+) -> tuple[list[tuple[str, EmailRef, FetchedMessage]], list[str]]:
+    """Of the ids ``wanted`` (each with where it points, ``None`` for nowhere): those whose
+    email exists, with it fetched by ``plan``, and the ids not found, each in asked order."""
+    refs = [ref for _, ref in wanted if ref is not None]
+    fetched = await existing(mail, refs, plan) if refs else {}
+    found: list[tuple[str, EmailRef, FetchedMessage]] = []
+    not_found: list[str] = []
+    for jmap_id, ref in wanted:
+        message = fetched.get(ref) if ref is not None else None
+        if ref is None or message is None:
+            not_found.append(jmap_id)
+        else:
+            found.append((jmap_id, ref, message))
+    return found, not_found
+
+
 def _bool(arguments: JsonObject, name: str) -> bool:
     value = arguments.get(name, False)
     if value is None:
@@ -281,23 +299,7 @@ class EmailMethods:
         # Read before IMAP is: a change during the call is then after this state, not lost.
         state = context.states.state(account, "Email")
         hits = await _search(mail, term, criteria)
-        ids = [hit.ref.id for hit in hits]
-        window = query_window(
-            ids, position=args.position, anchor=args.anchor, anchor_offset=args.anchor_offset,
-            limit=args.limit, max_limit=MAX_QUERY_LIMIT,
-        )  # fmt: skip
-        response: dict[str, Any] = {
-            "accountId": args.account_id,
-            "queryState": state,
-            "canCalculateChanges": False,
-            "position": window.position,
-            "ids": list(window.ids),
-        }
-        if args.calculate_total:
-            response["total"] = len(ids)
-        if window.capped_limit is not None and args.limit is not None:
-            response["limit"] = window.capped_limit
-        return MethodResult.single("Email/query", response)
+        return query_result("Email/query", args, state, [hit.ref.id for hit in hits])
 
     async def get(self, call: MethodCall, context: CallContext) -> MethodResult:
         """Email/get (RFC 8621 §4.2)."""
@@ -321,25 +323,9 @@ class EmailMethods:
             for jmap_id in dict.fromkeys(args.ids):
                 with engine_failures():
                     wanted.append((jmap_id, await mail.email(jmap_id)))
-        refs = [ref for _, ref in wanted if ref is not None]
-        fetched = await existing(mail, refs, plan.fetch) if refs else {}
-        listed: list[dict[str, Any]] = []
-        not_found: list[str] = []
-        for jmap_id, ref in wanted:
-            message = fetched.get(ref) if ref is not None else None
-            if ref is None or message is None:
-                not_found.append(jmap_id)
-                continue
-            listed.append(self._render(plan, ref, message))
-        return MethodResult.single(
-            "Email/get",
-            {
-                "accountId": args.account_id,
-                "state": state,
-                "list": list[JsonValue](listed),
-                "notFound": list[JsonValue](not_found),
-            },
-        )
+        found, not_found = await existing_of(mail, wanted, plan.fetch)
+        listed = [self._render(plan, ref, message) for _, ref, message in found]
+        return get_result("Email/get", args.account_id, state, listed, not_found)
 
     @staticmethod
     def _render(plan: EmailPlan, ref: EmailRef, message: FetchedMessage) -> dict[str, Any]:

@@ -19,7 +19,11 @@ What it sends:
 - a ``ping`` event after ``ping`` seconds without an event (RFC 8620 §7.3), if asked;
 - with ``closeafter=state``, nothing after the first ``state`` event: the stream ends.
 
-The stream ends when the client goes away (the HTTP layer cancels it) or the server stops.
+The stream ends when the client goes away (the HTTP layer cancels it), the server stops, or
+:meth:`EventStream.close` is called — by the revocation watch when the stream's token is
+revoked (an HTTP response has no close code: the body ends, and so does the connection, which
+is close-delimited). While it is open it is in the server's
+:class:`~switchboard.server.jmap.streams.OpenStreams`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from switchboard.jmap.ids import account_id as jmap_account_id
 from switchboard.jmap.push import EventSourceParams, StateChange, ping_event, state_event
 from switchboard.server.jmap.callers import JmapCaller
 from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.streams import EVENTSOURCE, OpenStreams
 
 __all__ = ["EventStream"]
 
@@ -44,7 +49,10 @@ class EventStream:
         accounts: the caller's accounts now (JMAP id → Switchboard id), for the first event.
         states: the accounts' states and their change notices.
         last_event_id: the ``Last-Event-ID`` a reconnecting client sent, if any.
+        streams: the open push connections, which this stream joins until it ends.
     """
+
+    kind = EVENTSOURCE
 
     def __init__(
         self,
@@ -53,7 +61,10 @@ class EventStream:
         accounts: Callable[[], dict[str, str]],
         states: LogStates,
         last_event_id: str | None,
+        streams: OpenStreams | None = None,
     ) -> None:
+        self._streams = streams
+        self._ended = False
         self._params = params
         self._caller = caller
         self._accounts = accounts
@@ -70,6 +81,24 @@ class EventStream:
         self._stop_listening: Callable[[], None] | None = states.listen(
             self._on_change, caller.reaches
         )
+        if streams is not None:
+            streams.add(self)
+
+    @property
+    def principal(self) -> JmapCaller:
+        """Who listens (the revocation watch reads its ``token_id``)."""
+        return self._caller
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the stream still sends events."""
+        return not self._ended
+
+    def close(self, code: int, reason: str) -> None:
+        """End the stream now (``code`` and ``reason`` have no place in an HTTP body)."""
+        del code, reason
+        self._ended = True
+        self._wake.set()
 
     def _on_change(self, positions: Mapping[str, int]) -> None:
         moved = [a for a in positions if self._caller.reaches(a)]
@@ -96,6 +125,9 @@ class EventStream:
         return state_event(change, event_id)
 
     async def __anext__(self) -> bytes:
+        if self._ended:
+            await self.aclose()
+            raise StopAsyncIteration
         if self._first:
             self._first = False
             if not self._skip_first:
@@ -104,7 +136,7 @@ class EventStream:
                 # With no account (or none of the types), an empty change still tells the
                 # client the stream is live.
                 return frame or state_event(StateChange({}), self._current_id())
-        while not self._done:
+        while not self._done and not self._ended:
             ping_s = self._params.ping_s
             try:
                 async with asyncio.timeout(ping_s or None):
@@ -112,6 +144,8 @@ class EventStream:
             except TimeoutError:
                 return ping_event(ping_s)
             self._wake.clear()
+            if not self.is_open:  # closed while waiting (revoked)
+                break
             moved, self._pending = sorted(self._pending), set()
             frame = self._event(moved)
             if frame is not None:
@@ -125,6 +159,9 @@ class EventStream:
 
     async def aclose(self) -> None:
         """Stop listening (the response ended)."""
+        self._ended = True
+        if self._streams is not None:
+            self._streams.discard(self)
         if self._stop_listening is not None:
             self._stop_listening()
             self._stop_listening = None

@@ -14,7 +14,7 @@ from typing import Final
 from switchboard.jmap.arguments import parse_get
 from switchboard.jmap.dispatch import MethodCall, MethodResult
 from switchboard.jmap.jsonvalue import JsonValue
-from switchboard.server.jmap.mailbase import MailServices, returned_properties
+from switchboard.server.jmap.mailbase import MailServices, get_result, returned_properties
 from switchboard.server.jmap.registry import CallContext
 
 __all__ = ["IDENTITY_PROPERTIES", "IDENTITY_STATE", "IdentityMethods", "identity_id"]
@@ -60,12 +60,4 @@ class IdentityMethods:
             listed.append({name: identity[name] for name in properties})
         if args.ids is not None:
             not_found = [i for i in dict.fromkeys(args.ids) if i != identity["id"]]
-        return MethodResult.single(
-            "Identity/get",
-            {
-                "accountId": args.account_id,
-                "state": IDENTITY_STATE,
-                "list": list[JsonValue](listed),
-                "notFound": list[JsonValue](not_found),
-            },
-        )
+        return get_result("Identity/get", args.account_id, IDENTITY_STATE, listed, not_found)

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from switchboard.engine.errors import (
     AuthenticationFailed,
@@ -27,13 +28,24 @@ from switchboard.engine.errors import (
     UnknownAccount,
 )
 from switchboard.engine.jmapreader import JmapReader
+from switchboard.jmap.arguments import QueryArguments
 from switchboard.jmap.capabilities import CoreCapability
+from switchboard.jmap.dispatch import MethodResult
 from switchboard.jmap.errors import AccountNotFound, ServerFail, ServerUnavailable
+from switchboard.jmap.jsonvalue import JsonValue
+from switchboard.jmap.paging import query_window
 from switchboard.server.jmap.locate import AccountMail
 from switchboard.server.jmap.registry import CallContext
 from switchboard.server.mailops import AccountConfigs
 
-__all__ = ["MAX_QUERY_LIMIT", "MailServices", "engine_failures", "returned_properties"]
+__all__ = [
+    "MAX_QUERY_LIMIT",
+    "MailServices",
+    "engine_failures",
+    "get_result",
+    "query_result",
+    "returned_properties",
+]
 
 logger = logging.getLogger("switchboard.server")
 
@@ -46,6 +58,49 @@ def returned_properties(
 ) -> tuple[str, ...]:
     """The properties a /get returns: ``defaults`` for ``null``, and always ``id`` (§5.1)."""
     return tuple(dict.fromkeys(("id", *(defaults if asked is None else asked))))
+
+
+def get_result(
+    method: str,
+    account_id: str,
+    state: str,
+    listed: Sequence[dict[str, Any]],
+    not_found: Sequence[str],
+) -> MethodResult:
+    """A /get response (RFC 8620 §5.1): the objects found and the ids not found."""
+    return MethodResult.single(
+        method,
+        {
+            "accountId": account_id,
+            "state": state,
+            "list": list[JsonValue](listed),
+            "notFound": list[JsonValue](not_found),
+        },
+    )
+
+
+def query_result(
+    method: str, args: QueryArguments, state: str, ids: Sequence[str]
+) -> MethodResult:
+    """A /query response (RFC 8620 §5.5): the window ``args`` asks of all matching ``ids``,
+    with ``limit`` when it was capped to :data:`MAX_QUERY_LIMIT`. Results are not kept, so
+    ``canCalculateChanges`` is false."""
+    window = query_window(
+        ids, position=args.position, anchor=args.anchor, anchor_offset=args.anchor_offset,
+        limit=args.limit, max_limit=MAX_QUERY_LIMIT,
+    )  # fmt: skip
+    response: dict[str, Any] = {
+        "accountId": args.account_id,
+        "queryState": state,
+        "canCalculateChanges": False,
+        "position": window.position,
+        "ids": list(window.ids),
+    }
+    if args.calculate_total:
+        response["total"] = len(ids)
+    if window.capped_limit is not None and args.limit is not None:
+        response["limit"] = window.capped_limit
+    return MethodResult.single(method, response)
 
 
 @contextmanager

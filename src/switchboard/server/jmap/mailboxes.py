@@ -28,12 +28,12 @@ from switchboard.jmap.arguments import parse_get, parse_query
 from switchboard.jmap.dispatch import MethodCall, MethodResult
 from switchboard.jmap.errors import InvalidArguments, UnsupportedFilter, UnsupportedSort, describe
 from switchboard.jmap.jsonvalue import JsonValue
-from switchboard.jmap.paging import query_window
 from switchboard.server.jmap.locate import mailbox_jmap_id
 from switchboard.server.jmap.mailbase import (
-    MAX_QUERY_LIMIT,
     MailServices,
     engine_failures,
+    get_result,
+    query_result,
     returned_properties,
 )
 from switchboard.server.jmap.registry import CallContext
@@ -251,15 +251,10 @@ class MailboxMethods:
             wanted = list(dict.fromkeys(args.ids))
             listed = [by_id[i] for i in wanted if i in by_id]
             not_found = [i for i in wanted if i not in by_id]
-        return MethodResult.single(
-            "Mailbox/get",
-            {
-                "accountId": args.account_id,
-                "state": state,
-                "list": [m.to_json(properties) for m in listed],
-                "notFound": list[JsonValue](not_found),
-            },
-        )
+        return get_result(
+            "Mailbox/get", args.account_id, state, [m.to_json(properties) for m in listed],
+            not_found,
+        )  # fmt: skip
 
     async def query(self, call: MethodCall, context: CallContext) -> MethodResult:
         """Mailbox/query (RFC 8621 §2.3)."""
@@ -288,19 +283,4 @@ class MailboxMethods:
             ids = [m.id for m in ordered if m.id in kept]
         else:
             ids = [m.id for m in ordered if test(m)]
-        window = query_window(
-            ids, position=args.position, anchor=args.anchor, anchor_offset=args.anchor_offset,
-            limit=args.limit, max_limit=MAX_QUERY_LIMIT,
-        )  # fmt: skip
-        response: dict[str, Any] = {
-            "accountId": args.account_id,
-            "queryState": state,
-            "canCalculateChanges": False,
-            "position": window.position,
-            "ids": list(window.ids),
-        }
-        if args.calculate_total:
-            response["total"] = len(ids)
-        if window.capped_limit is not None and args.limit is not None:
-            response["limit"] = window.capped_limit
-        return MethodResult.single("Mailbox/query", response)
+        return query_result("Mailbox/query", args, state, ids)

@@ -51,33 +51,29 @@ from switchboard.jmap.errors import (
     SetWillDestroy,
     StateMismatch,
 )
-from switchboard.jmap.ids import (
-    ObjectId,
-    UnknownIdError,
-    email_id,
-    mailbox_id,
-    parse_email_id,
-    thread_id,
-)
+from switchboard.jmap.ids import email_id, mailbox_id, thread_id
 from switchboard.jmap.journal import Edit
 from switchboard.jmap.jsonvalue import JsonObject, JsonValue
 from switchboard.jmap.state import ChangeKind, changes_since
 from switchboard.model.accounts import AccountConfig
+from switchboard.model.mail import MailboxInfo
+from switchboard.server.jmap.locate import MailboxIds
 from switchboard.server.jmap.otherclients import OtherClients
 from switchboard.server.jmap.registry import CallContext, MethodRegistry
-from switchboard.server.jmap.setplan import Lister, MailboxList, Step, Where, plan
+from switchboard.server.jmap.setplan import Step, Where, plan
 from switchboard.server.jmap.states import LogStates
+from switchboard.server.mailops import AccountConfigs
 
 __all__ = ["MailSync"]
 
 logger = logging.getLogger("switchboard.server")
 
 
-class Configs(Protocol):
-    """Where an account's settings come from (the account registry)."""
+class Lister(Protocol):
+    """The engine's reader, for the mailbox list."""
 
-    def config(self, account_id: str) -> AccountConfig | None:
-        """The account's current settings and credentials, or ``None``."""
+    async def list_mailboxes(self, account: AccountConfig) -> list[MailboxInfo]:
+        """Every mailbox of the account, with its UIDVALIDITY."""
         ...
 
 
@@ -155,7 +151,7 @@ class MailSync:
 
     def __init__(
         self,
-        configs: Configs,
+        configs: AccountConfigs,
         lister: Lister,
         writer: Writer,
         states: LogStates,
@@ -266,7 +262,7 @@ class MailSync:
     ) -> None:
         """Plan every update, then run them as few commands as possible: one STORE per mailbox
         and flag change, one move per mailbox and target, one deletion per mailbox."""
-        mailboxes = MailboxList(self._lister, config)
+        mailboxes = MailboxIds(lambda: self._lister.list_mailboxes(config))
         wanted = [i for i, u in updates.items() if not isinstance(u, SetError)] + list(destroys)
         where = await self._locate(config, wanted, mailboxes)
         capabilities: Capabilities | None = None
@@ -403,20 +399,14 @@ class MailSync:
                 ]
 
     async def _locate(
-        self, config: AccountConfig, emails: Sequence[str], mailboxes: MailboxList
+        self, config: AccountConfig, emails: Sequence[str], mailboxes: MailboxIds
     ) -> dict[str, Where]:
         """Where each email is now, with its flags; emails that are not there are left out."""
         by_mailbox: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
         for email in emails:
-            try:
-                parsed = parse_email_id(email)
-            except UnknownIdError:
-                continue
-            if isinstance(parsed, ObjectId):
-                continue  # only when the server has OBJECTID, which ids here never carry
-            name = await mailboxes.name_of(parsed)
-            if name is not None:
-                by_mailbox[(name, parsed.uidvalidity)][parsed.uid] = email
+            ref = await mailboxes.email(email)
+            if ref is not None:
+                by_mailbox[(ref.mailbox, ref.uidvalidity)][ref.uid] = email
         found: dict[str, Where] = {}
         for (name, uidvalidity), uids in by_mailbox.items():
             try:

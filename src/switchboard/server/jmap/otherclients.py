@@ -6,10 +6,13 @@ each of its mailboxes is taken in the background (:meth:`OtherClients.prime`;
 polls (:meth:`OtherClients.poll`): the mailboxes are marked again, and in each whose
 HIGHESTMODSEQ moved the UIDs changed since the old mark are read. A UID at or above the old
 UIDNEXT is a new Email (created), any other an Email whose keywords changed (updated); its
-Mailbox is updated. A mailbox that appeared is a created Mailbox (mail already in it is not
-listed). A mailbox whose UIDVALIDITY changed, or that vanished, voids every id that names it:
-the account is reset. What was found is journaled like any change, so the states
-move and a ``StateChange`` is pushed.
+Mailbox is updated. With the first marks the UIDs of each mailbox are listed; a UID of that
+list that is gone later (another client expunged or moved the message) is a destroyed Email
+and Thread, unless the journal has it destroyed already (our own Email/set). So is a UID the
+watcher announced (journaled created) that is gone by the next poll. A mailbox that appeared
+is a created Mailbox (mail already in it is not listed). A mailbox whose UIDVALIDITY changed,
+or that vanished, voids every id that names it: the account is reset. What was found is
+journaled like any change, so the states move and a ``StateChange`` is pushed.
 
 Besides, every marked account that a push stream or socket listens to, or that a client
 asked about (a state handed out, a /changes call) in the last :data:`INTEREST_S` seconds, is
@@ -19,9 +22,10 @@ a client listening for pushes hears of other clients' changes within that time w
 while nobody looked is not known, so its earlier states cannot be continued.
 
 Limits, said plainly (docs/jmap.md): a change made between the state's hand-out and the first
-mark is not seen; expunges by other clients are not seen (that needs QRESYNC); servers without
-CONDSTORE give no marks, so nothing is polled. Our own Email/set changes come back as updates
-of the same ids, which only repeats what the client already knows.
+mark is not seen; servers without CONDSTORE give no marks, so nothing is polled; the UID
+lists cost one EXAMINE and ``UID SEARCH ALL`` per non-empty mailbox when an account is first
+marked, and 4 octets per message in memory while the account is polled. Our own Email/set
+changes come back as updates of the same ids, which only repeats what the client already knows.
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Container
 from typing import Protocol
 
 from switchboard.engine.errors import EngineError, MailboxNotFound, StaleMailbox
-from switchboard.engine.modseq import Mark
+from switchboard.engine.modseq import Changes, Mark, UidList
 from switchboard.jmap.ids import email_id, mailbox_id, thread_id
-from switchboard.jmap.journal import Edit
+from switchboard.jmap.journal import AccountJournal, Edit
 from switchboard.jmap.state import ChangeKind
 from switchboard.model.accounts import AccountConfig
 from switchboard.server.jmap.states import LogStates
@@ -66,8 +70,14 @@ class Marks(Protocol):
         """Every selectable mailbox's mark; empty without CONDSTORE."""
         ...
 
-    async def changed_since(self, account: AccountConfig, mailbox: str, mark: Mark) -> list[int]:
-        """UIDs changed or added after ``mark``."""
+    async def present(self, account: AccountConfig, mailbox: str, mark: Mark) -> UidList:
+        """The mailbox's UIDs now."""
+        ...
+
+    async def changes_since(
+        self, account: AccountConfig, mailbox: str, mark: Mark, known: UidList | None
+    ) -> Changes:
+        """UIDs changed or added after ``mark``, and those of ``known`` that vanished."""
         ...
 
 
@@ -94,6 +104,7 @@ class OtherClients:
         self._reader = reader
         self._states = states
         self._marks: dict[str, dict[str, Mark]] = {}
+        self._known: dict[str, dict[str, UidList]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
@@ -128,6 +139,7 @@ class OtherClients:
     def _forget(self, account: str) -> None:
         """Drop the account's marks; its next poll takes first marks again."""
         self._marks.pop(account, None)
+        self._known.pop(account, None)
         self._locks.pop(account, None)
         self._asked.pop(account, None)
 
@@ -155,11 +167,14 @@ class OtherClients:
         new = await self._reader.marks(config)
         old = self._marks.get(account)
         if old is None:
+            self._known[account] = await self._lists(config, new)
             self._marks[account] = new
             return
         edits: list[Edit] = []
         # New mail the watcher announced is journaled already: created once, not twice.
         journal = self._states.journal(account)
+        known = dict(self._known.get(account, {}))
+        destroyed = _Destroyed(journal)
         void = any(name not in new for name in old) or any(
             old[name].uidvalidity != mark.uidvalidity for name, mark in new.items() if name in old
         )
@@ -168,20 +183,37 @@ class OtherClients:
                 before = old.get(name)
                 if before is None:
                     edits += _new_mailbox(name, mark)
+                    known.update(await self._lists(config, {name: mark}))
                     continue
                 if mark.modseq <= before.modseq:
                     continue
                 try:
-                    uids = await self._reader.changed_since(config, name, before)
+                    changes = await self._reader.changes_since(
+                        config, name, before, known.get(name)
+                    )
                 except (MailboxNotFound, StaleMailbox):
                     void = True
                     break
-                edits += _edits(name, before, uids, journal.created)
+                known[name] = changes.present
+                edits += _edits(name, before, mark, changes, journal.created, destroyed)
         if void:
+            # Every id naming the mailbox is void: list what is there now, then reset.
+            known = await self._lists(config, new)
             self._states.reset(account)
         else:
             self._states.record(account, edits)
         self._marks[account] = new
+        self._known[account] = {name: uids for name, uids in known.items() if name in new}
+
+    async def _lists(self, config: AccountConfig, marks: dict[str, Mark]) -> dict[str, UidList]:
+        """The UIDs of each marked mailbox (one that vanished meanwhile is left out)."""
+        lists: dict[str, UidList] = {}
+        for name, mark in marks.items():
+            try:
+                lists[name] = await self._reader.present(config, name, mark)
+            except (MailboxNotFound, StaleMailbox):
+                continue  # the next marks see it gone or renumbered: a reset
+        return lists
 
     async def close(self) -> None:
         """Cancel the background marks and polls still running."""
@@ -199,17 +231,41 @@ def _new_mailbox(mailbox: str, mark: Mark) -> list[Edit]:
         return []
 
 
+class _Destroyed:
+    """The Email ids the journal already reports destroyed (read once, when first asked)."""
+
+    def __init__(self, journal: AccountJournal) -> None:
+        self._journal = journal
+        self._ids: set[str] | None = None
+
+    def __contains__(self, email: object) -> bool:
+        if self._ids is None:
+            self._ids = {
+                edit.object_id
+                for _, edit in self._journal.entries
+                if edit.data_type == "Email" and edit.kind is ChangeKind.DESTROYED
+            }
+        return email in self._ids
+
+
+_MAX_ARRIVALS_CHECKED = 20_000
+"""At most this many UIDs that arrived between two marks are checked for a vanished arrival."""
+
+
 def _edits(
-    mailbox: str, before: Mark, uids: Collection[int], created: Callable[[str], bool]
+    mailbox: str,
+    before: Mark,
+    after: Mark,
+    changes: Changes,
+    created: Callable[[str], bool],
+    destroyed: Container[str],
 ) -> list[Edit]:
-    if not uids:
-        return []
     try:
-        mailbox_id(mailbox, before.uidvalidity)
+        box = mailbox_id(mailbox, before.uidvalidity)
     except ValueError:
         return []  # a name no id can carry: JMAP does not show that mailbox
-    edits = [Edit("Mailbox", mailbox_id(mailbox, before.uidvalidity), ChangeKind.UPDATED)]
-    for uid in uids:
+    edits: list[Edit] = []
+    for uid in changes.changed:
         email = email_id(mailbox, before.uidvalidity, uid)
         if uid >= before.uidnext:
             if created(email):
@@ -220,4 +276,24 @@ def _edits(
             ]
         else:
             edits.append(Edit("Email", email, ChangeKind.UPDATED))
+    gone = list(changes.vanished)
+    # Mail the watcher announced after the old mark and that is gone again: had it stayed, it
+    # would be among the changed UIDs (its mod-sequence is above the mark's).
+    still = set(changes.changed)
+    arrivals = range(before.uidnext, min(after.uidnext, before.uidnext + _MAX_ARRIVALS_CHECKED))
+    gone += [
+        uid
+        for uid in arrivals
+        if uid not in still and created(email_id(mailbox, before.uidvalidity, uid))
+    ]
+    for uid in sorted(set(gone)):
+        email = email_id(mailbox, before.uidvalidity, uid)
+        if email in destroyed:
+            continue  # our own Email/set destroyed or moved it, and journaled that
+        edits += [
+            Edit("Email", email, ChangeKind.DESTROYED),
+            Edit("Thread", thread_id(email), ChangeKind.DESTROYED),
+        ]
+    if edits or changes.changed:
+        edits.insert(0, Edit("Mailbox", box, ChangeKind.UPDATED))
     return edits

@@ -65,6 +65,7 @@ from switchboard.server.jmap.eventsource import EventStream
 from switchboard.server.jmap.registry import Blob, BlobSource, CallContext
 from switchboard.server.jmap.service import WEBSOCKET_PATH, BaseUrls, JmapService
 from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.streams import OpenStreams
 from switchboard.server.jmap.wsapi import JmapWebSocket
 from switchboard.store.errors import StoreError
 
@@ -102,6 +103,7 @@ class JmapRoutes:
         service: Sessions and request runs.
         states: the accounts' states, for push.
         blobs: where downloads come from.
+        streams: the open push connections (for the revocation watch and the metrics).
     """
 
     def __init__(
@@ -110,7 +112,9 @@ class JmapRoutes:
         service: JmapService,
         states: LogStates,
         blobs: BlobSource,
+        streams: OpenStreams | None = None,
     ) -> None:
+        self.streams = streams if streams is not None else OpenStreams()
         self._auth = authenticator
         self._service = service
         self._states = states
@@ -165,24 +169,24 @@ class JmapRoutes:
 
     async def _api(self, request: HttpRequest, caller: JmapCaller, base: BaseUrls) -> AnyResponse:
         core = self._service.core
-        if request.body_too_large:
-            return problem_response(
-                Limit(
-                    "maxSizeRequest", f"The request is over {core.max_size_request} octets."
-                ).problem()
-            )
         media_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media_type != "application/json":
-            return problem_response(
-                NotJson("The request's Content-Type must be application/json.").problem()
-            )
         session = self._service.session(caller, base)
         try:
+            if request.body_too_large:
+                raise Limit(
+                    "maxSizeRequest", f"The request is over {core.max_size_request} octets."
+                )
+            if media_type != "application/json":
+                raise NotJson("The request's Content-Type must be application/json.")
             parsed = parse_request(request.body, core=core, supported=session.capabilities)
+        except RequestError as error:
+            self._service.refused(error)
+            return problem_response(error.problem())
+        try:
             response = await self._service.run(
                 parsed, caller, lambda: self._service.session(caller, base).state
             )
-        except RequestError as error:
+        except RequestError as error:  # counted by run()
             return problem_response(error.problem())
         return HttpResponse(
             http.HTTPStatus.OK,
@@ -242,6 +246,7 @@ class JmapRoutes:
             lambda: self._service.accounts_of(caller),
             self._states,
             parse_last_event_id(request.headers.get("Last-Event-ID")),
+            self.streams,
         )
         headers = (
             ("Content-Type", EVENT_STREAM_CONTENT_TYPE),
@@ -273,7 +278,9 @@ class JmapRoutes:
         if caller is None or base is None:
             await connection.close(1008, "not authorized")
             return
-        await JmapWebSocket(connection, caller, base, self._service, self._states).run()
+        await JmapWebSocket(
+            connection, caller, base, self._service, self._states, self.streams
+        ).run()
 
 
 class _ClosingChunks:

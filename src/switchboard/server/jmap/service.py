@@ -21,14 +21,14 @@ from typing import Final, Protocol
 
 from switchboard.jmap.capabilities import CoreCapability, WebSocketCapability
 from switchboard.jmap.dispatch import process_request
-from switchboard.jmap.errors import Limit, MethodError, ServerFail
+from switchboard.jmap.errors import Limit, MethodError, RequestError, ServerFail
 from switchboard.jmap.ids import account_id as jmap_account_id
 from switchboard.jmap.request import Invocation, Request, Response
 from switchboard.jmap.session import Account, Endpoints, Session
 from switchboard.server.jmap.callers import JmapCaller
 from switchboard.server.jmap.registry import CallContext, JmapStates, MethodRegistry
 
-__all__ = ["WEBSOCKET_PATH", "AccountDirectory", "BaseUrls", "JmapService"]
+__all__ = ["WEBSOCKET_PATH", "AccountDirectory", "BaseUrls", "JmapCounts", "JmapService"]
 
 logger = logging.getLogger("switchboard.server")
 
@@ -72,6 +72,18 @@ class AccountDirectory(Protocol):
         ...
 
 
+class JmapCounts(Protocol):
+    """Where calls and refused requests are counted (the server's ``/metrics``)."""
+
+    def count_jmap_call(self, method: str, outcome: str) -> None:
+        """One method call: ``outcome`` is ``ok`` or the method error's type."""
+        ...
+
+    def count_jmap_request_error(self, problem_type: str) -> None:
+        """One request refused as a whole."""
+        ...
+
+
 class JmapService:
     """Sessions and request runs for authenticated callers.
 
@@ -80,6 +92,7 @@ class JmapService:
         methods: the registered methods.
         states: the accounts' state strings.
         core: the limits announced and enforced.
+        counts: where calls and refusals are counted, if anywhere.
     """
 
     def __init__(
@@ -88,7 +101,9 @@ class JmapService:
         methods: MethodRegistry,
         states: JmapStates,
         core: CoreCapability,
+        counts: JmapCounts | None = None,
     ) -> None:
+        self._counts = counts
         self._accounts = accounts
         self._methods = methods
         self.states = states
@@ -139,23 +154,45 @@ class JmapService:
         """
         key = caller.username
         if self._in_flight[key] >= self.core.max_concurrent_requests:
-            raise Limit(
+            limit = Limit(
                 "maxConcurrentRequests",
                 f"{self.core.max_concurrent_requests} requests are running for this user already",
             )
+            self.refused(limit)
+            raise limit
         self._in_flight[key] += 1
         try:
             context = CallContext(caller.username, self.accounts_of(caller), self.states)
-            return await process_request(
+            response = await process_request(
                 request,
                 self._methods.methods_for(context),
                 session_state=session_state,
                 on_unexpected=_unexpected,
             )
+            self._count(request, response)
+            return response
         finally:
             self._in_flight[key] -= 1
             if not self._in_flight[key]:
                 del self._in_flight[key]
+
+
+    def refused(self, error: RequestError) -> None:
+        """Count a request refused as a whole (by the transport, or by :meth:`run`)."""
+        if self._counts is not None:
+            self._counts.count_jmap_request_error(error.type)
+
+    def _count(self, request: Request, response: Response) -> None:
+        if self._counts is None:
+            return
+        # A response names its call by the call's id; an error response is named "error".
+        methods = {call.call_id: call.name for call in request.method_calls}
+        for answer in response.method_responses:
+            if answer.name == "error":
+                method = methods.get(answer.call_id, "")
+                self._counts.count_jmap_call(method, str(answer.arguments.get("type")))
+            else:
+                self._counts.count_jmap_call(answer.name, "ok")
 
 
 def _unexpected(exc: Exception, invocation: Invocation) -> MethodError:

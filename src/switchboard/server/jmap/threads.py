@@ -8,16 +8,21 @@ thread when the account has at most ``maxObjectsInGet`` emails.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from switchboard.jmap.arguments import parse_get
 from switchboard.jmap.dispatch import MethodCall, MethodResult
 from switchboard.jmap.ids import SingleEmailThread, UnknownIdError, parse_thread_id, thread_id
 from switchboard.jmap.jsonvalue import JsonValue
 from switchboard.model.mail import FetchPlan
-from switchboard.server.jmap.emails import all_emails, existing
+from switchboard.server.jmap.emails import all_emails, existing_of
 from switchboard.server.jmap.locate import EmailRef
-from switchboard.server.jmap.mailbase import MailServices, engine_failures, returned_properties
+from switchboard.server.jmap.mailbase import (
+    MailServices,
+    engine_failures,
+    get_result,
+    returned_properties,
+)
 from switchboard.server.jmap.registry import CallContext
 
 __all__ = ["THREAD_PROPERTIES", "ThreadMethods"]
@@ -57,23 +62,10 @@ class ThreadMethods:
                         wanted.append((jmap_id, await mail.email(parsed.email_id)))
                     else:
                         wanted.append((jmap_id, None))
-        refs = [ref for _, ref in wanted if ref is not None]
-        found = await existing(mail, refs, FetchPlan()) if refs else {}
+        found, not_found = await existing_of(mail, wanted, FetchPlan())
         properties = returned_properties(args.properties, THREAD_PROPERTIES)
-        listed: list[dict[str, JsonValue]] = []
-        not_found = []
-        for jmap_id, ref in wanted:
-            if ref is None or ref not in found:
-                not_found.append(jmap_id)
-                continue
+        listed: list[dict[str, Any]] = []
+        for jmap_id, ref, _ in found:
             values: dict[str, JsonValue] = {"id": jmap_id, "emailIds": [ref.id]}
             listed.append({name: values[name] for name in properties})
-        return MethodResult.single(
-            "Thread/get",
-            {
-                "accountId": args.account_id,
-                "state": state,
-                "list": list[JsonValue](listed),
-                "notFound": list[JsonValue](not_found),
-            },
-        )
+        return get_result("Thread/get", args.account_id, state, listed, not_found)

@@ -15,6 +15,10 @@ last pushed (``EmailDelivery`` only when mail arrived). A ``WebSocketPushEnable`
 ``pushState`` differs from the current one is answered with the current state of every
 account at once, since the client missed changes (§4.3.5.2). Sends share one lock, so a push
 never splits a response.
+
+While open, the connection is in the server's
+:class:`~switchboard.server.jmap.streams.OpenStreams`: the revocation watch closes it with 1008
+``"token revoked"`` when the token it was opened with is revoked, like a 2014 socket.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Mapping
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from switchboard.jmap.errors import RequestError
 from switchboard.jmap.ids import account_id as jmap_account_id
@@ -42,6 +47,7 @@ from switchboard.jmap.websocket import (
 from switchboard.server.jmap.callers import JmapCaller
 from switchboard.server.jmap.service import BaseUrls, JmapService
 from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.streams import WEBSOCKET, OpenStreams
 
 __all__ = ["JmapWebSocket"]
 
@@ -65,7 +71,10 @@ class JmapWebSocket:
         base: where the client reached the server (for the Session's URLs and state).
         service: sessions and request runs.
         states: the accounts' states and their change notices.
+        streams: the open push connections, which this one joins while it runs.
     """
+
+    kind = WEBSOCKET
 
     def __init__(
         self,
@@ -74,7 +83,10 @@ class JmapWebSocket:
         base: BaseUrls,
         service: JmapService,
         states: LogStates,
+        streams: OpenStreams | None = None,
     ) -> None:
+        self._streams = streams
+        self._closing: asyncio.Task[None] | None = None
         self._ws = websocket
         self._caller = caller
         self._base = base
@@ -90,6 +102,8 @@ class JmapWebSocket:
         """Serve the connection until the client or the server closes it."""
         stop_listening = self._states.listen(self._on_change, self._caller.reaches)
         pusher = asyncio.create_task(self._push_loop(), name="jmap-ws-push")
+        if self._streams is not None:
+            self._streams.add(self)
         try:
             async for message in self._ws:
                 await self._handle(message)
@@ -98,10 +112,41 @@ class JmapWebSocket:
         except TimeoutError:
             await self._close_slow()
         finally:
+            if self._streams is not None:
+                self._streams.discard(self)
             stop_listening()
             pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher
+            if self._closing is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._closing
+
+    @property
+    def principal(self) -> JmapCaller:
+        """Who opened the connection (the revocation watch reads its ``token_id``)."""
+        return self._caller
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the connection is open and not being closed by us."""
+        return self._closing is None and self._ws.state is State.OPEN
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection with ``code`` and ``reason``; does not wait.
+
+        The closing handshake runs as a task (bounded like every send), which :meth:`run`
+        awaits when the reader sees the close.
+        """
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(
+                self._close(code, reason), name="jmap-ws-close"
+            )
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self._ws.close(code, reason)
 
     def _session_state(self) -> str:
         return self._service.session(self._caller, self._base).state
@@ -130,6 +175,7 @@ class JmapWebSocket:
         elif isinstance(parsed, WsPushDisable):
             self._push_types = _PUSH_OFF
         else:
+            self._service.refused(parsed.error)
             await self._send(parsed.encode())
 
     def _accounts(self) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from switchboard.jmap.ids import account_id, email_id, mailbox_id
 from switchboard.jmap.journal import Edit
 from switchboard.jmap.push import EventSourceParams
@@ -13,6 +15,7 @@ from switchboard.model.events import NewMessage, StoredEvent
 from switchboard.server.jmap.callers import JmapCaller
 from switchboard.server.jmap.eventsource import EventStream
 from switchboard.server.jmap.states import LogStates
+from switchboard.server.jmap.streams import OpenStreams
 
 ME, OTHER = "me@example.com", "other@example.com"
 
@@ -84,3 +87,22 @@ async def test_only_the_types_that_changed_are_sent() -> None:
     flag = json.loads(fields(await asyncio.wait_for(anext(events), 1))["data"])
     assert flag["changed"] == {account_id(ME): {"Email": "ep:2", "Mailbox": "ep:2"}}
     await events.aclose()
+
+
+async def test_close_ends_a_waiting_stream_and_leaves_the_open_streams() -> None:
+    states, streams = LogStates(StateCodec("ep")), OpenStreams()
+    caller = JmapCaller(ME, account=ME, token_id="t1")
+    events = EventStream(EventSourceParams(None, False, 0), caller,
+                         lambda: {account_id(ME): ME}, states, None, streams)  # fmt: skip
+    assert list(streams) == [events] and streams.counts() == {"websocket": 0, "eventsource": 1}
+    assert events.principal.token_id == "t1" and events.is_open
+    await anext(events)
+    waiting = asyncio.ensure_future(anext(events))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    events.close(1008, "token revoked")  # the revocation watch
+    assert not events.is_open
+    with pytest.raises(StopAsyncIteration):  # the response body ends
+        await asyncio.wait_for(waiting, 1)
+    assert list(streams) == []
+    publish(states, 5, ME)  # no listener left

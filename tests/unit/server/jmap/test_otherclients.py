@@ -7,14 +7,16 @@ tests/integration/engine/test_modseq.py; here the marks are given, to check the 
 from __future__ import annotations
 
 import asyncio
+from array import array
 
 import pytest
 
 from switchboard.engine.errors import ConnectionFailed
-from switchboard.engine.modseq import Mark
+from switchboard.engine.modseq import Changes, Mark, UidList
 from switchboard.jmap.errors import CannotCalculateChanges
-from switchboard.jmap.ids import email_id, mailbox_id
-from switchboard.jmap.state import StateCodec, changes_since
+from switchboard.jmap.ids import email_id, mailbox_id, thread_id
+from switchboard.jmap.journal import Edit
+from switchboard.jmap.state import ChangeKind, StateCodec, changes_since
 from switchboard.model.accounts import AccountConfig, PasswordAuth
 from switchboard.model.events import NewMessage, StoredEvent
 from switchboard.server.jmap.otherclients import INTEREST_S, OtherClients
@@ -29,6 +31,9 @@ class Given:
     def __init__(self) -> None:
         self.now: dict[str, Mark] = {}
         self.changed: dict[str, list[int]] = {}
+        self.vanished: dict[str, list[int]] = {}
+        self.lists: dict[str, list[int]] = {}
+        self.known: dict[str, list[int] | None] = {}
         self.fail = False
         self.marked = asyncio.Queue[None]()
 
@@ -49,8 +54,17 @@ class Given:
             raise ConnectionFailed("down")
         return dict(self.now)
 
-    async def changed_since(self, account: AccountConfig, mailbox: str, mark: Mark) -> list[int]:
-        return self.changed.get(mailbox, [])
+    async def present(self, account: AccountConfig, mailbox: str, mark: Mark) -> UidList:
+        return array("I", self.lists.get(mailbox, []))
+
+    async def changes_since(
+        self, account: AccountConfig, mailbox: str, mark: Mark, known: UidList | None
+    ) -> Changes:
+        self.known[mailbox] = None if known is None else list(known)
+        gone = self.vanished.get(mailbox, [])
+        changed = self.changed.get(mailbox, [])
+        present = sorted({*(known or ()), *changed} - set(gone))
+        return Changes(changed, gone, array("I", present))
 
 
 def page(states: LogStates, since: str, data_type: str = "Email") -> tuple:
@@ -150,3 +164,48 @@ async def test_the_background_poll_runs_while_someone_is_interested() -> None:
     with pytest.raises(CannotCalculateChanges):
         page(states, start)
     await others.close()
+
+
+async def test_messages_another_client_expunged_are_destroyed_once() -> None:
+    given, states = Given(), LogStates(StateCodec("ep"))
+    others = OtherClients(given, given, states)
+    given.now = {"INBOX": Mark(7, 10, 100, 3), "Old": Mark(8, 3, 50, 2)}
+    given.lists = {"INBOX": [1, 4, 9], "Old": [1, 2]}
+    await others.poll("a")  # the first marks list the UIDs
+    start = states.state("a", "Email")
+    # Another client expunged 4; our own Email/set destroyed 9 and journaled it.
+    nine = email_id("INBOX", 7, 9)
+    states.record("a", [Edit("Email", nine, ChangeKind.DESTROYED)])
+    ours = states.state("a", "Email")
+    given.now = {"INBOX": Mark(7, 10, 103, 1), "Old": Mark(8, 3, 50, 2)}
+    given.vanished = {"INBOX": [4, 9]}
+    await others.poll("a")
+    assert given.known["INBOX"] == [1, 4, 9]  # the list of the first marks was compared
+    four = email_id("INBOX", 7, 4)
+    created, updated, destroyed = page(states, start)
+    assert (created, updated, sorted(destroyed)) == ((), (), sorted([four, nine]))
+    assert page(states, ours) == ((), (), (four,))  # 9 is not reported a second time
+    assert page(states, start, "Thread")[2] == (thread_id(four),)
+    assert page(states, start, "Mailbox") == ((), (mailbox_id("INBOX", 7),), ())
+    assert "Old" not in given.known  # its mark did not move: not asked
+    # The next poll compares with what is left.
+    given.now = {"INBOX": Mark(7, 10, 104, 0), "Old": Mark(8, 3, 50, 2)}
+    given.vanished = {"INBOX": [1]}
+    await others.poll("a")
+    assert given.known["INBOX"] == [1]
+
+
+async def test_new_mail_the_watcher_announced_and_another_client_expunged_is_destroyed() -> None:
+    given, states = Given(), LogStates(StateCodec("ep"))
+    others = OtherClients(given, given, states)
+    given.now = {"INBOX": Mark(7, 10, 100, 0)}
+    await others.poll("a")
+    start = states.state("a", "Email")
+    states.on_events([StoredEvent(1, NewMessage("a", "INBOX", 7, 10), 1.0)])  # the watcher
+    announced = states.state("a", "Email")
+    given.now = {"INBOX": Mark(7, 12, 103, 1)}
+    given.changed = {"INBOX": [11]}  # 10 is gone already; 11 is new
+    await others.poll("a")
+    ten, eleven = email_id("INBOX", 7, 10), email_id("INBOX", 7, 11)
+    assert page(states, start) == ((eleven,), (), ())  # created then destroyed: left out
+    assert page(states, announced) == ((eleven,), (), (ten,))

@@ -6,10 +6,11 @@ import pytest
 
 from switchboard.jmap.emailset import parse_update
 from switchboard.jmap.errors import SetInvalidProperties, SetTooManyMailboxes
-from switchboard.jmap.ids import Digest, EmailLocation, mailbox_id
+from switchboard.jmap.ids import email_id, mailbox_id
 from switchboard.model.accounts import AccountConfig, PasswordAuth
 from switchboard.model.mail import MailboxInfo
-from switchboard.server.jmap.setplan import MailboxList, Where, _flag_changes, plan
+from switchboard.server.jmap.locate import EmailRef, MailboxIds
+from switchboard.server.jmap.setplan import Where, _flag_changes, plan
 
 LONG = "L" * 300  # a name whose id carries its digest
 CONFIG = AccountConfig("a", "imap.example", 993, PasswordAuth("a", "p"))
@@ -41,7 +42,7 @@ def test_patches_add_what_is_missing_and_remove_as_the_server_spells_it() -> Non
 
 async def test_a_move_is_checked_against_the_list_read_once() -> None:
     listed = Listed()
-    boxes = MailboxList(listed, CONFIG)
+    boxes = MailboxIds(lambda: listed.list_mailboxes(CONFIG))
     where = Where("INBOX", 7, 42, ())
     inbox, archive = mailbox_id("INBOX", 7), mailbox_id("Archive", 8)
     step = await plan("e1", where, parse_update({"mailboxIds": {archive: True}}), boxes)
@@ -51,7 +52,7 @@ async def test_a_move_is_checked_against_the_list_read_once() -> None:
     long = await plan("e1", where, parse_update({"mailboxIds": {mailbox_id(LONG, 9): True}}),
                       boxes)  # fmt: skip
     assert long.target == (LONG, 9)
-    assert await boxes.name_of(EmailLocation(Digest.of(LONG), 9, 1)) == LONG
+    assert await boxes.email(email_id(LONG, 9, 1)) == EmailRef(LONG, 9, 1)
     assert listed.calls == 1
     for patch, error in (
         ({"mailboxIds": {inbox: True, archive: True}}, SetTooManyMailboxes),
