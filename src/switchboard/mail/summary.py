@@ -143,8 +143,12 @@ def summary_of(headers: bytes | None, size: int | None) -> MessageSummary:
         return _make(None, None, None, size)
     try:
         block = headers.decode()
+        utf8 = True
     except UnicodeDecodeError:
-        return _general_summary(headers, size)  # undeclared 8-bit text other than UTF-8
+        # Undeclared 8-bit text other than UTF-8: one character per byte, which the pattern
+        # reads as it would the bytes; the values then go to the exact functions as bytes.
+        block = headers.decode("latin-1")
+        utf8 = False
     typical = _TYPICAL.fullmatch(block)
     if typical is None:
         if "\r\n " not in block and "\r\n\t" not in block:
@@ -165,6 +169,17 @@ def summary_of(headers: bytes | None, size: int | None) -> MessageSummary:
         # A bare CR, which the general reading takes for a line break. (The pattern leaves
         # it to this check because "[^\n]" is read faster than "[^\r\n]".)
         return _general_summary(headers, size)
+    if not utf8:
+        return _make(
+            decoded_text(humanize(subject.encode("latin-1")))[:MAX_FIELD_CHARS]
+            if subject is not None
+            else None,
+            _sender_text(sender.encode("latin-1")) if sender is not None else None,
+            raw_text(date.encode("latin-1").strip(b" \t"))[:MAX_FIELD_CHARS]
+            if date is not None
+            else None,
+            size,
+        )
     # Envelope's rules (mail.envelope), applied to single one-line fields.
     if sender is None:
         from_ = None
@@ -174,7 +189,7 @@ def summary_of(headers: bytes | None, size: int | None) -> MessageSummary:
         text = _text(quoted if quoted is not None else name)
         from_ = (f"{text} <{address}>" if text else address)[:MAX_FIELD_CHARS]
     else:
-        from_ = _sender_text(sender)
+        from_ = _sender_text(sender.encode())
     return _make(
         _text(subject)[:MAX_FIELD_CHARS] if subject is not None else None,
         from_,
@@ -192,9 +207,9 @@ def _text(value: str) -> str:
     return value.strip(" ")
 
 
-def _sender_text(value: str) -> str | None:
+def _sender_text(value: bytes) -> str | None:
     """``format_address(first_address(value))``, cut; ``None``: no address."""
-    first = first_address(value.encode())
+    first = first_address(value)
     return format_address(first)[:MAX_FIELD_CHARS] if first is not None else None
 
 
