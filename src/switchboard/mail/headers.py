@@ -147,6 +147,28 @@ def _undeclared(text: bytes) -> str:
         return "".join(decode_lossless(piece) for piece in _WHITESPACE_SPLIT.split(text))
 
 
+# codec_name of the labels seen (a handful in practice; emptied if mail brings too many): it
+# looks the codec up and tries it each time.
+_CODECS: dict[str, str] = {}
+
+
+def _codec(label: str) -> str:
+    name = _CODECS.get(label)
+    if name is None:
+        if len(_CODECS) >= 256:
+            _CODECS.clear()
+        name = _CODECS[label] = codec_name(label)
+    return name
+
+
+def _decode_declared(data: bytes, label: str) -> str:
+    """``decode_text(data, label)``; UTF-8, nearly every word's charset, without its calls."""
+    if _codec(label) == "utf-8":
+        # What decode_text's incremental decoder gives with final=True (the same C decoder).
+        return data.decode("utf-8", "replace")
+    return decode_text(data, label)
+
+
 def _decode_word(charset: bytes, kind: bytes, text: bytes) -> tuple[str, bytes] | None:
     """Bytes of one encoded-word and its charset label, or ``None`` if it is malformed."""
     try:
@@ -169,8 +191,15 @@ def decode_words(value: bytes | str) -> str:
     as they are. Whitespace is otherwise kept. Never raises.
     """
     raw = value.encode("utf-8") if isinstance(value, str) else value
-    if b"=?" not in raw:
+    if raw.find(b"=?") < 0:  # find: a bytes' "in" first tries its argument as an int
         return _undeclared(raw)
+    whole = _ENCODED_WORD.fullmatch(raw)
+    if whole is not None:
+        # One encoded-word and nothing else (a subject or a name encoded whole, the usual
+        # case): what the loop below gives for it, without the loop.
+        word = _decode_word(whole.group(1), whole.group(2), whole.group(3))
+        if word is not None:
+            return _decode_declared(word[1], word[0])
     out: list[str] = []
     pending_label: str | None = None
     pending: bytearray = bytearray()
@@ -179,7 +208,7 @@ def decode_words(value: bytes | str) -> str:
     def flush() -> None:
         nonlocal pending_label
         if pending_label is not None:
-            out.append(decode_text(bytes(pending), pending_label))
+            out.append(_decode_declared(bytes(pending), pending_label))
             pending.clear()
             pending_label = None
 
@@ -192,7 +221,7 @@ def decode_words(value: bytes | str) -> str:
             flush()
             out.append(_undeclared(gap))
         label, data = word
-        if pending_label is not None and codec_name(label) != codec_name(pending_label):
+        if pending_label is not None and _codec(label) != _codec(pending_label):
             flush()
         pending_label = label
         pending += data

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from switchboard.mail.charsets import decode_text
 from switchboard.mail.headers import (
     decode_words,
     decoded_text,
@@ -111,8 +115,6 @@ def test_decode_words_never_raises(data: bytes) -> None:
     decode_words(b"=?utf-8?b?" + data + b"?=")
 
 
-
-
 BLOCK_PIECES = st.sampled_from(
     [b"Subject", b"From", b"X-A", b"Bad Name", b":", b": ", b" :", b"\t", b" ", b"value",
      b"\xc3\xa9", b"\r\n", b"\n", b"\r", b"\r\n ", b"\r\n\t", b"\r\n\r\n", b"=?utf-8?q?x?="]
@@ -126,3 +128,31 @@ def test_field_values_reads_what_split_fields_reads(pieces: list[bytes]) -> None
     for name, value in split_fields(block):
         expected.setdefault(name.lower(), []).append(value)
     assert field_values(block) == expected
+
+
+WORD_CHARSETS = st.sampled_from(
+    ["utf-8", "UTF-8", "utf8", "iso-8859-1", "koi8-r", "x-unknown", "us-ascii"]
+)
+
+
+@given(WORD_CHARSETS, st.sampled_from(["B", "q"]), st.binary(max_size=30))
+def test_a_value_of_one_encoded_word_decodes_as_in_a_longer_value(
+    charset: str, kind: str, data: bytes
+) -> None:
+    # decode_words reads a value that is one encoded-word without its loop: the same text as
+    # the loop gives for the same word after a plain one.
+    text = (
+        base64.b64encode(data)
+        if kind == "B"
+        else binascii.b2a_qp(data, quotetabs=True, istext=False).replace(b"=\n", b"")
+    )
+    word = f"=?{charset}?{kind}?".encode() + text.replace(b"?", b"=3F") + b"?="
+    assert decode_words(word) == decode_words(b"x " + word)[2:]
+
+
+@given(st.binary(max_size=40))
+def test_utf8_words_decode_as_decode_text_decodes(data: bytes) -> None:
+    from switchboard.mail.headers import _decode_declared
+
+    assert _decode_declared(data, "utf-8") == decode_text(data, "utf-8")
+    assert _decode_declared(data, "UTF8") == decode_text(data, "UTF8")

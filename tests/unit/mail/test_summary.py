@@ -85,3 +85,73 @@ def test_the_typical_block_reads_as_any_block(fields: list[tuple[bytes, bytes]])
 
     block = b"".join(name + b":" + value + b"\r\n" for name, value in fields) + b"\r\n"
     assert summary_of(block, 7) == _general_summary(block, 7)
+
+
+# Pieces of header values, to build blocks the fast path takes and blocks it must leave to the
+# exact path: RFC 2047 words, 8-bit bytes (UTF-8 and not), folding, bare CR and LF, groups,
+# quoted names (with commas, escapes), comments, simple and odd addresses, whitespace runs.
+PIECES = st.sampled_from(
+    [b"a", b"Message 17", b" ", b"  ", b"\t", b"x@y.z", b"<a@b.c>", b"Ann", b'"Doe, John"',
+     b'"q\\"x"', b'""', b"(comment)", b"(nested (c))", b",", b";", b":", b"undisclosed:;",
+     b"<>", b"@", b".",
+     b"=?utf-8?q?Gr=C3=BC=C3=9Fe?=", b"=?UTF-8?B?w4==?=", b"=?iso-8859-1?q?caf=E9?=", b"=?x?q?a?=",
+     b"=?utf-8?b?!!!?=", b"=?", b"?=", "J\u00f6rg".encode(), "\u20ac".encode(), b"caf\xe9", b"\xff",
+     b"\xc3", b"\r\n ", b"\r\n\t", b"\r", b"\n", b"[1.2.3.4]", b"<@r,@s:a@b>", b"\\", b"\x0b",
+     "K\u212a".encode(), "\u017f".encode(), b"Mon, 01 Jan 2024 00:00:00 +0000"]
+)  # fmt: skip
+VALUES = st.lists(PIECES, max_size=6).map(b"".join)
+NAMES = st.sampled_from(
+    [b"Date", b"DATE", b"date", b"Subject", b"SUBJECT", b"From", b"from", b"FROM ", b"From\t",
+     b"To", b"X-Other", b" From", b""]
+)  # fmt: skip
+# Senders the fast path reads in its own match, with odd neighbours.
+SENDERS = st.tuples(
+    st.sampled_from(
+        [b"", b" ", b"\t", b'"', b"=?utf-8?q?J=C3=B6rg?= ", b"Ann  Lee", "Zo\u00eb".encode()]
+    ),
+    st.sampled_from([b"Ann", b'"Ann"', b'"A, B"', b"", b"A.B", b'"a\tb"', b"\xe9"]),
+    st.sampled_from([b" <a@b.c>", b"<a@b.c>", b" a@b.c", b"a@b.c (Ann)", b" <a@b.c", b"<a@b@c>"]),
+    st.sampled_from([b"", b" ", b"\t", b",", b", c@d", b" x"]),
+).map(b"".join)
+
+
+# The three fields, each at most once, in any order and any case: the blocks the fast path is for.
+TYPICAL_FIELDS = st.permutations([b"date", b"subject", b"from"]).flatmap(
+    lambda names: st.integers(0, 3).flatmap(
+        lambda count: st.tuples(
+            *(
+                st.tuples(
+                    st.sampled_from([name, name.upper(), name.capitalize(), name + b" "]),
+                    SENDERS if name == b"from" else VALUES,
+                )
+                for name in names[:count]
+            )
+        )
+    )
+)
+
+
+@given(TYPICAL_FIELDS)
+def test_the_fast_path_reads_as_the_exact_path(fields: tuple[tuple[bytes, bytes], ...]) -> None:
+    from switchboard.mail.summary import _general_summary
+
+    block = b"".join(name + b":" + value + b"\r\n" for name, value in fields) + b"\r\n"
+    assert summary_of(block, 7) == _general_summary(block, 7)
+
+
+@given(
+    st.lists(st.tuples(NAMES, st.one_of(VALUES, SENDERS)), max_size=4),
+    st.sampled_from([b"\r\n", b"\n", b"", b"\r\nBody: x\r\n"]),
+)
+def test_any_block_reads_as_the_exact_path(fields: list[tuple[bytes, bytes]], end: bytes) -> None:
+    from switchboard.mail.summary import _general_summary
+
+    block = b"".join(name + b":" + value + b"\r\n" for name, value in fields) + end
+    assert summary_of(block, 7) == _general_summary(block, 7)
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_read_as_the_exact_path(block: bytes) -> None:
+    from switchboard.mail.summary import _general_summary
+
+    assert summary_of(block, None) == _general_summary(block, None)
