@@ -85,12 +85,17 @@ def codec_name(charset: str | None) -> str:
         return ""
     try:
         name = codecs.lookup(label).name
-        # Codecs that are not text encodings (base64, zlib, rot13…) raise LookupError here;
-        # a charset label must never select one. (Empty input would skip the check.)
+        # Codecs that are not text encodings (base64, zlib, rot13…) raise LookupError here,
+        # and idna and undefined UnicodeError; a charset label must never select one. (Empty
+        # input would skip the check.)
         b"x".decode(name, "replace")
-    except LookupError:
+    except (LookupError, UnicodeError):
         return "utf-8"
     return name
+
+
+_BOMLESS: Final = {"utf-16": "utf-16-be", "utf-32": "utf-32-be"}
+"""What UTF-16 and UTF-32 text without a byte order mark is read as."""
 
 
 def decode_text(data: bytes, charset: str | None, *, final: bool = True) -> str:
@@ -116,4 +121,13 @@ def decode_text(data: bytes, charset: str | None, *, final: bool = True) -> str:
             return decode_lossless(data)
     # codec_name only returns names codecs.lookup accepted, so this lookup cannot fail.
     decoder = codecs.getincrementaldecoder(name)(errors="replace")
-    return decoder.decode(data, final=final)
+    try:
+        return decoder.decode(data, final=final)
+    except UnicodeError:
+        # A few codecs raise even with errors="replace": UTF-16 and UTF-32 without a byte
+        # order mark (RFC 2781 §4.3: read as big-endian), idna, punycode, undefined. A crafted
+        # charset label must not make a message undecodable.
+        bomless = _BOMLESS.get(name)
+        if bomless is None:
+            return decode_lossless(data)
+        return codecs.getincrementaldecoder(bomless)(errors="replace").decode(data, final=final)

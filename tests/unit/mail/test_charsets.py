@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import encodings.aliases
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from switchboard.mail import charsets
+from switchboard.mail.charsets import decode_text
+from switchboard.mail.summary import summary_of
 
 
 @pytest.mark.parametrize(
@@ -64,3 +68,28 @@ def test_decode_text_prefix_drops_a_cut_character(charset: str | None) -> None:
 
 def test_decode_text_prefix_of_undeclared_latin1() -> None:
     assert charsets.decode_text("é!".encode("latin-1"), None, final=False) == "é!"
+
+
+# Every label Python knows, including codecs that raise even with errors="replace".
+_ALL_LABELS = sorted(
+    set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values())
+    | {"utf-16", "utf-32", "idna", "punycode", "undefined", "rot13", "base64", "utf-8-sig"}
+)
+
+
+@pytest.mark.parametrize("label", _ALL_LABELS)
+def test_no_charset_label_makes_bytes_undecodable(label: str) -> None:
+    for data in (b"\x00\x00", b"\xff", b"AAA=", b"\x1b$B", b"+AGE-", b"\xfe\xff\xd8\x00", b"abc"):
+        for final in (True, False):
+            assert isinstance(decode_text(data, label, final=final), str)
+
+
+def test_utf16_and_utf32_without_a_byte_order_mark_read_as_big_endian() -> None:
+    assert decode_text("Grüße".encode("utf-16-be"), "utf-16") == "Grüße"
+    assert decode_text("Grüße".encode("utf-32-be"), "UTF-32") == "Grüße"
+    assert decode_text("Grüße".encode("utf-16"), "utf-16") == "Grüße"  # with its mark
+
+
+def test_a_crafted_subject_charset_still_gives_a_summary() -> None:
+    summary = summary_of(b"Subject: =?utf-16?B?AAA=?=\r\n\r\n", 1)
+    assert summary.subject is not None
