@@ -87,7 +87,14 @@ _PROBE_TICK_FROM_S = 10.0
 
 
 def _summary(fetch: Fetch) -> MessageSummary:
-    return summary_of(header_fields(fetch), fetch.size)
+    try:
+        return summary_of(header_fields(fetch), fetch.size)
+    except Exception:  # a bug in the decoder must not block the mailbox
+        # The message is announced without its fields rather than retried forever: an
+        # exception here would end the session, and every reconnect would meet the same mail.
+        logger.exception("could not summarize a message of %d bytes; announced without it",
+                         fetch.size or 0)
+        return MessageSummary(size=fetch.size)
 
 S = AccountState
 
