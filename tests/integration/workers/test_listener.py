@@ -8,6 +8,7 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pymap  # noqa: F401 - the test extra installs it; a missing one must fail, not skip
 import pytest
 
@@ -33,7 +34,25 @@ async def worker(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedImapServer, Asyn
             "connect", {"host": imap.host, "port": imap.port, "auth": auth, "ssl": False}
         )
         await client.call("watchMailboxes", {"account": imap.username, "list": ["INBOX"]})
+        await _until_idle(srv.port)
         yield imap, client
+
+
+async def _until_idle(port: int) -> None:
+    """Wait until the account's watcher idles, then a little more.
+
+    pymap does not report mail delivered between a session's last command and its IDLE (it
+    waits for the next change), and the watcher's first IDLE follows its catch-up FETCH: mail
+    delivered in that moment would arrive only with the next change. A real mail server reports
+    it at IDLE; this test is about what the listener prints, not about pymap's window.
+    """
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        async with asyncio.timeout(TIMEOUT_S):
+            while True:
+                if (await http.get("/api/accounts")).json()[0]["state"] == "idle":
+                    break
+                await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # the IDLE command itself, sent just after the state moved
 
 
 async def test_listener_reports_subject_from_and_to(
