@@ -13,13 +13,21 @@ root, below every layer that runs a loop, and imports nothing of Switchboard but
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeVar
 
 from switchboard.extras import is_installed
 
-__all__ = ["STOP_SIGNALS", "run_async", "run_until_signalled"]
+__all__ = [
+    "MMAP_THRESHOLD_BYTES",
+    "STOP_SIGNALS",
+    "pin_mmap_threshold",
+    "run_async",
+    "run_until_signalled",
+]
 
 STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 """The signals that ask a command to stop: Ctrl-C, and what service managers send."""
@@ -28,7 +36,8 @@ T = TypeVar("T")
 
 
 def run_async(main_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run ``main_coroutine`` on uvloop when installed (``imap.tls``: less memory per TLS link).
+    """Run ``main_coroutine`` on uvloop when installed (``imap.tls``: less memory per TLS link),
+    with glibc's mmap threshold pinned (:func:`pin_mmap_threshold`).
 
     Args:
         main_coroutine: called once inside the new loop, so what it creates binds to that loop.
@@ -38,10 +47,38 @@ def run_async(main_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
         import uvloop
 
         loop_factory = uvloop.new_event_loop
+        pin_mmap_threshold()
     # Outside any ``except ImportError``: an error raised while running must not be chained to
     # the ImportError of a missing uvloop in its traceback.
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(main_coroutine())
+
+
+_M_MMAP_THRESHOLD: Final = -3  # glibc's malloc.h
+MMAP_THRESHOLD_BYTES: Final = 128 * 1024
+"""glibc's default: a block this large or larger is its own mapping, returned at free."""
+
+
+def pin_mmap_threshold() -> bool:
+    """Keep glibc's malloc mapping blocks of 128 KiB and more, for the whole process.
+
+    Why: uvloop gives each TLS connection a 256 KiB read buffer, of which an idle connection
+    touches a few pages. As its own mapping only those pages are resident. But glibc raises its
+    threshold to the size of any mapped block freed (up to 32 MiB), and compiling a large
+    module at import (no ``.pyc``) frees such blocks: the buffers then come from the heap and
+    idle accounts cost about a third more memory (47 -> 64 KB each in ``bench/capacity.py``),
+    depending only on how big the source files happen to be. A fixed threshold ends that.
+
+    Returns:
+        Whether it was set (``False`` off glibc, e.g. musl or macOS: nothing to do there).
+    """
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # set by glibc only
+            return False
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, ValueError, AttributeError):  # no such confstr name, or no mallopt
+        return False
 
 
 async def run_until_signalled(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -176,3 +178,45 @@ async def test_a_failing_announcement_cancels_the_body_and_removes_the_handlers(
         await run_until_signalled(body(), ready=ready)
     assert started_body == []  # cancelled before it ran
     assert not handlers_installed()
+
+
+# A child process frees a 1 MiB block (glibc then serves blocks up to 1 MiB from its heap)
+# and allocates 256 KiB, uvloop's read buffer of one TLS connection: is it a mapping of its own
+# or inside [heap]? With the threshold pinned first, it must stay a mapping.
+_WHERE_IS_256K = """
+import ctypes, sys
+from switchboard.runloop import pin_mmap_threshold
+pinned = pin_mmap_threshold() if sys.argv[1] == "pin" else False
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(1 << 20))
+block = libc.malloc(256 * 1024)
+heap = False
+with open("/proc/self/maps") as maps:
+    for line in maps:
+        low, high = (int(x, 16) for x in line.split()[0].split("-"))
+        if low <= block < high:
+            heap = line.rstrip().endswith("[heap]")
+print(pinned, "heap" if heap else "mapping")
+"""
+
+
+def _where_is_256k(mode: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _WHERE_IS_256K, mode],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    return done.stdout.strip()
+
+
+def test_pinned_mmap_threshold_keeps_a_tls_read_buffer_out_of_the_heap() -> None:
+    if platform.libc_ver()[0] != "glibc":  # e.g. musl or macOS: nothing to pin, nothing done
+        assert _where_is_256k("pin").startswith("False")
+        return
+    assert _where_is_256k("free") == "False heap"  # glibc's dynamic threshold at work
+    assert _where_is_256k("pin") == "True mapping"
