@@ -388,18 +388,25 @@ async def test_idle_fetch_refused_fetch_raises_and_the_next_call_is_clean(
     assert conn.state is ConnectionState.SELECTED
     await conn.noop()
 
-
-async def test_blackholed_idle_fetch_times_out_and_closes(
-    dovecot: DovecotServer, imap_user: ImapUser, tcp_proxy_factory: Callable[..., Awaitable[object]]
-) -> None:
+async def idling_behind_blackhole(
+    tcp_proxy_factory: Callable[..., Awaitable[object]], dovecot: DovecotServer, user: ImapUser
+) -> ImapConnection:
+    """A connection through a TCP proxy, idling on INBOX, whose proxy then black-holes."""
     proxy = await tcp_proxy_factory(dovecot.host, dovecot.port)
     conn = await ImapConnection.open(
         "127.0.0.1", proxy.port, tls=TlsMode.PLAIN  # type: ignore[attr-defined]
     )
-    await conn.login(imap_user.username, imap_user.password)
+    await conn.login(user.username, user.password)
     await conn.select("INBOX")
     await conn.idle_start()
     proxy.blackhole()  # type: ignore[attr-defined]
+    return conn
+
+
+async def test_blackholed_idle_fetch_times_out_and_closes(
+    dovecot: DovecotServer, imap_user: ImapUser, tcp_proxy_factory: Callable[..., Awaitable[object]]
+) -> None:
+    conn = await idling_behind_blackhole(tcp_proxy_factory, dovecot, imap_user)
     started = time.monotonic()
     with pytest.raises(ImapTimeout):
         await conn.idle_fetch("1:*", "(UID)", timeout_s=0.5)
@@ -456,14 +463,7 @@ async def test_blackholed_command_times_out(
 async def test_blackholed_idle_renew_times_out_and_closes(
     dovecot: DovecotServer, imap_user: ImapUser, tcp_proxy_factory: Callable[..., Awaitable[object]]
 ) -> None:
-    proxy = await tcp_proxy_factory(dovecot.host, dovecot.port)
-    conn = await ImapConnection.open(
-        "127.0.0.1", proxy.port, tls=TlsMode.PLAIN  # type: ignore[attr-defined]
-    )
-    await conn.login(imap_user.username, imap_user.password)
-    await conn.select("INBOX")
-    await conn.idle_start()
-    proxy.blackhole()  # type: ignore[attr-defined]
+    conn = await idling_behind_blackhole(tcp_proxy_factory, dovecot, imap_user)
     started = time.monotonic()
     with pytest.raises(ImapTimeout):
         await conn.idle_renew(timeout_s=0.5)  # the bound given, not command_timeout_s (30 s)
