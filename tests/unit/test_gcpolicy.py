@@ -89,3 +89,39 @@ def test_objects_freed_by_reference_counting_are_no_growth() -> None:
         assert policy.full_walks == 0
     finally:
         policy.uninstall()
+
+
+class _SteppingClock:
+    """Moves ``step`` seconds at each reading, so a collection appears to take ``step``."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_walks_of_everything_are_spaced_by_what_they_cost() -> None:
+    clock = _SteppingClock(0.5)
+    policy = GcPolicy(
+        growth_before_walk=0.0, min_growth_objects=100, max_walk_share=0.02, clock=clock
+    )
+    policy.install()
+    kept: list[list[_Cycle]] = []
+    try:
+        kept.append([_Cycle() for _ in range(1000)])
+        gc.collect()  # grew: the frozen objects are handed back
+        gc.collect()  # walks everything, "in 0.5 s": the next walk waits 25 s
+        assert policy.full_walks == 1
+        kept.append([_Cycle() for _ in range(1000)])
+        gc.collect()
+        gc.collect()
+        assert policy.full_walks == 1  # grew again, but too soon
+        clock.now += 25.0
+        gc.collect()
+        gc.collect()
+        assert policy.full_walks == 2
+    finally:
+        policy.uninstall()
