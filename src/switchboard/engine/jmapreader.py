@@ -43,7 +43,9 @@ from switchboard.engine.fetchplan import (
 from switchboard.engine.reader import (
     FETCH_CHUNK,
     MailReader,
+    discard,
     list_with_status,
+    open_mailbox,
     select_mailbox,
     uid_set,
 )
@@ -214,13 +216,19 @@ class JmapReader:
         """
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
+                opened = await open_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 # The size and the first chunk in one command: a message up to CHUNK_BYTES
-                # costs one FETCH.
+                # costs one FETCH, written behind the EXAMINE (no round trip between).
                 size: int | None = None
                 first = b""
                 items = f"(UID RFC822.SIZE BODY.PEEK[]<0.{CHUNK_BYTES}>)"
-                for response in await conn.uid_fetch(str(uid), items):
+                fetching = asyncio.ensure_future(conn.uid_fetch(str(uid), items))
+                try:
+                    await opened
+                except BaseException:
+                    discard(fetching)
+                    raise
+                for response in await fetching:
                     if response.uid == uid:
                         size = response.size
                         first = response.sections.get("BODY[]<0>") or b""

@@ -33,7 +33,7 @@ import re
 from bisect import bisect_right
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Final
+from typing import Any, Final
 
 from switchboard.engine.errors import (
     ImapFailure,
@@ -56,7 +56,9 @@ __all__ = [
     "Connections",
     "MailReader",
     "check_name",
+    "discard",
     "list_with_status",
+    "open_mailbox",
     "refuses_name",
     "select_mailbox",
     "uid_chunks",
@@ -229,8 +231,9 @@ class MailReader:
         sets = [set(chunk) for chunk in chunks]
         with engine_errors(account.host, account.port):
             async with self._connections(account) as conn:
-                await select_mailbox(conn, mailbox, uidvalidity, readonly=True)
+                opened = await open_mailbox(conn, mailbox, uidvalidity, readonly=True)
                 if plan.second_stage is not None:
+                    await opened
                     # One chunk at a time: a second stage's FETCH must not be answered among
                     # the FETCH responses of a chunk still pending.
                     for chunk, chunk_set in zip(chunks, sets, strict=True):
@@ -255,6 +258,9 @@ class MailReader:
                 # commands at once, RFC 3501 §5.5) waits here for its own chunk's turn.
                 early: dict[int, FetchedMessage] = {}
                 try:
+                    # The chunks went out behind the EXAMINE; they count once it passed (else
+                    # the finally below drops them).
+                    await opened
                     for index in range(len(chunks)):
                         found = {uid: early.pop(uid) for uid in list(early) if uid <= ends[index]}
                         responses = await pending[index]
@@ -360,18 +366,51 @@ async def select_mailbox(
         StaleMailbox: the UIDVALIDITY changed.
         imap.errors.CommandFailed: the server refused for another reason.
     """
+    await (await open_mailbox(conn, mailbox, uidvalidity, readonly=readonly))
+
+
+async def open_mailbox(
+    conn: ImapConnection, mailbox: str, uidvalidity: int, *, readonly: bool
+) -> asyncio.Future[None]:
+    """:func:`select_mailbox` without waiting for the answer: the SELECT/EXAMINE is written,
+    and the check of its outcome handed back. The commands the caller starts before awaiting
+    it go out behind the EXAMINE in the same flight (no round trip of its own); their results
+    count only once the check passed (:func:`discard` them when it raises).
+
+    Raises:
+        MailboxNotFound: a name no mailbox can have (before anything is sent); the check
+            raises as :func:`select_mailbox`.
+    """
     check_name(mailbox)
-    try:
-        info = await conn.select(mailbox, readonly=readonly)
-    except imap.MailboxNotFound as exc:
-        raise MailboxNotFound(
-            f"no mailbox named {mailbox!r}", mailbox=mailbox, server_text=exc.text
-        ) from None
-    except imap.CommandFailed as exc:
-        if not refuses_name(exc):
-            raise
-        raise MailboxNotFound(
-            f"no mailbox named {mailbox!r}: {exc.text}", mailbox=mailbox, server_text=exc.text
-        ) from None
-    if info.uidvalidity != uidvalidity:
-        raise StaleMailbox(mailbox, uidvalidity, info.uidvalidity)
+    selecting = await conn.select_pipelined(mailbox, readonly=readonly)
+
+    async def checked() -> None:
+        try:
+            info = await selecting
+        except imap.MailboxNotFound as exc:
+            raise MailboxNotFound(
+                f"no mailbox named {mailbox!r}", mailbox=mailbox, server_text=exc.text
+            ) from None
+        except imap.CommandFailed as exc:
+            if not refuses_name(exc):
+                raise
+            raise MailboxNotFound(
+                f"no mailbox named {mailbox!r}: {exc.text}", mailbox=mailbox, server_text=exc.text
+            ) from None
+        if info.uidvalidity != uidvalidity:
+            raise StaleMailbox(mailbox, uidvalidity, info.uidvalidity)
+
+    return asyncio.ensure_future(checked())
+
+
+def discard(*tasks: asyncio.Future[Any]) -> None:
+    """Cancel commands started behind a mailbox that failed to open; their answers (BAD, or
+    results for UIDs of another UIDVALIDITY) are dropped, and their errors never logged."""
+    for task in tasks:
+        task.cancel()
+        task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

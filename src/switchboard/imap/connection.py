@@ -22,6 +22,10 @@ How it works:
   so the connection is aborted and :class:`ImapTimeout` raised; the engine reconnects.
 * Only :meth:`ImapConnection._set_state` changes ``state``; ``TRANSITIONS`` lists the legal
   moves and ``_require`` rejects a call made in the wrong state with :class:`InvalidState`.
+* :meth:`ImapConnection.select_pipelined` writes SELECT/EXAMINE and returns at once: the
+  commands for the mailbox go out behind it without waiting for its answer (RFC 3501 §5.5), so
+  opening a mailbox costs no round trip of its own. The connection remembers what its last
+  SELECT/EXAMINE opened (``selected``) and refuses a write on an EXAMINEd mailbox.
 
 Why one module of ~1,150 lines (docs/architecture.md, "Conventions", asks a long module to say
 why): more than half is the public commands' docstrings, and the commands and the pipeline share
@@ -115,6 +119,11 @@ KEEPALIVE_IDLE_S = 30
 KEEPALIVE_INTERVAL_S = 10
 KEEPALIVE_COUNT = 3
 
+# Commands that change the selected mailbox: refused on an EXAMINEd one (RFC 3501 §6.3.2).
+_NEEDS_READ_WRITE = frozenset({"STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "MOVE", "UID MOVE"})
+# Commands after which no mailbox is selected (RFC 3501 §6.4.2, RFC 3691).
+_DESELECTS = frozenset({"CLOSE", "UNSELECT"})
+
 
 @dataclass(slots=True, eq=False)
 class _Command:
@@ -181,6 +190,10 @@ class ImapConnection(asyncio.BufferedProtocol):
         state: the :class:`ConnectionState`; only this class changes it.
         capabilities: the server's capabilities as last announced, upper-cased.
         last_received_at: ``time.monotonic()`` when the last bytes arrived (liveness checks).
+        selected: the mailbox as its last successful SELECT/EXAMINE reported it, ``None`` when
+            none is selected (its ``exists`` and ``uidnext`` are those of that moment).
+        commands_sent: how many commands of each name went out (``"EXAMINE"``, ``"UID FETCH"``…),
+            for tests and diagnostics.
     """
 
     def __init__(
@@ -196,6 +209,8 @@ class ImapConnection(asyncio.BufferedProtocol):
         self.state = ConnectionState.NOT_AUTHENTICATED
         self.capabilities: frozenset[str] = frozenset()
         self.last_received_at = time.monotonic()
+        self.selected: SelectInfo | None = None
+        self.commands_sent: collections.Counter[str] = collections.Counter()
         self._host = host
         self._tls = tls
         self._tls_active = False
@@ -476,6 +491,7 @@ class ImapConnection(asyncio.BufferedProtocol):
         if self._closed_error is None:
             self._closed_error = error
         self.state = ConnectionState.CLOSED  # from any state: the socket is gone
+        self.selected = None
         futures: builtins.list[asyncio.Future[object]] = [self._greeting]  # type: ignore[list-item]
         for command in self._pending.values():
             futures.append(command.done)  # type: ignore[arg-type]
@@ -523,6 +539,7 @@ class ImapConnection(asyncio.BufferedProtocol):
     def _start(self, name: str, claims: tuple[type, ...]) -> _Command:
         command = _Command(self._next_tag(), name, claims, self._loop.create_future())
         self._pending[command.tag] = command
+        self.commands_sent[name] += 1
         return command
 
     async def _run(
@@ -760,6 +777,8 @@ class ImapConnection(asyncio.BufferedProtocol):
         """
         self._require("select", *AUTHED)
         name = "EXAMINE" if readonly else "SELECT"
+        # Whatever the answer, the old mailbox is no longer selected (RFC 3501 §6.3.1).
+        self.selected = None
         try:
             tagged, untagged = await self._run(name, astring(mailbox), claims=SELECT_CLAIMS)
         except CommandFailed:
@@ -767,7 +786,63 @@ class ImapConnection(asyncio.BufferedProtocol):
                 self._set_state(ConnectionState.AUTHENTICATED)
             raise
         self._set_state(ConnectionState.SELECTED)
-        return select_info(mailbox, readonly, tagged, untagged)
+        info = select_info(mailbox, readonly, tagged, untagged)
+        self.selected = info
+        return info
+
+    async def select_pipelined(
+        self, mailbox: str, *, readonly: bool = False
+    ) -> asyncio.Future[SelectInfo]:
+        """Write SELECT (or EXAMINE) now and hand back its outcome to await later.
+
+        The commands the caller starts next go out right behind it, without waiting for its
+        answer (RFC 3501 §5.5: a server runs them after it, in the new mailbox), so opening a
+        mailbox costs no round trip of its own. From here the state is SELECTED, so that
+        they may be started; if the SELECT fails the server answers them BAD, and the caller
+        must await the outcome before trusting their results (and check its UIDVALIDITY).
+        A name that needs a synchronising literal (no LITERAL+) is selected before returning.
+
+        Returns:
+            A future of the mailbox's :class:`SelectInfo`; it fails as :meth:`select` does.
+
+        Raises:
+            InvalidState: not AUTHENTICATED or SELECTED.
+            ConnectionLost: the connection is already closed.
+        """
+        self._require("select", *AUTHED)
+        name = "EXAMINE" if readonly else "SELECT"
+        literal_plus = "LITERAL+" in self.capabilities
+        literal_minus = "LITERAL-" in self.capabilities
+        # The tag does not change how the name is sent; only a name sent as one chunk (no "+"
+        # to wait for) and a free send lock let the command go out before this returns.
+        probe = encode_command("A0", name, astring(mailbox), literal_plus=literal_plus,
+                               literal_minus=literal_minus)
+        if len(probe.chunks) != 1 or self._send_lock.locked():
+            done: asyncio.Future[SelectInfo] = self._loop.create_future()
+            done.set_result(await self.select(mailbox, readonly=readonly))
+            return done
+        command = self._start(name, SELECT_CLAIMS)
+        encoded = encode_command(command.tag, name, astring(mailbox), literal_plus=literal_plus,
+                                 literal_minus=literal_minus)
+        self.selected = None
+        try:
+            self._write(encoded.chunks[0])
+        except ImapError:
+            del self._pending[command.tag]
+            raise
+        if self.state is ConnectionState.AUTHENTICATED:
+            self._set_state(ConnectionState.SELECTED)
+        return asyncio.ensure_future(self._selected(command, mailbox, readonly))
+
+    async def _selected(self, command: _Command, mailbox: str, readonly: bool) -> SelectInfo:
+        tagged = await self._bounded(command, None)
+        if tagged.status is not Status.OK:
+            if self.state is ConnectionState.SELECTED:
+                self._set_state(ConnectionState.AUTHENTICATED)
+            raise CommandFailed.from_response(command.name, tagged)
+        info = select_info(mailbox, readonly, tagged, command.untagged)
+        self.selected = info
+        return info
 
     async def list(self, reference: str = "", pattern: str = "*") -> builtins.list[ListItem]:
         """List mailboxes (RFC 3501 §6.3.8).
@@ -890,6 +965,16 @@ class ImapConnection(asyncio.BufferedProtocol):
             ImapTimeout, ConnectionLost: as every command.
         """
         self._require(name, ConnectionState.SELECTED)
+        selected = self.selected
+        if name in _NEEDS_READ_WRITE and selected is not None and selected.readonly:
+            # A caller that EXAMINEd must SELECT first; the server
+            # would refuse with a NO that reads as its fault.
+            raise InvalidState(f"{name} needs a read-write SELECT of {selected.mailbox!r}")
+        if name in _DESELECTS:
+            self.selected = None
+            result = await self._run(name, *args, claims=claims)
+            self._set_state(ConnectionState.AUTHENTICATED)
+            return result
         return await self._run(name, *args, claims=claims)
 
     async def noop(self) -> builtins.list[UntaggedResponse]:

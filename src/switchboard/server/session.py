@@ -41,7 +41,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,6 +86,11 @@ SLOW_CONSUMER_CLOSE_CODE = 1013
 #: Most bytes of frames written without a flow-control wait: twice websockets' default buffer
 #: high-water mark (32 KiB), so a batch keeps the socket busy without growing its buffer much.
 WRITE_BATCH_BYTES = 64 * 1024
+FRAGMENT_BYTES = 256 * 1024
+"""A frame longer than this (a large ``getMessages`` reply) goes out as WebSocket fragments of
+this size (RFC 6455 §5.4; the message, hence the protocol, is the same): each is serialized from
+a slice of the encoded reply, and the peer reads it in pieces, instead of one more copy of the
+whole reply on each side."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,7 +425,7 @@ class Session:
             await self._outbox_ready.wait()
             while outbox:
                 budget = WRITE_BATCH_BYTES
-                while len(outbox) > 1 and budget > 0:
+                while len(outbox) > 1 and budget > 0 and len(outbox[0]) <= FRAGMENT_BYTES:
                     budget -= len(outbox[0])
                     try:
                         broadcast((self.websocket,), outbox[0], text=True, raise_exceptions=True)
@@ -429,10 +434,19 @@ class Session:
                     outbox.popleft()
                 frame = outbox.popleft()
                 try:
-                    await self.websocket.send(frame, text=True)
+                    await self.websocket.send(
+                        frame if len(frame) <= FRAGMENT_BYTES else _fragments(frame), text=True
+                    )
                 except ConnectionClosed:
                     self.state = SessionState.CLOSED
                     self._outbox_drained.set()  # wake a replay waiting for room
                     return
             self._outbox_ready.clear()
             self._outbox_drained.set()
+
+
+def _fragments(frame: bytes) -> Iterator[memoryview]:
+    """``frame`` in slices of :data:`FRAGMENT_BYTES` (no copy; UTF-8 may be cut anywhere, as
+    RFC 6455 §5.6 checks a fragmented text message whole)."""
+    view = memoryview(frame)
+    return (view[at : at + FRAGMENT_BYTES] for at in range(0, len(frame), FRAGMENT_BYTES))

@@ -412,3 +412,27 @@ async def test_get_messages_of_many_in_any_order(
     )
     assert [m["raw"] for m in args["list"]] == [body.decode() for body in bodies]
     assert "notFound" not in args
+
+
+async def test_a_get_messages_reply_of_many_fragments_arrives_whole(
+    open_peer: Any, dovecot: DovecotServer, imap_user: ImapUser
+) -> None:
+    # Over the server's fragment size (256 KiB): the reply goes out in WebSocket fragments cut
+    # anywhere, inside a multi-byte character too; the peer still reads one message, the same.
+    line = "Grüße, 世界 ✓ 0123456789\r\n"
+    bodies = [message(f"big {n}", body=line * (1000 + n)) for n in range(20)]
+    uids = await asyncio.to_thread(dovecot.append_many, imap_user, bodies)
+    inbox = f"INBOX!{await asyncio.to_thread(dovecot.uidvalidity, imap_user)}"
+    peer = await open_peer("/clients")
+    await peer.call([["connect", plain(dovecot, imap_user.username, imap_user.password), 1]])
+    [[name, args, _]] = await peer.call(
+        [["getMessages", {"ids": [f"{inbox}?{uid}" for uid in uids], "properties": ["raw"]}, 2]]
+    )
+    assert name == "messages"
+    assert sum(len(m["raw"].encode()) for m in args["list"]) > 2 * 256 * 1024
+    assert [m["raw"] for m in args["list"]] == [body.decode() for body in bodies]
+    # The connection goes on: a small reply after the large one.
+    [[name, args, _]] = await peer.call(
+        [["getMessages", {"ids": [f"{inbox}?{uids[0]}"], "properties": ["raw"]}, 3]]
+    )
+    assert [m["raw"] for m in args["list"]] == [bodies[0].decode()]
