@@ -393,6 +393,10 @@ class ImapConnection(asyncio.BufferedProtocol):
         """Fail everything still waiting (asyncio callback)."""
         reason = f": {exc}" if exc is not None else ""
         self._fail(ConnectionLost(f"connection to {self._host} closed{reason}"))
+        # The loop's TLS protocol holds our bound methods: while we hold its transport, each
+        # closed connection is a reference cycle that only a full walk of the garbage
+        # collector frees (switchboard.gcpolicy), not the moment the last user lets go.
+        self._transport = None
 
     # ---------------------------------------------------------------- dispatch
 
