@@ -22,6 +22,12 @@ reclaims — everything, once. Such walks are spaced so that they take at most 2
 alive at a given moment includes every wake's objects, which looks like growth. In a steady
 state nothing grows and nothing is walked twice; after 10,000 connections dropped and
 reopened, the old ones' cycles are reclaimed at the next walk.
+
+The young generation's threshold is raised as well, from 700 to :data:`YOUNG_THRESHOLD`
+allocations: a wake's objects live for one IMAP round trip, and a collection every 700
+allocations finds thousands of them alive just then and promotes them, which brings the next
+full collection sooner (10,000 mailboxes with one new mail each, in alternating runs: 0.26
+against 0.17–0.18 ms of the server's CPU per event).
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["GROWTH_BEFORE_WALK", "MAX_WALK_SHARE", "GcPolicy"]
+__all__ = ["GROWTH_BEFORE_WALK", "MAX_WALK_SHARE", "YOUNG_THRESHOLD", "GcPolicy"]
+
+YOUNG_THRESHOLD: Final = 10_000
+"""Allocations (less deallocations) between two young collections; CPython's default is 700."""
 
 GROWTH_BEFORE_WALK: Final = 0.25
 """How much the frozen objects may grow, as a fraction, before a collection walks them all."""
@@ -52,6 +61,7 @@ class GcPolicy:
         min_growth_objects: the least growth, in objects, that makes a collection walk
             everything.
         max_walk_share: :data:`MAX_WALK_SHARE`.
+        young_threshold: :data:`YOUNG_THRESHOLD`.
         clock: monotonic seconds (tests pass their own).
     """
 
@@ -61,8 +71,11 @@ class GcPolicy:
         growth_before_walk: float = GROWTH_BEFORE_WALK,
         min_growth_objects: int = _MIN_GROWTH_OBJECTS,
         max_walk_share: float = MAX_WALK_SHARE,
+        young_threshold: int = YOUNG_THRESHOLD,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        self._young_threshold = young_threshold
+        self._saved_threshold = gc.get_threshold()
         self._growth = growth_before_walk
         self._min_growth = min_growth_objects
         self._max_walk_share = max_walk_share
@@ -80,6 +93,9 @@ class GcPolicy:
         if self._installed:
             return
         self._installed = True
+        self._saved_threshold = gc.get_threshold()
+        _, middle, old = self._saved_threshold
+        gc.set_threshold(self._young_threshold, middle, old)
         gc.callbacks.append(self._on_collection)
         gc.freeze()
         self._set_baseline()
@@ -90,6 +106,7 @@ class GcPolicy:
             return
         self._installed = False
         gc.callbacks.remove(self._on_collection)
+        gc.set_threshold(*self._saved_threshold)
         gc.unfreeze()
 
     def _set_baseline(self) -> None:

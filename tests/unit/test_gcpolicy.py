@@ -29,15 +29,17 @@ def _walked() -> set[int]:
 
 
 def test_install_freezes_what_lives_and_uninstall_hands_it_back() -> None:
-    callbacks = len(gc.callbacks)
-    policy = GcPolicy()
+    callbacks, threshold = len(gc.callbacks), gc.get_threshold()
+    policy = GcPolicy(young_threshold=12_345)
     policy.install()
     policy.install()  # twice is harmless
     assert len(gc.callbacks) == callbacks + 1
+    assert gc.get_threshold() == (12_345, *threshold[1:])
     assert gc.get_freeze_count() > 0  # what start-up made
     policy.uninstall()
     policy.uninstall()
     assert len(gc.callbacks) == callbacks
+    assert gc.get_threshold() == threshold
     assert gc.get_freeze_count() == 0
 
 
