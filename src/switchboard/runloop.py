@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeVar
 
 from switchboard.extras import is_installed
+from switchboard.gcpolicy import GcPolicy
 
 __all__ = [
     "MMAP_THRESHOLD_BYTES",
@@ -37,7 +38,8 @@ T = TypeVar("T")
 
 def run_async(main_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run ``main_coroutine`` on uvloop when installed (``imap.tls``: less memory per TLS link),
-    with glibc's mmap threshold pinned (:func:`pin_mmap_threshold`).
+    with glibc's mmap threshold pinned (:func:`pin_mmap_threshold`) and the garbage collector's
+    policy for a long-running process (:class:`~switchboard.gcpolicy.GcPolicy`).
 
     Args:
         main_coroutine: called once inside the new loop, so what it creates binds to that loop.
@@ -50,8 +52,13 @@ def run_async(main_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
         pin_mmap_threshold()
     # Outside any ``except ImportError``: an error raised while running must not be chained to
     # the ImportError of a missing uvloop in its traceback.
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(main_coroutine())
+    gc_policy = GcPolicy()
+    gc_policy.install()
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(main_coroutine())
+    finally:
+        gc_policy.uninstall()
 
 
 _M_MMAP_THRESHOLD: Final = -3  # glibc's malloc.h

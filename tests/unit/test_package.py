@@ -56,12 +56,13 @@ CASES = {
     "switchboard.store": ["switchboard", "switchboard.store"],
     "switchboard.mail": ["switchboard", "switchboard.mail"],
     "switchboard.runloop": [
-        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.runloop",
+        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.gcpolicy",
+        "switchboard.runloop",
     ],
     # The command line's old name of the runner loads no command.
     "switchboard.cli.loop": [
-        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.runloop",
-        "switchboard.cli", "switchboard.cli.loop",
+        "switchboard", "switchboard.errors", "switchboard.extras", "switchboard.gcpolicy",
+        "switchboard.runloop", "switchboard.cli", "switchboard.cli.loop",
     ],
 }  # fmt: skip
 

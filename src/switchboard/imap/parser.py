@@ -136,7 +136,7 @@ class ResponseParser:
         """Whether :meth:`receive_eof` was called."""
         return self._eof
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Append bytes received from the server.
 
         Args:
