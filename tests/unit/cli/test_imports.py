@@ -32,7 +32,7 @@ def test_no_cycle_goes_through_the_command_line_or_the_package_root() -> None:
 
 
 def test_the_shared_runner_depends_on_no_command() -> None:
-    assert import_graph()["switchboard.runloop"] == {"switchboard.extras"}
+    assert import_graph()["switchboard.runloop"] == {"switchboard.extras", "switchboard.gcpolicy"}
 
 
 def test_only_the_entry_point_imports_the_command_line() -> None:
