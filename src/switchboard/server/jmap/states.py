@@ -15,6 +15,13 @@ How it works: a state is a position in this process's change journal
 Either way the listeners (EventSource streams, RFC 8887 sockets) are told at once, so a
 ``StateChange`` leaves within the same turn of the event loop.
 
+Only accounts whose states were handed out (a method's ``state``, a push's ``StateChange`` or
+``pushState``) journal their new mail; for the others a new message only moves the positions,
+as a reset does: no client holds a state of theirs to ask changes since, and a state handed
+out later starts after it. A server whose clients are workers, not JMAP clients, so spends
+nothing per new message on ids nobody asks for (7 µs of the 40 µs a message cost in
+``bench/fanout.py``) and keeps no growing journal for each of its accounts.
+
 The codec's epoch names the journal: the server derives it from its secret key (so a state
 from another data directory is foreign) plus a generation that is new for each process
 (:func:`journal_epoch`), because the journal lives in memory: a state from before a restart
@@ -81,6 +88,8 @@ class LogStates:
         self._reach: dict[int, Callable[[str], bool]] = {}
         self._ids = itertools.count()
         self._used: set[str] = set()
+        # Accounts some state of which was handed out: only they journal the engine's events.
+        self._observed: set[str] = set()
         self._on_first_use: Callable[[str], None] | None = None
 
     def on_first_use(self, callback: Callable[[str], None]) -> None:
@@ -114,6 +123,7 @@ class LogStates:
     def state(self, account_id: str, data_type: str) -> str:
         """The state string of ``data_type`` in the account."""
         self._use(account_id)
+        self._observed.add(account_id)
         return self._codec.encode(self._journal.account(account_id).state(data_type))
 
     def states_of(self, account_id: str) -> dict[str, str]:
@@ -122,11 +132,14 @@ class LogStates:
         Not a first use: a push stream of a worker token reaching every account must not
         start a CONDSTORE poll of each of them.
         """
+        self._observed.add(account_id)
         journal = self._journal.account(account_id)
         return {t: self._codec.encode(journal.state(t)) for t in TYPES}
 
     def push_state(self, account_ids: Iterable[str]) -> str:
         """One state for a set of accounts (RFC 8887 ``pushState``): their latest position."""
+        account_ids = list(account_ids)
+        self._observed.update(account_ids)
         return self._codec.encode(max((self.position(a) for a in account_ids), default=0))
 
     def listen(
@@ -166,7 +179,10 @@ class LogStates:
         changed: dict[str, int] = {}
         for stored in events:
             event = stored.event
-            if isinstance(event, NewMessage):
+            if event.account_id not in self._observed:
+                # Nobody holds a state to continue: the positions move, nothing is kept.
+                position = self._journal.reset(event.account_id)
+            elif isinstance(event, NewMessage):
                 journal = self._journal.account(event.account_id)
                 edits = new_message_edits(event)
                 if edits and journal.created(edits[0].object_id):

@@ -51,6 +51,7 @@ def test_new_mail_moves_every_type_and_is_an_email_created() -> None:
 
 def test_our_own_changes_move_email_but_not_email_delivery() -> None:
     states = LogStates(StateCodec("ep"))
+    assert states.state("a", "Email") == "ep:0"
     states.on_events([stored(1, "a")])
     seen: list[Mapping[str, int]] = []
     states.listen(seen.append)
@@ -63,6 +64,36 @@ def test_our_own_changes_move_email_but_not_email_delivery() -> None:
     assert email_changes(states, "a", "ep:0") == ((email,), (), ())  # created, then updated
     states.record("a", [])  # nothing changed: no new state, nobody told
     assert len(seen) == 1
+
+
+def test_new_mail_of_an_account_nobody_observes_moves_its_states_and_keeps_nothing() -> None:
+    states = LogStates(StateCodec("ep"))
+    seen: list[Mapping[str, int]] = []
+    states.listen(seen.append)
+    states.on_events([stored(1, "w"), stored(2, "w")])
+    assert seen == [{"w": 2}]  # listeners are told all the same
+    journal = states.journal("w")
+    assert list(journal.entries) == [] and journal.oldest == 2
+    with pytest.raises(CannotCalculateChanges):  # nobody was given ep:0 for this account
+        email_changes(states, "w", "ep:0")
+    # Once a state is handed out, what follows it is journaled and can be continued.
+    handed = states.state("w", "Email")
+    assert handed == "ep:2"
+    states.on_events([stored(3, "w", uid=3)])
+    assert email_changes(states, "w", handed) == ((email_id("INBOX", 7, 3),), (), ())
+
+
+@pytest.mark.parametrize("observe", ["state", "states_of", "push_state"])
+def test_every_way_a_state_leaves_makes_the_account_journal(observe: str) -> None:
+    states = LogStates(StateCodec("ep"))
+    if observe == "state":
+        states.state("a", "Mailbox")
+    elif observe == "states_of":
+        states.states_of("a")
+    else:
+        states.push_state(["a"])
+    states.on_events([stored(5, "a")])
+    assert email_changes(states, "a", "ep:0") == ((email_id("INBOX", 7, 5),), (), ())
 
 
 @pytest.mark.parametrize(
