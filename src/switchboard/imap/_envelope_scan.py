@@ -98,47 +98,54 @@ def read_envelope_across(
     Dovecot sends 8-bit header text (a subject, a name) as literals, so the envelope runs over
     several lines. The lines are joined with each literal written in place of its ``{n}`` header
     as the quoted string it could have been -- a short literal without ``"`` or ``\\``, whose
-    bytes a quoted string holds as they are -- and the envelope is read from that one line. A
-    literal that cannot be written so becomes a lone ``{``, which no pattern here accepts.
+    bytes a quoted string holds as they are -- and the envelope is read from that one text. The
+    text stops at the first literal that cannot be written so: an envelope that goes on past it
+    is not read here.
 
     Returns:
         The envelope, the index of the line it ends on, and the offset after its ``)`` there;
         ``None`` if it is not in the usual spelling.
     """
+    # pieces: the text of line k from pos to its header, its literal, the text of line k+1 up to
+    # its header, its literal... the last line whole; joined with '"', each literal is quoted.
     pieces = []
-    # For each line from k on: where its text starts in the joined text, minus where it starts
-    # in the line (so that offset in line = offset in joined text - starts[j - k]).
-    starts = []
-    size = 0
     first = pos
-    for j in range(k, len(lines)):
+    last = len(literals)
+    for j in range(k, last):
         line = lines[j]
-        starts.append(size - first)
-        if j >= len(literals):
-            pieces.append(line[first:])
-            break
         brace = line.rfind(b"{")
         # The header must be a value of its own, after a space or "(" (always so from real
         # servers); anything else is left to the generic reader, which knows what it means.
         if brace <= first or line[brace - 1] not in b" (":
             return None
-        literal = literals[j]
-        if len(literal) <= _INLINE_LIMIT and _DQUOTE not in literal and _BACKSLASH not in literal:
-            written = b'"' + literal + b'"'
-        else:
-            written = b"{"
         pieces.append(line[first:brace])
-        pieces.append(written)
-        size += brace - first + len(written)
+        literal = literals[j]
+        # find(), not "in": bytes.__contains__ first tries its argument as an int, and the
+        # TypeError it raises and clears costs more than the search.
+        if (
+            len(literal) > _INLINE_LIMIT
+            or literal.find(_DQUOTE) >= 0
+            or literal.find(_BACKSLASH) >= 0
+        ):
+            break
+        pieces.append(literal)
         first = 0
-    read = read_envelope(b"".join(pieces), 0)
+    else:
+        pieces.append(lines[last][first:] if first else lines[last])
+    read = read_envelope(_DQUOTE.join(pieces), 0)
     if read is None:
         return None
     envelope, end = read
-    j = len(starts) - 1
-    while starts[j] + (pos if j == 0 else 0) > end:
-        j -= 1
-    return envelope, k + j, end - starts[j]
+    # Find the line the envelope ends on: a line's text is pieces[2 * i], after which come a
+    # quote, the literal and a quote (the envelope's ")" is in a line's text, never a literal).
+    offset = 0
+    for index in range(0, len(pieces), 2):
+        text_end = offset + len(pieces[index])
+        if end <= text_end:
+            j = index // 2
+            return envelope, k + j, end - offset + (pos if j == 0 else 0)
+        offset = text_end + len(pieces[index + 1]) + 2
+    raise AssertionError("the envelope ends past the text it was read from")
 
 
 def _addresses(text: bytes | None) -> _Addresses | None:
@@ -157,4 +164,4 @@ def _addresses(text: bytes | None) -> _Addresses | None:
 
 
 def _text(value: bytes | None) -> bytes | None:
-    return value if value is None or _BACKSLASH not in value else unescape(value)
+    return value if value is None or value.find(_BACKSLASH) < 0 else unescape(value)

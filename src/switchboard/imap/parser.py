@@ -274,7 +274,11 @@ class ResponseParser:
                     digits = digits[:-1]
                 if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
                     size = int(digits)
-                    framed = self._check_literal(size, start - pos)
+                    # The limits, checked here rather than by a call: a response of small
+                    # literals (Dovecot's 8-bit envelope strings) frames a line per literal.
+                    framed = self._response_bytes + start - pos
+                    if size > self.max_literal_bytes or framed + size > self.max_response_bytes:
+                        raise self._literal_too_large(size, framed)
                     self._lines.append(line)
                     self._response_bytes = framed + size
                     pos = scan = start + size
@@ -299,26 +303,19 @@ class ResponseParser:
                 f"connection closed in the middle of a response ({pending} bytes pending)"
             )
 
-    def _check_literal(self, size: int, line_bytes: int) -> int:
-        """Check a ``{size}`` header; return the response's bytes up to the literal.
-
-        Raises:
-            LimitExceeded: the literal or the whole response would be too large.
-        """
+    def _literal_too_large(self, size: int, framed: int) -> LimitExceeded:
+        """The error for a ``{size}`` header after ``framed`` bytes of its response."""
         if size > self.max_literal_bytes:
-            raise LimitExceeded(
+            return LimitExceeded(
                 f"literal of {size} bytes exceeds max_literal_bytes={self.max_literal_bytes}",
                 limit_name="max_literal_bytes",
                 limit=self.max_literal_bytes,
             )
-        framed = self._response_bytes + line_bytes
-        if framed + size > self.max_response_bytes:
-            raise LimitExceeded(
-                f"response exceeds max_response_bytes={self.max_response_bytes}",
-                limit_name="max_response_bytes",
-                limit=self.max_response_bytes,
-            )
-        return framed
+        return LimitExceeded(
+            f"response exceeds max_response_bytes={self.max_response_bytes}",
+            limit_name="max_response_bytes",
+            limit=self.max_response_bytes,
+        )
 
     def _wait_for_literal(self, buf: bytes, start: int, size: int) -> None:
         """Wait for the rest of a literal whose first bytes are ``buf[start:]``."""
