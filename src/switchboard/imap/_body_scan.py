@@ -45,18 +45,19 @@ _EXTENSION = (
     rb"(?: " + _NSTRING + rb"(?: " + _DISPOSITION + rb"(?: " + _LANGUAGE + rb"(?: " + _NSTRING
     + rb")?)?)?)?"
 )
-# A text part (type "text" in any case, or NIL, which means text): subtype, params, id,
-# description, encoding, size, then lines and extension data. Thirteen groups.
+# A text part (type "text" in any case, or NIL, which means text): its head (subtype, params,
+# id, description, encoding: one group, then one each), size, then lines and extension data.
+# Fourteen groups.
 _TEXT_PART = re.compile(
-    rb'\((?:NIL|"(?i:text)") '
-    + rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
-    + rb"(?: " + _NUMBER + _EXTENSION + rb")?\)"
+    rb'\((?:NIL|"(?i:text)") ('
+    + rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING])
+    + rb") " + _NUMBER + rb"(?: " + _NUMBER + _EXTENSION + rb")?\)"
 )
-# Any other single part: type, subtype, params, id, description, encoding, size, extension
-# data. Thirteen groups.
+# Any other single part: its head (type, subtype, params, id, description, encoding: one group,
+# then one each), size, extension data. Fourteen groups.
 _OTHER_PART = re.compile(
-    rb"\(" + rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
-    + _EXTENSION + rb"\)"
+    rb"\((" + rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING])
+    + rb") " + _NUMBER + _EXTENSION + rb"\)"
 )
 # The basic fields of a message/rfc822 part, before its envelope.
 _BASIC = re.compile(
@@ -104,21 +105,51 @@ def _upper(raw: bytes | None) -> str | None:
     return name
 
 
-# Parameter lists already read, by their text, as (name, value) pairs: each part gets a dict of
-# its own (dicts are mutable), built from the pairs in one call.
-_PARAM_PAIRS: dict[bytes, tuple[tuple[str, bytes], ...]] = {}
+# Parameter lists already read, by their text, as a dict that is never handed out: each part
+# gets a copy of its own (dicts are mutable), which is cheaper than building one from pairs.
+_PARAM_DICTS: dict[bytes, dict[str, bytes]] = {}
 
 
 def _params(span: bytes) -> dict[str, bytes]:
-    if len(span) < 4:  # NIL or ()
-        return {}
-    pairs = _PARAM_PAIRS.get(span)
-    if pairs is None:
-        pairs = tuple([(_lower(name, ""), value) for name, value in _PAIR.findall(span)])
-        if len(_PARAM_PAIRS) >= _CACHE_LIMIT:
-            _PARAM_PAIRS.clear()
-        _PARAM_PAIRS[span] = pairs
-    return dict(pairs)
+    return _read_params(span).copy()
+
+
+def _read_params(span: bytes) -> dict[str, bytes]:
+    # The shared dict of a parameter list: for copying, never to be handed out.
+    params = _PARAM_DICTS.get(span)
+    if params is None:
+        params = {_lower(name, ""): value for name, value in _PAIR.findall(span)}
+        if len(_PARAM_DICTS) >= _CACHE_LIMIT:
+            _PARAM_DICTS.clear()
+        _PARAM_DICTS[span] = params
+    return params
+
+
+# The heads of single parts already read (type, subtype, parameters, id, description, encoding),
+# by their text: a few content types, charsets and encodings come back in every message. Each
+# entry holds the part's fields as the part holds them, but its parameters as the shared dict
+# of _read_params, of which each part gets a copy of its own.
+_Head = tuple[str, str, dict[str, bytes], bytes | None, bytes | None, str | None]
+_TEXT_HEADS: dict[bytes, _Head] = {}
+_OTHER_HEADS: dict[bytes, _Head] = {}
+
+
+def _head(
+    heads: dict[bytes, _Head],
+    text: bytes,
+    maintype: str,
+    subtype: bytes | None,
+    params: bytes,
+    content_id: bytes | None,
+    description: bytes | None,
+    encoding: bytes | None,
+) -> _Head:
+    shared = _read_params(params)
+    head = (maintype, _lower(subtype, "plain"), shared, content_id, description, _upper(encoding))
+    if len(heads) >= _CACHE_LIMIT:
+        heads.clear()
+    heads[text] = head
+    return head
 
 
 def _disposition(kind: bytes | None, params: bytes | None) -> tuple[str, dict[str, bytes]] | None:
@@ -148,16 +179,21 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
         return _multipart(line, pos, depth)
     text = _TEXT_PART.match(line, pos)
     if text is not None:
-        (subtype, params, content_id, description, encoding, size, lines, md5, kind,
-         disposition, language, languages, location) = text.groups()
+        (head_text, subtype, raw_params, content_id, description, encoding, size, lines, md5,
+         kind, disposition, language, languages, location) = text.groups()
+        main, sub, params, content_id, description, encoding_name = _TEXT_HEADS.get(
+            head_text
+        ) or _head(
+            _TEXT_HEADS, head_text, "text", subtype, raw_params, content_id, description, encoding
+        )
         part = make_body(
-            "text",
-            _lower(subtype, "plain"),
-            _params(params),
+            main,
+            sub,
+            params.copy(),
             (),
             content_id,
             description,
-            _upper(encoding),
+            encoding_name,
             None if size is None else int(size),
             None if lines is None else int(lines),
             None,
@@ -170,19 +206,26 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
         return part, text.end()
     other = _OTHER_PART.match(line, pos)
     if other is not None:
-        (maintype, subtype, params, content_id, description, encoding, size, md5, kind,
-         disposition, language, languages, location) = other.groups()
-        main = _lower(maintype, "text")
-        if main == "text":
-            return None  # a text part the pattern above did not take: not the usual spelling
+        (head_text, maintype, subtype, raw_params, content_id, description, encoding, size, md5,
+         kind, disposition, language, languages, location) = other.groups()
+        head = _OTHER_HEADS.get(head_text)
+        if head is None:
+            main = _lower(maintype, "text")
+            if main == "text":
+                return None  # a text part the pattern above did not take: not the usual spelling
+            head = _head(
+                _OTHER_HEADS, head_text, main, subtype, raw_params, content_id, description,
+                encoding,
+            )
+        main, sub, params, content_id, description, encoding_name = head
         part = make_body(
             main,
-            _lower(subtype, "plain"),
-            _params(params),
+            sub,
+            params.copy(),
             (),
             content_id,
             description,
-            _upper(encoding),
+            encoding_name,
             None if size is None else int(size),
             None,
             None,
