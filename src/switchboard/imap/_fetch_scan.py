@@ -54,7 +54,7 @@ _SECTION = re.compile(
     rb"((?:BODY|BINARY)(?:\.PEEK)?\[[^\]]*\](?:<[0-9]+>)?|RFC822(?:\.HEADER|\.TEXT)?) "
     rb'(?:(NIL)(?=[ )])|"([^"\\]*)"|\{([0-9]+)\+?\}\Z)'
 )
-_SPACE, _RPAREN, _E, _B, _R = 0x20, 0x29, 0x45, 0x42, 0x52
+_SPACE, _RPAREN, _E, _B, _R, _S = 0x20, 0x29, 0x45, 0x42, 0x52, 0x53
 
 
 # Flag lists already read, by their text (a mailbox uses a handful); tuples of str, immutable.
@@ -84,22 +84,25 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
     k = 0
     end = len(line)
     while True:
-        run = _SIMPLE_RUN.match(line, pos)
-        assert run is not None  # it matches the empty string
-        if run.end() != pos:
-            pos = run.end()
-            uid_text, size_text, flags_text, date_text, modseq_text = run.groups()
-            if uid_text is not None:
-                uid = int(uid_text)
-            if size_text is not None:
-                size = int(size_text)
-            if flags_text is not None:
-                flags = _FLAG_LISTS.get(flags_text) or _flags(flags_text)
-            if date_text is not None:
-                date = decode_text(date_text)
-            if modseq_text is not None:
-                modseq = int(modseq_text)
         char = line[pos] if pos < end else -1
+        # ENVELOPE and BODY... start no simple item: no need to try the run's pattern there.
+        if char != _E and char != _B:
+            run = _SIMPLE_RUN.match(line, pos)
+            assert run is not None  # it matches the empty string
+            if run.end() != pos:
+                pos = run.end()
+                uid_text, size_text, flags_text, date_text, modseq_text = run.groups()
+                if uid_text is not None:
+                    uid = int(uid_text)
+                if size_text is not None:
+                    size = int(size_text)
+                if flags_text is not None:
+                    flags = _FLAG_LISTS.get(flags_text) or _flags(flags_text)
+                if date_text is not None:
+                    date = decode_text(date_text)
+                if modseq_text is not None:
+                    modseq = int(modseq_text)
+                char = line[pos] if pos < end else -1
         if char == _RPAREN:
             return make_fetch(seq, uid, flags, size, date, envelope, body, modseq, sections)
         if char == _E and line.startswith(b"ENVELOPE (", pos):
@@ -119,7 +122,7 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
         elif char == _B and (
             line.startswith(b"BODYSTRUCTURE (", pos) or line.startswith(b"BODY (", pos)
         ):
-            scanned = scan_body(line, line.index(b"(", pos))
+            scanned = scan_body(line, pos + 14 if line[pos + 4] == _S else pos + 5)
             if scanned is None:
                 break
             body, pos = scanned
