@@ -63,6 +63,7 @@ _NO_LITERALS: list[bytes] = []  # shared, never modified
 # A literal header ends the line: "{123}" or the non-synchronising "{123+}" (RFC 7888). Servers
 # send only "{n}"; we accept both. Looked for in the last 24 bytes of a line only.
 _WINDOW = 24
+_LITERAL_HEADER = re.compile(rb"\{([0-9]+)\+?\}\Z")
 # Reads of a literal shorter than this are gathered in one bytearray rather than kept apart.
 _SMALL_READ = 4096
 # Lines whose text is free-form (resp-text): continuation, or "<tag> OK|NO|BAD|BYE|PREAUTH".
@@ -266,14 +267,11 @@ class ResponseParser:
                 and buf[end - 1] == 0x7D  # "}": a literal header may end the line
                 and (self._lines or not _TEXT_LINE.match(line))
             ):
-                # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes: the last "{"
-                # is the only one that can start it (a header holds no other).
-                brace = line.rfind(b"{", max(0, end - pos - _WINDOW))
-                digits = line[brace + 1 : -1]
-                if digits[-1:] == b"+":
-                    digits = digits[:-1]
-                if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
-                    size = int(digits)
+                # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes.
+                window = end - pos - _WINDOW
+                header = _LITERAL_HEADER.search(line, window if window > 0 else 0)
+                if header is not None:
+                    size = int(header[1])
                     # The limits, checked here rather than by a call: a response of small
                     # literals (Dovecot's 8-bit envelope strings) frames a line per literal.
                     framed = self._response_bytes + start - pos
