@@ -106,12 +106,21 @@ def read_envelope_across(
         The envelope, the index of the line it ends on, and the offset after its ``)`` there;
         ``None`` if it is not in the usual spelling.
     """
+    last = len(literals)
+    # The usual case: every literal from k on can be written so, checked at once.
+    rest = b"".join(literals[k:])
+    if len(rest) <= _INLINE_LIMIT and rest.find(_DQUOTE) < 0 and rest.find(_BACKSLASH) < 0:
+        stop = last
+    else:
+        stop = k
+        while stop < last and _inlinable(literals[stop]):
+            stop += 1
     # pieces: the text of line k from pos to its header, its literal, the text of line k+1 up to
-    # its header, its literal... the last line whole; joined with '"', each literal is quoted.
+    # its header, its literal... then the last line whole, or the text up to the first literal
+    # that cannot be written as a quoted string; joined with '"', each literal is quoted.
     pieces = []
     first = pos
-    last = len(literals)
-    for j in range(k, last):
+    for j in range(k, stop + 1 if stop < last else last):
         line = lines[j]
         brace = line.rfind(b"{")
         # The header must be a value of its own, after a space or "(" (always so from real
@@ -119,23 +128,20 @@ def read_envelope_across(
         if brace <= first or line[brace - 1] not in b" (":
             return None
         pieces.append(line[first:brace])
-        literal = literals[j]
-        # find(), not "in": bytes.__contains__ first tries its argument as an int, and the
-        # TypeError it raises and clears costs more than the search.
-        if (
-            len(literal) > _INLINE_LIMIT
-            or literal.find(_DQUOTE) >= 0
-            or literal.find(_BACKSLASH) >= 0
-        ):
-            break
-        pieces.append(literal)
+        if j < stop:
+            pieces.append(literals[j])
         first = 0
-    else:
+    if stop == last:
         pieces.append(lines[last][first:] if first else lines[last])
-    read = read_envelope(_DQUOTE.join(pieces), 0)
+    joined = _DQUOTE.join(pieces)
+    read = read_envelope(joined, 0)
     if read is None:
         return None
     envelope, end = read
+    tail = len(joined) - len(pieces[-1])
+    if stop == last and end >= tail:
+        # It ends on the last line (nothing else of the response is a literal).
+        return envelope, last, end - tail + (pos if last == k else 0)
     # Find the line the envelope ends on: a line's text is pieces[2 * i], after which come a
     # quote, the literal and a quote (the envelope's ")" is in a line's text, never a literal).
     offset = 0
@@ -146,6 +152,17 @@ def read_envelope_across(
             return envelope, k + j, end - offset + (pos if j == 0 else 0)
         offset = text_end + len(pieces[index + 1]) + 2
     raise AssertionError("the envelope ends past the text it was read from")
+
+
+def _inlinable(literal: bytes) -> bool:
+    # Whether a literal can be written as a quoted string holding its bytes as they are. find(),
+    # not "in": bytes.__contains__ first tries its argument as an int, and the TypeError it
+    # raises and clears costs more than the search.
+    return (
+        len(literal) <= _INLINE_LIMIT
+        and literal.find(_DQUOTE) < 0
+        and literal.find(_BACKSLASH) < 0
+    )
 
 
 def _addresses(text: bytes | None) -> _Addresses | None:

@@ -74,3 +74,39 @@ def test_literal_strings_are_read_across_lines() -> None:
     assert (k, lines[k][pos:]) == (2, b" UID 7)")
     assert envelope.subject == subject
     assert envelope.from_ == (Address(b"J\xc3\xb6rg", None, b"j", b"x.de"),)
+
+
+ACROSS_LINES = [
+    b'* 1 FETCH (ENVELOPE (NIL {5}',
+    b' (({4}',
+    b' NIL "j" "x.de")) NIL NIL NIL NIL NIL NIL NIL) BODY[] {%d}',
+    b" UID 7)",
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"hello",  # short and plain: written in place too, the envelope ends before it
+        b'say "hi"',  # a quote: the text stops before it
+        b"x" * 5000,  # too long to be copied
+    ],
+)
+def test_an_envelope_read_across_lines_ends_before_a_later_literal(body: bytes) -> None:
+    lines = [*ACROSS_LINES]
+    lines[2] %= len(body)
+    literals = ["Grüße".encode()[:5], b"J\xc3\xb6r", body]
+    start = lines[0].index(b"(", 11)
+    read = read_envelope_across(lines, literals, 0, start)
+    assert read is not None
+    envelope, k, pos = read
+    assert (k, lines[k][pos:]) == (2, b" BODY[] {%d}" % len(body))
+    text = b"\r\n".join(lines)[len(lines[0][:start]) :]
+    assert envelope == generic(text, *literals)
+    assert envelope.from_ == (Address(b"J\xc3\xb6r", None, b"j", b"x.de"),)
+
+
+def test_an_envelope_that_goes_on_past_an_uncopied_literal_is_left_to_the_generic_path() -> None:
+    lines = [b"* 1 FETCH (ENVELOPE (NIL {8}", b' (({4}', b' NIL "j" "x.de")) NIL NIL NIL NIL NIL)']
+    # The subject holds a quote: the text stops there, before the envelope's end.
+    assert read_envelope_across(lines, [b'say "x"!', b"J\xc3\xb6r"], 0, 20) is None
