@@ -45,20 +45,29 @@ _EXTENSION = (
     rb"(?: " + _NSTRING + rb"(?: " + _DISPOSITION + rb"(?: " + _LANGUAGE + rb"(?: " + _NSTRING
     + rb")?)?)?)?"
 )
+# The same, capturing nothing: for a single part's head, which is captured whole.
+_STRING_SPAN = rb'"[^"\\]*+"'
+_NSTRING_SPAN = rb'(?:NIL|"[^"\\]*+")'
+_PARAMS_SPAN = rb'(?:NIL|\((?:"[^"\\]*+" "[^"\\]*+"(?: "[^"\\]*+" "[^"\\]*+")*+)?\))'
 # A text part (type "text" in any case, or NIL, which means text): its head (subtype, params,
-# id, description, encoding: one group, then one each), size, then lines and extension data.
-# Fourteen groups.
+# id, description, encoding) in one group, size, then lines and extension data. Nine groups.
+# The head is read with _TEXT_HEAD only the first time its text is seen (see _TEXT_HEADS).
 _TEXT_PART = re.compile(
     rb'\((?:NIL|"(?i:text)") ('
-    + rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING])
+    + rb" ".join([_NSTRING_SPAN, _PARAMS_SPAN, _NSTRING_SPAN, _NSTRING_SPAN, _NSTRING_SPAN])
     + rb") " + _NUMBER + rb"(?: " + _NUMBER + _EXTENSION + rb")?\)"
 )
-# Any other single part: its head (type, subtype, params, id, description, encoding: one group,
-# then one each), size, extension data. Fourteen groups.
+_TEXT_HEAD = re.compile(rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING]))
+# Any other single part: its head (type, subtype, params, id, description, encoding) in one
+# group, size, extension data. Eight groups. The head is read with _OTHER_HEAD.
 _OTHER_PART = re.compile(
-    rb"\((" + rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING])
+    rb"\(("
+    + rb" ".join(
+        [_STRING_SPAN, _NSTRING_SPAN, _PARAMS_SPAN, _NSTRING_SPAN, _NSTRING_SPAN, _NSTRING_SPAN]
+    )
     + rb") " + _NUMBER + _EXTENSION + rb"\)"
 )
+_OTHER_HEAD = re.compile(rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING]))
 # The basic fields of a message/rfc822 part, before its envelope.
 _BASIC = re.compile(
     rb"\(" + rb" ".join([_NSTRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
@@ -134,9 +143,29 @@ _TEXT_HEADS: dict[bytes, _Head] = {}
 _OTHER_HEADS: dict[bytes, _Head] = {}
 
 
-def _head(
+def _text_head(head: bytes) -> _Head:
+    # The head of a text part not seen before: subtype, params, id, description, encoding.
+    fields = _TEXT_HEAD.fullmatch(head)
+    assert fields is not None  # _TEXT_PART matched the same text with the same pattern
+    subtype, params, content_id, description, encoding = fields.groups()
+    return _remember(_TEXT_HEADS, head, "text", subtype, params, content_id, description, encoding)
+
+
+def _other_head(head: bytes) -> _Head | None:
+    # The head of another part not seen before; None if its type is text after all (spelt
+    # otherwise than _TEXT_PART accepts), which is not the usual spelling.
+    fields = _OTHER_HEAD.fullmatch(head)
+    assert fields is not None  # _OTHER_PART matched the same text with the same pattern
+    maintype, subtype, params, content_id, description, encoding = fields.groups()
+    main = _lower(maintype, "text")
+    if main == "text":
+        return None
+    return _remember(_OTHER_HEADS, head, main, subtype, params, content_id, description, encoding)
+
+
+def _remember(
     heads: dict[bytes, _Head],
-    text: bytes,
+    head: bytes,
     maintype: str,
     subtype: bytes | None,
     params: bytes,
@@ -145,11 +174,11 @@ def _head(
     encoding: bytes | None,
 ) -> _Head:
     shared = _read_params(params)
-    head = (maintype, _lower(subtype, "plain"), shared, content_id, description, _upper(encoding))
+    read = (maintype, _lower(subtype, "plain"), shared, content_id, description, _upper(encoding))
     if len(heads) >= _CACHE_LIMIT:
         heads.clear()
-    heads[text] = head
-    return head
+    heads[head] = read
+    return read
 
 
 def _disposition(kind: bytes | None, params: bytes | None) -> tuple[str, dict[str, bytes]] | None:
@@ -179,13 +208,10 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
         return _multipart(line, pos, depth)
     text = _TEXT_PART.match(line, pos)
     if text is not None:
-        (head_text, subtype, raw_params, content_id, description, encoding, size, lines, md5,
-         kind, disposition, language, languages, location) = text.groups()
+        head, size, lines, md5, kind, disposition, language, languages, location = text.groups()
         main, sub, params, content_id, description, encoding_name = _TEXT_HEADS.get(
-            head_text
-        ) or _head(
-            _TEXT_HEADS, head_text, "text", subtype, raw_params, content_id, description, encoding
-        )
+            head
+        ) or _text_head(head)
         part = make_body(
             main,
             sub,
@@ -206,18 +232,11 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
         return part, text.end()
     other = _OTHER_PART.match(line, pos)
     if other is not None:
-        (head_text, maintype, subtype, raw_params, content_id, description, encoding, size, md5,
-         kind, disposition, language, languages, location) = other.groups()
-        head = _OTHER_HEADS.get(head_text)
-        if head is None:
-            main = _lower(maintype, "text")
-            if main == "text":
-                return None  # a text part the pattern above did not take: not the usual spelling
-            head = _head(
-                _OTHER_HEADS, head_text, main, subtype, raw_params, content_id, description,
-                encoding,
-            )
-        main, sub, params, content_id, description, encoding_name = head
+        head, size, md5, kind, disposition, language, languages, location = other.groups()
+        read = _OTHER_HEADS.get(head) or _other_head(head)
+        if read is None:
+            return None  # a text part the pattern above did not take: not the usual spelling
+        main, sub, params, content_id, description, encoding_name = read
         part = make_body(
             main,
             sub,
