@@ -41,6 +41,18 @@ _ENVELOPE = re.compile(
     rb"\(" + rb" ".join([_NSTRING, _NSTRING, *[_ADDRESS_LIST] * 6, _NSTRING, _NSTRING]) + rb"\)",
     re.DOTALL,
 )
+# The same for text without a backslash, where no escape can occur: quoted strings without the
+# escape loop, which the regex engine would try (and fail) once per string (~15% of the match).
+_PLAIN_NSTRING = rb'(?:NIL|"([^"\\]*+)")'
+_PLAIN_ADDRESS = rb"\(" + rb" ".join([rb'(?:NIL|"[^"\\]*+")'] * 4) + rb"\)"
+_PLAIN_ADDRESS_LIST = (
+    rb"(?:NIL|(\(" + _PLAIN_ADDRESS + rb"(?: ?" + _PLAIN_ADDRESS + rb")*+\)))"
+)
+_PLAIN_ENVELOPE = re.compile(
+    rb"\("
+    + rb" ".join([_PLAIN_NSTRING] * 2 + [_PLAIN_ADDRESS_LIST] * 6 + [_PLAIN_NSTRING] * 2)
+    + rb"\)"
+)
 _ADDRESS_RE = re.compile(_ADDRESS, re.DOTALL)
 _BACKSLASH = b"\\"
 _DQUOTE = b'"'
@@ -62,14 +74,16 @@ def read_envelope(line: bytes, pos: int) -> tuple[Envelope, int] | None:
     Returns:
         ``None`` if the envelope is not in the usual spelling.
     """
-    match = _ENVELOPE.match(line, pos)
+    # A backslash anywhere after pos (usually none: FLAGS, with theirs, come before ENVELOPE)?
+    escapes = line.find(_BACKSLASH, pos) >= 0
+    match = (_ENVELOPE if escapes else _PLAIN_ENVELOPE).match(line, pos)
     if match is None:
         return None
     date, subject, from_, sender, reply_to, to, cc, bcc, in_reply_to, message_id = (
         match.groups()
     )
     end = match.end()
-    if line.find(_BACKSLASH, pos, end) >= 0:
+    if escapes and line.find(_BACKSLASH, pos, end) >= 0:
         # An escape somewhere: undo it in the strings (address lists do so when first read).
         date, subject = _text(date), _text(subject)
         in_reply_to, message_id = _text(in_reply_to), _text(message_id)
