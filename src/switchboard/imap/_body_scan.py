@@ -85,6 +85,7 @@ _LINES = re.compile(rb" " + _NUMBER)
 # structures are left to the generic path, which enforces the limit exactly.
 _MAX_DEPTH = 30
 _LPAREN, _SPACE = 0x28, 0x20
+_NEXT_CHILD = (b"(", b" (")
 
 # decode_text(name).lower() for MIME names seen before (types, subtypes, parameter names).
 _LOWER: dict[bytes, str] = {}
@@ -312,10 +313,10 @@ def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None
             return None
         part, end = child
         parts.append(part)
-        if line.startswith(b"(", end):
-            continue
-        if line.startswith(b" (", end):  # spaces between the children (Exchange, Stalwart)
-            end += 1
+        # Another child, right after this one or after a space (Exchange, Stalwart)?
+        if line.startswith(_NEXT_CHILD, end):
+            if line[end] == _SPACE:
+                end += 1
             continue
         break
     rest = _MULTIPART_REST.match(line, end)
@@ -324,8 +325,8 @@ def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None
     subtype, params, kind, disposition, language, languages, location = rest.groups()
     part = make_body(
         "multipart",
-        _lower(subtype, "mixed"),
-        {} if params is None else _params(params),
+        _LOWER.get(subtype) or _lower(subtype, "mixed"),  # (None is no key: the default)
+        {} if params is None else (_PARAM_DICTS.get(params) or _read_params(params)).copy(),
         tuple(parts),
         None,
         None,
