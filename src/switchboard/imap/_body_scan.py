@@ -1,11 +1,12 @@
 """Read a BODYSTRUCTURE (or BODY) as servers usually write it, part by part, with regexes.
 
-Private to :mod:`switchboard.imap._fetch_scan`. A single part is one regex match for its seven
-basic fields, then one for the rest (``lines`` for ``text/*``, the extension data: MD5,
-disposition, language, location), with every field in a group; a multipart reads its children
-in turn, then its subtype and extension data with one more match. A ``message/rfc822`` part
-reads its envelope with :mod:`~switchboard.imap._fetch_scan`'s envelope pattern and its body
-by recursion.
+Private to :mod:`switchboard.imap._fetch_scan`. A single part is one regex match: its head
+(type, subtype, parameters, id, description, encoding) as one span, which is split into its
+fields only the first time that text is seen (the same few heads come back in every message),
+then size, ``lines`` for ``text/*`` and the extension data (MD5, disposition, language,
+location), each in a group. A multipart reads its children in turn, then its subtype and
+extension data with one more match. A ``message/rfc822`` part reads its envelope with
+:mod:`~switchboard.imap._envelope_scan` and its body by recursion.
 
 Only the usual spelling is read here (``NIL`` in upper case, quoted strings without escapes,
 single spaces, parameters as string pairs); anything else makes :func:`scan_body` return
