@@ -1,11 +1,12 @@
 """Read a BODYSTRUCTURE (or BODY) as servers usually write it, part by part, with regexes.
 
-Private to :mod:`switchboard.imap._fetch_scan`. A single part is one regex match for its seven
-basic fields, then one for the rest (``lines`` for ``text/*``, the extension data: MD5,
-disposition, language, location), with every field in a group; a multipart reads its children
-in turn, then its subtype and extension data with one more match. A ``message/rfc822`` part
-reads its envelope with :mod:`~switchboard.imap._fetch_scan`'s envelope pattern and its body
-by recursion.
+Private to :mod:`switchboard.imap._fetch_scan`. A single part is one regex match: its head
+(type, subtype, parameters, id, description, encoding) as one span, which is split into its
+fields only the first time that text is seen (the same few heads come back in every message),
+then size, ``lines`` for ``text/*`` and the extension data (MD5, disposition, language,
+location), each in a group. A multipart reads its children in turn, then its subtype and
+extension data with one more match. A ``message/rfc822`` part reads its envelope with
+:mod:`~switchboard.imap._envelope_scan` and its body by recursion.
 
 Only the usual spelling is read here (``NIL`` in upper case, quoted strings without escapes,
 single spaces, parameters as string pairs); anything else makes :func:`scan_body` return
@@ -45,19 +46,29 @@ _EXTENSION = (
     rb"(?: " + _NSTRING + rb"(?: " + _DISPOSITION + rb"(?: " + _LANGUAGE + rb"(?: " + _NSTRING
     + rb")?)?)?)?"
 )
-# A text part (type "text" in any case, or NIL, which means text): subtype, params, id,
-# description, encoding, size, then lines and extension data. Thirteen groups.
+# The same, capturing nothing: for a single part's head, which is captured whole.
+_STRING_SPAN = rb'"[^"\\]*+"'
+_NSTRING_SPAN = rb'(?:NIL|"[^"\\]*+")'
+_PARAMS_SPAN = rb'(?:NIL|\((?:"[^"\\]*+" "[^"\\]*+"(?: "[^"\\]*+" "[^"\\]*+")*+)?\))'
+# A text part (type "text" in any case, or NIL, which means text): its head (subtype, params,
+# id, description, encoding) in one group, size, then lines and extension data. Nine groups.
+# The head is read with _TEXT_HEAD only the first time its text is seen (see _TEXT_HEADS).
 _TEXT_PART = re.compile(
-    rb'\((?:NIL|"(?i:text)") '
-    + rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
-    + rb"(?: " + _NUMBER + _EXTENSION + rb")?\)"
+    rb'\((?:NIL|"(?i:text)") ('
+    + rb" ".join([_NSTRING_SPAN, _PARAMS_SPAN, _NSTRING_SPAN, _NSTRING_SPAN, _NSTRING_SPAN])
+    + rb") " + _NUMBER + rb"(?: " + _NUMBER + _EXTENSION + rb")?\)"
 )
-# Any other single part: type, subtype, params, id, description, encoding, size, extension
-# data. Thirteen groups.
+_TEXT_HEAD = re.compile(rb" ".join([_NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING]))
+# Any other single part: its head (type, subtype, params, id, description, encoding) in one
+# group, size, extension data. Eight groups. The head is read with _OTHER_HEAD.
 _OTHER_PART = re.compile(
-    rb"\(" + rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
-    + _EXTENSION + rb"\)"
+    rb"\(("
+    + rb" ".join(
+        [_STRING_SPAN, _NSTRING_SPAN, _PARAMS_SPAN, _NSTRING_SPAN, _NSTRING_SPAN, _NSTRING_SPAN]
+    )
+    + rb") " + _NUMBER + _EXTENSION + rb"\)"
 )
+_OTHER_HEAD = re.compile(rb" ".join([_STRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING]))
 # The basic fields of a message/rfc822 part, before its envelope.
 _BASIC = re.compile(
     rb"\(" + rb" ".join([_NSTRING, _NSTRING, _PARAMS, _NSTRING, _NSTRING, _NSTRING, _NUMBER])
@@ -75,6 +86,7 @@ _LINES = re.compile(rb" " + _NUMBER)
 # structures are left to the generic path, which enforces the limit exactly.
 _MAX_DEPTH = 30
 _LPAREN, _SPACE = 0x28, 0x20
+_NEXT_CHILD = (b"(", b" (")
 
 # decode_text(name).lower() for MIME names seen before (types, subtypes, parameter names).
 _LOWER: dict[bytes, str] = {}
@@ -104,21 +116,71 @@ def _upper(raw: bytes | None) -> str | None:
     return name
 
 
-# Parameter lists already read, by their text, as (name, value) pairs: each part gets a dict of
-# its own (dicts are mutable), built from the pairs in one call.
-_PARAM_PAIRS: dict[bytes, tuple[tuple[str, bytes], ...]] = {}
+# Parameter lists already read, by their text, as a dict that is never handed out: each part
+# gets a copy of its own (dicts are mutable), which is cheaper than building one from pairs.
+_PARAM_DICTS: dict[bytes, dict[str, bytes]] = {}
 
 
 def _params(span: bytes) -> dict[str, bytes]:
-    if len(span) < 4:  # NIL or ()
-        return {}
-    pairs = _PARAM_PAIRS.get(span)
-    if pairs is None:
-        pairs = tuple([(_lower(name, ""), value) for name, value in _PAIR.findall(span)])
-        if len(_PARAM_PAIRS) >= _CACHE_LIMIT:
-            _PARAM_PAIRS.clear()
-        _PARAM_PAIRS[span] = pairs
-    return dict(pairs)
+    return _read_params(span).copy()
+
+
+def _read_params(span: bytes) -> dict[str, bytes]:
+    # The shared dict of a parameter list: for copying, never to be handed out.
+    params = _PARAM_DICTS.get(span)
+    if params is None:
+        params = {_lower(name, ""): value for name, value in _PAIR.findall(span)}
+        if len(_PARAM_DICTS) >= _CACHE_LIMIT:
+            _PARAM_DICTS.clear()
+        _PARAM_DICTS[span] = params
+    return params
+
+
+# The heads of single parts already read (type, subtype, parameters, id, description, encoding),
+# by their text: a few content types, charsets and encodings come back in every message. Each
+# entry holds the part's fields as the part holds them, but its parameters as the shared dict
+# of _read_params, of which each part gets a copy of its own.
+_Head = tuple[str, str, dict[str, bytes], bytes | None, bytes | None, str | None]
+_TEXT_HEADS: dict[bytes, _Head] = {}
+_OTHER_HEADS: dict[bytes, _Head] = {}
+
+
+def _text_head(head: bytes) -> _Head:
+    # The head of a text part not seen before: subtype, params, id, description, encoding.
+    fields = _TEXT_HEAD.fullmatch(head)
+    assert fields is not None  # _TEXT_PART matched the same text with the same pattern
+    subtype, params, content_id, description, encoding = fields.groups()
+    return _remember(_TEXT_HEADS, head, "text", subtype, params, content_id, description, encoding)
+
+
+def _other_head(head: bytes) -> _Head | None:
+    # The head of another part not seen before; None if its type is text after all (spelt
+    # otherwise than _TEXT_PART accepts), which is not the usual spelling.
+    fields = _OTHER_HEAD.fullmatch(head)
+    assert fields is not None  # _OTHER_PART matched the same text with the same pattern
+    maintype, subtype, params, content_id, description, encoding = fields.groups()
+    main = _lower(maintype, "text")
+    if main == "text":
+        return None
+    return _remember(_OTHER_HEADS, head, main, subtype, params, content_id, description, encoding)
+
+
+def _remember(
+    heads: dict[bytes, _Head],
+    head: bytes,
+    maintype: str,
+    subtype: bytes | None,
+    params: bytes,
+    content_id: bytes | None,
+    description: bytes | None,
+    encoding: bytes | None,
+) -> _Head:
+    shared = _read_params(params)
+    read = (maintype, _lower(subtype, "plain"), shared, content_id, description, _upper(encoding))
+    if len(heads) >= _CACHE_LIMIT:
+        heads.clear()
+    heads[head] = read
+    return read
 
 
 def _disposition(kind: bytes | None, params: bytes | None) -> tuple[str, dict[str, bytes]] | None:
@@ -148,16 +210,18 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
         return _multipart(line, pos, depth)
     text = _TEXT_PART.match(line, pos)
     if text is not None:
-        (subtype, params, content_id, description, encoding, size, lines, md5, kind,
-         disposition, language, languages, location) = text.groups()
+        head, size, lines, md5, kind, disposition, language, languages, location = text.groups()
+        main, sub, params, content_id, description, encoding_name = _TEXT_HEADS.get(
+            head
+        ) or _text_head(head)
         part = make_body(
-            "text",
-            _lower(subtype, "plain"),
-            _params(params),
+            main,
+            sub,
+            params.copy(),
             (),
             content_id,
             description,
-            _upper(encoding),
+            encoding_name,
             None if size is None else int(size),
             None if lines is None else int(lines),
             None,
@@ -170,19 +234,19 @@ def scan_body(line: bytes, pos: int, depth: int = 0) -> tuple[BodyPart, int] | N
         return part, text.end()
     other = _OTHER_PART.match(line, pos)
     if other is not None:
-        (maintype, subtype, params, content_id, description, encoding, size, md5, kind,
-         disposition, language, languages, location) = other.groups()
-        main = _lower(maintype, "text")
-        if main == "text":
+        head, size, md5, kind, disposition, language, languages, location = other.groups()
+        read = _OTHER_HEADS.get(head) or _other_head(head)
+        if read is None:
             return None  # a text part the pattern above did not take: not the usual spelling
+        main, sub, params, content_id, description, encoding_name = read
         part = make_body(
             main,
-            _lower(subtype, "plain"),
-            _params(params),
+            sub,
+            params.copy(),
             (),
             content_id,
             description,
-            _upper(encoding),
+            encoding_name,
             None if size is None else int(size),
             None,
             None,
@@ -250,10 +314,10 @@ def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None
             return None
         part, end = child
         parts.append(part)
-        if line.startswith(b"(", end):
-            continue
-        if line.startswith(b" (", end):  # spaces between the children (Exchange, Stalwart)
-            end += 1
+        # Another child, right after this one or after a space (Exchange, Stalwart)?
+        if line.startswith(_NEXT_CHILD, end):
+            if line[end] == _SPACE:
+                end += 1
             continue
         break
     rest = _MULTIPART_REST.match(line, end)
@@ -262,8 +326,8 @@ def _multipart(line: bytes, pos: int, depth: int) -> tuple[BodyPart, int] | None
     subtype, params, kind, disposition, language, languages, location = rest.groups()
     part = make_body(
         "multipart",
-        _lower(subtype, "mixed"),
-        {} if params is None else _params(params),
+        _LOWER.get(subtype) or _lower(subtype, "mixed"),  # (None is no key: the default)
+        {} if params is None else (_PARAM_DICTS.get(params) or _read_params(params)).copy(),
         tuple(parts),
         None,
         None,

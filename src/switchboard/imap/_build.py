@@ -3,19 +3,27 @@
 Private to the parser modules. The dataclasses of :mod:`switchboard.imap.responses` are frozen,
 so their generated ``__init__`` sets each field with ``object.__setattr__(self, name, value)``:
 a global lookup, a method lookup and a name lookup per field, which made object construction a
-sixth of the old parser's time. These builders make the same objects (same class, same slots,
-equal to one built by hand) by calling each slot's own descriptor directly, the way ``__init__``
-would if the class were not frozen. They take every field positionally, in declaration order,
-and validate nothing: the parser passes only values of the declared types.
+sixth of the old parser's time. Calling each slot's descriptor (``__set__``) instead halves
+that, but is still a call per field (~35 ns; 0.55 µs for a ``BodyPart``'s 15 fields).
 
-Each builder's field list is checked against the dataclass when this module is imported, so a
-field added to a response class cannot be forgotten here silently.
+So each builder fills a *twin* instead: a plain class with the very same ``__slots__``, whose
+attribute stores are the interpreter's specialised slot stores (a few ns each, no call), and
+then makes the object what it is meant to be by assigning its ``__class__``. Python allows that
+between two classes with the same instance layout (same base, same slots), and once it is done
+the object is in every way one the constructor made: the same class, so the same frozen
+``__setattr__``, equality and hash, and equal to one built by hand. The builders take every
+field positionally, in declaration order, and validate nothing: the parser passes only values of
+the declared types.
+
+When this module is imported each builder's field list is checked against the dataclass, and
+each twin is tried once (an object built, its class assigned, compared with the constructor's),
+so a field added to a response class, or a layout Python would refuse, fails at import rather
+than silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 from switchboard.imap.responses import (
@@ -39,47 +47,53 @@ __all__ = [
     "make_tagged",
 ]
 
-_Setter = Callable[[Any, Any], None]
 
+def _twin(cls: type, *names: str) -> Any:
+    """Return a mutable class with ``cls``'s slots, whose instances may become ``cls``'s.
 
-def _setters(cls: type, *names: str) -> tuple[_Setter, ...]:
+    Raises:
+        RuntimeError: ``names`` are not ``cls``'s fields in order, or Python refuses the
+            ``__class__`` assignment between the two (a layout that differs).
+    """
     declared = tuple(f.name for f in dataclasses.fields(cls))
     if declared != names:
         raise RuntimeError(f"builder for {cls.__name__} lists {names}, the class has {declared}")
-    # With slots=True each field is a member descriptor in the class __dict__; its __set__ is
-    # what a plain (unfrozen) attribute assignment would call.
-    return tuple(cls.__dict__[name].__set__ for name in names)
+    slots = cls.__dict__.get("__slots__")
+    if tuple(slots or ()) != names:
+        raise RuntimeError(f"{cls.__name__} has slots {slots}, not its fields {names}")
+    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": names, "__module__": __name__})
+    probe: Any = _new(twin)
+    for index, name in enumerate(names):
+        setattr(probe, name, index)
+    try:
+        probe.__class__ = cls
+    except TypeError as exc:
+        raise RuntimeError(f"{cls.__name__} cannot be built from a twin: {exc}") from exc
+    if probe != cls(*range(len(names))):
+        raise RuntimeError(f"{cls.__name__} built from a twin differs from its constructor's")
+    return twin
 
 
 _new = object.__new__
 
-_A_NAME, _A_ROUTE, _A_MAILBOX, _A_HOST = _setters(Address, "name", "route", "mailbox", "host")
+_AddressTwin = _twin(Address, "name", "route", "mailbox", "host")
 
 
 def make_address(
     name: bytes | None, route: bytes | None, mailbox: bytes | None, host: bytes | None
 ) -> Address:
     """Return ``Address(name, route, mailbox, host)``."""
-    address = _new(Address)
-    _A_NAME(address, name)
-    _A_ROUTE(address, route)
-    _A_MAILBOX(address, mailbox)
-    _A_HOST(address, host)
-    return address
+    address = _new(_AddressTwin)
+    address.name = name
+    address.route = route
+    address.mailbox = mailbox
+    address.host = host
+    address.__class__ = Address
+    built: Address = address
+    return built
 
 
-(
-    _E_DATE,
-    _E_SUBJECT,
-    _E_FROM,
-    _E_SENDER,
-    _E_REPLY_TO,
-    _E_TO,
-    _E_CC,
-    _E_BCC,
-    _E_IN_REPLY_TO,
-    _E_MESSAGE_ID,
-) = _setters(
+_EnvelopeTwin = _twin(
     Envelope,
     "date",
     "subject",
@@ -109,31 +123,23 @@ def make_envelope(
     message_id: bytes | None,
 ) -> Envelope:
     """Return ``Envelope(...)`` with the fields in declaration order."""
-    envelope = _new(Envelope)
-    _E_DATE(envelope, date)
-    _E_SUBJECT(envelope, subject)
-    _E_FROM(envelope, from_)
-    _E_SENDER(envelope, sender)
-    _E_REPLY_TO(envelope, reply_to)
-    _E_TO(envelope, to)
-    _E_CC(envelope, cc)
-    _E_BCC(envelope, bcc)
-    _E_IN_REPLY_TO(envelope, in_reply_to)
-    _E_MESSAGE_ID(envelope, message_id)
-    return envelope
+    envelope = _new(_EnvelopeTwin)
+    envelope.date = date
+    envelope.subject = subject
+    envelope.from_ = from_
+    envelope.sender = sender
+    envelope.reply_to = reply_to
+    envelope.to = to
+    envelope.cc = cc
+    envelope.bcc = bcc
+    envelope.in_reply_to = in_reply_to
+    envelope.message_id = message_id
+    envelope.__class__ = Envelope
+    built: Envelope = envelope
+    return built
 
 
-(
-    _F_SEQ,
-    _F_UID,
-    _F_FLAGS,
-    _F_SIZE,
-    _F_INTERNALDATE,
-    _F_ENVELOPE,
-    _F_BODYSTRUCTURE,
-    _F_MODSEQ,
-    _F_SECTIONS,
-) = _setters(
+_FetchTwin = _twin(
     Fetch,
     "seq",
     "uid",
@@ -159,36 +165,22 @@ def make_fetch(
     sections: dict[str, bytes | None],
 ) -> Fetch:
     """Return ``Fetch(...)`` with the fields in declaration order."""
-    fetch = _new(Fetch)
-    _F_SEQ(fetch, seq)
-    _F_UID(fetch, uid)
-    _F_FLAGS(fetch, flags)
-    _F_SIZE(fetch, size)
-    _F_INTERNALDATE(fetch, internaldate)
-    _F_ENVELOPE(fetch, envelope)
-    _F_BODYSTRUCTURE(fetch, bodystructure)
-    _F_MODSEQ(fetch, modseq)
-    _F_SECTIONS(fetch, sections)
-    return fetch
+    fetch = _new(_FetchTwin)
+    fetch.seq = seq
+    fetch.uid = uid
+    fetch.flags = flags
+    fetch.size = size
+    fetch.internaldate = internaldate
+    fetch.envelope = envelope
+    fetch.bodystructure = bodystructure
+    fetch.modseq = modseq
+    fetch.sections = sections
+    fetch.__class__ = Fetch
+    built: Fetch = fetch
+    return built
 
 
-(
-    _B_MAINTYPE,
-    _B_SUBTYPE,
-    _B_PARAMS,
-    _B_PARTS,
-    _B_CONTENT_ID,
-    _B_DESCRIPTION,
-    _B_ENCODING,
-    _B_SIZE,
-    _B_LINES,
-    _B_ENVELOPE,
-    _B_BODY,
-    _B_MD5,
-    _B_DISPOSITION,
-    _B_LANGUAGE,
-    _B_LOCATION,
-) = _setters(
+_BodyPartTwin = _twin(
     BodyPart,
     "maintype",
     "subtype",
@@ -226,56 +218,64 @@ def make_body(
     location: bytes | None,
 ) -> BodyPart:
     """Return ``BodyPart(...)`` with the fields in declaration order."""
-    part = _new(BodyPart)
-    _B_MAINTYPE(part, maintype)
-    _B_SUBTYPE(part, subtype)
-    _B_PARAMS(part, params)
-    _B_PARTS(part, parts)
-    _B_CONTENT_ID(part, content_id)
-    _B_DESCRIPTION(part, description)
-    _B_ENCODING(part, encoding)
-    _B_SIZE(part, size)
-    _B_LINES(part, lines)
-    _B_ENVELOPE(part, envelope)
-    _B_BODY(part, body)
-    _B_MD5(part, md5)
-    _B_DISPOSITION(part, disposition)
-    _B_LANGUAGE(part, language)
-    _B_LOCATION(part, location)
-    return part
+    part = _new(_BodyPartTwin)
+    part.maintype = maintype
+    part.subtype = subtype
+    part.params = params
+    part.parts = parts
+    part.content_id = content_id
+    part.description = description
+    part.encoding = encoding
+    part.size = size
+    part.lines = lines
+    part.envelope = envelope
+    part.body = body
+    part.md5 = md5
+    part.disposition = disposition
+    part.language = language
+    part.location = location
+    part.__class__ = BodyPart
+    built: BodyPart = part
+    return built
 
 
-_C_NAME, _C_VALUE = _setters(ResponseCode, "name", "value")
+_ResponseCodeTwin = _twin(ResponseCode, "name", "value")
 
 
 def make_code(name: str, value: int | tuple[str, ...] | str | None) -> ResponseCode:
     """Return ``ResponseCode(name, value)``."""
-    code = _new(ResponseCode)
-    _C_NAME(code, name)
-    _C_VALUE(code, value)
-    return code
+    code = _new(_ResponseCodeTwin)
+    code.name = name
+    code.value = value
+    code.__class__ = ResponseCode
+    built: ResponseCode = code
+    return built
 
 
-_T_TAG, _T_STATUS, _T_CODE, _T_TEXT = _setters(TaggedResponse, "tag", "status", "code", "text")
+_TaggedTwin = _twin(TaggedResponse, "tag", "status", "code", "text")
 
 
 def make_tagged(tag: str, status: Status, code: ResponseCode | None, text: str) -> TaggedResponse:
     """Return ``TaggedResponse(tag, status, code, text)``."""
-    response = _new(TaggedResponse)
-    _T_TAG(response, tag)
-    _T_STATUS(response, status)
-    _T_CODE(response, code)
-    _T_TEXT(response, text)
-    return response
+    response = _new(_TaggedTwin)
+    response.tag = tag
+    response.status = status
+    response.code = code
+    response.text = text
+    response.__class__ = TaggedResponse
+    built: TaggedResponse = response
+    return built
 
 
-_S_STATUS, _S_CODE, _S_TEXT = _setters(StatusResponse, "status", "code", "text")
+_StatusTwin = _twin(StatusResponse, "status", "code", "text")
 
 
 def make_status(status: Status, code: ResponseCode | None, text: str) -> StatusResponse:
     """Return ``StatusResponse(status, code, text)``."""
-    response = _new(StatusResponse)
-    _S_STATUS(response, status)
-    _S_CODE(response, code)
-    _S_TEXT(response, text)
-    return response
+    response = _new(_StatusTwin)
+    response.status = status
+    response.code = code
+    response.text = text
+    response.__class__ = StatusResponse
+    built: StatusResponse = response
+    return built

@@ -33,14 +33,16 @@ from switchboard.imap._values import decode_text, read_list, tokenize
 from switchboard.imap.errors import ImapProtocolError
 from switchboard.imap.responses import BodyPart, Envelope, Fetch
 
-__all__ = ["scan_fetch"]
+__all__ = ["SIMPLE_RUN", "scan_fetch"]
 
 # An atom that is a flag: printable ASCII but the characters that end an atom or start a string,
 # literal or section ('"', '(', ')', '[', '{'), and not NIL (which the grammar reads as NIL).
 _FLAG = rb"(?![Nn][Ii][Ll][ )])[!#-'*-Z\\\]^-z|}~]+"
 # A run of simple items, each followed by a space or the list's ")". A repeated group keeps its
-# last match, so a repeated item keeps its last value, as in the generic path.
-_SIMPLE_RUN = re.compile(
+# last match, so a repeated item keeps its last value, as in the generic path. Five groups: UID,
+# RFC822.SIZE, FLAGS, INTERNALDATE, MODSEQ. SIMPLE_RUN is its text, which the caller's pattern for
+# "* n FETCH (" embeds, so that the run at the start of the list costs no match of its own.
+SIMPLE_RUN = (
     rb"(?:(?:UID ([0-9]+)"
     rb"|RFC822\.SIZE ([0-9]+)"
     rb"|FLAGS \(((?:" + _FLAG + rb"(?: " + _FLAG + rb")*+)?)\)"
@@ -48,13 +50,14 @@ _SIMPLE_RUN = re.compile(
     rb"|MODSEQ \(([0-9]+)\))"
     rb"(?: |(?=\))))*+"
 )
+_SIMPLE_RUN = re.compile(SIMPLE_RUN)
 # A section item (BODY[...]<origin>, BINARY[...], RFC822...) and its value: NIL, a plain string
 # or a literal (which ends the line; the framer holds its bytes).
 _SECTION = re.compile(
     rb"((?:BODY|BINARY)(?:\.PEEK)?\[[^\]]*\](?:<[0-9]+>)?|RFC822(?:\.HEADER|\.TEXT)?) "
     rb'(?:(NIL)(?=[ )])|"([^"\\]*)"|\{([0-9]+)\+?\}\Z)'
 )
-_SPACE, _RPAREN, _E, _B, _R = 0x20, 0x29, 0x45, 0x42, 0x52
+_SPACE, _RPAREN, _E, _B, _R, _S = 0x20, 0x29, 0x45, 0x42, 0x52, 0x53
 
 
 # Flag lists already read, by their text (a mailbox uses a handful); tuples of str, immutable.
@@ -62,44 +65,47 @@ _FLAG_LISTS: dict[bytes, tuple[str, ...]] = {}
 _FLAG_LISTS_LIMIT = 256
 
 
-def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) -> Fetch:
-    """Read the FETCH item list that starts just after ``(`` at ``pos`` of ``lines[0]``.
+def scan_fetch(
+    seq: int,
+    lines: list[bytes],
+    literals: list[bytes],
+    pos: int,
+    uid_text: bytes | None,
+    size_text: bytes | None,
+    flags_text: bytes | None,
+    date_text: bytes | None,
+    modseq_text: bytes | None,
+) -> Fetch:
+    """Read the FETCH item list of ``lines[0]`` from ``pos`` on.
 
     Args:
         seq: the message sequence number.
         lines: the response's text lines; line ``k`` is followed by ``literals[k]`` if any.
         literals: the literal bytes, in order.
-        pos: the offset in ``lines[0]`` just after the item list's ``(``.
+        pos: the offset in ``lines[0]`` after the run of simple items that starts the list
+            (just after its ``(`` if there is none).
+        uid_text: that run's groups (:data:`SIMPLE_RUN`), as the caller's match found them.
+        size_text: see ``uid_text``.
+        flags_text: see ``uid_text``.
+        date_text: see ``uid_text``.
+        modseq_text: see ``uid_text``.
 
     Raises:
         ImapProtocolError: the item list is malformed (found by the generic path).
     """
-    uid = size = modseq = None
-    flags: tuple[str, ...] | None = None
-    date: str | None = None
+    uid = None if uid_text is None else int(uid_text)
+    size = None if size_text is None else int(size_text)
+    flags = None if flags_text is None else _FLAG_LISTS.get(flags_text) or _flags(flags_text)
+    date = None if date_text is None else decode_text(date_text)
+    modseq = None if modseq_text is None else int(modseq_text)
     envelope: Envelope | None = None
     body: BodyPart | None = None
     sections: dict[str, bytes | None] = {}
     line = lines[0]
     k = 0
     end = len(line)
+    char = line[pos] if pos < end else -1
     while True:
-        run = _SIMPLE_RUN.match(line, pos)
-        assert run is not None  # it matches the empty string
-        if run.end() != pos:
-            pos = run.end()
-            uid_text, size_text, flags_text, date_text, modseq_text = run.groups()
-            if uid_text is not None:
-                uid = int(uid_text)
-            if size_text is not None:
-                size = int(size_text)
-            if flags_text is not None:
-                flags = _FLAG_LISTS.get(flags_text) or _flags(flags_text)
-            if date_text is not None:
-                date = decode_text(date_text)
-            if modseq_text is not None:
-                modseq = int(modseq_text)
-        char = line[pos] if pos < end else -1
         if char == _RPAREN:
             return make_fetch(seq, uid, flags, size, date, envelope, body, modseq, sections)
         if char == _E and line.startswith(b"ENVELOPE (", pos):
@@ -119,7 +125,7 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
         elif char == _B and (
             line.startswith(b"BODYSTRUCTURE (", pos) or line.startswith(b"BODY (", pos)
         ):
-            scanned = scan_body(line, line.index(b"(", pos))
+            scanned = scan_body(line, pos + 14 if line[pos + 4] == _S else pos + 5)
             if scanned is None:
                 break
             body, pos = scanned
@@ -142,9 +148,26 @@ def scan_fetch(seq: int, lines: list[bytes], literals: list[bytes], pos: int) ->
         char = line[pos] if pos < end else -1
         if char == _SPACE:
             pos += 1
-        elif char == _RPAREN:
-            return make_fetch(seq, uid, flags, size, date, envelope, body, modseq, sections)
-        else:
+            char = line[pos] if pos < end else -1
+            # Then maybe another run of simple items (ENVELOPE and BODY... start none).
+            if char != _E and char != _B:
+                run = _SIMPLE_RUN.match(line, pos)
+                assert run is not None  # it matches the empty string
+                if run.end() != pos:
+                    pos = run.end()
+                    uid_text, size_text, flags_text, date_text, modseq_text = run.groups()
+                    if uid_text is not None:
+                        uid = int(uid_text)
+                    if size_text is not None:
+                        size = int(size_text)
+                    if flags_text is not None:
+                        flags = _FLAG_LISTS.get(flags_text) or _flags(flags_text)
+                    if date_text is not None:
+                        date = decode_text(date_text)
+                    if modseq_text is not None:
+                        modseq = int(modseq_text)
+                    char = line[pos] if pos < end else -1
+        elif char != _RPAREN:
             break
     # The rest of the item list, from an item name on, goes through the generic reader.
     rest = read_list(iter(tokenize(lines[k:], literals[k:], pos)), 0)

@@ -14,7 +14,7 @@ import re
 
 from switchboard.imap._build import make_code, make_status, make_tagged
 from switchboard.imap._fetch import parse_fetch
-from switchboard.imap._fetch_scan import scan_fetch
+from switchboard.imap._fetch_scan import SIMPLE_RUN, scan_fetch
 from switchboard.imap._values import Reader, Value, decode_text, name_of, to_int
 from switchboard.imap.errors import ImapProtocolError
 from switchboard.imap.responses import (
@@ -42,8 +42,10 @@ _INT_CODES = frozenset({"UIDVALIDITY", "UIDNEXT", "UNSEEN", "HIGHESTMODSEQ"})
 # "* n FETCH (", "* n EXISTS|EXPUNGE|RECENT" (the rest of the line is ignored, as the generic
 # path ignores it) and "* SEARCH n n ..." spelt the usual way; any other spelling takes the
 # generic path, which reads it the same way or raises.
+# For FETCH, the match goes on over the run of simple items that usually starts the list
+# (UID, RFC822.SIZE, FLAGS...: five groups, see _fetch_scan.SIMPLE_RUN).
 _FAST_UNTAGGED = re.compile(
-    rb"\* (?:([0-9]+) (?:FETCH (\()|(EXISTS|EXPUNGE|RECENT)(?=[ ()]|\Z))"
+    rb"\* (?:([0-9]+) (?:FETCH \((" + SIMPLE_RUN + rb")|(EXISTS|EXPUNGE|RECENT)(?=[ ()]|\Z))"
     rb"|SEARCH((?: [0-9]+)*+) *+\Z)"
 )
 _STATUSES = {status.value.encode(): status for status in Status}
@@ -60,9 +62,11 @@ def parse_frame(lines: list[bytes], literals: list[bytes]) -> Response | None:
     fast = _FAST_UNTAGGED.match(first)
     if fast is not None:
         # The most frequent responses, in their usual spelling, without the generic reader.
-        number, fetch, kind, search = fast.groups()
-        if fetch is not None:
-            return scan_fetch(int(number), lines, literals, fast.end())
+        number, run, uid, size, flags, date, modseq, kind, search = fast.groups()
+        if run is not None:
+            return scan_fetch(
+                int(number), lines, literals, fast.end(), uid, size, flags, date, modseq
+            )
         if kind is not None:
             return _NUMBERED[kind](int(number))
         return Search(tuple(map(int, search.split())))

@@ -63,6 +63,7 @@ _NO_LITERALS: list[bytes] = []  # shared, never modified
 # A literal header ends the line: "{123}" or the non-synchronising "{123+}" (RFC 7888). Servers
 # send only "{n}"; we accept both. Looked for in the last 24 bytes of a line only.
 _WINDOW = 24
+_LITERAL_HEADER = re.compile(rb"\{([0-9]+)\+?\}\Z")
 # Reads of a literal shorter than this are gathered in one bytearray rather than kept apart.
 _SMALL_READ = 4096
 # Lines whose text is free-form (resp-text): continuation, or "<tag> OK|NO|BAD|BYE|PREAUTH".
@@ -266,15 +267,16 @@ class ResponseParser:
                 and buf[end - 1] == 0x7D  # "}": a literal header may end the line
                 and (self._lines or not _TEXT_LINE.match(line))
             ):
-                # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes: the last "{"
-                # is the only one that can start it (a header holds no other).
-                brace = line.rfind(b"{", max(0, end - pos - _WINDOW))
-                digits = line[brace + 1 : -1]
-                if digits[-1:] == b"+":
-                    digits = digits[:-1]
-                if brace >= 0 and digits.isdigit():  # ASCII digits only, not empty
-                    size = int(digits)
-                    framed = self._check_literal(size, start - pos)
+                # "{n}" or "{n+}" at the end, starting in the last _WINDOW bytes.
+                window = end - pos - _WINDOW
+                header = _LITERAL_HEADER.search(line, window if window > 0 else 0)
+                if header is not None:
+                    size = int(header[1])
+                    # The limits, checked here rather than by a call: a response of small
+                    # literals (Dovecot's 8-bit envelope strings) frames a line per literal.
+                    framed = self._response_bytes + start - pos
+                    if size > self.max_literal_bytes or framed + size > self.max_response_bytes:
+                        raise self._literal_too_large(size, framed)
                     self._lines.append(line)
                     self._response_bytes = framed + size
                     pos = scan = start + size
@@ -299,26 +301,19 @@ class ResponseParser:
                 f"connection closed in the middle of a response ({pending} bytes pending)"
             )
 
-    def _check_literal(self, size: int, line_bytes: int) -> int:
-        """Check a ``{size}`` header; return the response's bytes up to the literal.
-
-        Raises:
-            LimitExceeded: the literal or the whole response would be too large.
-        """
+    def _literal_too_large(self, size: int, framed: int) -> LimitExceeded:
+        """The error for a ``{size}`` header after ``framed`` bytes of its response."""
         if size > self.max_literal_bytes:
-            raise LimitExceeded(
+            return LimitExceeded(
                 f"literal of {size} bytes exceeds max_literal_bytes={self.max_literal_bytes}",
                 limit_name="max_literal_bytes",
                 limit=self.max_literal_bytes,
             )
-        framed = self._response_bytes + line_bytes
-        if framed + size > self.max_response_bytes:
-            raise LimitExceeded(
-                f"response exceeds max_response_bytes={self.max_response_bytes}",
-                limit_name="max_response_bytes",
-                limit=self.max_response_bytes,
-            )
-        return framed
+        return LimitExceeded(
+            f"response exceeds max_response_bytes={self.max_response_bytes}",
+            limit_name="max_response_bytes",
+            limit=self.max_response_bytes,
+        )
 
     def _wait_for_literal(self, buf: bytes, start: int, size: int) -> None:
         """Wait for the rest of a literal whose first bytes are ``buf[start:]``."""

@@ -55,3 +55,19 @@ def test_other_spellings_are_left_to_the_generic_path(text: bytes) -> None:
 def test_deep_nesting_is_left_to_the_generic_path() -> None:
     text = b"(" * 40 + TEXT + b")" + b' "mixed")' * 39
     assert scan_body(text, 0) is None
+
+
+def test_parts_read_from_the_same_text_share_no_mutable_value() -> None:
+    # The heads and parameter lists of parts are remembered by their text; each part must still
+    # get dicts of its own, so a caller changing one changes no other part.
+    text = b"(" + TEXT + b")" + PDF + b' "MIXED" ("BOUNDARY" "b"))'
+    first, _ = scan_body(text, 0)  # type: ignore[misc]
+    first.parts[0].params["charset"] = b"changed"
+    first.parts[1].params.clear()
+    assert first.parts[1].disposition is not None
+    first.parts[1].disposition[1].clear()
+    second, _ = scan_body(text, 0)  # type: ignore[misc]
+    assert second == parse_body(Reader([text], []).value())
+    assert second.parts[0].params == {"charset": b"utf-8", "format": b"flowed"}
+    assert second.parts[1].params == {"name": b"r.pdf"}
+    assert second.parts[1].disposition == ("attachment", {"filename": b"r.pdf"})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from switchboard.imap._envelope_scan import read_envelope, read_envelope_across
 from switchboard.imap._fetch import parse_envelope
@@ -74,3 +76,65 @@ def test_literal_strings_are_read_across_lines() -> None:
     assert (k, lines[k][pos:]) == (2, b" UID 7)")
     assert envelope.subject == subject
     assert envelope.from_ == (Address(b"J\xc3\xb6rg", None, b"j", b"x.de"),)
+
+
+ACROSS_LINES = [
+    b'* 1 FETCH (ENVELOPE (NIL {5}',
+    b' (({4}',
+    b' NIL "j" "x.de")) NIL NIL NIL NIL NIL NIL NIL) BODY[] {%d}',
+    b" UID 7)",
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"hello",  # short and plain: written in place too, the envelope ends before it
+        b'say "hi"',  # a quote: the text stops before it
+        b"x" * 5000,  # too long to be copied
+    ],
+)
+def test_an_envelope_read_across_lines_ends_before_a_later_literal(body: bytes) -> None:
+    lines = [*ACROSS_LINES]
+    lines[2] %= len(body)
+    literals = ["Grüße".encode()[:5], b"J\xc3\xb6r", body]
+    start = lines[0].index(b"(", 11)
+    read = read_envelope_across(lines, literals, 0, start)
+    assert read is not None
+    envelope, k, pos = read
+    assert (k, lines[k][pos:]) == (2, b" BODY[] {%d}" % len(body))
+    text = b"\r\n".join(lines)[len(lines[0][:start]) :]
+    assert envelope == generic(text, *literals)
+    assert envelope.from_ == (Address(b"J\xc3\xb6r", None, b"j", b"x.de"),)
+
+
+def test_an_envelope_that_goes_on_past_an_uncopied_literal_is_left_to_the_generic_path() -> None:
+    lines = [b"* 1 FETCH (ENVELOPE (NIL {8}", b' (({4}', b' NIL "j" "x.de")) NIL NIL NIL NIL NIL)']
+    # The subject holds a quote: the text stops there, before the envelope's end.
+    assert read_envelope_across(lines, [b'say "x"!', b"J\xc3\xb6r"], 0, 20) is None
+
+
+# Bytes a quoted string holds as they are (a framed line holds no CR or LF).
+QUOTABLE = st.binary(max_size=6).map(lambda b: b.translate(None, b'"\\\r\n'))
+NSTRINGS = st.one_of(st.just(b"NIL"), QUOTABLE.map(lambda b: b'"' + b + b'"'))
+ADDRESSES = st.lists(
+    st.lists(NSTRINGS, min_size=4, max_size=4).map(lambda f: b"(" + b" ".join(f) + b")"),
+    min_size=1,
+    max_size=3,
+).map(lambda a: b"(" + b"".join(a) + b")")
+ENVELOPES = st.tuples(
+    st.lists(NSTRINGS, min_size=2, max_size=2),
+    st.lists(st.one_of(st.just(b"NIL"), ADDRESSES), min_size=6, max_size=6),
+    st.lists(NSTRINGS, min_size=2, max_size=2),
+).map(lambda t: b"(" + b" ".join(t[0] + t[1] + t[2]) + b")")
+
+
+@given(text=ENVELOPES, after=st.sampled_from([b")", b" FLAGS (\\Seen))", b' BODY[] "a\\"b")']))
+def test_envelopes_without_escapes_read_alike_whatever_follows(text: bytes, after: bytes) -> None:
+    # Without a backslash after the envelope's start a pattern without the escape loop reads
+    # it; with one (in a later item) the escape-aware pattern does. Both as the generic path.
+    read = read_envelope(b"ENVELOPE " + text + after, 9)
+    assert read is not None
+    envelope, end = read
+    assert end == 9 + len(text)
+    assert envelope == generic(text)

@@ -23,6 +23,7 @@ from switchboard.imap.responses import (
     TaggedResponse,
     Unknown,
 )
+from tests.support.imap_reference_parser import ResponseParser as ReferenceParser
 
 
 def test_a_tagged_completion_with_its_code() -> None:
@@ -79,3 +80,27 @@ def test_an_empty_line_between_responses_is_skipped() -> None:
 def test_malformed_responses_are_protocol_errors(line: bytes) -> None:
     with pytest.raises(ImapProtocolError):
         parse_frame([line], [])
+
+
+ENVELOPE = b'(NIL "Hi" NIL NIL NIL NIL NIL NIL NIL NIL)'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"* 3 FETCH (UID 7 RFC822.SIZE 120 FLAGS (\\Seen $Label) MODSEQ (9))",
+        b"* 3 FETCH (ENVELOPE " + ENVELOPE + b" UID 7 FLAGS (\\Seen))",  # a run after an item
+        b"* 3 FETCH (UID 7 ENVELOPE " + ENVELOPE + b' INTERNALDATE "1-Jan-2024" UID 8)',
+        b"* 3 FETCH (UID 1 UID 2)",  # a repeated item keeps its last value
+        b"* 3 FETCH (FLAGS () BODY[] NIL UID 4)",
+        b"* 3 FETCH (UID 7 X-GM-MSGID 123 FLAGS (\\Seen))",  # an unknown item: generic path
+        b"* 3 FETCH (uid 7 FLAGS (\\Seen))",  # lower case: generic path
+        b"* 3 FETCH ()",
+    ],
+)
+def test_fetch_items_read_as_the_previous_parser_reads_them(line: bytes) -> None:
+    # The run of simple items at the start of the list is read by the match that recognises
+    # "* n FETCH (" and any later run by the scanner: all as the parser this one replaced.
+    reference = ReferenceParser()
+    reference.receive_data(line + b"\r\n")
+    assert parse_frame([line], []) == reference.next_response()
