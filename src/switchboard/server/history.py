@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 
 from switchboard.model.events import StoredEvent
 from switchboard.model.store import EventTotals, Store
@@ -54,14 +53,14 @@ class EventHistory:
                 continue  # already in the log the start-up read counts
             account_id = stored.event.account_id
             seen = self._live.get(account_id)
+            # The constructor, not dataclasses.replace: this runs for every new message.
             self._live[account_id] = (
                 EventTotals(1, stored.event_id, stored.created_at)
                 if seen is None
-                else replace(
-                    seen,
-                    count=seen.count + 1,
-                    last_event_id=max(seen.last_event_id, stored.event_id),
-                    last_event_at=max(seen.last_event_at, stored.created_at),
+                else EventTotals(
+                    seen.count + 1,
+                    max(seen.last_event_id, stored.event_id),
+                    max(seen.last_event_at, stored.created_at),
                 )
             )
 
