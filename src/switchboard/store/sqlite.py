@@ -504,18 +504,18 @@ class SqliteStore:
         stored: list[StoredEvent] = []
         for event in drop_announced(account_id, mailbox, old, events):
             key = message_key(event)
-            if key is not None and conn.execute(
-                "SELECT 1 FROM events WHERE account_id = ? AND mailbox = ?"
-                " AND uidvalidity = ? AND uid = ?",
-                key,
-            ).fetchone():
-                continue  # announced before: the write lock makes this check atomic
             mailbox_col, uidvalidity, uid = (None, None, None) if key is None else key[1:]
+            # A message announced before is skipped by the unique index (events_one_per_message)
+            # in the same statement: one statement per event, not a SELECT and an INSERT.
             cur = conn.execute(
                 "INSERT INTO events (account_id, payload, created_at, mailbox, uidvalidity,"
-                " uid) VALUES (?, ?, ?, ?, ?, ?)",
+                " uid) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (account_id, mailbox, uidvalidity, uid) WHERE uid IS NOT NULL"
+                " DO NOTHING",
                 (event.account_id, payloads[id(event)], now, mailbox_col, uidvalidity, uid),
             )
+            if cur.rowcount == 0:
+                continue  # announced before
             assert cur.lastrowid is not None
             stored.append(StoredEvent(cur.lastrowid, event, now))
         conn.execute(
