@@ -226,9 +226,11 @@ class Session(asyncio.Protocol):
 
     def send(self, text: str, raw: bytes = b"") -> None:
         if self.transport is not None and not self.server.silent:
-            data = text.encode() + (raw or b"\r\n")
-            self.server.bytes_out += len(data)
-            self.transport.write(data)
+            # Two writes, not one concatenated copy of a large response.
+            head, tail = text.encode(), raw or b"\r\n"
+            self.server.bytes_out += len(head) + len(tail)
+            self.transport.write(head)
+            self.transport.write(tail)
 
     def bye(self, why: str) -> None:
         self.send(f"* BYE {why}")
@@ -434,12 +436,16 @@ class Session(asyncio.Protocol):
                     out.append(b"ENVELOPE " + _envelope(self.user, n).encode())
                 elif item.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
                     section = item[item.find("[") + 1 : item.find("]")] if "[" in item else ""
-                    head, _, text = msg.partition(b"\r\n\r\n")
-                    if section.startswith("HEADER.FIELDS"):
-                        part = _header_fields(head, section)
+                    if section == "":
+                        # Not partitioned: that copies a large message's whole text (10 MB
+                        # on every one of a download's partial fetches, as long as our read).
+                        part = msg
                     else:
-                        part = {"": msg, "HEADER": head + b"\r\n\r\n", "TEXT": text}.get(
-                            section, b"")
+                        head, _, text = msg.partition(b"\r\n\r\n")
+                        if section.startswith("HEADER.FIELDS"):
+                            part = _header_fields(head, section)
+                        else:
+                            part = {"HEADER": head + b"\r\n\r\n", "TEXT": text}.get(section, b"")
                     name = item if item.startswith("RFC822") else f"BODY[{section}]"
                     partial = _PARTIAL.search(item)
                     if partial is not None:  # BODY[]<origin.octets> (RFC 3501 §6.4.5)
