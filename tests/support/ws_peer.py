@@ -12,8 +12,6 @@ Test-only methods script the awkward cases, in command order:
                    (after the reply frame, as the server does with ``newMessage``)
 ``_sendText``      send ``args["text"]`` verbatim as its own frame *before* the reply
 ``_binary``        send a binary frame before the reply
-``_textBytes``     send ``bytes.fromhex(args["hex"])`` as a *text* frame before the reply (so
-                   a text frame that is not UTF-8 can be sent)
 ``_wrongTags``     reply ``["wrong", {}]`` with the tag plus 1000 (a tag nobody sent)
 ``_silence``       send no reply frame at all for this request frame
 ``_close``         close with ``args["code"]`` / ``args["reason"]``, no reply
@@ -138,9 +136,6 @@ class WsPeer:
                 resp: list[Any] = ["sent", {}]
             elif method == "_binary":
                 await ws.send(b"\x00\x01binary")
-                resp = ["sent", {}]
-            elif method == "_textBytes":
-                await ws.send(bytes.fromhex(args["hex"]), text=True)
                 resp = ["sent", {}]
             elif method == "_push":
                 after.extend(args["frames"])

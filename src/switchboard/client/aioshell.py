@@ -18,6 +18,7 @@ import random
 import ssl
 from collections.abc import Mapping
 
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed as WsConnectionClosed
 from websockets.exceptions import WebSocketException
@@ -35,7 +36,6 @@ from switchboard.client.session import (
     is_gap,
 )
 from switchboard.client.wsoptions import DEFAULT_MAX_FRAME_BYTES
-from switchboard.client.wsrecv import KindedConnection
 from switchboard.protocol.messages import Response
 
 __all__ = ["DEFAULT_MAX_FRAME_BYTES", "AsyncShell", "Handle"]
@@ -75,7 +75,7 @@ class AsyncShell:
         """Set when the queue got something for the consumer (cleared by the consumer)."""
         self.reconnects = 0
         """How many times a connection was opened again after one was lost."""
-        self._ws: KindedConnection | None = None
+        self._ws: ClientConnection | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._resume: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
@@ -148,28 +148,20 @@ class AsyncShell:
         if self._supervisor is not None:
             await self._supervisor
 
-    async def _connect(self) -> KindedConnection:
-        ws = await ws_connect(
+    async def _connect(self) -> ClientConnection:
+        return await ws_connect(
             self.url, additional_headers=self.headers or None,
             compression=None,  # the server negotiates none (docs/protocol.md, "Endpoints")
             ssl=self.tls if self.url.startswith("wss:") else None,
             open_timeout=self.timeout_s, close_timeout=self.timeout_s,
-            ping_interval=self.ping_interval_s, max_size=self.max_frame_bytes,
-            create_connection=KindedConnection)
-        assert isinstance(ws, KindedConnection)  # connect() builds what create_connection names
-        return ws
+            ping_interval=self.ping_interval_s, max_size=self.max_frame_bytes)
 
-    async def _supervise(self, ws: KindedConnection) -> None:
+    async def _supervise(self, ws: ClientConnection) -> None:
         """Read each connection to its end; reconnect while asked to."""
         while True:
             try:
-                while True:
-                    # Bytes, not str: the JSON parser reads UTF-8 itself (a 10 MB reply is
-                    # not decoded and copied once more first; client/wsrecv.py).
-                    data, text = await ws.recv_kinded()
-                    close_code = self._received(data, text)
-                    if close_code is not None:
-                        await ws.close(close_code, "invalid UTF-8 in a text frame")
+                async for data in ws:
+                    self._received(data)
             except WsConnectionClosed:
                 pass  # an abnormal close; the code is read below either way
             final = not self.reconnect or self._closing.is_set()
@@ -184,9 +176,8 @@ class AsyncShell:
             out = self.session.connection_made(self.future)
             self._resume = asyncio.create_task(self._resumed(out), name="switchboard-resume")
 
-    def _received(self, data: bytes, text: bool) -> int | None:
-        """Act on one message; return the close code to fail the connection with, if any."""
-        event = self.session.receive(data, text)
+    def _received(self, data: str | bytes) -> None:
+        event = self.session.receive(data)
         if isinstance(event, Reply):
             if not event.group.handle.done():
                 event.group.handle.set_result(event.responses)
@@ -196,13 +187,11 @@ class AsyncShell:
             self.arrived.set()
         elif isinstance(event, Dropped):
             logger.warning("ignored a frame from the server (%s): %.200r", event.reason, data)
-            return event.close_code
         else:  # a reply, but to no group waiting for one; it is not a push
             if event.late:  # its call timed out or was cancelled: nobody waits for it
                 logger.debug("ignored %s: %.200r", event.reason, data)
             else:
                 logger.warning("reply matches no pending command (%s): %.200r", event.reason, data)
-        return None
 
     async def _resumed(self, out: Outgoing[Handle] | None) -> None:
         try:
@@ -217,7 +206,7 @@ class AsyncShell:
                 self.queue.put_error(error)
                 self.arrived.set()
 
-    async def _lost(self, ws: KindedConnection, final: bool) -> None:
+    async def _lost(self, ws: ClientConnection, final: bool) -> None:
         code, reason = ws.close_code, ws.close_reason or ""
         for group in self.session.connection_lost(code, reason, final=final):
             if not group.handle.done():
@@ -228,7 +217,7 @@ class AsyncShell:
             await self._resume  # its reply, if still pending, was just failed
             self._resume = None
 
-    async def _reopen(self) -> KindedConnection | None:
+    async def _reopen(self) -> ClientConnection | None:
         """Open a new connection with backoff; ``None`` if ``close()`` was called meanwhile."""
         attempt = 0
         while not self._closing.is_set():

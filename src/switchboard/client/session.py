@@ -235,15 +235,10 @@ class Unmatched:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """A frame that is not a usable array of responses; ``reason`` says why.
-
-    ``close_code``, when set, is the close code to fail the connection with (RFC 6455 §8.1: a
-    text frame that is not UTF-8); otherwise the frame is only ignored.
-    """
+    """A frame that is not a usable array of responses; ``reason`` says why."""
 
     data: str | bytes
     reason: str
-    close_code: int | None = None
 
 
 Event = Reply[H] | Pushes | Unmatched | Dropped
@@ -432,24 +427,18 @@ class ClientSession(Generic[H]):
 
     # -- received frames --------------------------------------------------------------------
 
-    def receive(self, data: str | bytes, text: bool | None = None) -> Event[H]:
+    def receive(self, data: str | bytes) -> Event[H]:
         """Decode and classify one received WebSocket message (see the module docstring).
 
         Binary messages are always ``Dropped``: the protocol only uses text frames.
 
-        Args:
-            data: the message; a text message may come as its (undecoded) UTF-8 bytes.
-            text: whether it came as text; ``None``: text if ``data`` is a ``str``.
-
         Raises:
             Nothing on purpose: any exception escaping this method is a bug.
         """
-        if not (isinstance(data, str) if text is None else text):
+        if isinstance(data, bytes):
             return Dropped(data, "binary frame")
         responses = decode_responses(data)
         if isinstance(responses, FrameFault):
-            if isinstance(data, bytes) and not _is_utf8(data):  # only on this failure path
-                return Dropped(data, "text frame not UTF-8", close_code=_INVALID_DATA)
             return Dropped(data, responses.reason)
         tagged = [response.tagged for response in responses]
         if not any(tagged):
@@ -516,15 +505,3 @@ def _as_pair(cmd: Sequence[JsonLike]) -> tuple[str, JsonLike]:
     if not isinstance(method, str):
         raise TypeError(f"a method name is a string, not {method!r}")
     return method, args
-
-
-_INVALID_DATA = 1007
-"""RFC 6455 §7.4.1: the close code for a text message whose payload is not UTF-8."""
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
