@@ -325,7 +325,8 @@ class ImapConnection(asyncio.BufferedProtocol):
         return conn
 
     async def _upgrade(self, context: ssl.SSLContext, timeout_s: float) -> None:
-        assert self._transport is not None
+        if self._transport is None:  # lost before the handshake began (connection_lost)
+            raise ConnectionLost(f"connection to {self._host} closed before TLS")
         try:
             self._transport = await start_tls(
                 self._transport, self, context, self._host, handshake_timeout_s=timeout_s

@@ -518,6 +518,15 @@ async def test_eof_mid_command_is_connection_lost() -> None:
         assert conn.state is ConnectionState.CLOSED
 
 
+async def test_a_peer_that_hangs_up_after_starttls_ok_is_connection_lost() -> None:
+    server, port = await scripted_server(
+        b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n", b"A1 OK begin TLS now\r\n"
+    )
+    async with server:
+        with pytest.raises(ConnectionLost):
+            await ImapConnection.open("127.0.0.1", port, tls=TlsMode.STARTTLS)
+
+
 async def test_bye_greeting_is_connection_lost() -> None:
     server, port = await scripted_server(b"* BYE too many connections\r\n")
     async with server:
