@@ -220,7 +220,6 @@ class ImapConnection(asyncio.BufferedProtocol):
         self._parser = ResponseParser(
             max_line_bytes=max_line_bytes, max_literal_bytes=max_literal_bytes
         )
-        self._read_view = _read_buffer()
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._greeting: asyncio.Future[StatusResponse] = self._loop.create_future()
@@ -362,12 +361,12 @@ class ImapConnection(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         """Where the loop reads the next bytes to (asyncio callback): the shared scratch."""
-        self._read_view = _read_buffer()
-        return self._read_view
+        return _read_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
         """The loop read ``nbytes`` into the buffer :meth:`get_buffer` gave (asyncio callback)."""
-        view = self._read_view
+        # The same thread's buffer get_buffer gave: the loop calls both from its own thread.
+        view = _read_buffer()
         self.data_received(view[:nbytes] if nbytes < len(view) else view)
 
     def data_received(self, data: bytes | memoryview) -> None:
