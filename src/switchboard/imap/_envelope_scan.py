@@ -124,7 +124,7 @@ def read_envelope_across(
     # The usual case: every literal from k on can be written so, checked at once -- unless the
     # last is large (a BODY[] after the envelope, not to be copied only to be checked).
     rest = b"".join(literals[k:]) if len(literals[-1]) <= _INLINE_LIMIT else _DQUOTE
-    if len(rest) <= _INLINE_LIMIT and rest.find(_DQUOTE) < 0 and rest.find(_BACKSLASH) < 0:
+    if _inlinable(rest):  # all of them together fit one quoted string
         stop = last
     else:
         stop = k
